@@ -1,0 +1,68 @@
+/**
+ * The layer check: imports in `src/` only point down the architecture (docs/architecture.md). A
+ * module may import from its own folder and from folders of a lower rank.
+ */
+import fs from "node:fs";
+import path from "node:path";
+
+/** Folder ranks, lowest first. */
+export const LAYERS: Readonly<Record<string, number>> = {
+  gen: 0,
+  "version.ts": 0,
+  model: 1,
+  platform: 2,
+  config: 3,
+  wal: 4,
+  aggregate: 5,
+  tier: 6,
+  head: 7,
+  ingest: 8,
+  query: 9,
+  service: 10,
+  http: 11,
+  cli: 12,
+};
+
+const src = new URL("../src/", import.meta.url).pathname;
+
+function layerOf(file: string): string {
+  return path.relative(src, file).split(path.sep)[0];
+}
+
+function* walk(dir: string): Generator<string> {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walk(p);
+    else if (p.endsWith(".ts")) yield p;
+  }
+}
+
+/** Every import that points up the layers, as readable messages. */
+export function layerViolations(): string[] {
+  const out: string[] = [];
+  for (const file of walk(src)) {
+    const from = layerOf(file);
+    if (!(from in LAYERS)) {
+      out.push(`${path.relative(src, file)}: folder "${from}" has no layer in scripts/check_layers.ts`);
+      continue;
+    }
+    const text = fs.readFileSync(file, "utf8");
+    for (const m of text.matchAll(/(?:import|export)[^"']*?from\s+["'](\.[^"']+)["']/g)) {
+      const target = layerOf(path.resolve(path.dirname(file), m[1]));
+      if (target === from) continue;
+      if (!(target in LAYERS) || LAYERS[target] > LAYERS[from]) {
+        out.push(
+          `${path.relative(src, file)} imports ${m[1]}: ${from} (rank ${LAYERS[from]}) must not depend on ${target}`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const violations = layerViolations();
+  for (const v of violations) console.error(v);
+  if (violations.length > 0) Deno.exit(1);
+  console.log("layers ok");
+}

@@ -1,0 +1,77 @@
+/**
+ * `serve`: runs the collector until SIGTERM/SIGINT, then shuts down cleanly.
+ *
+ * @module
+ */
+import process from "node:process";
+import { splitListen } from "../config/load.ts";
+import { createApp } from "../http/app.ts";
+import { systemClock } from "../platform/clock.ts";
+import { createLogger } from "../platform/log.ts";
+import { Metrics } from "../platform/metrics.ts";
+import { nodeFs } from "../platform/node_fs.ts";
+import { runtimeName, serve } from "../platform/runtime.ts";
+import { Storage } from "../service/storage.ts";
+import { VERSION } from "../version.ts";
+import type { Command } from "./args.ts";
+
+/** The `serve` command (also the default). */
+export const serveCommand: Command = {
+  summary: "run the collector (the default command)",
+  usage: `stalker-storage [serve] [--config FILE] [--data-dir DIR] [--listen ADDR]
+
+Starts the HTTP API, replays the write-ahead log, and runs flushing, compaction and retention until
+SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./stalker-data.
+`,
+  async run({ loadConfig }) {
+    const config = loadConfig();
+    const log = createLogger();
+    const metrics = new Metrics();
+    const storage = Storage.create(config, { fs: nodeFs, clock: systemClock, log, metrics });
+    await storage.lockDataDir(); // fail before listening when another server owns the directory
+    const app = createApp({ storage, metrics, log, authToken: config.server.authToken });
+    const { hostname, port } = splitListen(config.server.listen);
+    const server = await serve({
+      hostname,
+      port,
+      fetch: app.fetch,
+      maxRequestBodySize: config.server.maxBodyBytes,
+    });
+    log.info("stalker-storage listening", {
+      version: VERSION,
+      runtime: runtimeName,
+      url: `http://${server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`,
+      data_dir: config.dataDir,
+    });
+
+    let stopping: Promise<void> | null = null;
+    const stop = (signal: string) => {
+      if (stopping) return stopping;
+      log.info("shutting down", { signal });
+      stopping = (async () => {
+        await server.close();
+        await storage.close();
+      })();
+      return stopping;
+    };
+    const done = new Promise<number>((resolve) => {
+      const onSignal = (signal: string) => {
+        stop(signal).then(() => resolve(0), (err) => {
+          log.error("shutdown failed", { error: err });
+          resolve(1);
+        });
+      };
+      process.on("SIGTERM", () => onSignal("SIGTERM"));
+      process.on("SIGINT", () => onSignal("SIGINT"));
+    });
+    try {
+      await storage.start();
+    } catch (err) {
+      log.error("cannot start storage", { error: err });
+      await server.close();
+      await storage.close();
+      return 1;
+    }
+    return await done;
+  },
+};

@@ -1,0 +1,160 @@
+/**
+ * The capacity plan (`stalker-storage requirements`): RAM, disk per tier and CPU for the configured
+ * scale. Every per-unit cost in {@link UNIT_COSTS} comes from a benchmark in `bench/` (see
+ * `bench/REPORT.md`, section "Unit costs for requirements"), so the plan follows what the
+ * implementation really uses. Formulas are documented in docs/operations.md.
+ *
+ * @module
+ */
+import type { Config } from "./schema.ts";
+
+/** Measured per-unit costs. Update together with bench/REPORT.md. */
+export const UNIT_COSTS = {
+  /** RSS of an idle server (runtime, code, HTTP), bytes. */
+  baseRssBytes: 80 * 2 ** 20,
+  /** Series index + last value per series, bytes. */
+  seriesIndexBytes: 400,
+  /** Open 5-minute aggregate state per active series (percentiles on), bytes. */
+  openBucketBytes: 700,
+  /** Ring buffer cost per raw sample held in memory, bytes. */
+  ringBytesPerSample: 24,
+  /** WAL bytes per sample (time-major SNMP batches). */
+  walBytesPerSample: 20,
+  /** Raw tier Parquet bytes per sample (SNMP-like mix). */
+  rawBytesPerSample: 2.5,
+  /** Bytes per aggregate row on disk (with sketch), by tier. */
+  rowBytes: { "5min": 60, hourly: 80, daily: 100, weekly: 110 },
+  /** Server CPU seconds per million samples ingested over HTTP with fsync (JSON). */
+  ingestCpuSecondsPerMillion: 1.0,
+  /** CPU seconds per million raw samples flushed to Parquet (incl. 5-minute rows). */
+  flushCpuSecondsPerMillion: 1.5,
+  /** Extra RSS while DuckDB-WASM is loaded (before query.memory_limit), bytes. */
+  duckdbRssBytes: 200 * 2 ** 20,
+};
+
+/** One line of the plan. */
+export interface PlanLine {
+  item: string;
+  bytes?: number;
+  value?: number;
+  formula: string;
+}
+
+/** The capacity plan. */
+export interface Requirements {
+  samplesPerSecond: number;
+  ram: PlanLine[];
+  ramTotalBytes: number;
+  ramWithSqlBytes: number;
+  disk: PlanLine[];
+  diskTotalBytes: number;
+  cpu: PlanLine[];
+  cpuCores: number;
+}
+
+const DAY_S = 86_400;
+
+/**
+ * Computes the plan for `config`.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig } from "./load.ts";
+ * import { computeRequirements } from "./requirements.ts";
+ * const plan = computeRequirements(defaultConfig());
+ * if (!(plan.ramTotalBytes > 0 && plan.diskTotalBytes > 0)) throw new Error();
+ * ```
+ */
+export function computeRequirements(config: Config, costs = UNIT_COSTS): Requirements {
+  const series = config.scale.pollerCount;
+  const rate = series / config.scale.pollIntervalSec;
+  const ringSamples = config.features.rawBuffer.enabled
+    ? Math.min(
+      rate * config.features.rawBuffer.durationMs / 1000,
+      config.features.rawBuffer.memoryLimitBytes / costs.ringBytesPerSample,
+    )
+    : rate * config.ingestion.flush.intervalMs / 1000;
+  const unflushed = Math.min(rate * config.ingestion.flush.intervalMs / 1000, config.ingestion.flush.maxBufferSamples);
+  const openBytes = config.features.percentile.enabled ? costs.openBucketBytes : costs.openBucketBytes / 2;
+  const ram: PlanLine[] = [
+    { item: "runtime and HTTP", bytes: costs.baseRssBytes, formula: "measured idle RSS" },
+    { item: "series index", bytes: series * costs.seriesIndexBytes, formula: `series × ${costs.seriesIndexBytes} B` },
+    { item: "open 5-minute buckets", bytes: series * openBytes, formula: `series × ${openBytes} B` },
+    {
+      item: "raw ring buffer",
+      bytes: Math.max(ringSamples, unflushed) * costs.ringBytesPerSample,
+      formula: `max(ring, unflushed) samples × ${costs.ringBytesPerSample} B`,
+    },
+    {
+      item: "flush working set",
+      bytes: unflushed * costs.ringBytesPerSample,
+      formula: `samples per flush × ${costs.ringBytesPerSample} B (columns being encoded)`,
+    },
+  ];
+  const ramTotalBytes = sum(ram);
+  const ramWithSqlBytes = ramTotalBytes + costs.duckdbRssBytes + config.query.memoryLimitBytes;
+
+  const r = config.retention;
+  const disk: PlanLine[] = [
+    {
+      item: "raw",
+      bytes: rate * (r.rawMs / 1000) * costs.rawBytesPerSample,
+      formula: `samples/s × ${r.rawMs / 3_600_000}h × ${costs.rawBytesPerSample} B`,
+    },
+    aggDisk("5min", series, r.fiveMinMs, 300, costs.rowBytes["5min"]),
+    aggDisk("hourly", series, r.hourlyMs, 3_600, costs.rowBytes.hourly),
+    aggDisk("daily", series, r.dailyMs, DAY_S, costs.rowBytes.daily),
+    aggDisk("weekly", series, r.weeklyMs, 7 * DAY_S, costs.rowBytes.weekly),
+    {
+      item: "WAL",
+      bytes: 2 * unflushed * costs.walBytesPerSample + config.ingestion.wal.maxSegmentBytes,
+      formula: `2 flush intervals × ${costs.walBytesPerSample} B/sample + one segment`,
+    },
+  ];
+  const dataBytes = sum(disk);
+  const largestDay = Math.max(rate * DAY_S * costs.rawBytesPerSample, series * 288 * costs.rowBytes["5min"]);
+  disk.push({
+    item: "compaction headroom",
+    bytes: 2 * largestDay,
+    formula: "2 × the largest day partition (a merge writes the new file before deleting the old)",
+  });
+  const diskTotalBytes = dataBytes + 2 * largestDay;
+
+  const cpu: PlanLine[] = [
+    {
+      item: "ingest (HTTP, decode, WAL, head)",
+      value: (rate / 1e6) * costs.ingestCpuSecondsPerMillion,
+      formula: `samples/s ÷ 1e6 × ${costs.ingestCpuSecondsPerMillion} CPU-s`,
+    },
+    {
+      item: "flush and compaction",
+      value: (rate / 1e6) * costs.flushCpuSecondsPerMillion,
+      formula: `samples/s ÷ 1e6 × ${costs.flushCpuSecondsPerMillion} CPU-s`,
+    },
+  ];
+  const busy = cpu.reduce((a, l) => a + (l.value ?? 0), 0);
+  return {
+    samplesPerSecond: rate,
+    ram,
+    ramTotalBytes,
+    ramWithSqlBytes,
+    disk,
+    diskTotalBytes,
+    cpu,
+    // Keep average load under 50 % of the cores so bursts, queries and compaction have room.
+    cpuCores: Math.max(1, Math.ceil(busy / 0.5)),
+  };
+}
+
+function aggDisk(tier: string, series: number, retentionMs: number, bucketS: number, rowBytes: number): PlanLine {
+  const rows = series * (retentionMs / 1000) / bucketS;
+  return {
+    item: tier,
+    bytes: rows * rowBytes,
+    formula: `series × ${retentionMs / 1000 / bucketS} buckets × ${rowBytes} B`,
+  };
+}
+
+function sum(lines: PlanLine[]): number {
+  return lines.reduce((a, l) => a + (l.bytes ?? 0), 0);
+}

@@ -1,0 +1,416 @@
+/**
+ * The configuration: one typed object, its defaults, and the table of YAML keys that documents and
+ * parses it. `storage.example.yaml`, `config print-default` and `docs/config.md` are all generated
+ * from {@link CONFIG_KEYS}, so a key cannot exist without documentation.
+ *
+ * @module
+ */
+
+/** WAL durability modes (see docs/config.md). */
+export type SyncMode = "fsync" | "sync" | "async";
+/** Parquet compression codecs. */
+export type CompressionAlgorithm = "zstd" | "snappy" | "gzip" | "none";
+
+/** The validated configuration. Units are in field names. */
+export interface Config {
+  dataDir: string;
+  scale: { pollerCount: number; pollIntervalSec: number };
+  features: {
+    rawBuffer: { enabled: boolean; durationMs: number; memoryLimitBytes: number };
+    percentile: { enabled: boolean; accuracy: number };
+    compression: { algorithm: CompressionAlgorithm; level: number };
+  };
+  retention: {
+    rawMs: number;
+    fiveMinMs: number;
+    hourlyMs: number;
+    dailyMs: number;
+    weeklyMs: number;
+    maxDiskBytes: number;
+  };
+  ingestion: {
+    wal: { dir: string; syncMode: SyncMode; syncIntervalMs: number; maxSegmentBytes: number };
+    flush: { intervalMs: number; maxBufferSamples: number };
+  };
+  compaction: {
+    workers: number;
+    schedule: { rawTo5min: string; fiveMinToHourly: string; hourlyToDaily: string; dailyToWeekly: string };
+  };
+  backpressure: {
+    enabled: boolean;
+    thresholds: { warning: number; critical: number; emergency: number };
+    recovery: { hysteresis: number; cooldownMs: number };
+  };
+  query: { memoryLimitBytes: number; timeoutMs: number; maxRows: number };
+  server: { listen: string; authToken: string; allowInsecure: boolean; maxBodyBytes: number };
+}
+
+/** How a key's YAML value is read. */
+export type KeyKind =
+  | "string"
+  | "bool"
+  | "int"
+  | "fraction"
+  | "accuracy"
+  | "duration"
+  | "size"
+  | "cron"
+  | "listen"
+  | { enum: readonly string[] };
+
+/** One configuration key. */
+export interface KeySpec {
+  /** Dotted YAML path, e.g. `ingestion.wal.sync_mode`. */
+  key: string;
+  kind: KeyKind;
+  /** Default, written as it would appear in YAML. */
+  default: string | number | boolean;
+  /** What the key does, for the example file and docs. */
+  doc: string;
+  /** Smallest allowed value (after unit conversion), when bounded. */
+  min?: number;
+  /** Largest allowed value (after unit conversion), when bounded. */
+  max?: number;
+  /** Stores the parsed value into the config object. */
+  set(config: Config, value: never): void;
+}
+
+function spec<T>(s: Omit<KeySpec, "set"> & { set(config: Config, value: T): void }): KeySpec {
+  return s as KeySpec;
+}
+
+/** Every configuration key, in the order of the example file. */
+export const CONFIG_KEYS: readonly KeySpec[] = [
+  spec<string>({
+    key: "data_dir",
+    kind: "string",
+    default: "./stalker-data",
+    doc: "Directory for the WAL, Parquet tiers, manifest and lock file. Created when missing.",
+    set: (c, v) => (c.dataDir = v),
+  }),
+  spec<number>({
+    key: "scale.poller_count",
+    kind: "int",
+    default: 10_000,
+    min: 1,
+    doc: "Expected number of series (namespace/target/poller) — used by `requirements` and to size the series index.",
+    set: (c, v) => (c.scale.pollerCount = v),
+  }),
+  spec<number>({
+    key: "scale.poll_interval_sec",
+    kind: "int",
+    default: 60,
+    min: 1,
+    doc: "Expected seconds between two polls of one series — used by `requirements`.",
+    set: (c, v) => (c.scale.pollIntervalSec = v),
+  }),
+  spec<boolean>({
+    key: "features.raw_buffer.enabled",
+    kind: "bool",
+    default: true,
+    doc: "Keep recent raw samples in memory for fast queries (samples not yet in Parquet are always kept).",
+    set: (c, v) => (c.features.rawBuffer.enabled = v),
+  }),
+  spec<number>({
+    key: "features.raw_buffer.duration",
+    kind: "duration",
+    default: "2h",
+    min: 60_000,
+    doc: "How much recent raw data the in-memory ring keeps (by sample time).",
+    set: (c, v) => (c.features.rawBuffer.durationMs = v),
+  }),
+  spec<number>({
+    key: "features.raw_buffer.memory_limit",
+    kind: "size",
+    default: "256MiB",
+    min: 1 << 20,
+    doc: "Upper bound of the ring's memory; the oldest flushed samples are evicted first when it is reached.",
+    set: (c, v) => (c.features.rawBuffer.memoryLimitBytes = v),
+  }),
+  spec<boolean>({
+    key: "features.percentile.enabled",
+    kind: "bool",
+    default: true,
+    doc: "Keep a DDSketch per bucket for p50/p90/p95/p99.",
+    set: (c, v) => (c.features.percentile.enabled = v),
+  }),
+  spec<number>({
+    key: "features.percentile.accuracy",
+    kind: "accuracy",
+    default: 0.01,
+    min: 0.0001,
+    max: 0.1,
+    doc: "Relative accuracy of percentiles (0.01 = every percentile within 1 % of the true value).",
+    set: (c, v) => (c.features.percentile.accuracy = v),
+  }),
+  spec<CompressionAlgorithm>({
+    key: "features.compression.algorithm",
+    kind: { enum: ["zstd", "snappy", "gzip", "none"] },
+    default: "zstd",
+    doc: "Parquet page compression: zstd, snappy, gzip or none.",
+    set: (c, v) => (c.features.compression.algorithm = v),
+  }),
+  spec<number>({
+    key: "features.compression.level",
+    kind: "int",
+    default: 3,
+    min: 1,
+    max: 19,
+    doc: "Compression level for zstd (1-19) and gzip (1-9, higher values are capped at 9).",
+    set: (c, v) => (c.features.compression.level = v),
+  }),
+  spec<number>({
+    key: "retention.raw",
+    kind: "duration",
+    default: "48h",
+    min: 3_600_000,
+    doc: "How long raw samples are kept.",
+    set: (c, v) => (c.retention.rawMs = v),
+  }),
+  spec<number>({
+    key: "retention.five_min",
+    kind: "duration",
+    default: "720h",
+    min: 3_600_000,
+    doc: "How long 5-minute aggregates are kept.",
+    set: (c, v) => (c.retention.fiveMinMs = v),
+  }),
+  spec<number>({
+    key: "retention.hourly",
+    kind: "duration",
+    default: "2160h",
+    min: 3_600_000,
+    doc: "How long hourly aggregates are kept.",
+    set: (c, v) => (c.retention.hourlyMs = v),
+  }),
+  spec<number>({
+    key: "retention.daily",
+    kind: "duration",
+    default: "17520h",
+    min: 86_400_000,
+    doc: "How long daily aggregates are kept.",
+    set: (c, v) => (c.retention.dailyMs = v),
+  }),
+  spec<number>({
+    key: "retention.weekly",
+    kind: "duration",
+    default: "87600h",
+    min: 604_800_000,
+    doc: "How long weekly aggregates are kept.",
+    set: (c, v) => (c.retention.weeklyMs = v),
+  }),
+  spec<number>({
+    key: "retention.max_disk_bytes",
+    kind: "size",
+    default: 0,
+    doc: "Size cap for all Parquet data; when exceeded, the oldest data goes first (finest tier first). 0 = no cap.",
+    set: (c, v) => (c.retention.maxDiskBytes = v),
+  }),
+  spec<string>({
+    key: "ingestion.wal.dir",
+    kind: "string",
+    default: "",
+    doc: "WAL directory; empty means `<data_dir>/wal`. Put it on the fastest durable disk.",
+    set: (c, v) => (c.ingestion.wal.dir = v),
+  }),
+  spec<SyncMode>({
+    key: "ingestion.wal.sync_mode",
+    kind: { enum: ["fsync", "sync", "async"] },
+    default: "fsync",
+    doc:
+      "fsync: fsync before answering (group commit shares one fsync between concurrent requests); sync: write to the OS before answering, fsync every sync_interval; async: buffer and write+fsync every sync_interval.",
+    set: (c, v) => (c.ingestion.wal.syncMode = v),
+  }),
+  spec<number>({
+    key: "ingestion.wal.sync_interval",
+    kind: "duration",
+    default: "1s",
+    min: 1,
+    max: 60_000,
+    doc: "Longest time data waits for fsync in sync and async modes.",
+    set: (c, v) => (c.ingestion.wal.syncIntervalMs = v),
+  }),
+  spec<number>({
+    key: "ingestion.wal.max_segment_size",
+    kind: "size",
+    default: "64MiB",
+    min: 1 << 20,
+    max: 2 ** 31 - 1,
+    doc: "A WAL segment is closed and a new one started when it reaches this size.",
+    set: (c, v) => (c.ingestion.wal.maxSegmentBytes = v),
+  }),
+  spec<number>({
+    key: "ingestion.flush.interval",
+    kind: "duration",
+    default: "5m",
+    min: 1_000,
+    doc: "How often raw samples and closed 5-minute buckets are written to Parquet (then the WAL is checkpointed).",
+    set: (c, v) => (c.ingestion.flush.intervalMs = v),
+  }),
+  spec<number>({
+    key: "ingestion.flush.max_buffer_size",
+    kind: "int",
+    default: 2_000_000,
+    min: 1_000,
+    doc: "Unflushed raw samples in memory that trigger an early flush; backpressure levels are fractions of it.",
+    set: (c, v) => (c.ingestion.flush.maxBufferSamples = v),
+  }),
+  spec<number>({
+    key: "compaction.workers",
+    kind: "int",
+    default: 1,
+    min: 1,
+    max: 8,
+    doc: "Compaction jobs that may run at the same time (each works on its own tier).",
+    set: (c, v) => (c.compaction.workers = v),
+  }),
+  spec<string>({
+    key: "compaction.schedule.raw_to_5min",
+    kind: "cron",
+    default: "*/5 * * * *",
+    doc: "When closed 5-minute buckets are flushed to the 5min tier and small raw/5min files are merged (UTC cron).",
+    set: (c, v) => (c.compaction.schedule.rawTo5min = v),
+  }),
+  spec<string>({
+    key: "compaction.schedule.five_min_to_hourly",
+    kind: "cron",
+    default: "3 * * * *",
+    doc: "When 5-minute aggregates are rolled up into the hourly tier (UTC cron).",
+    set: (c, v) => (c.compaction.schedule.fiveMinToHourly = v),
+  }),
+  spec<string>({
+    key: "compaction.schedule.hourly_to_daily",
+    kind: "cron",
+    default: "10 0 * * *",
+    doc: "When hourly aggregates are rolled up into the daily tier (UTC cron).",
+    set: (c, v) => (c.compaction.schedule.hourlyToDaily = v),
+  }),
+  spec<string>({
+    key: "compaction.schedule.daily_to_weekly",
+    kind: "cron",
+    default: "20 0 * * 1",
+    doc: "When daily aggregates are rolled up into the weekly tier (UTC cron).",
+    set: (c, v) => (c.compaction.schedule.dailyToWeekly = v),
+  }),
+  spec<boolean>({
+    key: "backpressure.enabled",
+    kind: "bool",
+    default: true,
+    doc: "Refuse ingest with 429 + Retry-After when buffers fill, instead of running out of memory.",
+    set: (c, v) => (c.backpressure.enabled = v),
+  }),
+  spec<number>({
+    key: "backpressure.thresholds.warning",
+    kind: "fraction",
+    default: 0.7,
+    doc: "Buffer usage (fraction of max_buffer_size) that raises level warning: a flush starts, answers carry a hint.",
+    set: (c, v) => (c.backpressure.thresholds.warning = v),
+  }),
+  spec<number>({
+    key: "backpressure.thresholds.critical",
+    kind: "fraction",
+    default: 0.85,
+    doc: "Buffer usage that raises level critical: large batches are refused with 429.",
+    set: (c, v) => (c.backpressure.thresholds.critical = v),
+  }),
+  spec<number>({
+    key: "backpressure.thresholds.emergency",
+    kind: "fraction",
+    default: 0.95,
+    doc: "Buffer usage that raises level emergency: every ingest request is refused with 429.",
+    set: (c, v) => (c.backpressure.thresholds.emergency = v),
+  }),
+  spec<number>({
+    key: "backpressure.recovery.hysteresis",
+    kind: "fraction",
+    default: 0.1,
+    doc: "A level is left only when usage falls this far below its threshold (no flapping).",
+    set: (c, v) => (c.backpressure.recovery.hysteresis = v),
+  }),
+  spec<number>({
+    key: "backpressure.recovery.cooldown",
+    kind: "duration",
+    default: "10s",
+    doc: "Minimum time a level is held before it may be lowered.",
+    set: (c, v) => (c.backpressure.recovery.cooldownMs = v),
+  }),
+  spec<number>({
+    key: "query.memory_limit",
+    kind: "size",
+    default: "256MiB",
+    min: 16 << 20,
+    doc: "Memory limit of the embedded DuckDB for SQL queries.",
+    set: (c, v) => (c.query.memoryLimitBytes = v),
+  }),
+  spec<number>({
+    key: "query.timeout",
+    kind: "duration",
+    default: "30s",
+    min: 100,
+    doc: "Longest time a query may run before it is cancelled.",
+    set: (c, v) => (c.query.timeoutMs = v),
+  }),
+  spec<number>({
+    key: "query.max_rows",
+    kind: "int",
+    default: 100_000,
+    min: 1,
+    doc: "Most rows (SQL) or points (query API) one answer may hold.",
+    set: (c, v) => (c.query.maxRows = v),
+  }),
+  spec<string>({
+    key: "server.listen",
+    kind: "listen",
+    default: "127.0.0.1:7400",
+    doc: "Address and port of the HTTP API (host:port).",
+    set: (c, v) => (c.server.listen = v),
+  }),
+  spec<string>({
+    key: "server.auth_token",
+    kind: "string",
+    default: "",
+    doc: "When set (or env STALKER_STORAGE_TOKEN), every /api/ route needs `Authorization: Bearer <token>`.",
+    set: (c, v) => (c.server.authToken = v),
+  }),
+  spec<boolean>({
+    key: "server.allow_insecure",
+    kind: "bool",
+    default: false,
+    doc: "Allow listening on a non-loopback address without auth_token.",
+    set: (c, v) => (c.server.allowInsecure = v),
+  }),
+  spec<number>({
+    key: "server.max_body_bytes",
+    kind: "size",
+    default: "16MiB",
+    min: 1024,
+    doc: "Largest accepted request body (after gzip decoding too); larger bodies get 413.",
+    set: (c, v) => (c.server.maxBodyBytes = v),
+  }),
+];
+
+/** An empty config skeleton; every field is filled from {@link CONFIG_KEYS}. */
+export function blankConfig(): Config {
+  return {
+    dataDir: "",
+    scale: { pollerCount: 0, pollIntervalSec: 0 },
+    features: {
+      rawBuffer: { enabled: false, durationMs: 0, memoryLimitBytes: 0 },
+      percentile: { enabled: false, accuracy: 0 },
+      compression: { algorithm: "zstd", level: 0 },
+    },
+    retention: { rawMs: 0, fiveMinMs: 0, hourlyMs: 0, dailyMs: 0, weeklyMs: 0, maxDiskBytes: 0 },
+    ingestion: {
+      wal: { dir: "", syncMode: "fsync", syncIntervalMs: 0, maxSegmentBytes: 0 },
+      flush: { intervalMs: 0, maxBufferSamples: 0 },
+    },
+    compaction: { workers: 0, schedule: { rawTo5min: "", fiveMinToHourly: "", hourlyToDaily: "", dailyToWeekly: "" } },
+    backpressure: {
+      enabled: false,
+      thresholds: { warning: 0, critical: 0, emergency: 0 },
+      recovery: { hysteresis: 0, cooldownMs: 0 },
+    },
+    query: { memoryLimitBytes: 0, timeoutMs: 0, maxRows: 0 },
+    server: { listen: "", authToken: "", allowInsecure: false, maxBodyBytes: 0 },
+  };
+}

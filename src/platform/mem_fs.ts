@@ -1,0 +1,249 @@
+/**
+ * An in-memory {@link FileSystem} for tests that models what survives a crash: file contents are
+ * durable only after `datasync`, and creations, renames and deletions only after `fsyncDir` of their
+ * directory. {@link MemFs.crash} throws away everything that was not made durable. It can also fill up
+ * (`capacityBytes`) and tear a write.
+ *
+ * @module
+ */
+import type { DiskSpace, FileHandle, FileInfo, FileSystem, OpenMode } from "./fs.ts";
+import { dirname } from "./path.ts";
+
+interface Inode {
+  data: Uint8Array;
+  size: number;
+  durable: Uint8Array;
+  mtimeMs: number;
+}
+
+function fsError(code: string, message: string): Error {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
+
+/**
+ * The memory file system.
+ *
+ * @example
+ * ```ts
+ * import { MemFs } from "./mem_fs.ts";
+ * const fs = new MemFs();
+ * await fs.mkdir("/d");
+ * const h = await fs.open("/d/f", "wx");
+ * await h.write(new Uint8Array([1, 2]), 0);
+ * fs.crash(); // neither the data nor the file's name were synced
+ * if ((await fs.stat("/d/f")) !== null) throw new Error("file survived a crash unsynced");
+ * ```
+ */
+export class MemFs implements FileSystem {
+  private files = new Map<string, Inode>();
+  private dirs = new Set<string>(["/", "."]);
+  private durableFiles = new Map<string, Inode>();
+  private durableDirs = new Set<string>(["/", "."]);
+  /** Total bytes the disk can hold; writes beyond fail with ENOSPC. */
+  capacityBytes = Infinity;
+  /** When set, the next write keeps only this many bytes, then fails with EIO (a torn write). */
+  tearNextWriteAt: number | null = null;
+  /** Counts of operations, for assertions. */
+  readonly counts = { datasync: 0, fsyncDir: 0, write: 0 };
+
+  /** Bytes in use. */
+  usedBytes(): number {
+    let n = 0;
+    for (const inode of new Set(this.files.values())) n += inode.size;
+    return n;
+  }
+
+  /** Simulates power loss: only durable state remains. */
+  crash(): void {
+    const inodes = new Set(this.durableFiles.values());
+    for (const inode of inodes) {
+      inode.data = inode.durable.slice();
+      inode.size = inode.durable.length;
+    }
+    this.files = new Map(this.durableFiles);
+    this.dirs = new Set(this.durableDirs);
+  }
+
+  open(path: string, mode: OpenMode): Promise<FileHandle> {
+    path = norm(path);
+    let inode = this.files.get(path);
+    if (mode === "wx" && inode) return Promise.reject(fsError("EEXIST", path));
+    if ((mode === "r" || mode === "r+") && !inode) return Promise.reject(fsError("ENOENT", path));
+    if (!inode || mode === "w+") {
+      if (!this.dirs.has(dirname(path))) return Promise.reject(fsError("ENOENT", dirname(path)));
+      inode = inode ?? { data: new Uint8Array(0), size: 0, durable: new Uint8Array(0), mtimeMs: Date.now() };
+      if (mode === "w+") inode.size = 0;
+      this.files.set(path, inode);
+    }
+    return Promise.resolve(new MemHandle(this, path, inode, mode === "r"));
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    const inode = this.files.get(norm(path));
+    if (!inode) throw fsError("ENOENT", path);
+    return await Promise.resolve(inode.data.slice(0, inode.size));
+  }
+
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    const h = await this.open(path, "w+");
+    await h.write(data, 0);
+    await h.close();
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    from = norm(from);
+    to = norm(to);
+    const inode = this.files.get(from);
+    if (!inode) return Promise.reject(fsError("ENOENT", from));
+    if (!this.dirs.has(dirname(to))) return Promise.reject(fsError("ENOENT", dirname(to)));
+    this.files.delete(from);
+    this.files.set(to, inode);
+    return Promise.resolve();
+  }
+
+  unlink(path: string): Promise<void> {
+    path = norm(path);
+    if (!this.files.delete(path)) return Promise.reject(fsError("ENOENT", path));
+    return Promise.resolve();
+  }
+
+  mkdir(path: string): Promise<void> {
+    path = norm(path);
+    const parts = path.split("/");
+    for (let i = 1; i <= parts.length; i++) {
+      const p = parts.slice(0, i).join("/") || "/";
+      this.dirs.add(p);
+      this.durableDirs.add(p); // directory creation is treated as durable (tests focus on files)
+    }
+    return Promise.resolve();
+  }
+
+  rmdir(path: string): Promise<void> {
+    path = norm(path);
+    for (const p of [...this.files.keys(), ...this.dirs]) {
+      if (p !== path && p.startsWith(`${path}/`)) return Promise.reject(fsError("ENOTEMPTY", path));
+    }
+    this.dirs.delete(path);
+    this.durableDirs.delete(path);
+    return Promise.resolve();
+  }
+
+  readdir(path: string): Promise<string[]> {
+    path = norm(path);
+    if (!this.dirs.has(path)) return Promise.reject(fsError("ENOENT", path));
+    const names = new Set<string>();
+    for (const p of [...this.files.keys(), ...this.dirs]) {
+      if (p !== path && dirname(p) === path) names.add(p.slice(path.length + (path === "/" ? 0 : 1)));
+    }
+    return Promise.resolve([...names].sort());
+  }
+
+  stat(path: string): Promise<FileInfo | null> {
+    path = norm(path);
+    const inode = this.files.get(path);
+    if (inode) return Promise.resolve({ size: inode.size, mtimeMs: inode.mtimeMs, isFile: true, isDirectory: false });
+    if (this.dirs.has(path)) return Promise.resolve({ size: 0, mtimeMs: 0, isFile: false, isDirectory: true });
+    return Promise.resolve(null);
+  }
+
+  fsyncDir(dir: string): Promise<void> {
+    dir = norm(dir);
+    this.counts.fsyncDir++;
+    for (const [p] of this.durableFiles) {
+      if (dirname(p) === dir && !this.files.has(p)) this.durableFiles.delete(p);
+    }
+    for (const [p, inode] of this.files) {
+      if (dirname(p) === dir) this.durableFiles.set(p, inode);
+    }
+    return Promise.resolve();
+  }
+
+  diskSpace(): Promise<DiskSpace> {
+    const total = this.capacityBytes === Infinity ? 1e15 : this.capacityBytes;
+    return Promise.resolve({ freeBytes: Math.max(0, total - this.usedBytes()), totalBytes: total });
+  }
+
+  /** @internal used by handles */
+  reserve(inode: Inode, newSize: number): void {
+    const grow = newSize - inode.size;
+    if (grow > 0 && this.usedBytes() + grow > this.capacityBytes) throw fsError("ENOSPC", "no space left on device");
+  }
+}
+
+class MemHandle implements FileHandle {
+  constructor(
+    private readonly fs: MemFs,
+    readonly path: string,
+    private readonly inode: Inode,
+    private readonly readOnly: boolean,
+  ) {}
+
+  write(data: Uint8Array, position: number): Promise<void> {
+    if (this.readOnly) return Promise.reject(fsError("EBADF", this.path));
+    this.fs.counts.write++;
+    let chunk = data;
+    let torn = false;
+    if (this.fs.tearNextWriteAt !== null) {
+      chunk = data.subarray(0, Math.min(this.fs.tearNextWriteAt, data.length));
+      this.fs.tearNextWriteAt = null;
+      torn = true;
+    }
+    const end = position + chunk.length;
+    try {
+      this.fs.reserve(this.inode, Math.max(end, this.inode.size));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (end > this.inode.data.length) {
+      const grown = new Uint8Array(Math.max(end, this.inode.data.length * 2, 64));
+      grown.set(this.inode.data.subarray(0, this.inode.size));
+      this.inode.data = grown;
+    }
+    this.inode.data.set(chunk, position);
+    this.inode.size = Math.max(this.inode.size, end);
+    this.inode.mtimeMs = Date.now();
+    if (torn) return Promise.reject(fsError("EIO", "torn write (injected)"));
+    return Promise.resolve();
+  }
+
+  read(into: Uint8Array, position: number): Promise<number> {
+    return Promise.resolve(this.readSync(into, position));
+  }
+
+  readSync(into: Uint8Array, position: number): number {
+    const n = Math.max(0, Math.min(into.length, this.inode.size - position));
+    into.set(this.inode.data.subarray(position, position + n));
+    return n;
+  }
+
+  datasync(): Promise<void> {
+    this.fs.counts.datasync++;
+    this.inode.durable = this.inode.data.slice(0, this.inode.size);
+    return Promise.resolve();
+  }
+
+  truncate(length: number): Promise<void> {
+    if (length < this.inode.size) this.inode.data.fill(0, length, this.inode.size);
+    else this.fs.reserve(this.inode, length);
+    if (length > this.inode.data.length) {
+      const grown = new Uint8Array(length);
+      grown.set(this.inode.data.subarray(0, this.inode.size));
+      this.inode.data = grown;
+    }
+    this.inode.size = length;
+    return Promise.resolve();
+  }
+
+  size(): Promise<number> {
+    return Promise.resolve(this.inode.size);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function norm(path: string): string {
+  const p = path.replace(/\/{2,}/g, "/");
+  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+}

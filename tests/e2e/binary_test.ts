@@ -1,0 +1,126 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { BINARY, ROOT, withTempDir } from "../helpers.ts";
+import { runBinary, startBinary } from "./binary.ts";
+
+test("the compiled binary runs from another directory with an empty environment and no config", async () => {
+  await withTempDir(async (dir) => {
+    const copy = path.join(dir, "stalker-storage");
+    fs.copyFileSync(BINARY, copy);
+    fs.chmodSync(copy, 0o755);
+    const bin = await startBinary([], { cwd: dir, env: {}, binary: copy });
+    try {
+      const health = await fetch(`${bin.url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { status: "ok" });
+
+      const status = await (await fetch(`${bin.url}/api/v1/status`)).json();
+      assert.equal(status.state, "ready");
+      assert.equal(status.data_dir, "./stalker-data");
+
+      const metrics = await fetch(`${bin.url}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(await metrics.text(), /^stalker_up 1$/m);
+      assert.ok(fs.existsSync(path.join(dir, "stalker-data", "LOCK")), "data dir defaults to ./stalker-data");
+    } finally {
+      const code = await bin.stop("SIGTERM");
+      assert.equal(code, 0, bin.stderr());
+    }
+    assert.match(bin.stderr(), /shutting down signal=SIGTERM/);
+    assert.ok(!fs.existsSync(path.join(dir, "stalker-data", "LOCK")), "clean shutdown releases the lock");
+  });
+});
+
+test("the binary exits cleanly on SIGINT too", async () => {
+  await withTempDir(async (dir) => {
+    const bin = await startBinary(["--data-dir", path.join(dir, "d")]);
+    assert.equal((await fetch(`${bin.url}/healthz`)).status, 200);
+    assert.equal(await bin.stop("SIGINT"), 0);
+  });
+});
+
+test("a second server on the same data directory is refused before it listens", async () => {
+  await withTempDir(async (dir) => {
+    const bin = await startBinary(["--data-dir", dir]);
+    try {
+      await assert.rejects(
+        startBinary(["--data-dir", dir]),
+        /exited with 1 before listening:[\s\S]*in use by process \d+/,
+      );
+      assert.equal((await fetch(`${bin.url}/readyz`)).status, 200, "the first server is unaffected");
+    } finally {
+      await bin.stop();
+    }
+  });
+});
+
+test("stalker-storage version and --help", () => {
+  const v = runBinary(["version"]);
+  assert.equal(v.status, 0);
+  assert.match(v.stdout, /^stalker-storage \d+\.\d+\.\d+\n$/);
+  const help = runBinary(["--help"]);
+  assert.equal(help.status, 0);
+  for (const cmd of ["serve", "config", "requirements", "version"]) {
+    assert.match(help.stdout, new RegExp(`\\n  ${cmd} `));
+  }
+});
+
+test("every command has --help", () => {
+  for (const cmd of ["serve", "config", "requirements", "version"]) {
+    const r = runBinary([cmd, "--help"]);
+    assert.equal(r.status, 0, `${cmd} --help: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: stalker-storage/);
+  }
+});
+
+test("config check passes storage.example.yaml", () => {
+  const r = runBinary(["config", "check", path.join(ROOT, "storage.example.yaml")]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /: OK$/m);
+});
+
+test("config check reports all three mistakes of a bad file", async () => {
+  await withTempDir((dir) => {
+    const file = path.join(dir, "bad.yaml");
+    fs.writeFileSync(file, "retention:\n  raw: forever\nserver:\n  listen: nowhere\nquery:\n  timeout: 5 minutes\n");
+    const r = runBinary(["config", "check", file]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /3 problem\(s\)/);
+    assert.match(r.stderr, /retention\.raw: "forever" is not a duration/);
+    assert.match(r.stderr, /query\.timeout: "5 minutes" is not a duration/);
+    assert.match(r.stderr, /server\.listen: "nowhere" is not host:port/);
+    return Promise.resolve();
+  });
+});
+
+test("config print-default prints YAML that config check accepts", async () => {
+  await withTempDir((dir) => {
+    const r = runBinary(["config", "print-default"]);
+    assert.equal(r.status, 0);
+    const file = path.join(dir, "default.yaml");
+    fs.writeFileSync(file, r.stdout);
+    assert.equal(runBinary(["config", "check", file]).status, 0);
+    return Promise.resolve();
+  });
+});
+
+test("requirements prints RAM, disk per tier and CPU", () => {
+  const r = runBinary(["requirements"]);
+  assert.equal(r.status, 0, r.stderr);
+  for (const word of ["RAM", "Disk", "CPU", "raw", "5min", "hourly", "daily", "weekly", "WAL"]) {
+    assert.match(r.stdout, new RegExp(`\\b${word}\\b`));
+  }
+  const json = JSON.parse(runBinary(["requirements", "--json"]).stdout);
+  assert.ok(json.ramTotalBytes > 0 && json.diskTotalBytes > 0 && json.cpuCores >= 1);
+});
+
+test("an unknown command or flag fails with usage", () => {
+  const r = runBinary(["frobnicate"]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /Unknown command "frobnicate"/);
+  const f = runBinary(["serve", "--bogus"]);
+  assert.equal(f.status, 2);
+  assert.match(f.stderr, /Unknown option '--bogus'/);
+});

@@ -1,0 +1,47 @@
+/**
+ * Shared test helpers: temporary directories, a storage service on the memory file system, and the
+ * compiled binary.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { testConfig } from "../src/config/load.ts";
+import type { Config } from "../src/config/schema.ts";
+import { FakeClock } from "../src/platform/clock.ts";
+import { silentLogger } from "../src/platform/log.ts";
+import { MemFs } from "../src/platform/mem_fs.ts";
+import { Metrics } from "../src/platform/metrics.ts";
+import { Storage } from "../src/service/storage.ts";
+
+/** A fresh temporary directory, removed when `fn` settles. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stalker-test-"));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A started storage service on a memory file system with a fake clock. */
+export async function memStorage(yaml = "", start = Date.UTC(2026, 10, 25, 12)): Promise<{
+  storage: Storage;
+  fs: MemFs;
+  clock: FakeClock;
+  metrics: Metrics;
+  config: Config;
+}> {
+  const fs = new MemFs();
+  const clock = new FakeClock(start);
+  const metrics = new Metrics();
+  const config = testConfig("/data", yaml);
+  const storage = Storage.create(config, { fs, clock, log: silentLogger, metrics });
+  await storage.start();
+  return { storage, fs, clock, metrics, config };
+}
+
+/** Absolute path of the compiled binary (`deno task compile`). */
+export const BINARY = path.resolve(new URL("../dist/stalker-storage", import.meta.url).pathname);
+
+/** Absolute path of the repository root. */
+export const ROOT = path.resolve(new URL("..", import.meta.url).pathname);

@@ -1,0 +1,112 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import { Aggregate, QUANTILES } from "../../../src/model/aggregate.ts";
+
+/** A deterministic PRNG (mulberry32) so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function exactQuantile(sorted: number[], q: number): number {
+  return sorted[Math.floor(q * (sorted.length - 1))];
+}
+
+function aggregateOf(values: number[], accuracy: number, t0 = 0): Aggregate {
+  const a = Aggregate.empty(accuracy);
+  values.forEach((v, i) => a.add(v, t0 + i));
+  return a;
+}
+
+const DISTRIBUTIONS: [string, (r: () => number) => number][] = [
+  ["uniform 0..100", (r) => r() * 100],
+  ["log-normal", (r) => Math.exp(4 * r() - 1)],
+  ["mixed sign", (r) => (r() - 0.4) * 1000],
+  ["negative only", (r) => -1 - r() * 50],
+  ["with zeros", (r) => (r() < 0.3 ? 0 : r() * 10)],
+  ["two decimals", (r) => Math.round(r() * 10000) / 100],
+];
+
+for (const accuracy of [0.01, 0.001]) {
+  for (const [name, draw] of DISTRIBUTIONS) {
+    test(`merging is associative and keeps percentiles within ${accuracy * 100}% (${name})`, () => {
+      const r = rng(name.length * 7919 + accuracy * 1e6);
+      for (let round = 0; round < 20; round++) {
+        const n = 1 + Math.floor(r() * 400);
+        const values = Array.from({ length: n }, () => draw(r));
+        const cut1 = Math.floor(r() * n);
+        const cut2 = cut1 + Math.floor(r() * (n - cut1));
+        const [a, b, c] = [values.slice(0, cut1), values.slice(cut1, cut2), values.slice(cut2)];
+
+        const left = aggregateOf(a, accuracy);
+        const ab = aggregateOf(b, accuracy, cut1);
+        left.merge(ab);
+        left.merge(aggregateOf(c, accuracy, cut2)); // (a·b)·c
+        const right = aggregateOf(b, accuracy, cut1);
+        right.merge(aggregateOf(c, accuracy, cut2));
+        const aOnly = aggregateOf(a, accuracy);
+        aOnly.merge(right); // a·(b·c)
+        const whole = aggregateOf(values, accuracy);
+
+        const sorted = [...values].sort((x, y) => x - y);
+        for (const agg of [left, aOnly]) {
+          assert.equal(agg.count, n);
+          assert.equal(agg.min, sorted[0]);
+          assert.equal(agg.max, sorted[n - 1]);
+          assert.ok(Math.abs(agg.sum - whole.sum) <= 1e-9 * Math.max(1, Math.abs(whole.sum)) * n);
+          assert.equal(agg.firstTs, 0);
+          assert.equal(agg.lastTs, n - 1);
+          for (const q of [0, ...QUANTILES, 1]) {
+            const exact = exactQuantile(sorted, q);
+            const got = agg.quantile(q);
+            assert.ok(
+              Math.abs(got - exact) <= accuracy * Math.abs(exact) + 1e-12,
+              `q${q}: got ${got}, exact ${exact} (n=${n})`,
+            );
+            // merged percentiles equal those of one sketch over the union
+            assert.ok(Math.abs(got - whole.quantile(q)) <= 2 * accuracy * Math.abs(exact) + 1e-12);
+          }
+        }
+        assert.deepEqual([left.quantile(0.5), left.quantile(0.99)], [aOnly.quantile(0.5), aOnly.quantile(0.99)]);
+      }
+    });
+  }
+}
+
+test("merge keeps negative values (sketches-js merge alone drops them)", () => {
+  const a = aggregateOf([1, 2, 3], 0.01);
+  a.merge(aggregateOf([-10, -20], 0.01));
+  assert.ok(Math.abs(a.quantile(0) - -20) <= 0.2);
+  assert.equal(a.sketch?.negativeStore.count, 2);
+});
+
+test("an empty aggregate reports NaN averages and percentiles", () => {
+  const a = Aggregate.empty(0.01);
+  assert.ok(Number.isNaN(a.avg()));
+  assert.ok(Number.isNaN(a.quantile(0.5)));
+});
+
+test("errors are counted but not aggregated", () => {
+  const a = Aggregate.empty(0.01);
+  a.add(5, 100);
+  a.addError(50);
+  assert.equal(a.count, 1);
+  assert.equal(a.errorCount, 1);
+  assert.equal(a.firstTs, 50);
+  assert.equal(a.avg(), 5);
+});
+
+test("with percentiles off, aggregates still merge exactly", () => {
+  const a = aggregateOf([1, 2], 0.01);
+  const off = Aggregate.empty(null);
+  off.add(3, 9);
+  off.merge(a);
+  assert.equal(off.count, 3);
+  assert.equal(off.sum, 6);
+  assert.ok(Number.isNaN(off.quantile(0.5)));
+});
