@@ -1,0 +1,64 @@
+/**
+ * Columnar batches of tier rows: what the flusher and compactor hand to the Parquet writer and what the
+ * reader returns. Rows are sorted by (namespace, target, poller, time).
+ *
+ * @module
+ */
+
+/** Which series to read: a namespace, optionally narrowed to a target and a poller. */
+export interface SeriesFilter {
+  namespace: string;
+  target?: string;
+  poller?: string;
+}
+
+/** Raw samples, columnar. */
+export interface RawColumns {
+  length: number;
+  namespace: string[];
+  target: string[];
+  poller: string[];
+  /** Sample time, Unix ms. */
+  ts: Float64Array;
+  /** `KIND_CODE` of the sample (0 none, 1 gauge, 2 counter, 3 text). */
+  kind: Uint8Array;
+  /** Gauge value; NaN when the sample is not a gauge. */
+  value: Float64Array;
+  /** Exact unsigned 64-bit counter; null when the sample is not a counter. */
+  counter: (bigint | null)[];
+  /** Text value; null when the sample is not a text. */
+  text: (string | null)[];
+  /** 1 when the poll succeeded. */
+  valid: Uint8Array;
+  /** Poll error; null when empty. */
+  error: (string | null)[];
+  /** Poll duration in ms (0 when unknown). */
+  pollMs: Int32Array;
+}
+
+/** Aggregate rows (partial aggregates: a key may appear in several files; readers merge them). */
+export interface AggColumns {
+  length: number;
+  namespace: string[];
+  target: string[];
+  poller: string[];
+  /** Bucket start, Unix ms. */
+  bucket: Float64Array;
+  /** `VALUE_KIND_CODE` (1 gauge, 2 rate of a counter, 3 text). */
+  kind: Uint8Array;
+  count: Float64Array;
+  errorCount: Float64Array;
+  /** NaN when count is 0. */
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  firstTs: Float64Array;
+  lastTs: Float64Array;
+  /** Percentiles derived from the sketch; NaN when unknown (no sketch or no values). */
+  p50: Float64Array;
+  p90: Float64Array;
+  p95: Float64Array;
+  p99: Float64Array;
+  /** DDSketch protobuf (docs/format/sketch.md); null when percentiles are off or count is 0. */
+  sketch: (Uint8Array | null)[];
+}
