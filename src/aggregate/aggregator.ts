@@ -1,0 +1,458 @@
+/**
+ * Streaming 5-minute aggregation for every series, in struct-of-arrays form so that an open bucket
+ * costs ~150 bytes and snapshotting all of them is a handful of typed-array copies.
+ *
+ * A bucket keeps its first `inline` values exactly (at 60 s polling a 5-minute bucket has ~5 values,
+ * so a dense sketch per series would be waste); the sketch is only built when more values arrive, or
+ * when the bucket is read. Counters aggregate the per-second rate between consecutive samples (see
+ * `counter_rate.ts`); text samples are counted, not aggregated numerically; failed polls are counted
+ * in `errorCount`. A sample whose bucket was already closed opens that bucket again ("late" bucket):
+ * it is flushed as a separate partial aggregate and merged, never added to the current bucket.
+ *
+ * @module
+ */
+import { Aggregate, VALUE_KIND_CODE } from "../model/aggregate.ts";
+import { KIND_CODE } from "../model/sample.ts";
+import { createSketch, mergeSketch, type Sketch } from "../model/sketch.ts";
+import { bucketStart } from "../model/tier.ts";
+import { counterIncrease } from "./counter_rate.ts";
+import { sketchOf } from "./values.ts";
+import { decodeSketch, encodeSketch } from "../model/sketch_codec.ts";
+import type { ByteReader, ByteWriter } from "../platform/bytes.ts";
+
+const BUCKET_MS = 300_000;
+const SKETCH_MODE = 255;
+const GAUGE = VALUE_KIND_CODE.gauge;
+const RATE = VALUE_KIND_CODE.rate;
+const TEXT = VALUE_KIND_CODE.text;
+
+/** One bucket as an object: its series, start, value kind and aggregate. */
+export interface BucketRow {
+  series: number;
+  start: number;
+  kind: number;
+  agg: Aggregate;
+  /** Exact values not (yet) in `agg.sketch` (buckets restored from a snapshot in inline mode). */
+  values?: number[];
+}
+
+/** Options of the aggregator. */
+export interface AggregatorOptions {
+  /** Relative accuracy of percentiles; null switches them off. */
+  accuracy: number | null;
+  /** Values kept exactly per bucket before a sketch is built (default 8). */
+  inline?: number;
+}
+
+/** Per-series counter state: the previous counter sample. */
+export interface CounterState {
+  ts: number;
+  value: number;
+  big?: bigint;
+}
+
+/**
+ * The aggregator.
+ *
+ * @example
+ * ```ts
+ * import { Aggregator } from "./aggregator.ts";
+ * const a = new Aggregator({ accuracy: 0.01 });
+ * a.addGauge(0, 60_000, 5);
+ * a.addGauge(0, 120_000, 7);
+ * const [row] = a.extractClosed(300_000);
+ * if (row.agg.count !== 2 || row.agg.sum !== 12) throw new Error();
+ * ```
+ */
+export class Aggregator {
+  readonly accuracy: number | null;
+  readonly inline: number;
+  /** Samples of a kind that did not match their bucket's kind (counted, not aggregated). */
+  kindMismatches = 0;
+  private head = new Int32Array(1024).fill(-1);
+  private seriesKind = new Uint8Array(1024);
+  private prevTs = new Float64Array(1024).fill(-Infinity);
+  private prevVal = new Float64Array(1024);
+  private prevBig = new Map<number, bigint>();
+  private cap = 0;
+  private used = 0;
+  private free: number[] = [];
+  private live = 0;
+  private sSeries = new Int32Array(0);
+  private sNext = new Int32Array(0);
+  private sStart = new Float64Array(0);
+  private sKind = new Uint8Array(0);
+  private sCount = new Float64Array(0);
+  private sErrors = new Float64Array(0);
+  private sSum = new Float64Array(0);
+  private sMin = new Float64Array(0);
+  private sMax = new Float64Array(0);
+  private sFirst = new Float64Array(0);
+  private sLast = new Float64Array(0);
+  private sN = new Uint8Array(0);
+  private sVals = new Float64Array(0);
+  private sSketch: (Sketch | null)[] = [];
+
+  constructor(opts: AggregatorOptions) {
+    this.accuracy = opts.accuracy;
+    this.inline = opts.accuracy === null ? 0 : Math.min(opts.inline ?? 8, 254);
+    this.growSlots(1024);
+  }
+
+  /** Number of open buckets. */
+  get openBuckets(): number {
+    return this.live;
+  }
+
+  /** Approximate bytes held by the open state. */
+  memoryBytes(): number {
+    const perSlot = 4 + 4 + 8 + 1 + 8 * 9 + 1 + 8 * this.inline + 8;
+    const perSeries = 4 + 1 + 8 + 8;
+    let sketches = 0;
+    for (let i = 0; i < this.used; i++) if (this.sSketch[i]) sketches += 2_048;
+    return this.cap * perSlot + this.head.length * perSeries + sketches;
+  }
+
+  /** Adds a sample of the head's batch form. `kind` is the sample kind code. */
+  add(series: number, ts: number, kind: number, valid: boolean, value: number, big?: bigint): void {
+    if (!valid) return this.addError(series, ts);
+    if (kind === KIND_CODE.gauge) this.addGauge(series, ts, value);
+    else if (kind === KIND_CODE.counter) this.addCounter(series, ts, value, big);
+    else if (kind === KIND_CODE.text) this.addText(series, ts);
+  }
+
+  /** Adds a gauge value. */
+  addGauge(series: number, ts: number, value: number): void {
+    const slot = this.slotFor(series, bucketStart("5min", ts), GAUGE);
+    if (slot >= 0) this.addValue(slot, value, ts);
+  }
+
+  /** Adds a counter sample: the rate since the previous sample goes to this sample's bucket. */
+  addCounter(series: number, ts: number, value: number, big?: bigint): void {
+    this.ensureSeries(series);
+    const prevTs = this.prevTs[series];
+    const slot = this.slotFor(series, bucketStart("5min", ts), RATE);
+    if (slot < 0) return;
+    if (ts <= prevTs) return this.touch(slot, ts); // out of order or duplicate: no rate
+    if (prevTs !== -Infinity) {
+      const prev = this.prevBig.get(series) ?? this.prevVal[series];
+      const rate = counterIncrease(prev, big ?? value) / ((ts - prevTs) / 1000);
+      this.addValue(slot, rate, ts);
+    } else this.touch(slot, ts);
+    this.prevTs[series] = ts;
+    this.prevVal[series] = value;
+    if (big !== undefined) this.prevBig.set(series, big);
+    else this.prevBig.delete(series);
+  }
+
+  /** Counts a text sample. */
+  addText(series: number, ts: number): void {
+    const slot = this.slotFor(series, bucketStart("5min", ts), TEXT);
+    if (slot < 0) return;
+    this.sCount[slot]++;
+    this.touch(slot, ts);
+  }
+
+  /** Counts a failed poll in the series' bucket. */
+  addError(series: number, ts: number): void {
+    this.ensureSeries(series);
+    const start = bucketStart("5min", ts);
+    const slot = this.findSlot(series, start) ?? this.allocSlot(series, start, this.seriesKind[series] || GAUGE);
+    this.sErrors[slot]++;
+    this.touch(slot, ts);
+  }
+
+  /** Removes and returns every bucket whose end is at or before `watermarkMs`. */
+  extractClosed(watermarkMs: number): BucketRow[] {
+    const rows: BucketRow[] = [];
+    for (let slot = 0; slot < this.used; slot++) {
+      if (this.sSeries[slot] < 0 || this.sStart[slot] + BUCKET_MS > watermarkMs) continue;
+      rows.push(this.rowOf(slot));
+      this.releaseSlot(slot);
+    }
+    return rows;
+  }
+
+  /** Open buckets of `series` overlapping [fromMs, toMs), as rows (copies). */
+  bucketsOf(series: number, fromMs: number, toMs: number): BucketRow[] {
+    const rows: BucketRow[] = [];
+    if (series >= this.head.length) return rows;
+    for (let slot = this.head[series]; slot >= 0; slot = this.sNext[slot]) {
+      if (this.sStart[slot] + BUCKET_MS > fromMs && this.sStart[slot] < toMs) rows.push(this.rowOf(slot));
+    }
+    return rows.sort((a, b) => a.start - b.start);
+  }
+
+  /**
+   * Writes the open state (counter states and open buckets) for a snapshot, synchronously, straight
+   * from the columns (docs/format/snapshot.md). Buckets still in inline mode keep their exact values.
+   */
+  encodeState(w: ByteWriter): void {
+    const counters: number[] = [];
+    for (let s = 0; s < this.prevTs.length; s++) if (this.prevTs[s] !== -Infinity) counters.push(s);
+    w.varint(counters.length);
+    for (const s of counters) {
+      w.varint(s);
+      w.zigzag(this.prevTs[s]);
+      const big = this.prevBig.get(s);
+      w.u8(big === undefined ? 0 : 1);
+      if (big === undefined) w.varint(this.prevVal[s]);
+      else w.bigVarint(big);
+    }
+    w.varint(this.live);
+    for (let slot = 0; slot < this.used; slot++) if (this.sSeries[slot] >= 0) this.encodeSlot(w, slot);
+  }
+
+  private encodeSlot(w: ByteWriter, slot: number): void {
+    w.varint(this.sSeries[slot]);
+    w.zigzag(this.sStart[slot]);
+    w.u8(this.sKind[slot]);
+    w.varint(this.sCount[slot]);
+    w.varint(this.sErrors[slot]);
+    w.f64(this.sSum[slot]);
+    w.f64(this.sMin[slot]);
+    w.f64(this.sMax[slot]);
+    w.f64(this.sFirst[slot]);
+    w.f64(this.sLast[slot]);
+    const sketch = this.sSketch[slot];
+    if (sketch) {
+      w.u8(SKETCH_MODE);
+      const bytes = encodeSketch(sketch);
+      w.varint(bytes.length);
+      w.raw(bytes);
+      return;
+    }
+    const n = this.accuracy === null ? 0 : this.sN[slot];
+    w.u8(n);
+    for (let i = 0; i < n; i++) w.f64(this.sVals[slot * this.inline + i]);
+  }
+
+  /** Restores what {@link encodeState} wrote; `mapSeries` turns snapshot ids into head ids. */
+  decodeState(r: ByteReader, mapSeries: (id: number) => number): void {
+    const counters = r.varint();
+    for (let k = 0; k < counters; k++) {
+      const series = mapSeries(r.varint());
+      const ts = r.zigzag();
+      const isBig = r.u8() === 1;
+      const v = isBig ? r.varint64() : r.varint();
+      const big = typeof v === "bigint" ? v : undefined;
+      this.restoreCounter(series, { ts, value: Number(v), big });
+    }
+    const buckets = r.varint();
+    for (let k = 0; k < buckets; k++) this.decodeSlot(r, mapSeries);
+  }
+
+  private decodeSlot(r: ByteReader, mapSeries: (id: number) => number): void {
+    const series = mapSeries(r.varint());
+    const start = r.zigzag();
+    const kind = r.u8();
+    const agg = new Aggregate(null);
+    agg.count = r.varint();
+    agg.errorCount = r.varint();
+    agg.sum = r.f64();
+    agg.min = r.f64();
+    agg.max = r.f64();
+    agg.firstTs = r.f64();
+    agg.lastTs = r.f64();
+    const n = r.u8();
+    const values: number[] = [];
+    if (n === SKETCH_MODE) agg.sketch = decodeSketch(r.raw(r.varint()), this.accuracy ?? undefined);
+    else for (let i = 0; i < n; i++) values.push(r.f64());
+    this.restoreBucket({ series, start, kind, agg, values });
+  }
+
+  /** The counter state of every series that has one. */
+  counterStates(): Map<number, CounterState> {
+    const out = new Map<number, CounterState>();
+    for (let s = 0; s < this.prevTs.length; s++) {
+      if (this.prevTs[s] === -Infinity) continue;
+      const st: CounterState = { ts: this.prevTs[s], value: this.prevVal[s] };
+      const big = this.prevBig.get(s);
+      if (big !== undefined) st.big = big;
+      out.set(s, st);
+    }
+    return out;
+  }
+
+  /** Restores a counter state (snapshot loading). */
+  restoreCounter(series: number, state: CounterState): void {
+    this.ensureSeries(series);
+    this.prevTs[series] = state.ts;
+    this.prevVal[series] = state.value;
+    if (state.big !== undefined) this.prevBig.set(series, state.big);
+    this.seriesKind[series] = RATE;
+  }
+
+  /** Restores an open bucket (snapshot loading); merges if the bucket is already open. */
+  restoreBucket(row: BucketRow): void {
+    this.ensureSeries(row.series);
+    const slot = this.findSlot(row.series, row.start) ?? this.allocSlot(row.series, row.start, row.kind);
+    const a = row.agg;
+    this.sCount[slot] += a.count;
+    this.sErrors[slot] += a.errorCount;
+    this.sSum[slot] += a.sum;
+    if (a.min < this.sMin[slot]) this.sMin[slot] = a.min;
+    if (a.max > this.sMax[slot]) this.sMax[slot] = a.max;
+    this.touch(slot, a.firstTs);
+    this.touch(slot, a.lastTs);
+    if (this.accuracy === null) return;
+    for (const v of row.values ?? []) this.keepValue(slot, v);
+    if (a.sketch) mergeSketch(this.materialize(slot), a.sketch);
+  }
+
+  private rowOf(slot: number, withSketch = true): BucketRow {
+    const agg = new Aggregate(null);
+    agg.count = this.sCount[slot];
+    agg.errorCount = this.sErrors[slot];
+    agg.sum = this.sSum[slot];
+    agg.min = this.sMin[slot];
+    agg.max = this.sMax[slot];
+    agg.firstTs = this.sFirst[slot];
+    agg.lastTs = this.sLast[slot];
+    if (this.accuracy !== null && withSketch) agg.sketch = this.sketchCopy(slot);
+    return { series: this.sSeries[slot], start: this.sStart[slot], kind: this.sKind[slot], agg };
+  }
+
+  private sketchCopy(slot: number): Sketch {
+    const existing = this.sSketch[slot];
+    if (existing) {
+      const copy = createSketch(this.accuracy!);
+      mergeSketch(copy, existing);
+      return copy;
+    }
+    return sketchOf(this.sVals, slot * this.inline, this.sN[slot], this.accuracy!);
+  }
+
+  private materialize(slot: number): Sketch {
+    let sketch = this.sSketch[slot];
+    if (!sketch) {
+      sketch = sketchOf(this.sVals, slot * this.inline, this.sN[slot], this.accuracy!);
+      this.sSketch[slot] = sketch;
+      this.sN[slot] = SKETCH_MODE;
+    }
+    return sketch;
+  }
+
+  private addValue(slot: number, value: number, ts: number): void {
+    this.sCount[slot]++;
+    this.sSum[slot] += value;
+    if (value < this.sMin[slot]) this.sMin[slot] = value;
+    if (value > this.sMax[slot]) this.sMax[slot] = value;
+    this.touch(slot, ts);
+    if (this.accuracy !== null) this.keepValue(slot, value);
+  }
+
+  /** Keeps a value for percentiles: inline while there is room, else in the sketch. */
+  private keepValue(slot: number, value: number): void {
+    const n = this.sN[slot];
+    if (n < this.inline) {
+      this.sVals[slot * this.inline + n] = value;
+      this.sN[slot] = n + 1;
+    } else this.materialize(slot).accept(value);
+  }
+
+  private touch(slot: number, ts: number): void {
+    if (ts < this.sFirst[slot]) this.sFirst[slot] = ts;
+    if (ts > this.sLast[slot]) this.sLast[slot] = ts;
+  }
+
+  /** The slot for (series, start), allocated when new; -1 when the open bucket has another kind. */
+  private slotFor(series: number, start: number, kind: number): number {
+    this.ensureSeries(series);
+    if (this.seriesKind[series] === 0) this.seriesKind[series] = kind;
+    const slot = this.findSlot(series, start);
+    if (slot === undefined) return this.allocSlot(series, start, kind);
+    if (this.sKind[slot] !== kind) {
+      if (this.sCount[slot] === 0) this.sKind[slot] = kind; // only errors so far: adopt the kind
+      else {
+        this.kindMismatches++;
+        return -1;
+      }
+    }
+    return slot;
+  }
+
+  private findSlot(series: number, start: number): number | undefined {
+    for (let slot = this.head[series]; slot >= 0; slot = this.sNext[slot]) {
+      if (this.sStart[slot] === start) return slot;
+    }
+    return undefined;
+  }
+
+  private allocSlot(series: number, start: number, kind: number): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.used === this.cap) this.growSlots(this.cap * 2);
+      slot = this.used++;
+    }
+    this.sSeries[slot] = series;
+    this.sNext[slot] = this.head[series];
+    this.head[series] = slot;
+    this.sStart[slot] = start;
+    this.sKind[slot] = kind;
+    this.sCount[slot] = 0;
+    this.sErrors[slot] = 0;
+    this.sSum[slot] = 0;
+    this.sMin[slot] = Infinity;
+    this.sMax[slot] = -Infinity;
+    this.sFirst[slot] = Infinity;
+    this.sLast[slot] = -Infinity;
+    this.sN[slot] = 0;
+    this.sSketch[slot] = null;
+    this.live++;
+    return slot;
+  }
+
+  private releaseSlot(slot: number): void {
+    const series = this.sSeries[slot];
+    if (this.head[series] === slot) this.head[series] = this.sNext[slot];
+    else {
+      let p = this.head[series];
+      while (this.sNext[p] !== slot) p = this.sNext[p];
+      this.sNext[p] = this.sNext[slot];
+    }
+    this.sSeries[slot] = -1;
+    this.sSketch[slot] = null;
+    this.free.push(slot);
+    this.live--;
+  }
+
+  private ensureSeries(series: number): void {
+    if (series < this.head.length) return;
+    const size = Math.max(series + 1, this.head.length * 2);
+    const head = new Int32Array(size).fill(-1);
+    head.set(this.head);
+    this.head = head;
+    const kind = new Uint8Array(size);
+    kind.set(this.seriesKind);
+    this.seriesKind = kind;
+    const prevTs = new Float64Array(size).fill(-Infinity);
+    prevTs.set(this.prevTs);
+    this.prevTs = prevTs;
+    const prevVal = new Float64Array(size);
+    prevVal.set(this.prevVal);
+    this.prevVal = prevVal;
+  }
+
+  private growSlots(cap: number): void {
+    const copy = <T extends Int32Array | Float64Array | Uint8Array>(a: T, n: number): T => {
+      const out = new (a.constructor as new (n: number) => T)(n);
+      out.set(a);
+      return out;
+    };
+    this.sSeries = copy(this.sSeries, cap).fill(-1, this.cap);
+    this.sNext = copy(this.sNext, cap);
+    this.sStart = copy(this.sStart, cap);
+    this.sKind = copy(this.sKind, cap);
+    this.sCount = copy(this.sCount, cap);
+    this.sErrors = copy(this.sErrors, cap);
+    this.sSum = copy(this.sSum, cap);
+    this.sMin = copy(this.sMin, cap);
+    this.sMax = copy(this.sMax, cap);
+    this.sFirst = copy(this.sFirst, cap);
+    this.sLast = copy(this.sLast, cap);
+    this.sN = copy(this.sN, cap);
+    this.sVals = copy(this.sVals, cap * this.inline);
+    this.cap = cap;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The head: everything in memory. The series index with last values, the raw sample log, and the
+ * open 5-minute aggregates. Batches are applied in WAL order, synchronously.
+ *
+ * @module
+ */
+import { Aggregator, type BucketRow } from "../aggregate/aggregator.ts";
+import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
+import { RawLog } from "./raw_log.ts";
+import { SeriesIndex } from "./series.ts";
+
+/** Options of the head. */
+export interface HeadOptions {
+  /** Relative accuracy of percentiles, or null when they are off. */
+  accuracy: number | null;
+  /** Flushed raw samples kept in memory by sample time (0 keeps none). */
+  hotWindowMs: number;
+  /** Memory bound of flushed raw samples kept in memory. */
+  hotMemoryBytes: number;
+}
+
+/** What a flush takes from the head at its cut. */
+export interface HeadCut {
+  /** Raw positions [rawFrom, rawTo) to write. */
+  rawFrom: number;
+  rawTo: number;
+  /** Closed 5-minute buckets to write. */
+  closed: BucketRow[];
+  /** The close watermark used: buckets ending at or before it were taken. */
+  watermark: number;
+}
+
+/**
+ * The head.
+ *
+ * @example
+ * ```ts
+ * import { Head } from "./head.ts";
+ * import { SampleBatch } from "../model/batch.ts";
+ * import { gauge } from "../model/sample.ts";
+ * const head = new Head({ accuracy: 0.01, hotWindowMs: 3_600_000, hotMemoryBytes: 1 << 26 });
+ * const b = SampleBatch.of([gauge("ns", "t", "p", 60_000, 1)]);
+ * head.series.resolveBatch(b);
+ * head.apply(b);
+ * if (head.raw.unflushed !== 1 || head.agg.openBuckets !== 1) throw new Error();
+ * ```
+ */
+export class Head {
+  readonly series = new SeriesIndex();
+  readonly raw: RawLog;
+  readonly agg: Aggregator;
+  samplesApplied = 0;
+
+  constructor(readonly opts: HeadOptions, coverageStart = -Infinity) {
+    this.raw = new RawLog(coverageStart);
+    this.agg = new Aggregator({ accuracy: opts.accuracy });
+  }
+
+  /** Applies a resolved batch. */
+  apply(b: SampleBatch): void {
+    for (let i = 0; i < b.length; i++) {
+      this.raw.append(b, i);
+      this.series.observe(b, i);
+      this.agg.add(b.seriesId[i], b.ts[i], b.kind[i], (b.flags[i] & FLAG_VALID) !== 0, b.value[i], b.big?.get(i));
+    }
+    this.samplesApplied += b.length;
+  }
+
+  /** Takes what a flush writes: all unflushed raw samples, and the buckets closed by `watermark`. */
+  cut(watermark: number): HeadCut {
+    return { rawFrom: this.raw.flushedPos, rawTo: this.raw.end, closed: this.agg.extractClosed(watermark), watermark };
+  }
+
+  /** After a flush committed: its raw samples are in Parquet; evicts what the hot window no longer needs. */
+  flushed(rawTo: number, nowMs: number): void {
+    this.raw.markFlushed(rawTo);
+    this.evict(nowMs);
+  }
+
+  /** Drops flushed raw samples outside the hot window or over its memory bound. */
+  evict(nowMs: number): number {
+    if (this.opts.hotWindowMs <= 0) return this.raw.evict(Infinity, 0);
+    return this.raw.evict(nowMs - this.opts.hotWindowMs, this.opts.hotMemoryBytes);
+  }
+
+  /** Approximate bytes held. */
+  memoryBytes(): number {
+    return this.raw.memoryBytes() + this.agg.memoryBytes() + this.series.size * 200;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The raw sample log: an append-only sequence of columnar chunks (typed arrays, ~33 bytes per
+ * sample, no object per sample) holding every sample not yet in Parquet plus recent flushed samples
+ * for fast reads. Positions are global and monotonic. Each sample links to the previous sample of its
+ * series, so one series' recent samples are found without scanning.
+ *
+ * Eviction drops whole chunks from the front, and only chunks whose samples are all flushed: by time
+ * (every sample in the chunk is older than the hot window, judged by sample time, not by arrival) or by
+ * memory (oldest arrival first). `coverageStart` tells from which sample time on the log is complete
+ * for every series, so a query may skip Parquet when its range starts at or after it.
+ *
+ * @module
+ */
+import type { SampleBatch } from "../model/batch.ts";
+
+/** Samples per chunk. */
+export const CHUNK_SIZE = 1 << 16;
+/** Approximate bytes per sample held (typed arrays only). */
+export const BYTES_PER_SAMPLE = 8 + 8 + 4 + 8 + 1 + 1 + 4;
+
+/** One chunk of columns. */
+export class Chunk {
+  n = 0;
+  minTs = Infinity;
+  maxTs = -Infinity;
+  readonly ts = new Float64Array(CHUNK_SIZE);
+  readonly value = new Float64Array(CHUNK_SIZE);
+  readonly series = new Int32Array(CHUNK_SIZE);
+  readonly prev = new Float64Array(CHUNK_SIZE);
+  readonly kind = new Uint8Array(CHUNK_SIZE);
+  readonly flags = new Uint8Array(CHUNK_SIZE);
+  readonly pollMs = new Int32Array(CHUNK_SIZE);
+  big: Map<number, bigint> | null = null;
+  text: Map<number, string> | null = null;
+  error: Map<number, string> | null = null;
+  constructor(readonly base: number) {}
+}
+
+/** Position cursor into the log: which chunk and index a global position is at. */
+export interface Loc {
+  chunk: Chunk;
+  i: number;
+}
+
+/**
+ * The log.
+ *
+ * @example
+ * ```ts
+ * import { RawLog } from "./raw_log.ts";
+ * const log = new RawLog();
+ * if (log.end !== 0 || log.unflushed !== 0) throw new Error();
+ * ```
+ */
+export class RawLog {
+  private chunks: Chunk[] = [];
+  private lastPos = new Float64Array(1024).fill(-1);
+  /** First position still held. */
+  start = 0;
+  /** Next position to be written. */
+  end = 0;
+  /** Positions below this are in Parquet. */
+  flushedPos = 0;
+  /** From this sample time on, the log holds every sample of every series. */
+  coverageStart: number;
+
+  constructor(coverageStart = -Infinity) {
+    this.coverageStart = coverageStart;
+  }
+
+  /** Samples not yet in Parquet. */
+  get unflushed(): number {
+    return this.end - this.flushedPos;
+  }
+
+  /** Samples held in memory. */
+  get held(): number {
+    return this.end - this.start;
+  }
+
+  /** Bytes held by the chunks. */
+  memoryBytes(): number {
+    return this.chunks.length * CHUNK_SIZE * BYTES_PER_SAMPLE;
+  }
+
+  /** Appends sample `i` of a resolved batch; returns its position. */
+  append(b: SampleBatch, i: number): number {
+    const pos = this.end;
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (!chunk || chunk.n === CHUNK_SIZE) {
+      chunk = new Chunk(pos);
+      this.chunks.push(chunk);
+    }
+    const j = chunk.n++;
+    const series = b.seriesId[i];
+    const ts = b.ts[i];
+    chunk.ts[j] = ts;
+    chunk.value[j] = b.value[i];
+    chunk.series[j] = series;
+    chunk.kind[j] = b.kind[i];
+    chunk.flags[j] = b.flags[i];
+    chunk.pollMs[j] = b.pollMs[i];
+    if (ts < chunk.minTs) chunk.minTs = ts;
+    if (ts > chunk.maxTs) chunk.maxTs = ts;
+    if (b.big) setSide(chunk, "big", j, b.big.get(i));
+    if (b.text) setSide(chunk, "text", j, b.text.get(i));
+    if (b.error) setSide(chunk, "error", j, b.error.get(i));
+    if (series >= this.lastPos.length) this.growSeries(series);
+    chunk.prev[j] = this.lastPos[series];
+    this.lastPos[series] = pos;
+    this.end = pos + 1;
+    return pos;
+  }
+
+  /** Where a held position is. */
+  locate(pos: number): Loc {
+    const first = this.chunks[0];
+    const k = Math.floor((pos - first.base) / CHUNK_SIZE);
+    const chunk = this.chunks[k];
+    return { chunk, i: pos - chunk.base };
+  }
+
+  /** Positions of `series` at or above `minPos` (newest first). */
+  positionsOf(series: number, minPos: number): number[] {
+    const out: number[] = [];
+    const floor = Math.max(minPos, this.start);
+    let pos = series < this.lastPos.length ? this.lastPos[series] : -1;
+    while (pos >= floor) {
+      out.push(pos);
+      const { chunk, i } = this.locate(pos);
+      pos = chunk.prev[i];
+    }
+    return out;
+  }
+
+  /** Chunks overlapping positions [from, to), with the index range inside each. */
+  *ranges(from: number, to: number): Generator<{ chunk: Chunk; lo: number; hi: number }> {
+    for (const chunk of this.chunks) {
+      const lo = Math.max(from, chunk.base) - chunk.base;
+      const hi = Math.min(to, chunk.base + chunk.n) - chunk.base;
+      if (hi > lo) yield { chunk, lo, hi };
+    }
+  }
+
+  /** Marks positions below `pos` as flushed. */
+  markFlushed(pos: number): void {
+    this.flushedPos = Math.max(this.flushedPos, pos);
+  }
+
+  /**
+   * Drops whole flushed chunks from the front: those whose samples are all older than `minTs`, then,
+   * while over `maxBytes`, the oldest. Returns how many samples were dropped.
+   */
+  evict(minTs: number, maxBytes: number): number {
+    let dropped = 0;
+    while (this.chunks.length > 0) {
+      const c = this.chunks[0];
+      if (c.base + c.n > this.flushedPos) break; // never drop a sample that is not in Parquet
+      if (!(c.maxTs < minTs) && this.memoryBytes() <= maxBytes) break;
+      this.chunks.shift();
+      this.start = c.base + c.n;
+      if (c.maxTs !== -Infinity) this.coverageStart = Math.max(this.coverageStart, c.maxTs + 1);
+      dropped += c.n;
+    }
+    return dropped;
+  }
+
+  private growSeries(series: number): void {
+    const grown = new Float64Array(Math.max(series + 1, this.lastPos.length * 2)).fill(-1);
+    grown.set(this.lastPos);
+    this.lastPos = grown;
+  }
+}
+
+function setSide<K extends "big" | "text" | "error">(
+  chunk: Chunk,
+  key: K,
+  j: number,
+  v: NonNullable<Chunk[K]> extends Map<number, infer V> ? V | undefined : never,
+): void {
+  if (v === undefined) return;
+  // deno-lint-ignore no-explicit-any
+  ((chunk[key] ??= new Map() as any) as Map<number, unknown>).set(j, v);
+}

@@ -1,0 +1,223 @@
+/**
+ * The series index: interns (namespace, target, poller) identities to dense integer ids, and keeps
+ * the last value of every series (the last-value cache behind `GET /api/v1/series`).
+ *
+ * Ids are assigned when a batch is resolved, before its WAL write; a series only becomes visible
+ * (listed, queried) once a sample of it has been applied, so a rejected batch leaves no trace.
+ *
+ * @module
+ */
+import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
+import { KIND_CODE } from "../model/sample.ts";
+import type { SeriesFilter } from "../tier/columns.ts";
+
+/** The last value of a series. */
+export interface LastValue {
+  ts: number;
+  kind: number;
+  valid: boolean;
+  value: number;
+  big?: bigint;
+  text?: string;
+  error?: string;
+}
+
+/** A visible series with its last value. */
+export interface SeriesEntry {
+  id: number;
+  namespace: string;
+  target: string;
+  poller: string;
+  last: LastValue;
+}
+
+/**
+ * The index.
+ *
+ * @example
+ * ```ts
+ * import { SeriesIndex } from "./series.ts";
+ * const idx = new SeriesIndex();
+ * const id = idx.resolve("prod", "r1", "cpu.load");
+ * if (idx.resolve("prod", "r1", "cpu.load") !== id || idx.names(id)[2] !== "cpu.load") throw new Error();
+ * ```
+ */
+export class SeriesIndex {
+  private readonly byNs = new Map<string, Map<string, Map<string, number>>>();
+  private ns: string[] = [];
+  private target: string[] = [];
+  private poller: string[] = [];
+  private lastTs = new Float64Array(1024).fill(-Infinity);
+  private lastKind = new Uint8Array(1024);
+  private lastFlags = new Uint8Array(1024);
+  private lastValue = new Float64Array(1024);
+  private lastBig = new Map<number, bigint>();
+  private lastText = new Map<number, string>();
+  private lastError = new Map<number, string>();
+  private sortedCache: Int32Array | null = null;
+  private visibleCount = 0;
+
+  /** Number of ids handed out (visible or not). */
+  get size(): number {
+    return this.ns.length;
+  }
+
+  /** Number of series with at least one applied sample. */
+  get visible(): number {
+    return this.visibleCount;
+  }
+
+  /** The id of a series, creating it (invisible) when new. */
+  resolve(namespace: string, target: string, poller: string): number {
+    let targets = this.byNs.get(namespace);
+    if (!targets) this.byNs.set(namespace, targets = new Map());
+    let pollers = targets.get(target);
+    if (!pollers) targets.set(target, pollers = new Map());
+    let id = pollers.get(poller);
+    if (id === undefined) {
+      id = this.ns.length;
+      pollers.set(poller, id);
+      this.ns.push(namespace);
+      this.target.push(target);
+      this.poller.push(poller);
+      this.ensure(id);
+      this.sortedCache = null;
+    }
+    return id;
+  }
+
+  /** The id of a series, or -1. */
+  lookup(namespace: string, target: string, poller: string): number {
+    return this.byNs.get(namespace)?.get(target)?.get(poller) ?? -1;
+  }
+
+  /** Resolves every sample of a batch (fills `batch.seriesId`). */
+  resolveBatch(batch: SampleBatch): void {
+    for (let i = 0; i < batch.length; i++) {
+      batch.seriesId[i] = this.resolve(batch.namespace[i], batch.target[i], batch.poller[i]);
+    }
+  }
+
+  /** The identity of series `id`. */
+  names(id: number): readonly [string, string, string] {
+    return [this.ns[id], this.target[id], this.poller[id]];
+  }
+
+  /** Whether a sample of series `id` has been applied. */
+  isVisible(id: number): boolean {
+    return this.lastTs[id] !== -Infinity;
+  }
+
+  /** Records sample `i` of `batch` as the series' last value when it is the newest. */
+  observe(batch: SampleBatch, i: number): void {
+    const id = batch.seriesId[i];
+    const ts = batch.ts[i];
+    if (ts < this.lastTs[id]) return;
+    if (this.lastTs[id] === -Infinity) this.visibleCount++;
+    this.lastTs[id] = ts;
+    this.lastKind[id] = batch.kind[i];
+    this.lastFlags[id] = batch.flags[i];
+    this.lastValue[id] = batch.value[i];
+    setOrDelete(this.lastBig, id, batch.big?.get(i));
+    setOrDelete(this.lastText, id, batch.text?.get(i));
+    setOrDelete(this.lastError, id, batch.error?.get(i));
+  }
+
+  /** Restores a last value (snapshot loading). */
+  restoreLast(id: number, last: LastValue): void {
+    if (this.lastTs[id] === -Infinity) this.visibleCount++;
+    this.lastTs[id] = last.ts;
+    this.lastKind[id] = last.kind;
+    this.lastFlags[id] = last.valid ? FLAG_VALID : 0;
+    this.lastValue[id] = last.value;
+    setOrDelete(this.lastBig, id, last.big);
+    setOrDelete(this.lastText, id, last.text);
+    setOrDelete(this.lastError, id, last.error);
+  }
+
+  /** The last value of a visible series. */
+  last(id: number): LastValue {
+    const v: LastValue = {
+      ts: this.lastTs[id],
+      kind: this.lastKind[id],
+      valid: (this.lastFlags[id] & FLAG_VALID) !== 0,
+      value: this.lastValue[id],
+    };
+    const big = this.lastBig.get(id);
+    if (big !== undefined) v.big = big;
+    const text = this.lastText.get(id);
+    if (text !== undefined) v.text = text;
+    const error = this.lastError.get(id);
+    if (error !== undefined) v.error = error;
+    if (v.kind === KIND_CODE.counter && v.big === undefined) v.big = BigInt(v.value);
+    return v;
+  }
+
+  /** Visible series matching a filter (all when `filter` is null), sorted by identity. */
+  *matching(filter: Partial<SeriesFilter> | null): Generator<number> {
+    for (const id of this.sortedIds()) {
+      if (!this.isVisible(id)) continue;
+      if (filter?.namespace !== undefined && this.ns[id] !== filter.namespace) continue;
+      if (filter?.target !== undefined && this.target[id] !== filter.target) continue;
+      if (filter?.poller !== undefined && this.poller[id] !== filter.poller) continue;
+      yield id;
+    }
+  }
+
+  /** Visible series of a filter as entries. */
+  entries(filter: Partial<SeriesFilter> | null): SeriesEntry[] {
+    const out: SeriesEntry[] = [];
+    for (const id of this.matching(filter)) {
+      out.push({ id, namespace: this.ns[id], target: this.target[id], poller: this.poller[id], last: this.last(id) });
+    }
+    return out;
+  }
+
+  /** All ids sorted by (namespace, target, poller); cached until a series is added. */
+  sortedIds(): Int32Array {
+    if (this.sortedCache) return this.sortedCache;
+    const ids = Array.from({ length: this.ns.length }, (_, i) => i);
+    ids.sort((a, b) =>
+      compareIdentity(this.ns[a], this.target[a], this.poller[a], this.ns[b], this.target[b], this.poller[b])
+    );
+    this.sortedCache = Int32Array.from(ids);
+    return this.sortedCache;
+  }
+
+  /** rank[id] = position of the series in identity order. */
+  ranks(): Int32Array {
+    const sorted = this.sortedIds();
+    const rank = new Int32Array(this.ns.length);
+    for (let r = 0; r < sorted.length; r++) rank[sorted[r]] = r;
+    return rank;
+  }
+
+  private ensure(id: number): void {
+    if (id < this.lastTs.length) return;
+    const size = Math.max(id + 1, this.lastTs.length * 2);
+    this.lastTs = grow(this.lastTs, size, -Infinity);
+    this.lastKind = grow(this.lastKind, size, 0);
+    this.lastFlags = grow(this.lastFlags, size, 0);
+    this.lastValue = grow(this.lastValue, size, 0);
+  }
+}
+
+/** Orders identities as the Parquet files do: namespace, then target, then poller (code-unit order). */
+export function compareIdentity(an: string, at: string, ap: string, bn: string, bt: string, bp: string): number {
+  if (an !== bn) return an < bn ? -1 : 1;
+  if (at !== bt) return at < bt ? -1 : 1;
+  if (ap !== bp) return ap < bp ? -1 : 1;
+  return 0;
+}
+
+function setOrDelete<V>(map: Map<number, V>, id: number, v: V | undefined): void {
+  if (v === undefined) map.delete(id);
+  else map.set(id, v);
+}
+
+function grow<T extends Float64Array | Uint8Array>(a: T, size: number, fill: number): T {
+  const out = new (a.constructor as new (n: number) => T)(size);
+  out.fill(fill);
+  out.set(a);
+  return out;
+}

@@ -1,0 +1,146 @@
+/**
+ * Head snapshots (docs/format/snapshot.md): the state of the head at a flush's cut that is not in
+ * Parquet — the series with their last values, the counter states and the open 5-minute buckets.
+ * Recovery loads the checkpoint's snapshot and replays only the WAL segments written after the cut.
+ *
+ * ```
+ * 0   4  magic "STSN"
+ * 4   1  version (1)
+ * 5   3  reserved, zero
+ * 8   8  body length, u64 LE
+ * 16  4  CRC-32 of the body, u32 LE
+ * 20  …  body:
+ *        varint  WAL segment of the cut (replay starts there)
+ *        f64     wall time of the cut (ms)
+ *        f64     5-minute close watermark (ms)
+ *        varint  series count S, then S × (varint id, string namespace, string target, string poller,
+ *                f64 last ts, u8 kind, u8 flags, f64 value, u8 extras bits (1 big, 2 text, 4 error),
+ *                [varint big] [string text] [string error])    — only series with a last value
+ *        aggregator state (counter states, open buckets; see the format doc)
+ * ```
+ *
+ * @module
+ */
+import zlib from "node:zlib";
+import { CorruptionError } from "../model/errors.ts";
+import { ByteReader, ByteWriter } from "../platform/bytes.ts";
+import type { Head } from "./head.ts";
+
+const MAGIC = [0x53, 0x54, 0x53, 0x4e]; // "STSN"
+const VERSION = 1;
+const HEADER = 20;
+
+/** Metadata carried by a snapshot. */
+export interface SnapshotMeta {
+  walSegment: number;
+  createdMs: number;
+  watermark: number;
+}
+
+/** Encodes the head's state (synchronously: it must reflect exactly the cut). */
+export function encodeSnapshot(head: Head, meta: SnapshotMeta): Uint8Array {
+  const body = new ByteWriter(1 << 16);
+  body.varint(meta.walSegment);
+  body.f64(meta.createdMs);
+  body.f64(meta.watermark);
+  encodeSeries(body, head);
+  head.agg.encodeState(body);
+  const bytes = body.bytes();
+  const out = new ByteWriter(HEADER + bytes.length);
+  for (const b of MAGIC) out.u8(b);
+  out.u8(VERSION);
+  out.u8(0);
+  out.u8(0);
+  out.u8(0);
+  out.u64(bytes.length);
+  out.u32(zlib.crc32(bytes) >>> 0);
+  out.raw(bytes);
+  return out.bytes().slice();
+}
+
+function encodeSeries(w: ByteWriter, head: Head): void {
+  const ids: number[] = [];
+  for (let id = 0; id < head.series.size; id++) if (head.series.isVisible(id)) ids.push(id);
+  w.varint(ids.length);
+  for (const id of ids) {
+    const [ns, target, poller] = head.series.names(id);
+    const last = head.series.last(id);
+    w.varint(id);
+    w.string(ns);
+    w.string(target);
+    w.string(poller);
+    w.f64(last.ts);
+    w.u8(last.kind);
+    w.u8(last.valid ? 1 : 0);
+    w.f64(last.value);
+    const big = last.big !== undefined && last.big > BigInt(Number.MAX_SAFE_INTEGER) ? last.big : undefined;
+    w.u8((big !== undefined ? 1 : 0) | (last.text !== undefined ? 2 : 0) | (last.error !== undefined ? 4 : 0));
+    if (big !== undefined) w.bigVarint(big);
+    if (last.text !== undefined) w.string(last.text);
+    if (last.error !== undefined) w.string(last.error);
+  }
+}
+
+/** Loads a snapshot into an empty head; returns its metadata. Throws `CorruptionError` when damaged. */
+export function loadSnapshot(bytes: Uint8Array, head: Head, path: string): SnapshotMeta {
+  const body = checkedBody(bytes, path);
+  try {
+    const r = new ByteReader(body);
+    const meta: SnapshotMeta = { walSegment: r.varint(), createdMs: r.f64(), watermark: r.f64() };
+    const ids = decodeSeries(r, head);
+    head.agg.decodeState(r, (old) => {
+      const id = ids.get(old);
+      if (id === undefined) throw new RangeError(`open state refers to unknown series ${old}`);
+      return id;
+    });
+    if (r.remaining !== 0) throw new RangeError(`${r.remaining} trailing bytes`);
+    return meta;
+  } catch (err) {
+    if (err instanceof CorruptionError) throw err;
+    throw new CorruptionError(path, HEADER, `Cannot decode snapshot: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function checkedBody(bytes: Uint8Array, path: string): Uint8Array {
+  if (bytes.length < HEADER || MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new CorruptionError(path, 0, "not a stalker snapshot (bad magic)");
+  }
+  if (bytes[4] !== VERSION) throw new CorruptionError(path, 4, `unsupported snapshot version ${bytes[4]}`);
+  const r = new ByteReader(bytes, 8);
+  const length = r.u64();
+  const crc = r.u32();
+  if (HEADER + length !== bytes.length) {
+    throw new CorruptionError(path, 8, `length ${length} does not match the file (${bytes.length - HEADER} bytes)`);
+  }
+  const body = bytes.subarray(HEADER);
+  if ((zlib.crc32(body) >>> 0) !== crc) throw new CorruptionError(path, 16, "CRC mismatch");
+  return body;
+}
+
+function decodeSeries(r: ByteReader, head: Head): Map<number, number> {
+  const ids = new Map<number, number>();
+  const count = r.varint();
+  for (let k = 0; k < count; k++) {
+    const old = r.varint();
+    const id = head.series.resolve(r.string(), r.string(), r.string());
+    ids.set(old, id);
+    const ts = r.f64();
+    const kind = r.u8();
+    const valid = r.u8() === 1;
+    const value = r.f64();
+    const extras = r.u8();
+    const big = extras & 1 ? r.varint64() : undefined;
+    const text = extras & 2 ? r.string() : undefined;
+    const error = extras & 4 ? r.string() : undefined;
+    head.series.restoreLast(id, {
+      ts,
+      kind,
+      valid,
+      value,
+      big: typeof big === "bigint" ? big : undefined,
+      text,
+      error,
+    });
+  }
+  return ids;
+}

@@ -1,0 +1,325 @@
+/**
+ * The WAL writer with group commit. Requests append batches; one drain loop writes everything queued
+ * since the previous write in a single `write` and, in `fsync` mode, a single `fdatasync`, so
+ * concurrent requests share one fsync. Each batch's `apply` callback (the head update) runs
+ * synchronously once the batch is durable, in WAL order, before its promise resolves.
+ *
+ * Modes (`ingestion.wal.sync_mode`):
+ * - `fsync`: write + fdatasync before answering.
+ * - `sync`: write to the OS before answering; fdatasync at least every `sync_interval`.
+ * - `async`: answer at once; write + fdatasync at least every `sync_interval`.
+ *
+ * @module
+ */
+import type { SyncMode } from "../config/schema.ts";
+import type { SampleBatch } from "../model/batch.ts";
+import { DiskFullError } from "../model/errors.ts";
+import { ByteWriter } from "../platform/bytes.ts";
+import { type FileHandle, type FileSystem, isDiskFull } from "../platform/fs.ts";
+import type { Logger } from "../platform/log.ts";
+import { encodeBatchPayload, type SeriesDefiner } from "./batch_codec.ts";
+import { beginRecord, encodeSegmentHeader, endRecord, RecordType, SEGMENT_HEADER_SIZE } from "./record.ts";
+import { segmentPath } from "./segments.ts";
+
+/** Options of the writer. */
+export interface WalWriterOptions {
+  dir: string;
+  syncMode: SyncMode;
+  syncIntervalMs: number;
+  maxSegmentBytes: number;
+  /** Identity of a series id (for series definitions in records). */
+  names(id: number): readonly [string, string, string];
+  log: Logger;
+}
+
+interface BatchEntry {
+  kind: "batch";
+  batch: SampleBatch;
+  apply: () => void;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface RotateEntry {
+  kind: "rotate";
+  cut: (segment: number) => void;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+type Entry = BatchEntry | RotateEntry;
+
+/** Counters of the writer, for status and metrics. */
+export interface WalStats {
+  segment: number;
+  segmentBytes: number;
+  bytesWritten: number;
+  records: number;
+  writes: number;
+  fsyncs: number;
+}
+
+const DISK_FULL_RETRY_MS = 5_000;
+
+/** The WAL writer. Always starts a new segment; it never appends to a segment written before. */
+export class WalWriter {
+  private handle!: FileHandle;
+  private offset = 0;
+  private defined = new Uint8Array(1024);
+  private readonly queue: Entry[] = [];
+  private draining = false;
+  private closed = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private dirty = false;
+  private failure: unknown = null;
+  private readonly out = new ByteWriter(1 << 20);
+  readonly stats: WalStats = { segment: 0, segmentBytes: 0, bytesWritten: 0, records: 0, writes: 0, fsyncs: 0 };
+
+  private constructor(private readonly fs: FileSystem, private readonly opts: WalWriterOptions) {}
+
+  /** Opens a writer on a new segment numbered `segment`. */
+  static async create(fs: FileSystem, opts: WalWriterOptions, segment: number): Promise<WalWriter> {
+    await fs.mkdir(opts.dir);
+    const w = new WalWriter(fs, opts);
+    await w.openSegment(segment);
+    if (opts.syncMode !== "fsync") {
+      w.timer = setInterval(() => void w.periodicSync(), Math.max(1, opts.syncIntervalMs));
+    }
+    return w;
+  }
+
+  /** The segment being written. */
+  get segment(): number {
+    return this.stats.segment;
+  }
+
+  /**
+   * Appends a batch (its `seriesId` resolved). `apply` runs once the batch is durable (per the sync
+   * mode), in WAL order; the promise resolves after it. Rejects with `DiskFullError` when the disk is
+   * full, leaving no trace of the batch.
+   */
+  append(batch: SampleBatch, apply: () => void): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("Cannot append to the WAL: it is closed"));
+    if (this.opts.syncMode === "async") {
+      if (this.failure) return Promise.reject(this.failure);
+      apply();
+      this.queue.push({ kind: "batch", batch, apply: () => {}, resolve: () => {}, reject: () => {} });
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind: "batch", batch, apply, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  /**
+   * Closes the current segment and starts the next. `cut(newSegment)` runs synchronously at the exact
+   * point where every batch applied so far lies in older segments and none in the new one.
+   */
+  rotate(cut: (segment: number) => void): Promise<void> {
+    if (this.opts.syncMode === "async") {
+      cut(this.stats.segment + 1);
+      return new Promise((resolve, reject) => {
+        this.queue.push({ kind: "rotate", cut: () => {}, resolve, reject });
+        void this.drain();
+      });
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind: "rotate", cut, resolve, reject });
+      void this.drain();
+    });
+  }
+
+  /** Writes and fsyncs everything queued (used by async/sync modes and at shutdown). */
+  async flush(): Promise<void> {
+    while (this.draining) await new Promise((r) => setTimeout(r, 1));
+    await this.drain();
+    if (this.queue.length > 0 && this.failure) throw this.failure;
+    if (this.dirty) await this.datasync();
+  }
+
+  /** Flushes and closes the writer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  private async periodicSync(): Promise<void> {
+    try {
+      await this.flush();
+      if (this.queue.length === 0) this.failure = null;
+    } catch (err) {
+      this.failure = mapWriteError(err);
+      this.opts.log.error("WAL background sync failed", { error: err });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        if (this.queue[0].kind === "rotate") {
+          await this.processRotate(this.queue.shift() as RotateEntry);
+          continue;
+        }
+        const group: BatchEntry[] = [];
+        while (this.queue.length > 0 && this.queue[0].kind === "batch") group.push(this.queue.shift() as BatchEntry);
+        if (!(await this.writeGroup(group)) && this.opts.syncMode === "async") {
+          this.queue.unshift(...group); // keep acknowledged data queued; the next sync retries
+          break;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async processRotate(entry: RotateEntry): Promise<void> {
+    try {
+      await this.openSegment(this.stats.segment + 1);
+      entry.cut(this.stats.segment);
+      entry.resolve();
+    } catch (err) {
+      entry.reject(mapWriteError(err));
+    }
+  }
+
+  /** Writes a group; on failure rejects its entries (leaving no trace) and returns false. */
+  private async writeGroup(group: BatchEntry[]): Promise<boolean> {
+    let fresh = this.encode(group);
+    if (this.offset > SEGMENT_HEADER_SIZE && this.offset + this.out.pos > this.opts.maxSegmentBytes) {
+      this.undefine(fresh);
+      try {
+        await this.openSegment(this.stats.segment + 1);
+      } catch (err) {
+        this.fail(group, err);
+        return false;
+      }
+      fresh = this.encode(group);
+    }
+    const bytes = this.out.bytes();
+    try {
+      await this.handle.write(bytes, this.offset);
+      this.stats.writes++;
+      if (this.opts.syncMode === "fsync") await this.datasync();
+      else this.dirty = true;
+    } catch (err) {
+      this.undefine(fresh);
+      try {
+        await this.rollback();
+      } catch (rollbackErr) {
+        this.opts.log.error("Cannot recover the WAL after a failed write", { error: rollbackErr });
+      }
+      this.fail(group, err);
+      return false;
+    }
+    this.offset += bytes.length;
+    this.stats.segmentBytes = this.offset;
+    this.stats.bytesWritten += bytes.length;
+    this.stats.records += group.length;
+    for (const e of group) {
+      e.apply();
+      e.resolve();
+    }
+    return true;
+  }
+
+  private fail(group: BatchEntry[], err: unknown): void {
+    const mapped = mapWriteError(err);
+    if (this.opts.syncMode === "async") this.failure = mapped;
+    for (const e of group) e.reject(mapped);
+  }
+
+  /** Encodes a group into `this.out`; returns the series ids defined for the first time. */
+  private encode(group: BatchEntry[]): number[] {
+    this.out.reset();
+    const fresh: number[] = [];
+    const definer: SeriesDefiner = {
+      needsDefinition: (id) => {
+        if (id >= this.defined.length * 8) this.growDefined(id);
+        const bit = 1 << (id & 7);
+        if (this.defined[id >> 3] & bit) return false;
+        this.defined[id >> 3] |= bit;
+        fresh.push(id);
+        return true;
+      },
+      names: this.opts.names,
+    };
+    for (const e of group) {
+      const start = beginRecord(this.out, RecordType.BATCH);
+      encodeBatchPayload(this.out, e.batch, definer);
+      endRecord(this.out, start);
+    }
+    return fresh;
+  }
+
+  private undefine(ids: number[]): void {
+    for (const id of ids) this.defined[id >> 3] &= ~(1 << (id & 7));
+  }
+
+  private growDefined(id: number): void {
+    const grown = new Uint8Array(Math.max(this.defined.length * 2, (id >> 3) + 1024));
+    grown.set(this.defined);
+    this.defined = grown;
+  }
+
+  /** Cuts a failed partial write off the segment so it can never be replayed. */
+  private async rollback(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.handle.truncate(this.offset);
+        return;
+      } catch (err) {
+        this.opts.log.error("Cannot truncate the WAL segment after a failed write", { error: err, attempt });
+      }
+    }
+    // A partial write we cannot remove must never be followed by new records: start a new segment.
+    await this.openSegment(this.stats.segment + 1);
+  }
+
+  private async datasync(): Promise<void> {
+    await this.handle.datasync();
+    this.stats.fsyncs++;
+    this.dirty = false;
+  }
+
+  private async openSegment(segment: number): Promise<void> {
+    const path = segmentPath(this.opts.dir, segment);
+    const handle = await this.fs.open(path, "wx");
+    try {
+      await handle.write(encodeSegmentHeader(segment), 0);
+      await handle.datasync();
+      await this.fs.fsyncDir(this.opts.dir);
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await this.fs.unlink(path).catch(() => {});
+      throw err;
+    }
+    if (this.handle) {
+      if (this.dirty) await this.datasync();
+      await this.handle.close();
+    }
+    this.handle = handle;
+    this.offset = SEGMENT_HEADER_SIZE;
+    this.defined.fill(0);
+    this.stats.segment = segment;
+    this.stats.segmentBytes = SEGMENT_HEADER_SIZE;
+  }
+}
+
+function mapWriteError(err: unknown): unknown {
+  if (isDiskFull(err)) {
+    return new DiskFullError(
+      DISK_FULL_RETRY_MS,
+      "Cannot write to the WAL: the disk is full; free space or lower retention",
+      {
+        cause: err,
+      },
+    );
+  }
+  return err;
+}

@@ -1,0 +1,130 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import { ByteWriter } from "../../../src/platform/bytes.ts";
+import { SampleBatch } from "../../../src/model/batch.ts";
+import { counter, gauge, type Sample, text } from "../../../src/model/sample.ts";
+import { decodeBatchPayload, encodeBatchPayload } from "../../../src/wal/batch_codec.ts";
+import {
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  frameRecord,
+  readRecordAt,
+  RecordType,
+} from "../../../src/wal/record.ts";
+
+test("the segment header is magic STWL, version 1, and the segment number", () => {
+  const h = encodeSegmentHeader(258);
+  assert.deepEqual([...h], [0x53, 0x54, 0x57, 0x4c, 1, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(decodeSegmentHeader(h), { segment: 258 });
+});
+
+test("a foreign or newer header is refused", () => {
+  assert.deepEqual(decodeSegmentHeader(new Uint8Array(16)), { error: "bad magic (not a stalker WAL segment)" });
+  const h = encodeSegmentHeader(1);
+  h[4] = 2;
+  assert.deepEqual(decodeSegmentHeader(h), { error: "unsupported WAL version 2" });
+});
+
+test("the spec example record of docs/format/wal.md decodes", () => {
+  // length 3, type 1, CRC-32 of [03 00 00 00 01 aa bb cc], payload aa bb cc
+  const bytes = new Uint8Array([0x03, 0x00, 0x00, 0x00, 0x01, 0xb1, 0x9e, 0x1d, 0x12, 0xaa, 0xbb, 0xcc]);
+  const r = readRecordAt(bytes, 0);
+  assert.equal(r.kind, "ok");
+  if (r.kind === "ok") assert.deepEqual([...r.payload], [0xaa, 0xbb, 0xcc]);
+});
+
+test("the CRC covers the length: a changed length is detected", () => {
+  const out = new ByteWriter();
+  frameRecord(out, RecordType.BATCH, new Uint8Array([1, 2, 3, 4]));
+  const bytes = out.bytes().slice();
+  bytes[0] = 3; // claims 3 bytes; CRC no longer matches
+  const r = readRecordAt(bytes, 0);
+  assert.equal(r.kind, "bad");
+});
+
+const CORRUPTIONS: [string, (b: Uint8Array) => void, string][] = [
+  ["a flipped payload bit", (b) => (b[10] ^= 1), "bad"],
+  ["a flipped CRC bit", (b) => (b[6] ^= 0x80), "bad"],
+  ["an unknown record type", (b) => (b[4] = 9), "bad"],
+  ["a huge length", (b) => new DataView(b.buffer).setUint32(0, 0xffffffff, true), "bad"],
+];
+for (const [name, damage, kind] of CORRUPTIONS) {
+  test(`readRecordAt reports ${name}`, () => {
+    const out = new ByteWriter();
+    frameRecord(out, RecordType.BATCH, new Uint8Array([1, 2, 3, 4, 5]));
+    const bytes = out.bytes().slice();
+    damage(bytes);
+    assert.equal(readRecordAt(bytes, 0).kind, kind);
+  });
+}
+
+test("a record cut short is torn, not bad", () => {
+  const out = new ByteWriter();
+  frameRecord(out, RecordType.BATCH, new Uint8Array(100));
+  assert.equal(readRecordAt(out.bytes().subarray(0, 50), 0).kind, "torn");
+  assert.equal(readRecordAt(out.bytes().subarray(0, 5), 0).kind, "torn");
+});
+
+const EDGE: Sample[] = [
+  gauge("prod", "r1", "cpu.load", 1_795_392_000_000, 45.67),
+  gauge("prod", "r1", "temperature", 1_795_391_999_000, -0), // timestamp before the base
+  { ...gauge("prod", "r1", "x", 5, 1e-300), pollMs: 2_147_483_647 },
+  counter("prod", "r1", "ifInErrors", 1_795_392_001_000, 0n),
+  counter("prod", "r1", "ifHCInOctets", 1_795_392_001_000, 2n ** 64n - 1n),
+  counter("prod", "r1", "c53", 1_795_392_001_000, 2n ** 53n + 1n),
+  text("prod", "r1", "sysDescr", 1_795_392_002_000, ""),
+  text("prod", "ünïcødé", "sysLocation", 1_795_392_002_000, "Zürich 🚀"),
+  {
+    namespace: "prod",
+    target: "r1",
+    poller: "down",
+    timestampMs: 1_795_392_003_000,
+    kind: "none",
+    value: NaN,
+    valid: false,
+    error: "timeout",
+    pollMs: 2000,
+  },
+];
+
+test("a batch payload round-trips every kind and edge value", () => {
+  const batch = SampleBatch.of(EDGE);
+  const names: [string, string, string][] = [];
+  const ids = new Map<string, number>();
+  for (let i = 0; i < batch.length; i++) {
+    const key = `${batch.namespace[i]}/${batch.target[i]}/${batch.poller[i]}`;
+    if (!ids.has(key)) {
+      ids.set(key, ids.size);
+      names.push([batch.namespace[i], batch.target[i], batch.poller[i]]);
+    }
+    batch.seriesId[i] = ids.get(key)!;
+  }
+  const defined = new Set<number>();
+  const out = new ByteWriter();
+  encodeBatchPayload(out, batch, {
+    needsDefinition: (id) => !defined.has(id) && defined.add(id) !== undefined,
+    names: (id) => names[id],
+  });
+  const { defs, batch: back } = decodeBatchPayload(out.bytes());
+  assert.equal(defs.length, names.length);
+  for (let i = 0; i < back.length; i++) {
+    const d = defs.find((x) => x.id === back.seriesId[i])!;
+    back.namespace[i] = d.namespace;
+    back.target[i] = d.target;
+    back.poller[i] = d.poller;
+    assert.deepEqual(back.sample(i), EDGE[i], `sample ${i}`);
+  }
+  assert.ok(Object.is(back.value[1], -0), "negative zero survives");
+});
+
+test("a truncated payload fails to decode instead of producing garbage", () => {
+  const batch = SampleBatch.of(EDGE.slice(0, 3));
+  batch.seriesId.fill(0);
+  const out = new ByteWriter();
+  encodeBatchPayload(out, batch, { needsDefinition: () => false, names: () => ["a", "b", "c"] });
+  const bytes = out.bytes();
+  assert.throws(() => decodeBatchPayload(bytes.subarray(0, bytes.length - 3)), /unexpected end/);
+  const longer = new Uint8Array(bytes.length + 1);
+  longer.set(bytes);
+  assert.throws(() => decodeBatchPayload(longer), /trailing bytes/);
+});
