@@ -25,7 +25,13 @@ if (import.meta.main) {
     "--minify-syntax",
     "--minify-whitespace",
     "--sourcemap=none",
+    // sketches-js's own toProto/fromProto need an undeclared protobufjs; we encode sketches ourselves
+    // (src/model/sketch_codec.ts) and never call them, so the lazy require stays unresolved.
+    "--external",
+    "protobufjs/minimal",
     "main.ts",
+    // DuckDB runs in a worker thread; Bun embeds a worker only when it is an entrypoint of the build.
+    "src/query/sql_worker.ts",
     "--outfile",
     "dist/stalker-storage",
   ];

@@ -18,7 +18,7 @@ import { bucketStart } from "../model/tier.ts";
 import { counterIncrease } from "./counter_rate.ts";
 import { sketchOf } from "./values.ts";
 import { decodeSketch, encodeSketch } from "../model/sketch_codec.ts";
-import type { ByteReader, ByteWriter } from "../platform/bytes.ts";
+import type { ByteReader, ByteWriter } from "../model/bytes.ts";
 
 const BUCKET_MS = 300_000;
 const SKETCH_MODE = 255;
@@ -32,8 +32,6 @@ export interface BucketRow {
   start: number;
   kind: number;
   agg: Aggregate;
-  /** Exact values not (yet) in `agg.sketch` (buckets restored from a snapshot in inline mode). */
-  values?: number[];
 }
 
 /** Options of the aggregator. */
@@ -123,31 +121,34 @@ export class Aggregator {
 
   /** Adds a gauge value. */
   addGauge(series: number, ts: number, value: number): void {
-    const slot = this.slotFor(series, bucketStart("5min", ts), GAUGE);
+    if (series >= this.head.length) this.ensureSeries(series);
+    const slot = this.slotFor(series, ts - (ts % BUCKET_MS), GAUGE);
     if (slot >= 0) this.addValue(slot, value, ts);
   }
 
   /** Adds a counter sample: the rate since the previous sample goes to this sample's bucket. */
   addCounter(series: number, ts: number, value: number, big?: bigint): void {
-    this.ensureSeries(series);
+    if (series >= this.head.length) this.ensureSeries(series);
     const prevTs = this.prevTs[series];
-    const slot = this.slotFor(series, bucketStart("5min", ts), RATE);
+    const slot = this.slotFor(series, ts - (ts % BUCKET_MS), RATE);
     if (slot < 0) return;
     if (ts <= prevTs) return this.touch(slot, ts); // out of order or duplicate: no rate
+    const bigs = this.prevBig;
     if (prevTs !== -Infinity) {
-      const prev = this.prevBig.get(series) ?? this.prevVal[series];
+      const prev = bigs.size > 0 ? bigs.get(series) ?? this.prevVal[series] : this.prevVal[series];
       const rate = counterIncrease(prev, big ?? value) / ((ts - prevTs) / 1000);
       this.addValue(slot, rate, ts);
     } else this.touch(slot, ts);
     this.prevTs[series] = ts;
     this.prevVal[series] = value;
-    if (big !== undefined) this.prevBig.set(series, big);
-    else this.prevBig.delete(series);
+    if (big !== undefined) bigs.set(series, big);
+    else if (bigs.size > 0) bigs.delete(series);
   }
 
   /** Counts a text sample. */
   addText(series: number, ts: number): void {
-    const slot = this.slotFor(series, bucketStart("5min", ts), TEXT);
+    if (series >= this.head.length) this.ensureSeries(series);
+    const slot = this.slotFor(series, ts - (ts % BUCKET_MS), TEXT);
     if (slot < 0) return;
     this.sCount[slot]++;
     this.touch(slot, ts);
@@ -160,6 +161,14 @@ export class Aggregator {
     const slot = this.findSlot(series, start) ?? this.allocSlot(series, start, this.seriesKind[series] || GAUGE);
     this.sErrors[slot]++;
     this.touch(slot, ts);
+  }
+
+  /** Whether some open bucket ends at or before `watermarkMs`. */
+  hasClosed(watermarkMs: number): boolean {
+    for (let slot = 0; slot < this.used; slot++) {
+      if (this.sSeries[slot] >= 0 && this.sStart[slot] + BUCKET_MS <= watermarkMs) return true;
+    }
+    return false;
   }
 
   /** Removes and returns every bucket whose end is at or before `watermarkMs`. */
@@ -246,7 +255,7 @@ export class Aggregator {
     const series = mapSeries(r.varint());
     const start = r.zigzag();
     const kind = r.u8();
-    const agg = new Aggregate(null);
+    const agg = Aggregate.withSketch(this.accuracy, null);
     agg.count = r.varint();
     agg.errorCount = r.varint();
     agg.sum = r.f64();
@@ -255,10 +264,12 @@ export class Aggregator {
     agg.firstTs = r.f64();
     agg.lastTs = r.f64();
     const n = r.u8();
-    const values: number[] = [];
     if (n === SKETCH_MODE) agg.sketch = decodeSketch(r.raw(r.varint()), this.accuracy ?? undefined);
-    else for (let i = 0; i < n; i++) values.push(r.f64());
-    this.restoreBucket({ series, start, kind, agg, values });
+    else {
+      agg.values = [];
+      for (let i = 0; i < n; i++) agg.values.push(r.f64());
+    }
+    this.restoreBucket({ series, start, kind, agg });
   }
 
   /** The counter state of every series that has one. */
@@ -296,12 +307,12 @@ export class Aggregator {
     this.touch(slot, a.firstTs);
     this.touch(slot, a.lastTs);
     if (this.accuracy === null) return;
-    for (const v of row.values ?? []) this.keepValue(slot, v);
+    for (const v of a.values ?? []) this.keepValue(slot, v);
     if (a.sketch) mergeSketch(this.materialize(slot), a.sketch);
   }
 
-  private rowOf(slot: number, withSketch = true): BucketRow {
-    const agg = new Aggregate(null);
+  private rowOf(slot: number): BucketRow {
+    const agg = new Aggregate(this.accuracy);
     agg.count = this.sCount[slot];
     agg.errorCount = this.sErrors[slot];
     agg.sum = this.sSum[slot];
@@ -309,18 +320,15 @@ export class Aggregator {
     agg.max = this.sMax[slot];
     agg.firstTs = this.sFirst[slot];
     agg.lastTs = this.sLast[slot];
-    if (this.accuracy !== null && withSketch) agg.sketch = this.sketchCopy(slot);
-    return { series: this.sSeries[slot], start: this.sStart[slot], kind: this.sKind[slot], agg };
-  }
-
-  private sketchCopy(slot: number): Sketch {
-    const existing = this.sSketch[slot];
-    if (existing) {
-      const copy = createSketch(this.accuracy!);
-      mergeSketch(copy, existing);
-      return copy;
+    if (this.accuracy !== null) {
+      const sketch = this.sSketch[slot];
+      if (sketch) {
+        agg.values = null;
+        agg.sketch = createSketch(this.accuracy);
+        mergeSketch(agg.sketch, sketch);
+      } else agg.values = Array.from(this.sVals.subarray(slot * this.inline, slot * this.inline + this.sN[slot]));
     }
-    return sketchOf(this.sVals, slot * this.inline, this.sN[slot], this.accuracy!);
+    return { series: this.sSeries[slot], start: this.sStart[slot], kind: this.sKind[slot], agg };
   }
 
   private materialize(slot: number): Sketch {
@@ -358,10 +366,10 @@ export class Aggregator {
 
   /** The slot for (series, start), allocated when new; -1 when the open bucket has another kind. */
   private slotFor(series: number, start: number, kind: number): number {
-    this.ensureSeries(series);
     if (this.seriesKind[series] === 0) this.seriesKind[series] = kind;
-    const slot = this.findSlot(series, start);
-    if (slot === undefined) return this.allocSlot(series, start, kind);
+    let slot = this.head[series];
+    while (slot >= 0 && this.sStart[slot] !== start) slot = this.sNext[slot];
+    if (slot < 0) return this.allocSlot(series, start, kind);
     if (this.sKind[slot] !== kind) {
       if (this.sCount[slot] === 0) this.sKind[slot] = kind; // only errors so far: adopt the kind
       else {

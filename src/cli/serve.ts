@@ -29,7 +29,7 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
     const metrics = new Metrics();
     const storage = Storage.create(config, { fs: nodeFs, clock: systemClock, log, metrics });
     await storage.lockDataDir(); // fail before listening when another server owns the directory
-    const app = createApp({ storage, metrics, log, authToken: config.server.authToken });
+    const app = createApp({ storage, metrics, log, clock: systemClock, authToken: config.server.authToken });
     const { hostname, port } = splitListen(config.server.listen);
     const server = await serve({
       hostname,

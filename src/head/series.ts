@@ -155,13 +155,33 @@ export class SeriesIndex {
 
   /** Visible series matching a filter (all when `filter` is null), sorted by identity. */
   *matching(filter: Partial<SeriesFilter> | null): Generator<number> {
-    for (const id of this.sortedIds()) {
-      if (!this.isVisible(id)) continue;
-      if (filter?.namespace !== undefined && this.ns[id] !== filter.namespace) continue;
-      if (filter?.target !== undefined && this.target[id] !== filter.target) continue;
-      if (filter?.poller !== undefined && this.poller[id] !== filter.poller) continue;
-      yield id;
+    if (!filter || filter.namespace === undefined) {
+      for (const id of this.sortedIds()) {
+        if (!this.isVisible(id)) continue;
+        if (filter?.target !== undefined && this.target[id] !== filter.target) continue;
+        if (filter?.poller !== undefined && this.poller[id] !== filter.poller) continue;
+        yield id;
+      }
+      return;
     }
+    const targets = this.byNs.get(filter.namespace);
+    if (!targets) return;
+    const ids: number[] = [];
+    const pollersOf = filter.target !== undefined ? [targets.get(filter.target)] : [...targets.values()];
+    for (const pollers of pollersOf) {
+      if (!pollers) continue;
+      if (filter.poller !== undefined) {
+        const id = pollers.get(filter.poller);
+        if (id !== undefined) ids.push(id);
+      } else ids.push(...pollers.values());
+    }
+    const visible = ids.filter((id) => this.isVisible(id));
+    if (visible.length > 1) {
+      visible.sort((a, b) =>
+        compareIdentity(this.ns[a], this.target[a], this.poller[a], this.ns[b], this.target[b], this.poller[b])
+      );
+    }
+    yield* visible;
   }
 
   /** Visible series of a filter as entries. */

@@ -23,7 +23,7 @@
  */
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
-import { ByteReader, ByteWriter } from "../platform/bytes.ts";
+import { ByteReader, ByteWriter } from "../model/bytes.ts";
 import type { Head } from "./head.ts";
 
 const MAGIC = [0x53, 0x54, 0x53, 0x4e]; // "STSN"

@@ -10,12 +10,17 @@ import type { Metrics } from "../platform/metrics.ts";
 import type { Storage } from "../service/storage.ts";
 import { requireToken } from "./auth.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { ingestHandler } from "./ingest_route.ts";
+import { queryHandler, sqlHandler } from "./query_routes.ts";
+import { parseLimit, seriesJson } from "./json_out.ts";
+import type { Clock } from "../platform/clock.ts";
 
 /** What the app needs. */
 export interface AppDeps {
   storage: Storage;
   metrics: Metrics;
   log: Logger;
+  clock: Clock;
   authToken: string;
 }
 
@@ -48,6 +53,16 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
 
   app.use("/api/*", requireToken(deps.authToken));
-  app.get("/api/v1/status", (c) => c.json(storage.status()));
+  app.get("/api/v1/status", async (c) => c.json(await storage.status()));
+  app.post("/api/v1/ingest", ingestHandler(storage, deps.clock));
+  app.get("/api/v1/query", queryHandler(storage, deps.clock));
+  app.post("/api/v1/sql", sqlHandler(storage));
+  app.get("/api/v1/series", (c) => {
+    const q = c.req.query();
+    const filter = { namespace: q.namespace, target: q.target, poller: q.poller };
+    const limit = parseLimit(q.limit, storage.config.query.maxRows);
+    const all = storage.series(filter);
+    return c.json({ series: all.slice(0, limit).map(seriesJson), total: all.length, truncated: all.length > limit });
+  });
   return app;
 }

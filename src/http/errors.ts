@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { DiskFullError, InputError, LockedError, OverloadedError, UnavailableError } from "../model/errors.ts";
 import type { Logger } from "../platform/log.ts";
+import { SqlEngineError, SqlError, SqlTimeoutError } from "../query/sql_errors.ts";
 
 /** An error that already knows its HTTP status and code. */
 export class HttpError extends Error {
@@ -48,6 +49,11 @@ export function mapError(err: unknown): Mapped {
     return { status: 503, code: "unavailable", message: err.message, headers: retryAfter(err.retryAfterMs) };
   }
   if (err instanceof LockedError) return { status: 409, code: "locked", message: err.message, headers: {} };
+  if (err instanceof SqlError) return { status: 400, code: "sql_error", message: err.message, headers: {} };
+  if (err instanceof SqlTimeoutError) return { status: 503, code: "query_timeout", message: err.message, headers: {} };
+  if (err instanceof SqlEngineError) {
+    return { status: 503, code: "engine_unavailable", message: err.message, headers: retryAfter(1_000) };
+  }
   if (err instanceof SyntaxError || err instanceof TypeError || err instanceof RangeError) {
     return { status: 400, code: "bad_request", message: err.message, headers: {} };
   }

@@ -17,7 +17,8 @@ import {
   type Store,
   StoreSchema,
 } from "../gen/ddsketch_pb.ts";
-import { createSketch, type Sketch } from "./sketch.ts";
+import { ByteWriter } from "./bytes.ts";
+import { createSketch, mappingFor, type Sketch } from "./sketch.ts";
 
 interface DenseLike {
   bins: number[];
@@ -108,4 +109,86 @@ function decodeStore(message: Store | undefined, store: DenseLike): void {
   for (let i = 0; i < counts.length; i++) {
     if (counts[i] > 0) store.add(message.contiguousBinIndexOffset + i, counts[i]);
   }
+}
+
+const scratch = new ByteWriter(256);
+
+/**
+ * Encodes a handful of exact values as a DDSketch protobuf without building a sketch object: the
+ * same bins (the library's own mapping computes the keys), written directly. This is the flush's hot
+ * path: a 5-minute bucket of five polls costs a few hundred nanoseconds instead of tens of
+ * microseconds.
+ *
+ * @example
+ * ```ts
+ * import { decodeSketch, encodeValuesAsSketch } from "./sketch_codec.ts";
+ * const s = decodeSketch(encodeValuesAsSketch([1, 2, 3, -4, 0], 0.01), 0.01);
+ * if (s.count !== 5 || s.zeroCount !== 1) throw new Error();
+ * ```
+ */
+export function encodeValuesAsSketch(values: readonly number[], accuracy: number): Uint8Array {
+  const mapping = mappingFor(accuracy);
+  const pos: number[] = [];
+  const neg: number[] = [];
+  let zeros = 0;
+  for (const v of values) {
+    if (v > mapping.minPossible) pos.push(mapping.key(v));
+    else if (v < -mapping.minPossible) neg.push(mapping.key(-v));
+    else zeros++;
+  }
+  const w = scratch;
+  w.reset();
+  w.u8(0x0a); // mapping
+  w.u8(9);
+  w.u8(0x09); // gamma (indexOffset 0 and interpolation NONE are proto3 defaults, not written)
+  w.f64(mapping.gamma);
+  writeStore(w, 0x12, pos);
+  writeStore(w, 0x1a, neg);
+  if (zeros > 0) {
+    w.u8(0x21);
+    w.f64(zeros);
+  }
+  return w.bytes().slice();
+}
+
+/** Writes a Store of `keys` (one count each) as field `tag`, sparse or contiguous, whichever is smaller. */
+function writeStore(w: ByteWriter, tag: number, keys: number[]): void {
+  if (keys.length === 0) return;
+  keys.sort((a, b) => a - b);
+  const distinct: number[] = [];
+  const counts: number[] = [];
+  for (const k of keys) {
+    if (distinct.length > 0 && distinct[distinct.length - 1] === k) counts[counts.length - 1]++;
+    else {
+      distinct.push(k);
+      counts.push(1);
+    }
+  }
+  const lo = distinct[0];
+  const span = distinct[distinct.length - 1] - lo + 1;
+  const body = new ByteWriter(64);
+  if (span * 8 + 6 <= distinct.length * 14) {
+    body.u8(0x12); // contiguousBinCounts, packed doubles
+    body.varint(span * 8);
+    let j = 0;
+    for (let k = lo; k < lo + span; k++) body.f64(distinct[j] === k ? counts[j++] : 0);
+    if (lo !== 0) {
+      body.u8(0x18); // contiguousBinIndexOffset, sint32
+      body.zigzag(lo);
+    }
+  } else {
+    for (let j = 0; j < distinct.length; j++) {
+      const entry = new ByteWriter(16);
+      entry.u8(0x08); // key, sint32
+      entry.zigzag(distinct[j]);
+      entry.u8(0x11); // value, double
+      entry.f64(counts[j]);
+      body.u8(0x0a); // binCounts map entry
+      body.varint(entry.pos);
+      body.raw(entry.bytes());
+    }
+  }
+  w.u8(tag);
+  w.varint(body.pos);
+  w.raw(body.bytes());
 }

@@ -5,13 +5,31 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
+import type { SeriesEntry } from "../head/series.ts";
+import { Admission, type Level } from "../ingest/admission.ts";
+import type { ScanContext } from "../ingest/json_scan.ts";
+import { SeriesCache } from "../ingest/series_cache.ts";
+import type { SampleBatch } from "../model/batch.ts";
+import { DiskFullError, UnavailableError } from "../model/errors.ts";
+import { bucketStart } from "../model/tier.ts";
 import type { Clock } from "../platform/clock.ts";
-import type { FileSystem } from "../platform/fs.ts";
+import { type FileSystem, isDiskFull } from "../platform/fs.ts";
 import { acquireLock, type DirLock } from "../platform/lock.ts";
 import type { Logger } from "../platform/log.ts";
 import type { Metrics } from "../platform/metrics.ts";
-import { UnavailableError } from "../model/errors.ts";
+import type { SeriesFilter } from "../tier/columns.ts";
+import { listSegments } from "../wal/segments.ts";
+import { type QueryRequest, type QueryResult, type QueryView, runQuery } from "../query/query.ts";
+import { SqlEngine } from "../query/sql_engine.ts";
+import type { SqlResult } from "../query/sql_types.ts";
+import { tierViews } from "../query/sql_tier_views.ts";
+import { WalWriter } from "../wal/writer.ts";
 import { VERSION } from "../version.ts";
+import { CLOSE_GRACE_MS, type Core, type JobRun, walDirOf } from "./core.ts";
+import { flush, type FlushReport, type FlushStep } from "./flusher.ts";
+import { recover } from "./recovery.ts";
+import { registerMetrics } from "./metrics.ts";
+import { buildStatus, type StatusReport } from "./status.ts";
 
 /** Lifecycle states. */
 export type StorageState = "starting" | "ready" | "stopping" | "stopped";
@@ -22,15 +40,24 @@ export interface StorageDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /** Test hook between flush steps (crash injection). */
+  flushHook?: (step: FlushStep) => Promise<void>;
+  /** Disable background timers (tests drive flushes by hand). */
+  manualTimers?: boolean;
 }
 
-/** The answer of `GET /api/v1/status`. */
-export interface StatusReport {
-  version: string;
-  state: StorageState;
-  started_at: string;
-  uptime_s: number;
-  data_dir: string;
+/** Free space below which ingest answers 507 (the WAL and flushes need room). */
+const MIN_FREE_BYTES = 64 * 2 ** 20;
+const DISK_CHECK_MS = 2_000;
+/** DuckDB is released after this long without SQL (it holds 150-250 MB while loaded). */
+const SQL_IDLE_RELEASE_MS = 10 * 60_000;
+
+/** Counters of ingest. */
+export interface IngestCounters {
+  requests: number;
+  samples: number;
+  rejectedRequests: number;
+  rejectedSamples: number;
 }
 
 /** The storage service. */
@@ -38,16 +65,21 @@ export class Storage {
   private stateValue: StorageState = "starting";
   private lock: DirLock | null = null;
   private readonly startedAt: number;
+  private coreValue: Core | null = null;
+  private flushing: Promise<FlushReport | null> | null = null;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private diskFull = false;
+  private sqlEngine: SqlEngine | null = null;
+  private diskCheckedAt = 0;
+  readonly admission: Admission;
+  /** Identity bytes → series id, for the decoders (valid while this process runs). */
+  readonly seriesCache = new SeriesCache();
+  readonly ingestCounters: IngestCounters = { requests: 0, samples: 0, rejectedRequests: 0, rejectedSamples: 0 };
 
   private constructor(readonly config: Config, private readonly deps: StorageDeps) {
     this.startedAt = deps.clock.now();
-    deps.metrics.collected("stalker_up", "1 while the service is ready.", "gauge", () => (this.ready ? 1 : 0));
-    deps.metrics.collected(
-      "stalker_uptime_seconds",
-      "Seconds since the service started.",
-      "gauge",
-      () => (deps.clock.now() - this.startedAt) / 1000,
-    );
+    this.admission = new Admission(config.backpressure, config.ingestion.flush.maxBufferSamples, deps.clock);
+    registerMetrics(this, deps.metrics);
   }
 
   /** Creates the service in state `starting`; call {@link start} to open the data directory. */
@@ -67,10 +99,61 @@ export class Storage {
 
   /** Opens the data directory: takes its lock, recovers, and becomes ready. */
   async start(): Promise<void> {
-    const { log } = this.deps;
+    const { fs, clock, log, metrics } = this.deps;
     await this.lockDataDir();
+    const walDir = walDirOf(this.config);
+    const started = clock.now();
+    const r = await recover(fs, this.config, walDir, clock.now(), log);
+    const wal = await WalWriter.create(fs, {
+      dir: walDir,
+      syncMode: this.config.ingestion.wal.syncMode,
+      syncIntervalMs: this.config.ingestion.wal.syncIntervalMs,
+      maxSegmentBytes: this.config.ingestion.wal.maxSegmentBytes,
+      names: (id) => r.head.series.names(id),
+      log,
+    }, r.nextSegment);
+    this.coreValue = {
+      config: this.config,
+      fs,
+      clock,
+      log,
+      metrics,
+      dataDir: this.config.dataDir,
+      walDir,
+      head: r.head,
+      wal,
+      manifest: r.manifest,
+      inflight: null,
+      jobs: new Map(),
+      problems: r.problems,
+    };
+    this.coreValue.jobs.set("recovery", {
+      atMs: started,
+      durationMs: clock.now() - started,
+      ok: r.problems.length === 0,
+      detail: {
+        replayed_samples: r.replay.samples,
+        replayed_segments: r.replay.segments,
+        removed_leftovers: r.removed.length,
+        torn_tail: r.replay.tornTail,
+        damages: r.replay.damages.length,
+      },
+    });
+    log.info("recovery finished", {
+      replayed_samples: r.replay.samples,
+      segments: r.replay.segments,
+      series: r.head.series.visible,
+      ms: clock.now() - started,
+    });
     this.stateValue = "ready";
+    if (!this.deps.manualTimers) this.startTimers();
     log.info("storage ready", { data_dir: this.config.dataDir });
+  }
+
+  /** The shared state (after start). */
+  get core(): Core {
+    if (!this.coreValue) throw new UnavailableError("Cannot serve yet: the WAL is being replayed");
+    return this.coreValue;
   }
 
   /** The current lifecycle state. */
@@ -89,22 +172,204 @@ export class Storage {
     if (this.stateValue !== "ready") throw new UnavailableError("Cannot serve: shutting down");
   }
 
-  /** Counters and state for `/api/v1/status`. */
-  status(): StatusReport {
-    const now = this.deps.clock.now();
+  /** The current backpressure level. */
+  get backpressure(): Level {
+    return this.admission.level;
+  }
+
+  /** The state a query reads, taken at once so a concurrent flush can neither hide nor double data. */
+  queryView(): QueryView {
+    const core = this.core;
     return {
-      version: VERSION,
-      state: this.stateValue,
-      started_at: new Date(this.startedAt).toISOString(),
-      uptime_s: Math.round((now - this.startedAt) / 1000),
-      data_dir: this.config.dataDir,
+      fs: core.fs,
+      dataDir: core.dataDir,
+      files: core.manifest.files,
+      watermarks: core.manifest.watermarks,
+      head: core.head,
+      inflight: core.inflight?.closed ?? [],
+      accuracy: this.config.features.percentile.enabled ? this.config.features.percentile.accuracy : null,
+      onDamage: (path, err) => this.reportProblem(`Cannot read ${path}: ${(err as Error).message}`),
     };
   }
 
-  /** Stops everything cleanly and releases the data directory. */
+  /** Runs a structured query over Parquet and memory. */
+  query(request: QueryRequest): Promise<QueryResult> {
+    this.assertReady();
+    return runQuery(this.queryView(), request);
+  }
+
+  /** Runs read-only SQL over the tier files (DuckDB, loaded on first use). */
+  sql(text: string): Promise<SqlResult> {
+    this.assertReady();
+    this.sqlEngine ??= new SqlEngine({
+      memoryLimitBytes: this.config.query.memoryLimitBytes,
+      timeoutMs: this.config.query.timeoutMs,
+      maxRows: this.config.query.maxRows,
+      idleReleaseMs: SQL_IDLE_RELEASE_MS,
+      allowedRoot: this.config.dataDir,
+      log: this.deps.log,
+    });
+    return this.sqlEngine.query(text, tierViews(this.core.manifest.files, this.core.dataDir));
+  }
+
+  /** Whether DuckDB is loaded now. */
+  get sqlLoaded(): boolean {
+    return this.sqlEngine?.loaded ?? false;
+  }
+
+  private reportProblem(message: string): void {
+    const problems = this.coreValue?.problems;
+    if (!problems || problems.includes(message)) return;
+    this.deps.log.error(message);
+    problems.push(message);
+    if (problems.length > 100) problems.shift();
+  }
+
+  /** What the decoders need to resolve series while they decode. */
+  scanContext(): ScanContext {
+    const series = this.core.head.series;
+    return { cache: this.seriesCache, resolve: (ns, t, p) => series.resolve(ns, t, p) };
+  }
+
+  /**
+   * Stores a validated batch: admission, WAL (durability point per sync mode), head. Resolves with the
+   * number of samples once they are durable; rejects leaving no trace. `resolved` says the decoder
+   * already filled `seriesId` (the fast decoders do).
+   */
+  async ingest(batch: SampleBatch, resolved = false): Promise<number> {
+    this.assertReady();
+    const core = this.core;
+    this.ingestCounters.requests++;
+    try {
+      await this.checkDisk();
+      this.admission.admit(core.head.raw.unflushed, batch.length);
+      if (!resolved) core.head.series.resolveBatch(batch);
+      await core.wal.append(batch, () => core.head.apply(batch));
+    } catch (err) {
+      this.ingestCounters.rejectedRequests++;
+      this.ingestCounters.rejectedSamples += batch.length;
+      if (err instanceof DiskFullError) this.diskFull = true;
+      throw err;
+    }
+    this.ingestCounters.samples += batch.length;
+    const unflushed = core.head.raw.unflushed;
+    if (unflushed >= this.config.ingestion.flush.maxBufferSamples * this.config.backpressure.thresholds.warning) {
+      void this.flushNow("buffer").catch(() => {});
+    }
+    return batch.length;
+  }
+
+  /** Known series with their last values. */
+  series(filter: Partial<SeriesFilter> | null): SeriesEntry[] {
+    this.assertReady();
+    return this.core.head.series.entries(filter);
+  }
+
+  /**
+   * Flushes now (or joins the flush in progress and then runs another). Resolves with the report, or
+   * null when there was nothing to flush.
+   */
+  flushNow(reason = "manual"): Promise<FlushReport | null> {
+    const previous = this.flushing ?? Promise.resolve(null);
+    const run = previous.catch(() => null).then(() => this.runFlush(reason));
+    this.flushing = run;
+    run.finally(() => {
+      if (this.flushing === run) this.flushing = null;
+    }).catch(() => {});
+    return run;
+  }
+
+  private async runFlush(reason: string): Promise<FlushReport | null> {
+    if (this.stateValue !== "ready" && this.stateValue !== "stopping") return null;
+    const core = this.core;
+    const watermark = bucketStart("5min", core.clock.now() - CLOSE_GRACE_MS);
+    if (core.head.raw.unflushed === 0 && !core.head.agg.hasClosed(watermark)) return null;
+    const started = core.clock.now();
+    core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
+    try {
+      const report = await flush(core, this.deps.flushHook);
+      this.recordJob("flush", started, true, { reason, ...report });
+      core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
+      this.admission.update(core.head.raw.unflushed);
+      return report;
+    } catch (err) {
+      this.recordJob("flush", started, false, { reason }, err);
+      core.log.error("flush failed; the data stays in memory and the WAL and is retried", { reason, error: err });
+      if (isDiskFull(err)) this.diskFull = true;
+      throw err;
+    }
+  }
+
+  private recordJob(name: string, started: number, ok: boolean, detail: Record<string, unknown>, err?: unknown): void {
+    const run: JobRun = { atMs: started, durationMs: this.deps.clock.now() - started, ok, detail };
+    if (err) run.error = (err as Error).message ?? String(err);
+    this.core.jobs.set(name, run);
+  }
+
+  /** Refuses ingest with 507 while free space is below the reserve; resumes by itself. */
+  private async checkDisk(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (this.diskFull || now - this.diskCheckedAt >= DISK_CHECK_MS) {
+      this.diskCheckedAt = now;
+      const space = await this.deps.fs.diskSpace(this.config.dataDir);
+      this.diskFull = space.freeBytes < MIN_FREE_BYTES;
+    }
+    if (this.diskFull) {
+      throw new DiskFullError(
+        5_000,
+        `Cannot accept samples: less than ${
+          MIN_FREE_BYTES >> 20
+        } MiB free on the data disk; free space, lower retention or set retention.max_disk_bytes`,
+      );
+    }
+  }
+
+  private startTimers(): void {
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => void fn().catch(() => {}), ms);
+      (t as { unref?: () => void }).unref?.();
+      this.timers.push(t);
+    };
+    every(this.config.ingestion.flush.intervalMs, () => this.flushNow("interval"));
+    every(10_000, () => {
+      this.core.head.evict(this.deps.clock.now());
+      this.admission.update(this.core.head.raw.unflushed);
+      return Promise.resolve();
+    });
+  }
+
+  /** WAL size on disk (bytes). */
+  async walBytes(): Promise<number> {
+    return (await listSegments(this.deps.fs, this.core.walDir)).reduce((a, s) => a + s.size, 0);
+  }
+
+  /** Counters and state for `/api/v1/status`. */
+  async status(): Promise<StatusReport> {
+    return await buildStatus(this, {
+      version: VERSION,
+      state: this.stateValue,
+      startedAt: this.startedAt,
+      now: this.deps.clock.now(),
+      diskFull: this.diskFull,
+    });
+  }
+
+  /** Stops everything cleanly: flushes, closes the WAL, releases the data directory. */
   async close(): Promise<void> {
-    if (this.stateValue === "stopped") return;
+    if (this.stateValue === "stopped" || this.stateValue === "stopping") return;
+    const wasReady = this.stateValue === "ready";
     this.stateValue = "stopping";
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.sqlEngine?.release().catch(() => {});
+    if (wasReady && this.coreValue) {
+      try {
+        await this.flushNow("shutdown");
+      } catch (err) {
+        this.deps.log.error("final flush failed; the WAL keeps the data for the next start", { error: err });
+      }
+      await this.coreValue.wal.close();
+    }
     await this.lock?.release();
     this.lock = null;
     this.stateValue = "stopped";

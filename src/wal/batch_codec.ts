@@ -21,7 +21,7 @@
  */
 import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
 import { KIND_CODE } from "../model/sample.ts";
-import { ByteReader, type ByteWriter, DecodeError } from "../platform/bytes.ts";
+import { ByteReader, type ByteWriter, DecodeError } from "../model/bytes.ts";
 
 const F_VALID = 0b100;
 const F_ERROR = 0b1000;

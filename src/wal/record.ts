@@ -17,7 +17,7 @@
  * @module
  */
 import zlib from "node:zlib";
-import { ByteReader, ByteWriter } from "../platform/bytes.ts";
+import { ByteReader, ByteWriter } from "../model/bytes.ts";
 
 /** Segment magic bytes, "STWL". */
 export const SEGMENT_MAGIC = new Uint8Array([0x53, 0x54, 0x57, 0x4c]);
@@ -63,7 +63,7 @@ export function decodeSegmentHeader(bytes: Uint8Array): { segment: number } | { 
  *
  * @example
  * ```ts
- * import { ByteWriter } from "../platform/bytes.ts";
+ * import { ByteWriter } from "../model/bytes.ts";
  * import { frameRecord, readRecordAt, RecordType } from "./record.ts";
  * const out = new ByteWriter();
  * frameRecord(out, RecordType.BATCH, new Uint8Array([1, 2, 3]));

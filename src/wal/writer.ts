@@ -14,7 +14,7 @@
 import type { SyncMode } from "../config/schema.ts";
 import type { SampleBatch } from "../model/batch.ts";
 import { DiskFullError } from "../model/errors.ts";
-import { ByteWriter } from "../platform/bytes.ts";
+import { ByteWriter } from "../model/bytes.ts";
 import { type FileHandle, type FileSystem, isDiskFull } from "../platform/fs.ts";
 import type { Logger } from "../platform/log.ts";
 import { encodeBatchPayload, type SeriesDefiner } from "./batch_codec.ts";

@@ -26,7 +26,8 @@ export function requireBinary(): void {
 /** Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits until it listens. */
 export function startBinary(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string>; binary?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: Record<string, string>; binary?: string; timeoutMs?: number; waitReady?: boolean } =
+    {},
 ): Promise<RunningBinary> {
   requireBinary();
   const proc = spawn(options.binary ?? BINARY, [...args, "--listen", "127.0.0.1:0"], {
@@ -50,24 +51,26 @@ export function startBinary(
       if (m && timer) {
         clearTimeout(timer);
         const port = Number(m[1]);
-        resolve({
-          proc,
-          port,
-          url: `http://127.0.0.1:${port}`,
-          stderr: () => stderr,
-          stop: (signal = "SIGTERM", timeoutMs = 20_000) => {
-            process.kill(proc.pid!, signal);
-            return Promise.race([
-              exited,
-              new Promise<never>((_, rej) =>
-                setTimeout(() => {
-                  proc.kill("SIGKILL");
-                  rej(new Error(`binary did not exit within ${timeoutMs} ms after ${signal}:\n${stderr}`));
-                }, timeoutMs)
-              ),
-            ]);
-          },
-        });
+        const ready = options.waitReady === false ? Promise.resolve() : waitReady(`http://127.0.0.1:${port}`);
+        ready.then(() =>
+          resolve({
+            proc,
+            port,
+            url: `http://127.0.0.1:${port}`,
+            stderr: () => stderr,
+            stop: (signal = "SIGTERM", timeoutMs = 20_000) => {
+              process.kill(proc.pid!, signal);
+              return Promise.race([
+                exited,
+                new Promise<never>((_, rej) =>
+                  setTimeout(() => {
+                    proc.kill("SIGKILL");
+                    rej(new Error(`binary did not exit within ${timeoutMs} ms after ${signal}:\n${stderr}`));
+                  }, timeoutMs)
+                ),
+              ]);
+            },
+          }), reject);
       }
     });
     proc.on("exit", (code) => {
@@ -86,4 +89,20 @@ export function runBinary(args: string[], options: { cwd?: string; env?: Record<
   requireBinary();
   const r = spawnSync(BINARY, args, { cwd: options.cwd, env: options.env ?? {}, encoding: "utf8", timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Polls `/readyz` until the server has finished recovery. */
+export async function waitReady(url: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`${url}/readyz`);
+      await res.body?.cancel();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
 }

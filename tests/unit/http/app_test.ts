@@ -8,7 +8,13 @@ async function app(token = "") {
   const env = await memStorage();
   return {
     ...env,
-    app: createApp({ storage: env.storage, metrics: env.metrics, log: silentLogger, authToken: token }),
+    app: createApp({
+      storage: env.storage,
+      metrics: env.metrics,
+      log: silentLogger,
+      clock: env.clock,
+      authToken: token,
+    }),
   };
 }
 

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { Aggregate, QUANTILES } from "../../../src/model/aggregate.ts";
+import { Aggregate, EXACT_VALUES, QUANTILES } from "../../../src/model/aggregate.ts";
 
 /** A deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -79,10 +79,33 @@ for (const accuracy of [0.01, 0.001]) {
 }
 
 test("merge keeps negative values (sketches-js merge alone drops them)", () => {
-  const a = aggregateOf([1, 2, 3], 0.01);
-  a.merge(aggregateOf([-10, -20], 0.01));
-  assert.ok(Math.abs(a.quantile(0) - -20) <= 0.2);
-  assert.equal(a.sketch?.negativeStore.count, 2);
+  const many = (base: number) => Array.from({ length: 20 }, (_, i) => base - i);
+  const a = aggregateOf(many(30), 0.01);
+  a.merge(aggregateOf(many(-10), 0.01));
+  assert.ok(a.sketch, "more than EXACT_VALUES values: sketched");
+  assert.equal(a.sketch.negativeStore.count, 20);
+  assert.ok(Math.abs(a.quantile(0) - -29) <= 0.3);
+});
+
+test("few values stay exact (exact quantiles), many switch to the sketch", () => {
+  const a = aggregateOf([5, 1, 4, 2, 3], 0.01);
+  assert.deepEqual(a.values, [5, 1, 4, 2, 3]);
+  assert.ok(Math.abs(a.quantile(0.5) - 3) <= 0.03);
+  assert.equal(a.sketch, null);
+  a.merge(aggregateOf(Array.from({ length: EXACT_VALUES }, (_, i) => i), 0.01));
+  assert.equal(a.values, null);
+  assert.equal((a.sketch as { count: number } | null)?.count, 5 + EXACT_VALUES);
+});
+
+test("merging with an aggregate of unknown percentiles makes them unknown, not wrong", () => {
+  const a = aggregateOf([1, 2], 0.01);
+  const unknown = Aggregate.withSketch(0.01, null);
+  unknown.add(7, 1);
+  unknown.values = null;
+  a.merge(unknown);
+  assert.equal(a.count, 3);
+  assert.ok(Number.isNaN(a.quantile(0.5)));
+  assert.equal(a.sketchBytes(), null);
 });
 
 test("an empty aggregate reports NaN averages and percentiles", () => {
@@ -109,4 +132,18 @@ test("with percentiles off, aggregates still merge exactly", () => {
   assert.equal(off.count, 3);
   assert.equal(off.sum, 6);
   assert.ok(Number.isNaN(off.quantile(0.5)));
+});
+
+test("kept values answer exactly like a DDSketch of them (same percentiles in memory and stored)", () => {
+  const r = rng(4242);
+  for (let round = 0; round < 300; round++) {
+    const n = 1 + Math.floor(r() * EXACT_VALUES);
+    const values = Array.from({ length: n }, () => (r() < 0.1 ? 0 : (r() - 0.3) * 10 ** Math.floor(r() * 6)));
+    const kept = aggregateOf(values, 0.01);
+    const sketched = aggregateOf(values, 0.01);
+    sketched.materialize();
+    for (const q of [0, 0.1, 0.5, 0.9, 0.95, 0.99, 1]) {
+      assert.equal(kept.quantile(q), sketched.quantile(q), `${values} q${q}`);
+    }
+  }
 });

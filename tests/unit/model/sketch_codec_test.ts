@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { DDSketchSchema } from "../../../src/gen/ddsketch_pb.ts";
 import { createSketch, quantile } from "../../../src/model/sketch.ts";
-import { decodeSketch, encodeSketch } from "../../../src/model/sketch_codec.ts";
+import { decodeSketch, encodeSketch, encodeValuesAsSketch } from "../../../src/model/sketch_codec.ts";
 
 test("a sketch round-trips through DDSketch protobuf", () => {
   const s = createSketch(0.01);
@@ -41,4 +41,27 @@ test("a few scattered values use the smaller sparse encoding", () => {
 
 test("decoding rejects a sketch without a mapping", () => {
   assert.throws(() => decodeSketch(new Uint8Array([])), /mapping gamma missing/);
+});
+
+test("encodeValuesAsSketch writes the same bins as a sketch of the values", () => {
+  const cases = [[1, 2, 3], [0, 0, -5, 5], [1e-300, 1e300], [42.42, 42.43, 42.44, 1000, -0.001], [7]];
+  for (const values of cases) {
+    const s = createSketch(0.01);
+    for (const v of values) s.accept(v);
+    const fast = decodeSketch(encodeValuesAsSketch(values, 0.01), 0.01);
+    const slow = decodeSketch(encodeSketch(s), 0.01);
+    assert.equal(fast.count, values.length);
+    assert.equal(fast.zeroCount, slow.zeroCount);
+    for (const q of [0, 0.25, 0.5, 0.75, 1]) assert.equal(quantile(fast, q), quantile(slow, q), `${values} q${q}`);
+  }
+});
+
+test("encodeValuesAsSketch output is a valid DDSketch message (protobuf-es decodes it)", () => {
+  const msg = fromBinary(DDSketchSchema, encodeValuesAsSketch([3, 3, 9, -1, 0], 0.02));
+  assert.ok(Math.abs(msg.mapping!.gamma - 1.02 / 0.98) < 1e-12);
+  assert.equal(msg.zeroCount, 1);
+  const pos = msg.positiveValues!;
+  const total = Object.values(pos.binCounts).reduce((a, b) => a + b, 0) +
+    pos.contiguousBinCounts.reduce((a, b) => a + b, 0);
+  assert.equal(total, 3);
 });

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { ByteWriter } from "../../../src/platform/bytes.ts";
+import { ByteWriter } from "../../../src/model/bytes.ts";
 import { SampleBatch } from "../../../src/model/batch.ts";
 import { counter, gauge, type Sample, text } from "../../../src/model/sample.ts";
 import { decodeBatchPayload, encodeBatchPayload } from "../../../src/wal/batch_codec.ts";

@@ -1,0 +1,67 @@
+/**
+ * Reading request bodies with a hard size limit: a declared `Content-Length` over the limit is refused
+ * before anything is read, a streamed body is counted as it arrives and cut off at the limit, and a
+ * gzip body is refused as soon as its decompressed size passes the limit (no zip bombs).
+ *
+ * @module
+ */
+import zlib from "node:zlib";
+import { HttpError } from "./errors.ts";
+
+function tooLarge(limit: number, what = "body"): HttpError {
+  return new HttpError(
+    413,
+    "body_too_large",
+    `The request ${what} is larger than server.max_body_bytes (${limit} bytes)`,
+  );
+}
+
+/** The raw request body, at most `limit` bytes. */
+export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Decodes `Content-Encoding` (identity or gzip), keeping the decoded size within `limit`. */
+export function decodeContent(body: Uint8Array, encoding: string | null, limit: number): Uint8Array {
+  const enc = (encoding ?? "identity").trim().toLowerCase();
+  if (enc === "identity" || enc === "") return body;
+  if (enc !== "gzip" && enc !== "x-gzip") {
+    throw new HttpError(
+      415,
+      "unsupported_encoding",
+      `Content-Encoding "${encoding}" is not supported (use gzip or none)`,
+    );
+  }
+  try {
+    return new Uint8Array(zlib.gunzipSync(body, { maxOutputLength: limit }));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ERR_BUFFER_TOO_LARGE" || /larger than|maxOutputLength|too large/i.test((err as Error).message)) {
+      throw tooLarge(limit, "body after gzip decoding");
+    }
+    throw new HttpError(400, "invalid_gzip", `Cannot decode the gzip body: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `POST /api/v1/ingest`: JSON, NDJSON or protobuf, optionally gzip. Answers `200 {"accepted": N}` only
+ * after the durability point; invalid input gets 400 with the index of the first bad sample and
+ * leaves no trace.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { type ScanContext, scanJson } from "../ingest/json_scan.ts";
+import { decodeProtobuf } from "../ingest/protobuf.ts";
+import type { SampleBatch } from "../model/batch.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Storage } from "../service/storage.ts";
+import { decodeContent, readBody } from "./body.ts";
+import { HttpError } from "./errors.ts";
+
+/** Most ingest requests processed at once; more get 429 (bodies are held in memory meanwhile). */
+export const MAX_CONCURRENT_INGEST = 256;
+
+/** The route handler. */
+export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => Promise<Response> {
+  let active = 0;
+  return async (c) => {
+    storage.assertReady();
+    if (active >= MAX_CONCURRENT_INGEST) {
+      throw new HttpError(429, "overloaded", `More than ${MAX_CONCURRENT_INGEST} ingest requests at once; retry`, {
+        "retry-after": "1",
+      });
+    }
+    active++;
+    try {
+      const type = mediaType(c.req.header("content-type"));
+      const limit = storage.config.server.maxBodyBytes;
+      const raw = await readBody(c.req.raw, limit);
+      const body = decodeContent(raw, c.req.header("content-encoding") ?? null, limit);
+      storage.assertReady();
+      const batch = decode(type, body, clock.now(), storage.scanContext());
+      const accepted = await storage.ingest(batch, true);
+      const level = storage.backpressure;
+      return c.json({ accepted }, 200, level === "none" ? {} : { "x-stalker-backpressure": level });
+    } finally {
+      active--;
+    }
+  };
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0].trim().toLowerCase();
+}
+
+function decode(type: string, body: Uint8Array, now: number, ctx: ScanContext): SampleBatch {
+  switch (type) {
+    case "application/json":
+      return scanJson(body, ctx, now, "json");
+    case "application/x-ndjson":
+    case "application/ndjson":
+    case "application/jsonl":
+      return scanJson(body, ctx, now, "ndjson");
+    case "application/x-protobuf":
+    case "application/protobuf":
+    case "application/vnd.google.protobuf":
+      return resolveAll(decodeProtobuf(body, now), ctx);
+    default:
+      throw new HttpError(
+        415,
+        "unsupported_media_type",
+        `Content-Type "${
+          type || "(none)"
+        }" is not supported: use application/json, application/x-ndjson or application/x-protobuf`,
+      );
+  }
+}
+
+function resolveAll(batch: SampleBatch, ctx: ScanContext): SampleBatch {
+  for (let i = 0; i < batch.length; i++) {
+    batch.seriesId[i] = ctx.resolve(batch.namespace[i], batch.target[i], batch.poller[i]);
+  }
+  return batch;
+}

@@ -1,0 +1,676 @@
+/**
+ * The fast JSON decoder: reads a JSON or NDJSON body straight from its UTF-8 bytes into a columnar
+ * batch with resolved series ids, without `JSON.parse`, without one object per sample and without
+ * creating strings for series it already knows (see `series_cache.ts`). It accepts exactly the
+ * documents of `json.ts` (the reference implementation, which the tests compare it with) and reports
+ * the same validation errors; only syntax-error wording differs.
+ *
+ * Fast paths cover strings without escapes, numbers and literals; anything else (escapes, values of
+ * the wrong type) is handed to `JSON.parse` for that one value and to the shared validation rules.
+ *
+ * @module
+ */
+import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
+import { InputError } from "../model/errors.ts";
+import { KIND_CODE } from "../model/sample.ts";
+import { type CachedSeries, HASH_SEED, hashRange, identityHash, type SeriesCache } from "./series_cache.ts";
+import {
+  bad,
+  checkCounter,
+  checkError,
+  checkGauge,
+  checkIdentity,
+  checkPollMs,
+  checkText,
+  checkTimestamp,
+  checkValid,
+} from "./validate.ts";
+
+/** What the decoder needs from the storage: the cache and the series index behind it. */
+export interface ScanContext {
+  cache: SeriesCache;
+  resolve(namespace: string, target: string, poller: string): number;
+}
+
+const F_NS = 0, F_TARGET = 1, F_POLLER = 2, F_TS = 3, F_GAUGE = 4, F_COUNTER = 5, F_TEXT = 6, F_VALID = 7;
+const F_ERROR = 8, F_POLL = 9;
+
+/**
+ * Accepted key names ("aliases") and their fields. Tokens are kept per alias, because `JSON.parse`
+ * keeps two different names of one field as two keys (e.g. `value` and `value_gauge` are two values),
+ * but one name given twice as one key (the last value wins).
+ */
+const ALIASES: readonly [string, number][] = [
+  ["namespace", F_NS],
+  ["target", F_TARGET],
+  ["poller", F_POLLER],
+  ["timestamp_ms", F_TS],
+  ["timestampMs", F_TS],
+  ["value", F_GAUGE],
+  ["value_gauge", F_GAUGE],
+  ["valueGauge", F_GAUGE],
+  ["value_counter", F_COUNTER],
+  ["valueCounter", F_COUNTER],
+  ["value_text", F_TEXT],
+  ["valueText", F_TEXT],
+  ["valid", F_VALID],
+  ["error", F_ERROR],
+  ["poll_ms", F_POLL],
+  ["pollMs", F_POLL],
+];
+const A = ALIASES.length;
+const ALIAS_BY_NAME = new Map(ALIASES.map(([name], a) => [name, a]));
+const ALIASES_OF: number[][] = Array.from(
+  { length: 10 },
+  (_, f) => ALIASES.flatMap(([, g], a) => (g === f ? [a] : [])),
+);
+
+/** Known keys by hash of their bytes (verified byte by byte). */
+const KEYS_BY_HASH = new Map<number, { bytes: Uint8Array; alias: number }[]>();
+ALIASES.forEach(([name], alias) => {
+  const bytes = new TextEncoder().encode(name);
+  let h = HASH_SEED;
+  for (const b of bytes) h = Math.imul(h ^ b, 16777619);
+  const list = KEYS_BY_HASH.get(h) ?? [];
+  list.push({ bytes, alias });
+  KEYS_BY_HASH.set(h, list);
+});
+
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** Token kinds of a field value. */
+const T_NONE = 0, T_STRING = 1, T_NUMBER = 2, T_TRUE = 3, T_FALSE = 4, T_NULL = 5, T_OTHER = 6;
+
+/**
+ * Decodes a JSON body (`{"samples": [...]}` or a bare array) or an NDJSON body (one object per line).
+ *
+ * @example
+ * ```ts
+ * import { scanJson } from "./json_scan.ts";
+ * import { SeriesCache } from "./series_cache.ts";
+ * import { SeriesIndex } from "../head/series.ts";
+ * const index = new SeriesIndex();
+ * const ctx = { cache: new SeriesCache(), resolve: (n: string, t: string, p: string) => index.resolve(n, t, p) };
+ * const body = new TextEncoder().encode('[{"namespace":"n","target":"t","poller":"p","timestamp_ms":1000,"value":1.5}]');
+ * const b = scanJson(body, ctx, 2000, "json");
+ * if (b.length !== 1 || b.value[0] !== 1.5 || b.seriesId[0] !== 0) throw new Error();
+ * ```
+ */
+export function scanJson(buf: Uint8Array, ctx: ScanContext, nowMs: number, mode: "json" | "ndjson"): SampleBatch {
+  const s = new Scanner(buf, ctx, nowMs);
+  return mode === "json" ? s.document() : s.lines();
+}
+
+class Scanner {
+  pos = 0;
+  batch: SampleBatch;
+  // last string token
+  private sStart = 0;
+  private sEnd = 0;
+  private sHash = 0;
+  private sEscaped = false;
+  // last number token
+  private num = 0;
+  private numStart = 0;
+  private numInt = false;
+  // per-sample tokens, by alias
+  private readonly tok = new Uint8Array(A);
+  private readonly tStart = new Int32Array(A);
+  private readonly tEnd = new Int32Array(A);
+  private readonly tHash = new Int32Array(A);
+  private readonly tNum = new Float64Array(A);
+  private readonly tEsc = new Uint8Array(A);
+  private readonly order = new Int32Array(A);
+  /** The alias that decides each field, chosen in `finish`. */
+  private readonly use = new Int32Array(10);
+
+  constructor(readonly buf: Uint8Array, readonly ctx: ScanContext, readonly nowMs: number) {
+    this.batch = new SampleBatch(Math.max(16, Math.ceil(buf.length / 48)));
+  }
+
+  document(): SampleBatch {
+    this.ws();
+    const c = this.buf[this.pos];
+    if (c === 0x5b) this.samplesArray();
+    else if (c === 0x7b) this.envelope();
+    else if (this.pos >= this.buf.length) this.syntax("empty body");
+    else {
+      this.skipValue();
+      throw new InputError("invalid_body", 'Expected {"samples": [...]} or a JSON array of samples');
+    }
+    this.ws();
+    if (this.pos !== this.buf.length) this.syntax("unexpected data after the JSON document");
+    return this.batch;
+  }
+
+  lines(): SampleBatch {
+    const buf = this.buf;
+    for (;;) {
+      while (this.pos < buf.length && isWs(buf[this.pos])) this.pos++;
+      if (this.pos >= buf.length) return this.batch;
+      const lineStart = this.pos;
+      if (buf[this.pos] !== 0x7b) {
+        this.skipValue();
+        this.sampleOf(this.valueAt(lineStart, this.pos), this.batch.length);
+      } else this.sample(this.batch.length);
+      while (this.pos < buf.length && (buf[this.pos] === 0x20 || buf[this.pos] === 0x09 || buf[this.pos] === 0x0d)) {
+        this.pos++;
+      }
+      if (this.pos < buf.length && buf[this.pos] !== 0x0a) this.syntax("expected a newline after a sample");
+    }
+  }
+
+  private envelope(): void {
+    this.pos++; // {
+    let seen = false;
+    let unknown: string | undefined;
+    this.ws();
+    if (this.buf[this.pos] === 0x7d) {
+      this.pos++;
+      throw new InputError("invalid_body", 'Expected {"samples": [...]} or a JSON array of samples');
+    }
+    for (;;) {
+      this.ws();
+      const key = this.keyString();
+      this.ws();
+      this.expect(0x3a);
+      this.ws();
+      if (key === "samples") {
+        if (this.buf[this.pos] !== 0x5b) {
+          this.skipValue();
+          throw new InputError("invalid_body", 'Expected {"samples": [...]} or a JSON array of samples');
+        }
+        this.batch.length = 0;
+        this.samplesArray();
+        seen = true;
+      } else {
+        this.skipValue();
+        if (key !== "received_at_ms" && key !== "receivedAtMs") unknown ??= key;
+      }
+      this.ws();
+      if (this.buf[this.pos] === 0x2c) {
+        this.pos++;
+        continue;
+      }
+      this.expect(0x7d);
+      break;
+    }
+    if (!seen) throw new InputError("invalid_body", 'Expected {"samples": [...]} or a JSON array of samples');
+    if (unknown !== undefined) {
+      throw new InputError("invalid_body", `Unknown field "${unknown}" in the batch (expected "samples")`);
+    }
+  }
+
+  private samplesArray(): void {
+    this.pos++; // [
+    this.ws();
+    if (this.buf[this.pos] === 0x5d) {
+      this.pos++;
+      return;
+    }
+    for (let i = 0;; i++) {
+      this.ws();
+      if (this.buf[this.pos] === 0x7b) this.sample(i);
+      else {
+        const start = this.pos;
+        this.skipValue();
+        this.sampleOf(this.valueAt(start, this.pos), i);
+      }
+      this.ws();
+      const c = this.buf[this.pos];
+      if (c === 0x2c) {
+        this.pos++;
+        continue;
+      }
+      if (c === 0x5d) {
+        this.pos++;
+        return;
+      }
+      this.syntax("expected , or ] in the samples array", i);
+    }
+  }
+
+  /** Parses one sample object at `pos` into batch index `i`. */
+  private sample(i: number): void {
+    const buf = this.buf;
+    const tok = this.tok;
+    tok.fill(T_NONE);
+    this.pos++; // {
+    this.ws();
+    if (buf[this.pos] === 0x7d) this.pos++;
+    else {
+      for (;;) {
+        this.ws();
+        if (buf[this.pos] !== 0x22) this.syntax("expected a field name", i);
+        this.string(i);
+        const alias = this.aliasOf(i);
+        if (tok[alias] === T_NONE) this.order[alias] = this.pos;
+        this.ws();
+        this.expect(0x3a, i);
+        this.ws();
+        this.value(alias, i);
+        this.ws();
+        const c = buf[this.pos];
+        if (c === 0x2c) {
+          this.pos++;
+          continue;
+        }
+        if (c === 0x7d) {
+          this.pos++;
+          break;
+        }
+        this.syntax("expected , or } in a sample", i);
+      }
+    }
+    this.finish(i);
+  }
+
+  /** Reads the value of key `field` (an alias) and records its token. */
+  private value(field: number, i: number): void {
+    const buf = this.buf;
+    const c = buf[this.pos];
+    const start = this.pos;
+    let kind = T_OTHER;
+    if (c === 0x22) {
+      this.string(i);
+      kind = T_STRING;
+      this.tHash[field] = this.sHash;
+      this.tEsc[field] = this.sEscaped ? 1 : 0;
+      this.tStart[field] = this.sStart;
+      this.tEnd[field] = this.sEnd;
+      this.tok[field] = kind;
+      return;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      this.number(i);
+      kind = T_NUMBER;
+      this.tNum[field] = this.num;
+      this.tEsc[field] = this.numInt ? 1 : 0; // for numbers: 1 when a plain integer
+    } else if (c === 0x74 && this.literal("true")) kind = T_TRUE;
+    else if (c === 0x66 && this.literal("false")) kind = T_FALSE;
+    else if (c === 0x6e && this.literal("null")) kind = T_NULL;
+    else this.skipValue(i);
+    this.tok[field] = kind;
+    this.tStart[field] = start;
+    this.tEnd[field] = this.pos;
+  }
+
+  /**
+   * Picks the alias that decides each field, as `JSON.parse` + `for…in` would: of two names of a
+   * field, the one first seen later wins; value fields count every name with a non-null value.
+   * Returns how many values the sample has.
+   */
+  private choose(): number {
+    let values = 0;
+    for (let f = 0; f < 10; f++) {
+      let best = ALIASES_OF[f][0];
+      for (const a of ALIASES_OF[f]) {
+        if (this.tok[a] === T_NONE) continue;
+        if (f === F_GAUGE || f === F_COUNTER || f === F_TEXT) {
+          if (this.tok[a] !== T_NULL) {
+            values++;
+            best = a;
+          } else if (this.tok[best] === T_NONE) best = a;
+        } else if (this.tok[best] === T_NONE || this.order[a] > this.order[best]) best = a;
+      }
+      this.use[f] = best;
+    }
+    return values;
+  }
+
+  /** Validates the recorded fields and stores sample `i` (mirrors `json.ts`). */
+  private finish(i: number): void {
+    const b = this.batch;
+    if (i >= b.ts.length) this.grow();
+    const values = this.choose();
+    const { tok, tNum, tEsc, use } = this;
+    this.identity(i);
+    const ts = use[F_TS], valid = use[F_VALID], error = use[F_ERROR], poll = use[F_POLL];
+    b.ts[i] = tok[ts] === T_NUMBER && tEsc[ts] === 1 && tNum[ts] >= 0
+      ? checkTimestamp(tNum[ts], i, this.nowMs)
+      : checkTimestamp(this.js(ts), i, this.nowMs);
+    const isValid = tok[valid] === T_TRUE || tok[valid] === T_NONE || tok[valid] === T_NULL
+      ? true
+      : tok[valid] === T_FALSE
+      ? false
+      : checkValid(this.js(valid), i);
+    b.flags[i] = isValid ? FLAG_VALID : 0;
+    if (tok[error] !== T_NONE && tok[error] !== T_NULL) b.setError(i, checkError(this.js(error), i));
+    b.pollMs[i] = tok[poll] === T_NUMBER && tEsc[poll] === 1 && tNum[poll] >= 0 && tNum[poll] <= 2_147_483_647
+      ? tNum[poll]
+      : checkPollMs(this.js(poll), i);
+    if (values > 1) bad(i, "has more than one value; send exactly one of value/value_gauge, value_counter, value_text");
+    if (values === 0 && isValid) {
+      bad(i, "has no value; a valid sample needs value_gauge (or value), value_counter or value_text");
+    }
+    b.value[i] = NaN;
+    const gauge = use[F_GAUGE], counter = use[F_COUNTER], text = use[F_TEXT];
+    if (present(tok[gauge])) {
+      b.kind[i] = KIND_CODE.gauge;
+      b.value[i] = tok[gauge] === T_NUMBER ? checkGauge(tNum[gauge], i) : checkGauge(this.js(gauge), i);
+    } else if (present(tok[counter])) this.counter(i, counter);
+    else if (present(tok[text])) {
+      b.kind[i] = KIND_CODE.text;
+      b.setText(i, checkText(this.js(text), i));
+    } else b.kind[i] = KIND_CODE.none;
+    b.length = i + 1;
+  }
+
+  private counter(i: number, a: number): void {
+    const b = this.batch;
+    b.kind[i] = KIND_CODE.counter;
+    const t = this.tok[a];
+    if (t === T_NUMBER && this.tEsc[a] === 1 && this.tNum[a] >= 0 && this.tNum[a] <= MAX_SAFE) {
+      b.value[i] = this.tNum[a];
+      return;
+    }
+    const c = checkCounter(t === T_NUMBER ? this.tNum[a] : this.js(a), i);
+    b.value[i] = Number(c);
+    if (typeof c === "bigint") b.setBig(i, c);
+  }
+
+  /** Resolves the identity of sample `i`: a cache hit creates no string at all. */
+  private identity(i: number): void {
+    const { tok, tEsc, tStart, tEnd, tHash } = this;
+    const b = this.batch;
+    const ns = this.use[F_NS], tg = this.use[F_TARGET], pl = this.use[F_POLLER];
+    if (
+      tok[ns] === T_STRING && tok[tg] === T_STRING && tok[pl] === T_STRING && (tEsc[ns] | tEsc[tg] | tEsc[pl]) === 0
+    ) {
+      const h = identityHash(tHash[ns], tHash[tg], tHash[pl]);
+      const hit = this.ctx.cache.lookup(this.buf, tStart[ns], tEnd[ns], tStart[tg], tEnd[tg], tStart[pl], tEnd[pl], h);
+      if (hit) {
+        b.seriesId[i] = hit.id;
+        b.namespace[i] = hit.namespace;
+        b.target[i] = hit.target;
+        b.poller[i] = hit.poller;
+        return;
+      }
+    }
+    const namespace = checkIdentity(this.js(ns), "namespace", i);
+    const target = checkIdentity(this.js(tg), "target", i);
+    const poller = checkIdentity(this.js(pl), "poller", i);
+    const id = this.ctx.resolve(namespace, target, poller);
+    b.seriesId[i] = id;
+    b.namespace[i] = namespace;
+    b.target[i] = target;
+    b.poller[i] = poller;
+    remember(this.ctx.cache, { id, namespace, target, poller });
+  }
+
+  /** The JS value of a field's token (undefined when absent). */
+  private js(field: number): unknown {
+    const t = this.tok[field];
+    if (t === T_NONE) return undefined;
+    if (t === T_NULL) return null;
+    if (t === T_TRUE) return true;
+    if (t === T_FALSE) return false;
+    if (t === T_NUMBER) return this.tNum[field];
+    if (t === T_STRING) return this.stringValue(this.tStart[field], this.tEnd[field], this.tEsc[field] === 1);
+    return this.valueAt(this.tStart[field], this.tEnd[field]);
+  }
+
+  private stringValue(start: number, end: number, escaped: boolean): string {
+    const raw = this.utf8(start, end);
+    if (!escaped) return raw;
+    try {
+      return JSON.parse(`"${raw}"`);
+    } catch (err) {
+      this.pos = start;
+      return this.syntax(`invalid escape in a string: ${(err as Error).message}`);
+    }
+  }
+
+  private utf8(start: number, end: number): string {
+    try {
+      return utf8.decode(this.buf.subarray(start, end));
+    } catch {
+      throw new InputError("invalid_utf8", "The body is not valid UTF-8");
+    }
+  }
+
+  /** Parses `buf[start, end)` as one JSON value (slow path). */
+  private valueAt(start: number, end: number): unknown {
+    try {
+      return JSON.parse(this.utf8(start, end));
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      this.pos = start;
+      return this.syntax(`invalid value: ${(err as Error).message}`);
+    }
+  }
+
+  /** Validates a non-object sample (the reference rejects it the same way). */
+  private sampleOf(v: unknown, i: number): void {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) bad(i, "must be a JSON object");
+  }
+
+  /** The alias of the key just scanned; throws for unknown keys. */
+  private aliasOf(i: number): number {
+    if (!this.sEscaped) {
+      const list = KEYS_BY_HASH.get(this.sHash);
+      if (list) {
+        for (const k of list) if (this.rangeEquals(this.sStart, this.sEnd, k.bytes)) return k.alias;
+      }
+    }
+    const name = this.stringValue(this.sStart, this.sEnd, this.sEscaped);
+    const alias = ALIAS_BY_NAME.get(name);
+    if (alias === undefined) bad(i, `unknown field "${name}"`);
+    return alias;
+  }
+
+  private keyString(): string {
+    if (this.buf[this.pos] !== 0x22) this.syntax("expected a field name");
+    this.string(undefined);
+    return this.stringValue(this.sStart, this.sEnd, this.sEscaped);
+  }
+
+  private rangeEquals(start: number, end: number, bytes: Uint8Array): boolean {
+    if (end - start !== bytes.length) return false;
+    for (let k = 0; k < bytes.length; k++) if (this.buf[start + k] !== bytes[k]) return false;
+    return true;
+  }
+
+  /** Scans a string token at `pos` (the opening quote): its content range, hash, escape flag. */
+  private string(i: number | undefined): void {
+    const buf = this.buf;
+    let p = this.pos + 1;
+    let h = HASH_SEED;
+    let escaped = false;
+    let high = 0;
+    const start = p;
+    for (;;) {
+      if (p >= buf.length) this.syntax("unterminated string", i);
+      const c = buf[p];
+      if (c === 0x22) break;
+      high |= c;
+      if (c < 0x20) {
+        this.pos = p;
+        this.syntax("control character in a string", i);
+      }
+      if (c === 0x5c) {
+        escaped = true;
+        p += buf[p + 1] === 0x75 ? 6 : 2;
+        continue;
+      }
+      h = Math.imul(h ^ c, 16777619);
+      p++;
+    }
+    if (high & 0x80) this.utf8(start, p); // non-ASCII: must be valid UTF-8 wherever it is
+    this.sStart = start;
+    this.sEnd = p;
+    this.sHash = h;
+    this.sEscaped = escaped;
+    this.pos = p + 1;
+  }
+
+  /** Scans a number (JSON grammar); the value is exact as `JSON.parse` would give it. */
+  private number(i: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    const start = p;
+    let neg = false;
+    if (buf[p] === 0x2d) {
+      neg = true;
+      p++;
+    }
+    let m = 0;
+    let digits = 0;
+    let c = buf[p];
+    if (c === 0x30) {
+      p++;
+      c = buf[p];
+    } else if (c >= 0x31 && c <= 0x39) {
+      do {
+        m = m * 10 + (c - 0x30);
+        digits++;
+        c = buf[++p];
+      } while (c >= 0x30 && c <= 0x39);
+    } else {
+      this.pos = p;
+      this.syntax("invalid number", i);
+    }
+    let scale = 0;
+    let isInt = true;
+    if (c === 0x2e) {
+      isInt = false;
+      c = buf[++p];
+      if (!(c >= 0x30 && c <= 0x39)) {
+        this.pos = p;
+        this.syntax("invalid number", i);
+      }
+      do {
+        m = m * 10 + (c - 0x30);
+        if (m !== 0) digits++;
+        scale--;
+        c = buf[++p];
+      } while (c >= 0x30 && c <= 0x39);
+    }
+    let exp = 0;
+    if (c === 0x65 || c === 0x45) {
+      isInt = false;
+      c = buf[++p];
+      let eneg = false;
+      if (c === 0x2b || c === 0x2d) {
+        eneg = c === 0x2d;
+        c = buf[++p];
+      }
+      if (!(c >= 0x30 && c <= 0x39)) {
+        this.pos = p;
+        this.syntax("invalid number", i);
+      }
+      do {
+        exp = exp * 10 + (c - 0x30);
+        c = buf[++p];
+      } while (c >= 0x30 && c <= 0x39 && exp < 100_000);
+      while (c >= 0x30 && c <= 0x39) c = buf[++p];
+      if (eneg) exp = -exp;
+    }
+    const e = scale + exp;
+    let v: number;
+    if (digits <= 15 && e >= -22 && e <= 22) v = e >= 0 ? m * POW10[e] : m / POW10[-e]; // exact (Clinger's fast path)
+    else v = Number(String.fromCharCode(...buf.subarray(start, p)));
+    this.num = neg ? -v : v;
+    this.numStart = start;
+    this.numInt = isInt && digits <= 15;
+    this.pos = p;
+  }
+
+  private literal(word: string): boolean {
+    for (let k = 0; k < word.length; k++) {
+      if (this.buf[this.pos + k] !== word.charCodeAt(k)) {
+        this.syntax(`invalid literal (expected ${word})`);
+      }
+    }
+    this.pos += word.length;
+    return true;
+  }
+
+  /** Skips any JSON value (objects and arrays nested), checking the grammar loosely; exact check on use. */
+  private skipValue(i?: number): void {
+    const buf = this.buf;
+    let depth = 0;
+    for (;;) {
+      this.ws();
+      const c = buf[this.pos];
+      if (this.pos >= buf.length) this.syntax("unexpected end of the body", i);
+      if (c === 0x22) this.string(i);
+      else if (c === 0x7b || c === 0x5b) {
+        depth++;
+        this.pos++;
+        continue;
+      } else if (c === 0x7d || c === 0x5d) {
+        if (depth === 0) this.syntax("unexpected closing bracket", i);
+        depth--;
+        this.pos++;
+      } else if (c === 0x2c || c === 0x3a) {
+        if (depth === 0) this.syntax("unexpected separator", i);
+        this.pos++;
+        continue;
+      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) this.number(i ?? 0);
+      else if (c === 0x74) this.literal("true");
+      else if (c === 0x66) this.literal("false");
+      else if (c === 0x6e) this.literal("null");
+      else this.syntax("unexpected character", i);
+      if (depth === 0) return;
+    }
+  }
+
+  private ws(): void {
+    const buf = this.buf;
+    let p = this.pos;
+    while (p < buf.length && isWs(buf[p])) p++;
+    this.pos = p;
+  }
+
+  private expect(c: number, i?: number): void {
+    if (this.buf[this.pos] !== c) this.syntax(`expected '${String.fromCharCode(c)}'`, i);
+    this.pos++;
+  }
+
+  private syntax(what: string, i?: number): never {
+    const at = this.pos >= this.buf.length ? "at the end of the body" : `at byte ${this.pos}`;
+    throw new InputError("invalid_json", `Cannot parse the body as JSON: ${what} ${at}`, i);
+  }
+
+  private grow(): void {
+    const old = this.batch;
+    const next = new SampleBatch(old.ts.length * 2);
+    next.namespace.splice(0, old.length, ...old.namespace.slice(0, old.length));
+    next.target.splice(0, old.length, ...old.target.slice(0, old.length));
+    next.poller.splice(0, old.length, ...old.poller.slice(0, old.length));
+    next.ts.set(old.ts);
+    next.kind.set(old.kind);
+    next.flags.set(old.flags);
+    next.value.set(old.value);
+    next.pollMs.set(old.pollMs);
+    next.seriesId.set(old.seriesId);
+    next.big = old.big;
+    next.text = old.text;
+    next.error = old.error;
+    next.length = old.length;
+    this.batch = next;
+  }
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function present(t: number): boolean {
+  return t !== T_NONE && t !== T_NULL;
+}
+
+/** Adds a resolved identity to the cache under its canonical UTF-8 bytes. */
+export function remember(cache: SeriesCache, s: CachedSeries): void {
+  const enc = new TextEncoder();
+  const key = enc.encode(`${s.namespace}\u0000${s.target}\u0000${s.poller}`);
+  const n1 = enc.encode(s.namespace).length;
+  const t1 = n1 + 1 + enc.encode(s.target).length;
+  const h = identityHash(hashRange(key, 0, n1), hashRange(key, n1 + 1, t1), hashRange(key, t1 + 1, key.length));
+  if (!cache.lookup(key, 0, n1, n1 + 1, t1, t1 + 1, key.length, h)) {
+    cache.insert(key, 0, n1, n1 + 1, t1, t1 + 1, key.length, h, s);
+  }
+}

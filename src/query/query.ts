@@ -1,0 +1,317 @@
+/**
+ * The structured query: one series, or all series of a target or namespace, over a time range, in one
+ * tier. Parquet (pruned reads with hyparquet) and the head (raw samples not yet in Parquet, open and
+ * closed-but-unflushed 5-minute buckets) are merged; because aggregates are mergeable, a bucket whose
+ * data is half in Parquet and half in memory comes out whole, and nothing is counted twice.
+ *
+ * Coarser tiers are read from their files for buckets before the tier's watermark and rolled up from
+ * the finer tier (recursively, down to memory) after it, so a query always sees every sample.
+ *
+ * The in-memory part is taken synchronously when the query starts, together with the list of files,
+ * so a flush committing while Parquet is read can neither hide nor double data.
+ *
+ * @module
+ */
+import type { BucketRow } from "../aggregate/aggregator.ts";
+import type { Head } from "../head/head.ts";
+import type { Chunk } from "../head/raw_log.ts";
+import { VALUE_KIND_BY_CODE } from "../model/aggregate.ts";
+import { KIND_BY_CODE } from "../model/sample.ts";
+import { type AggregateTier, bucketMs, bucketStart, finerTier, isAggregateTier, type Tier } from "../model/tier.ts";
+import type { FileSystem } from "../platform/fs.ts";
+import { join } from "../platform/path.ts";
+import { type AggRow, columnsToRows, mergeRows } from "../tier/agg_rows.ts";
+import type { RawColumns, SeriesFilter } from "../tier/columns.ts";
+import type { TierFile } from "../tier/manifest.ts";
+import { readAggFile, readRawFile } from "../tier/parquet_reader.ts";
+import { rollup } from "../tier/rollup.ts";
+
+/** What a query reads, fixed at its start. */
+export interface QueryView {
+  fs: FileSystem;
+  dataDir: string;
+  files: readonly TierFile[];
+  watermarks: Readonly<Record<AggregateTier, number>>;
+  head: Head;
+  /** Closed buckets of a flush in progress (only in memory until its commit). */
+  inflight: readonly BucketRow[];
+  accuracy: number | null;
+  /** Called for every file that could not be read (status, metrics). */
+  onDamage?: (path: string, err: unknown) => void;
+}
+
+/** A query. */
+export interface QueryRequest {
+  filter: SeriesFilter;
+  fromMs: number;
+  toMs: number;
+  tier: Tier;
+  /** Most points (or samples) in the answer, over all series. */
+  limit: number;
+}
+
+/** One raw sample of the answer. */
+export interface RawPoint {
+  ts: number;
+  kind: string;
+  value?: number;
+  counter?: bigint;
+  text?: string;
+  valid: boolean;
+  error?: string;
+  pollMs: number;
+}
+
+/** One series of the answer. */
+export interface SeriesResult {
+  namespace: string;
+  target: string;
+  poller: string;
+  /** Aggregate tiers: the value kind of the points (gauge, rate or text). */
+  kind?: string;
+  points?: AggRow[];
+  samples?: RawPoint[];
+}
+
+/** The answer. */
+export interface QueryResult {
+  tier: Tier;
+  fromMs: number;
+  toMs: number;
+  series: SeriesResult[];
+  /** True when the limit cut points off. */
+  truncated: boolean;
+  /** True when some stored data could not be read: the answer is incomplete (see warnings). */
+  partial: boolean;
+  warnings: string[];
+}
+
+/** Runs a query over a view. */
+export async function runQuery(view: QueryView, req: QueryRequest): Promise<QueryResult> {
+  const result: QueryResult = {
+    tier: req.tier,
+    fromMs: req.fromMs,
+    toMs: req.toMs,
+    series: [],
+    truncated: false,
+    partial: false,
+    warnings: [],
+  };
+  // memory is read before the first await: consistent with the file list of the view
+  const grouped = isAggregateTier(req.tier)
+    ? await aggregateSeries(view, req, req.tier, memoryRows(view, req.filter), result)
+    : await rawSeries(view, req, result);
+  let budget = req.limit;
+  for (const s of [...grouped.values()].sort(bySeries)) {
+    const items = s.points ?? s.samples ?? [];
+    if (items.length > budget) {
+      items.length = budget;
+      result.truncated = true;
+    }
+    budget -= items.length;
+    if (items.length > 0) result.series.push(s);
+    if (budget <= 0 && result.truncated) break;
+  }
+  return result;
+}
+
+function bySeries(a: SeriesResult, b: SeriesResult): number {
+  return a.namespace < b.namespace
+    ? -1
+    : a.namespace > b.namespace
+    ? 1
+    : a.target < b.target
+    ? -1
+    : a.target > b.target
+    ? 1
+    : a.poller < b.poller
+    ? -1
+    : a.poller > b.poller
+    ? 1
+    : 0;
+}
+
+const keyOf = (ns: string, t: string, p: string) => `${ns}\u0000${t}\u0000${p}`;
+
+// ---------------------------------------------------------------- raw
+
+async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult): Promise<Map<string, SeriesResult>> {
+  const out = new Map<string, SeriesResult>();
+  const { head } = view;
+  const memoryOnly = req.fromMs >= head.raw.coverageStart;
+  const minPos = memoryOnly ? head.raw.start : head.raw.flushedPos;
+  for (const id of head.series.matching(req.filter)) {
+    const [namespace, target, poller] = head.series.names(id);
+    const samples: RawPoint[] = [];
+    for (const pos of head.raw.positionsOf(id, minPos)) {
+      const { chunk, i } = head.raw.locate(pos);
+      const ts = chunk.ts[i];
+      if (ts >= req.fromMs && ts < req.toMs) samples.push(pointOfChunk(chunk, i));
+    }
+    samples.reverse();
+    out.set(keyOf(namespace, target, poller), { namespace, target, poller, samples });
+  }
+  if (!memoryOnly) {
+    for (const f of filesFor(view, "raw", req.fromMs, req.toMs)) {
+      const cols = await readSafely(
+        view,
+        f,
+        result,
+        () =>
+          readRawFile(view.fs, join(view.dataDir, f.path), { series: req.filter, fromMs: req.fromMs, toMs: req.toMs }),
+      );
+      if (cols) addRawColumns(out, cols);
+    }
+  }
+  for (const s of out.values()) s.samples!.sort((a, b) => a.ts - b.ts);
+  return out;
+}
+
+function pointOfChunk(chunk: Chunk, i: number): RawPoint {
+  const kind = KIND_BY_CODE[chunk.kind[i]];
+  const p: RawPoint = { ts: chunk.ts[i], kind, valid: (chunk.flags[i] & 1) === 1, pollMs: chunk.pollMs[i] };
+  if (kind === "gauge") p.value = chunk.value[i];
+  if (kind === "counter") p.counter = chunk.big?.get(i) ?? BigInt(chunk.value[i]);
+  if (kind === "text") p.text = chunk.text?.get(i) ?? "";
+  const error = chunk.error?.get(i);
+  if (error !== undefined) p.error = error;
+  return p;
+}
+
+function addRawColumns(out: Map<string, SeriesResult>, c: RawColumns): void {
+  for (let i = 0; i < c.length; i++) {
+    const key = keyOf(c.namespace[i], c.target[i], c.poller[i]);
+    let s = out.get(key);
+    if (!s) out.set(key, s = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i], samples: [] });
+    const kind = KIND_BY_CODE[c.kind[i]];
+    const p: RawPoint = { ts: c.ts[i], kind, valid: c.valid[i] === 1, pollMs: c.pollMs[i] };
+    if (kind === "gauge") p.value = c.value[i];
+    if (kind === "counter") p.counter = c.counter[i] ?? 0n;
+    if (kind === "text") p.text = c.text[i] ?? "";
+    if (c.error[i] !== null) p.error = c.error[i]!;
+    s.samples!.push(p);
+  }
+}
+
+// ---------------------------------------------------------------- aggregates
+
+async function aggregateSeries(
+  view: QueryView,
+  req: QueryRequest,
+  tier: AggregateTier,
+  memory: readonly AggRow[],
+  result: QueryResult,
+): Promise<Map<string, SeriesResult>> {
+  const from = bucketStart(tier, req.fromMs);
+  const rows = await aggRows(view, req.filter, tier, from, req.toMs, memory, result);
+  const out = new Map<string, SeriesResult>();
+  for (const r of rows) {
+    const key = keyOf(r.namespace, r.target, r.poller);
+    let s = out.get(key);
+    if (!s) {
+      out.set(
+        key,
+        s = {
+          namespace: r.namespace,
+          target: r.target,
+          poller: r.poller,
+          kind: VALUE_KIND_BY_CODE[r.kind],
+          points: [],
+        },
+      );
+    }
+    s.points!.push(r);
+  }
+  return out;
+}
+
+/**
+ * Rows of `tier` for buckets in [from, to) (`from` aligned), merged: files below the tier's watermark,
+ * the finer tier rolled up above it; for 5min, files plus memory.
+ */
+async function aggRows(
+  view: QueryView,
+  filter: SeriesFilter,
+  tier: AggregateTier,
+  from: number,
+  to: number,
+  memory: readonly AggRow[],
+  result: QueryResult,
+): Promise<AggRow[]> {
+  if (tier === "5min") {
+    const rows = await fileRows(view, filter, "5min", from, to, result);
+    for (const r of memory) if (r.bucket >= from && r.bucket < to) rows.push({ ...r, agg: r.agg.clone() });
+    return mergeRows(rows);
+  }
+  const w = view.watermarks[tier];
+  const rows = from < w ? await fileRows(view, filter, tier, from, Math.min(to, w), result) : [];
+  if (to > w) {
+    const finer = finerTier(tier) as AggregateTier;
+    const start = Math.max(from, w);
+    rows.push(...rollup(await aggRows(view, filter, finer, start, to, memory, result), tier));
+  }
+  return mergeRows(rows);
+}
+
+async function fileRows(
+  view: QueryView,
+  filter: SeriesFilter,
+  tier: AggregateTier,
+  from: number,
+  to: number,
+  result: QueryResult,
+): Promise<AggRow[]> {
+  const rows: AggRow[] = [];
+  for (const f of filesFor(view, tier, from, to)) {
+    const cols = await readSafely(
+      view,
+      f,
+      result,
+      () => readAggFile(view.fs, join(view.dataDir, f.path), { series: filter, fromMs: from, toMs: to, tier }),
+    );
+    if (cols) rows.push(...columnsToRows(cols, view.accuracy));
+  }
+  return rows;
+}
+
+/** Open and in-flight 5-minute buckets of the matching series, as rows (copies). */
+function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {
+  const rows: AggRow[] = [];
+  const { series, agg } = view.head;
+  const ids = new Set<number>();
+  for (const id of series.matching(filter)) {
+    ids.add(id);
+    for (const b of agg.bucketsOf(id, -Infinity, Infinity)) rows.push(rowOf(view.head, b));
+  }
+  for (const b of view.inflight) {
+    if (ids.has(b.series)) rows.push(rowOf(view.head, { ...b, agg: b.agg.clone() }));
+  }
+  return rows;
+}
+
+function rowOf(head: Head, b: BucketRow): AggRow {
+  const [namespace, target, poller] = head.series.names(b.series);
+  return { namespace, target, poller, bucket: b.start, kind: b.kind, agg: b.agg };
+}
+
+/** Live files of a tier that can hold data in [from, to). */
+function filesFor(view: QueryView, tier: Tier, from: number, to: number): TierFile[] {
+  const width = isAggregateTier(tier) ? bucketMs(tier) : 1;
+  return view.files.filter((f) => f.tier === tier && f.maxTs + width > from && f.minTs < to);
+}
+
+async function readSafely<T>(
+  view: QueryView,
+  f: TierFile,
+  result: QueryResult,
+  read: () => Promise<T>,
+): Promise<T | null> {
+  try {
+    return await read();
+  } catch (err) {
+    result.partial = true;
+    result.warnings.push(`Cannot read ${f.path}: ${(err as Error).message}; the answer lacks its data`);
+    view.onDamage?.(f.path, err);
+    return null;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The state the service's components share: configuration, ports, the head, the WAL writer, the
+ * committed manifest and the flush in flight. Components (recovery, flusher, compactor, retention,
+ * query) are functions over this object; `storage.ts` owns it.
+ *
+ * @module
+ */
+import type { BucketRow } from "../aggregate/aggregator.ts";
+import type { Config } from "../config/schema.ts";
+import type { Head } from "../head/head.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { FileSystem } from "../platform/fs.ts";
+import type { Logger } from "../platform/log.ts";
+import type { Metrics } from "../platform/metrics.ts";
+import { join } from "../platform/path.ts";
+import type { Manifest } from "../tier/manifest.ts";
+import type { WalWriter } from "../wal/writer.ts";
+import { WAL_DIR } from "../model/paths.ts";
+
+/** A flush between its cut and its commit: its closed buckets are only here. */
+export interface InFlight {
+  closed: BucketRow[];
+}
+
+/** Outcome of the last run of a background job. */
+export interface JobRun {
+  atMs: number;
+  durationMs: number;
+  ok: boolean;
+  error?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Shared state. */
+export interface Core {
+  config: Config;
+  fs: FileSystem;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  dataDir: string;
+  walDir: string;
+  head: Head;
+  wal: WalWriter;
+  manifest: Manifest;
+  inflight: InFlight | null;
+  /** Last runs of background jobs, by name (flush, compaction, retention). */
+  jobs: Map<string, JobRun>;
+  /** Problems found at startup or later (damaged files), for status. */
+  problems: string[];
+}
+
+/** The WAL directory for a config. */
+export function walDirOf(config: Config): string {
+  return config.ingestion.wal.dir !== "" ? config.ingestion.wal.dir : join(config.dataDir, WAL_DIR);
+}
+
+/** Grace after a bucket's end before it closes, so polls pushed a little late still land in it. */
+export const CLOSE_GRACE_MS = 60_000;
