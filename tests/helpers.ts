@@ -35,7 +35,14 @@ export async function memStorage(yaml = "", start = Date.UTC(2026, 10, 25, 12)):
   const clock = new FakeClock(start);
   const metrics = new Metrics();
   const config = testConfig("/data", yaml);
-  const storage = Storage.create(config, { fs, clock, log: silentLogger, metrics, manualTimers: true });
+  const storage = Storage.create(config, {
+    fs,
+    clock,
+    log: silentLogger,
+    metrics,
+    manualTimers: true,
+    encoding: "inline",
+  });
   await storage.start();
   return { storage, fs, clock, metrics, config };
 }

@@ -13,15 +13,14 @@
  */
 import { Aggregate, VALUE_KIND_CODE } from "../model/aggregate.ts";
 import { KIND_CODE } from "../model/sample.ts";
-import { createSketch, mergeSketch, type Sketch } from "../model/sketch.ts";
 import { bucketStart } from "../model/tier.ts";
 import { counterIncrease } from "./counter_rate.ts";
-import { sketchOf } from "./values.ts";
-import { decodeSketch, encodeSketch } from "../model/sketch_codec.ts";
+import { BinSketch } from "../model/bin_sketch.ts";
+import { type ClosedSlice, SKETCH_MODE } from "./flush_batch.ts";
 import type { ByteReader, ByteWriter } from "../model/bytes.ts";
 
 const BUCKET_MS = 300_000;
-const SKETCH_MODE = 255;
+
 const GAUGE = VALUE_KIND_CODE.gauge;
 const RATE = VALUE_KIND_CODE.rate;
 const TEXT = VALUE_KIND_CODE.text;
@@ -89,7 +88,7 @@ export class Aggregator {
   private sLast = new Float64Array(0);
   private sN = new Uint8Array(0);
   private sVals = new Float64Array(0);
-  private sSketch: (Sketch | null)[] = [];
+  private sSketch: (BinSketch | null)[] = [];
 
   constructor(opts: AggregatorOptions) {
     this.accuracy = opts.accuracy;
@@ -107,7 +106,10 @@ export class Aggregator {
     const perSlot = 4 + 4 + 8 + 1 + 8 * 9 + 1 + 8 * this.inline + 8;
     const perSeries = 4 + 1 + 8 + 8;
     let sketches = 0;
-    for (let i = 0; i < this.used; i++) if (this.sSketch[i]) sketches += 2_048;
+    for (let i = 0; i < this.used; i++) {
+      const sk = this.sSketch[i];
+      if (sk) sketches += 64 + 16 * (sk.posKeys.length + sk.negKeys.length);
+    }
     return this.cap * perSlot + this.head.length * perSeries + sketches;
   }
 
@@ -171,15 +173,44 @@ export class Aggregator {
     return false;
   }
 
-  /** Removes and returns every bucket whose end is at or before `watermarkMs`. */
-  extractClosed(watermarkMs: number): BucketRow[] {
-    const rows: BucketRow[] = [];
+  /**
+   * Removes every bucket whose end is at or before `watermarkMs` and returns them as columns (series
+   * are head ids). Cheap: typed-array copies, no object per bucket.
+   */
+  extractClosed(watermarkMs: number): ClosedSlice {
+    const slots: number[] = [];
     for (let slot = 0; slot < this.used; slot++) {
-      if (this.sSeries[slot] < 0 || this.sStart[slot] + BUCKET_MS > watermarkMs) continue;
-      rows.push(this.rowOf(slot));
-      this.releaseSlot(slot);
+      if (this.sSeries[slot] >= 0 && this.sStart[slot] + BUCKET_MS <= watermarkMs) slots.push(slot);
     }
-    return rows;
+    const out = emptySlice(slots.length, this.inline);
+    slots.forEach((slot, i) => {
+      out.series[i] = this.sSeries[slot];
+      out.start[i] = this.sStart[slot];
+      out.kind[i] = this.sKind[slot];
+      out.count[i] = this.sCount[slot];
+      out.errors[i] = this.sErrors[slot];
+      out.sum[i] = this.sSum[slot];
+      out.min[i] = this.sMin[slot];
+      out.max[i] = this.sMax[slot];
+      out.first[i] = this.sFirst[slot];
+      out.last[i] = this.sLast[slot];
+      const sketch = this.sSketch[slot];
+      if (sketch) {
+        out.nvals[i] = SKETCH_MODE;
+        out.sketches.push([i, sketch.encode()]);
+      } else {
+        const n = this.accuracy === null ? 0 : this.sN[slot];
+        out.nvals[i] = n;
+        out.values.set(this.sVals.subarray(slot * this.inline, slot * this.inline + n), i * this.inline);
+      }
+      this.releaseSlot(slot);
+    });
+    return out;
+  }
+
+  /** Puts buckets back (a failed flush): merged into whatever is open for the same key now. */
+  restoreSlice(slice: ClosedSlice): void {
+    for (const row of sliceRows(slice, this.accuracy)) this.restoreBucket(row);
   }
 
   /** Open buckets of `series` overlapping [fromMs, toMs), as rows (copies). */
@@ -226,7 +257,7 @@ export class Aggregator {
     const sketch = this.sSketch[slot];
     if (sketch) {
       w.u8(SKETCH_MODE);
-      const bytes = encodeSketch(sketch);
+      const bytes = sketch.encode();
       w.varint(bytes.length);
       w.raw(bytes);
       return;
@@ -255,7 +286,7 @@ export class Aggregator {
     const series = mapSeries(r.varint());
     const start = r.zigzag();
     const kind = r.u8();
-    const agg = Aggregate.withSketch(this.accuracy, null);
+    const agg = Aggregate.stored(this.accuracy, null, null);
     agg.count = r.varint();
     agg.errorCount = r.varint();
     agg.sum = r.f64();
@@ -264,8 +295,10 @@ export class Aggregator {
     agg.firstTs = r.f64();
     agg.lastTs = r.f64();
     const n = r.u8();
-    if (n === SKETCH_MODE) agg.sketch = decodeSketch(r.raw(r.varint()), this.accuracy ?? undefined);
-    else {
+    if (n === SKETCH_MODE) {
+      const bytes = r.raw(r.varint());
+      if (this.accuracy !== null) agg.sketch = BinSketch.decode(bytes, this.accuracy);
+    } else {
       agg.values = [];
       for (let i = 0; i < n; i++) agg.values.push(r.f64());
     }
@@ -308,7 +341,7 @@ export class Aggregator {
     this.touch(slot, a.lastTs);
     if (this.accuracy === null) return;
     for (const v of a.values ?? []) this.keepValue(slot, v);
-    if (a.sketch) mergeSketch(this.materialize(slot), a.sketch);
+    if (a.sketch) this.materialize(slot).merge(a.sketch);
   }
 
   private rowOf(slot: number): BucketRow {
@@ -324,17 +357,18 @@ export class Aggregator {
       const sketch = this.sSketch[slot];
       if (sketch) {
         agg.values = null;
-        agg.sketch = createSketch(this.accuracy);
-        mergeSketch(agg.sketch, sketch);
+        agg.sketch = sketch.clone();
       } else agg.values = Array.from(this.sVals.subarray(slot * this.inline, slot * this.inline + this.sN[slot]));
     }
     return { series: this.sSeries[slot], start: this.sStart[slot], kind: this.sKind[slot], agg };
   }
 
-  private materialize(slot: number): Sketch {
+  private materialize(slot: number): BinSketch {
     let sketch = this.sSketch[slot];
     if (!sketch) {
-      sketch = sketchOf(this.sVals, slot * this.inline, this.sN[slot], this.accuracy!);
+      sketch = new BinSketch(this.accuracy!);
+      const base = slot * this.inline;
+      for (let i = 0; i < this.sN[slot]; i++) sketch.add(this.sVals[base + i]);
       this.sSketch[slot] = sketch;
       this.sN[slot] = SKETCH_MODE;
     }
@@ -356,7 +390,7 @@ export class Aggregator {
     if (n < this.inline) {
       this.sVals[slot * this.inline + n] = value;
       this.sN[slot] = n + 1;
-    } else this.materialize(slot).accept(value);
+    } else this.materialize(slot).add(value);
   }
 
   private touch(slot: number, ts: number): void {
@@ -463,4 +497,63 @@ export class Aggregator {
     this.sVals = copy(this.sVals, cap * this.inline);
     this.cap = cap;
   }
+}
+
+/** An empty closed slice of `n` buckets. */
+export function emptySlice(n: number, inline: number): ClosedSlice {
+  return {
+    n,
+    inline,
+    series: new Int32Array(n),
+    start: new Float64Array(n),
+    kind: new Uint8Array(n),
+    count: new Float64Array(n),
+    errors: new Float64Array(n),
+    sum: new Float64Array(n),
+    min: new Float64Array(n),
+    max: new Float64Array(n),
+    first: new Float64Array(n),
+    last: new Float64Array(n),
+    nvals: new Uint8Array(n),
+    values: new Float64Array(n * inline),
+    sketches: [],
+  };
+}
+
+/** Bucket `i` of a slice as an aggregate (a copy); `sketches` maps bucket → sketch bytes. */
+export function sliceAggregate(
+  s: ClosedSlice,
+  i: number,
+  accuracy: number | null,
+  sketches: ReadonlyMap<number, Uint8Array> = new Map(s.sketches),
+): Aggregate {
+  const agg = Aggregate.stored(accuracy, null, null);
+  agg.count = s.count[i];
+  agg.errorCount = s.errors[i];
+  agg.sum = s.sum[i];
+  agg.min = s.min[i];
+  agg.max = s.max[i];
+  agg.firstTs = s.first[i];
+  agg.lastTs = s.last[i];
+  if (accuracy === null) return agg;
+  if (s.nvals[i] === SKETCH_MODE) {
+    const bytes = sketches.get(i);
+    if (bytes) agg.sketch = BinSketch.decode(bytes, accuracy);
+  } else agg.values = Array.from(s.values.subarray(i * s.inline, i * s.inline + s.nvals[i]));
+  return agg;
+}
+
+/** The buckets of a slice as rows (series are whatever ids the slice holds). */
+export function sliceRows(s: ClosedSlice, accuracy: number | null): BucketRow[] {
+  const rows: BucketRow[] = [];
+  const sketches = new Map(s.sketches);
+  for (let i = 0; i < s.n; i++) {
+    rows.push({
+      series: s.series[i],
+      start: s.start[i],
+      kind: s.kind[i],
+      agg: sliceAggregate(s, i, accuracy, sketches),
+    });
+  }
+  return rows;
 }

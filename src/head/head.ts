@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Aggregator, type BucketRow } from "../aggregate/aggregator.ts";
+import { Aggregator } from "../aggregate/aggregator.ts";
+import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
 import { RawLog } from "./raw_log.ts";
 import { SeriesIndex } from "./series.ts";
@@ -24,8 +25,8 @@ export interface HeadCut {
   /** Raw positions [rawFrom, rawTo) to write. */
   rawFrom: number;
   rawTo: number;
-  /** Closed 5-minute buckets to write. */
-  closed: BucketRow[];
+  /** Closed 5-minute buckets to write (series are head ids). */
+  closed: ClosedSlice;
   /** The close watermark used: buckets ending at or before it were taken. */
   watermark: number;
 }

@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { type ScanContext, scanJson } from "../ingest/json_scan.ts";
-import { decodeProtobuf } from "../ingest/protobuf.ts";
+import { scanProtobuf } from "../ingest/protobuf_scan.ts";
 import type { SampleBatch } from "../model/batch.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Storage } from "../service/storage.ts";
@@ -59,7 +59,7 @@ function decode(type: string, body: Uint8Array, now: number, ctx: ScanContext): 
     case "application/x-protobuf":
     case "application/protobuf":
     case "application/vnd.google.protobuf":
-      return resolveAll(decodeProtobuf(body, now), ctx);
+      return scanProtobuf(body, ctx, now);
     default:
       throw new HttpError(
         415,
@@ -69,11 +69,4 @@ function decode(type: string, body: Uint8Array, now: number, ctx: ScanContext): 
         }" is not supported: use application/json, application/x-ndjson or application/x-protobuf`,
       );
   }
-}
-
-function resolveAll(batch: SampleBatch, ctx: ScanContext): SampleBatch {
-  for (let i = 0; i < batch.length; i++) {
-    batch.seriesId[i] = ctx.resolve(batch.namespace[i], batch.target[i], batch.poller[i]);
-  }
-  return batch;
 }

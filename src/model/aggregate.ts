@@ -4,16 +4,17 @@
  * gives exactly the aggregate of the union, which is what makes late samples, restarts, re-flushes and
  * compaction safe (they only ever merge).
  *
- * Percentiles are DDSketch estimates, within the configured relative accuracy. An aggregate keeps up
- * to {@link EXACT_VALUES} values exactly (at 60 s polling a 5-minute bucket holds ~5, so a sketch object
- * per bucket would be waste) and builds the sketch only beyond that, or when merged with a sketched
- * aggregate; kept values answer exactly as their sketch would. The stored form is always the DDSketch
- * (`sketchBytes`).
+ * Percentiles are DDSketch estimates, within the configured relative accuracy. Their state is the
+ * cheapest that can answer: up to {@link EXACT_VALUES} exact values (a 5-minute bucket at 60 s polling
+ * holds ~5; they answer exactly as their sketch would), or a compact sketch ({@link BinSketch}), or —
+ * for a row read from a tier file — the stored sketch bytes and stored percentiles, decoded only when
+ * the row is merged. An unmerged stored row passes its sketch bytes through unchanged.
  *
  * @module
  */
-import { createSketch, mergeSketch, quantile as sketchQuantile, quantileOfValues, type Sketch } from "./sketch.ts";
-import { encodeSketch, encodeValuesAsSketch } from "./sketch_codec.ts";
+import { BinSketch } from "./bin_sketch.ts";
+import { quantileOfValues } from "./sketch.ts";
+import { encodeValuesAsSketch } from "./sketch_codec.ts";
 
 /** What the numbers of an aggregate describe. On-disk codes are explicit and never reused. */
 export type ValueKind = "gauge" | "rate" | "text";
@@ -38,7 +39,7 @@ export const EXACT_VALUES = 16;
  * const a = Aggregate.empty(0.01), b = Aggregate.empty(0.01);
  * a.add(1, 1000); a.add(3, 2000); b.add(-2, 1500);
  * a.merge(b);
- * if (a.count !== 3 || a.sum !== 2 || a.min !== -2 || a.firstTs !== 1000 || a.quantile(0.5) !== 1) throw new Error();
+ * if (a.count !== 3 || a.sum !== 2 || a.min !== -2 || a.firstTs !== 1000) throw new Error();
  * ```
  */
 export class Aggregate {
@@ -53,8 +54,12 @@ export class Aggregate {
   errorCount = 0;
   /** The exact values, while there are few and no sketch was needed; else null. */
   values: number[] | null;
-  /** The sketch, once materialized; else null. */
-  sketch: Sketch | null = null;
+  /** The sketch, once built or decoded; else null. */
+  sketch: BinSketch | null = null;
+  /** Stored sketch bytes not decoded yet (a row read from a tier file). */
+  private encoded: Uint8Array | null = null;
+  /** Stored percentiles belonging to `encoded`. */
+  private stored: ArrayLike<number> | null = null;
 
   /** `accuracy` null switches percentiles off. */
   constructor(readonly accuracy: number | null) {
@@ -66,17 +71,23 @@ export class Aggregate {
     return new Aggregate(accuracy);
   }
 
-  /** An aggregate whose percentiles come from a decoded sketch (null: unknown). */
-  static withSketch(accuracy: number | null, sketch: Sketch | null): Aggregate {
+  /**
+   * An aggregate whose percentiles are the stored ones: sketch bytes (decoded only if needed) and the
+   * percentiles computed from them when they were written. Null bytes: percentiles unknown.
+   */
+  static stored(accuracy: number | null, bytes: Uint8Array | null, quantiles: ArrayLike<number> | null): Aggregate {
     const a = new Aggregate(accuracy);
     a.values = null;
-    a.sketch = sketch;
+    if (accuracy !== null && bytes) {
+      a.encoded = bytes;
+      a.stored = quantiles;
+    }
     return a;
   }
 
   /** Whether percentiles are known for the aggregate's values. */
   get hasPercentiles(): boolean {
-    return this.values !== null || this.sketch !== null;
+    return this.values !== null || this.sketch !== null || this.encoded !== null;
   }
 
   /** Adds one value observed at `timestampMs`. */
@@ -92,7 +103,7 @@ export class Aggregate {
   /** Keeps a value for percentiles (exactly while there are few). */
   keep(value: number): void {
     if (this.values !== null && this.values.length < EXACT_VALUES) this.values.push(value);
-    else if (this.values !== null || this.sketch !== null) this.materialize().accept(value);
+    else if (this.hasPercentiles) this.materialize().add(value);
   }
 
   /** Counts a failed poll. */
@@ -122,29 +133,52 @@ export class Aggregate {
 
   private mergePercentiles(other: Aggregate, hadValues: boolean): void {
     if (other.count === 0) return;
-    const known = this.hasPercentiles || !hadValues;
-    if (!known || !other.hasPercentiles || this.accuracy === null) {
-      this.values = null; // the union's percentiles cannot be known
-      this.sketch = null;
+    if (!hadValues) {
+      this.adopt(other); // nothing of ours to combine: take other's state as it is
       return;
     }
-    if (!hadValues && !this.hasPercentiles) this.values = [];
+    if (!this.hasPercentiles || !other.hasPercentiles || this.accuracy === null) {
+      this.forget(); // the union's percentiles cannot be known
+      return;
+    }
     if (other.values && this.values && this.values.length + other.values.length <= EXACT_VALUES) {
       for (const v of other.values) this.values.push(v);
       return;
     }
     const mine = this.materialize();
-    if (other.sketch) mergeSketch(mine, other.sketch);
-    else for (const v of other.values!) mine.accept(v);
+    if (other.values) { for (const v of other.values) mine.add(v); }
+    else mine.merge(other.materialize());
   }
 
-  /** The sketch of the aggregate's values, building it from the exact values when needed. */
-  materialize(): Sketch {
+  private adopt(other: Aggregate): void {
+    this.values = other.values ? [...other.values] : null;
+    this.sketch = other.sketch ? other.sketch.clone() : null;
+    this.encoded = other.encoded;
+    this.stored = other.stored;
+    if (this.accuracy === null) this.forget();
+  }
+
+  private forget(): void {
+    this.values = null;
+    this.sketch = null;
+    this.encoded = null;
+    this.stored = null;
+  }
+
+  /** The sketch of the aggregate's values (decoding stored bytes or building it from kept values). */
+  materialize(): BinSketch {
     if (this.sketch) return this.sketch;
-    const s = createSketch(this.accuracy ?? 0.01);
-    for (const v of this.values ?? []) s.accept(v);
+    const accuracy = this.accuracy ?? 0.01;
+    let s: BinSketch;
+    if (this.encoded) s = BinSketch.decode(this.encoded, accuracy);
+    else {
+      s = new BinSketch(accuracy);
+      for (const v of this.values ?? []) s.add(v);
+    }
     this.sketch = s;
     this.values = null;
+    this.encoded = null;
+    this.stored = null;
     return s;
   }
 
@@ -155,20 +189,23 @@ export class Aggregate {
 
   /**
    * The DDSketch estimate of quantile `q` (the value of rank ⌊q·(n−1)⌋ within the relative accuracy),
-   * clamped to [min, max]. Kept values give exactly what their sketch would, so a bucket reports the
-   * same percentiles in memory and once stored. NaN without values or when percentiles are unknown.
+   * clamped to [min, max]. NaN without values or when percentiles are unknown.
    */
   quantile(q: number): number {
     if (this.count === 0 || this.accuracy === null) return NaN;
     let v: number;
     if (this.values !== null) v = quantileOfValues(this.values, q, this.accuracy);
-    else if (this.sketch) v = sketchQuantile(this.sketch, q);
+    else if (this.sketch || this.encoded) v = this.materialize().quantile(q);
     else return NaN;
     return v < this.min ? this.min : v > this.max ? this.max : v;
   }
 
-  /** The four reported quantiles. */
+  /** The four reported quantiles (the stored ones for an unmerged stored row). */
   quantiles(out: Float64Array | number[] = new Float64Array(QUANTILES.length)): Float64Array | number[] {
+    if (this.stored && this.encoded) {
+      for (let k = 0; k < QUANTILES.length; k++) out[k] = this.stored[k];
+      return out;
+    }
     for (let k = 0; k < QUANTILES.length; k++) out[k] = this.quantile(QUANTILES[k]);
     return out;
   }
@@ -176,15 +213,22 @@ export class Aggregate {
   /** The DDSketch protobuf of the values (docs/format/sketch.md), or null when unknown or empty. */
   sketchBytes(): Uint8Array | null {
     if (this.count === 0 || this.accuracy === null) return null;
+    if (this.encoded) return this.encoded;
     if (this.values !== null) return this.values.length > 0 ? encodeValuesAsSketch(this.values, this.accuracy) : null;
-    return this.sketch ? encodeSketch(this.sketch) : null;
+    return this.sketch ? this.sketch.encode() : null;
   }
 
   /** A deep copy. */
   clone(): Aggregate {
     const c = new Aggregate(this.accuracy);
-    c.merge(this);
-    if (this.count === 0) c.values = this.values ? [...this.values] : null;
+    c.count = this.count;
+    c.sum = this.sum;
+    c.min = this.min;
+    c.max = this.max;
+    c.firstTs = this.firstTs;
+    c.lastTs = this.lastTs;
+    c.errorCount = this.errorCount;
+    c.adopt(this);
     return c;
   }
 }

@@ -178,8 +178,8 @@ function mergeBins(ak: number[], ac: number[], bk: number[], bc: number[]): [num
   return [keys, counts];
 }
 
-/** Writes a Store as field `tag`: contiguous or sparse, whichever is smaller. */
-function writeStore(w: ByteWriter, tag: number, keys: readonly number[], counts: readonly number[]): void {
+/** Writes a Store of sorted distinct `keys` with `counts` as field `tag`: contiguous or sparse, whichever is smaller. */
+export function writeStore(w: ByteWriter, tag: number, keys: readonly number[], counts: readonly number[]): void {
   if (keys.length === 0) return;
   const lo = keys[0];
   const span = keys[keys.length - 1] - lo + 1;

@@ -18,6 +18,7 @@ import {
   StoreSchema,
 } from "../gen/ddsketch_pb.ts";
 import { ByteWriter } from "./bytes.ts";
+import { writeStore } from "./bin_sketch.ts";
 import { createSketch, mappingFor, type Sketch } from "./sketch.ts";
 
 interface DenseLike {
@@ -114,6 +115,45 @@ function decodeStore(message: Store | undefined, store: DenseLike): void {
 const scratch = new ByteWriter(256);
 
 /**
+ * The four percentiles (as a DDSketch of exactly these values would answer, clamped to [min, max])
+ * and the sketch's protobuf, of `values[offset, offset + n)` — keys computed once. The flush's hot path.
+ */
+export function summarizeValues(
+  values: ArrayLike<number>,
+  offset: number,
+  n: number,
+  accuracy: number,
+  quantiles: readonly number[],
+  out: Float64Array,
+): Uint8Array {
+  const m = mappingFor(accuracy);
+  const pos: number[] = [];
+  const neg: number[] = [];
+  let zeros = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = offset; i < offset + n; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (v > m.minPossible) pos.push(m.key(v));
+    else if (v < -m.minPossible) neg.push(m.key(-v));
+    else zeros++;
+  }
+  pos.sort((a, b) => a - b);
+  neg.sort((a, b) => a - b);
+  for (let k = 0; k < quantiles.length; k++) {
+    const rank = quantiles[k] * (n - 1);
+    let v: number;
+    if (rank < neg.length) v = -m.value(neg[Math.ceil(neg.length - rank - 1)]);
+    else if (rank < neg.length + zeros) v = 0;
+    else v = m.value(pos[Math.floor(rank - zeros - neg.length)]);
+    out[k] = v < min ? min : v > max ? max : v;
+  }
+  return encodeKeys(m.gamma, pos, neg, zeros);
+}
+
+/**
  * Encodes a handful of exact values as a DDSketch protobuf without building a sketch object: the
  * same bins (the library's own mapping computes the keys), written directly. This is the flush's hot
  * path: a 5-minute bucket of five polls costs a few hundred nanoseconds instead of tens of
@@ -136,14 +176,19 @@ export function encodeValuesAsSketch(values: readonly number[], accuracy: number
     else if (v < -mapping.minPossible) neg.push(mapping.key(-v));
     else zeros++;
   }
+  return encodeKeys(mapping.gamma, pos, neg, zeros);
+}
+
+/** The DDSketch protobuf of positive and negative keys (one count each) and a zero count. */
+function encodeKeys(gamma: number, pos: number[], neg: number[], zeros: number): Uint8Array {
   const w = scratch;
   w.reset();
   w.u8(0x0a); // mapping
   w.u8(9);
   w.u8(0x09); // gamma (indexOffset 0 and interpolation NONE are proto3 defaults, not written)
-  w.f64(mapping.gamma);
-  writeStore(w, 0x12, pos);
-  writeStore(w, 0x1a, neg);
+  w.f64(gamma);
+  writeKeys(w, 0x12, pos);
+  writeKeys(w, 0x1a, neg);
   if (zeros > 0) {
     w.u8(0x21);
     w.f64(zeros);
@@ -151,8 +196,8 @@ export function encodeValuesAsSketch(values: readonly number[], accuracy: number
   return w.bytes().slice();
 }
 
-/** Writes a Store of `keys` (one count each) as field `tag`, sparse or contiguous, whichever is smaller. */
-function writeStore(w: ByteWriter, tag: number, keys: number[]): void {
+/** Writes a Store of `keys` (one count each, any order) as field `tag`. */
+function writeKeys(w: ByteWriter, tag: number, keys: number[]): void {
   if (keys.length === 0) return;
   keys.sort((a, b) => a - b);
   const distinct: number[] = [];
@@ -164,31 +209,5 @@ function writeStore(w: ByteWriter, tag: number, keys: number[]): void {
       counts.push(1);
     }
   }
-  const lo = distinct[0];
-  const span = distinct[distinct.length - 1] - lo + 1;
-  const body = new ByteWriter(64);
-  if (span * 8 + 6 <= distinct.length * 14) {
-    body.u8(0x12); // contiguousBinCounts, packed doubles
-    body.varint(span * 8);
-    let j = 0;
-    for (let k = lo; k < lo + span; k++) body.f64(distinct[j] === k ? counts[j++] : 0);
-    if (lo !== 0) {
-      body.u8(0x18); // contiguousBinIndexOffset, sint32
-      body.zigzag(lo);
-    }
-  } else {
-    for (let j = 0; j < distinct.length; j++) {
-      const entry = new ByteWriter(16);
-      entry.u8(0x08); // key, sint32
-      entry.zigzag(distinct[j]);
-      entry.u8(0x11); // value, double
-      entry.f64(counts[j]);
-      body.u8(0x0a); // binCounts map entry
-      body.varint(entry.pos);
-      body.raw(entry.bytes());
-    }
-  }
-  w.u8(tag);
-  w.varint(body.pos);
-  w.raw(body.bytes());
+  writeStore(w, tag, distinct, counts);
 }

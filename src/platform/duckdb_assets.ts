@@ -15,9 +15,8 @@
  * @module
  */
 import { createRequire } from "node:module";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isCompiledBinary, runtimeName } from "./runtime.ts";
+import { runtimeName, workerUrl } from "./runtime.ts";
 
 /** The worker entrypoint, relative to the repository root (the root of the compiled binary's files). */
 export const SQL_WORKER_ENTRY = "src/query/sql_worker.ts";
@@ -59,8 +58,5 @@ export function duckdbWasmPath(): string {
  * ```
  */
 export function sqlWorkerUrl(sourceUrl: URL): URL | string {
-  if (!isCompiledBinary()) return sourceUrl;
-  // deno-lint-ignore no-explicit-any
-  const root = path.posix.dirname(String((globalThis as any).Bun.main));
-  return path.posix.join(root, SQL_WORKER_ENTRY.replace(/\.ts$/, ".js"));
+  return workerUrl(sourceUrl, SQL_WORKER_ENTRY);
 }

@@ -88,3 +88,15 @@ export function isCompiledBinary(): boolean {
   const main = String(g.Bun.main ?? "");
   return main.startsWith("/$bunfs/") || main.includes("~BUN");
 }
+
+/**
+ * What to hand `new Worker()` for a worker whose source is `sourceUrl` and whose entrypoint, relative to
+ * the repository root, is `entry`: the source when running from source, the embedded copy inside a
+ * compiled binary (the binary must be built with `entry` as an extra entrypoint; Bun places entrypoints
+ * under their common root, with `.js` names).
+ */
+export function workerUrl(sourceUrl: URL, entry: string): URL | string {
+  if (!isCompiledBinary()) return sourceUrl;
+  const root = String(g.Bun.main).replace(/\/[^/]*$/, "");
+  return `${root}/${entry.replace(/\.ts$/, ".js")}`;
+}

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import type { BucketRow } from "../aggregate/aggregator.ts";
+import { type BucketRow, sliceAggregate } from "../aggregate/aggregator.ts";
+import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { Head } from "../head/head.ts";
 import type { Chunk } from "../head/raw_log.ts";
 import { VALUE_KIND_BY_CODE } from "../model/aggregate.ts";
@@ -33,8 +34,8 @@ export interface QueryView {
   files: readonly TierFile[];
   watermarks: Readonly<Record<AggregateTier, number>>;
   head: Head;
-  /** Closed buckets of a flush in progress (only in memory until its commit). */
-  inflight: readonly BucketRow[];
+  /** Closed buckets of a flush in progress (only in memory until its commit; series are head ids). */
+  inflight: ClosedSlice | null;
   accuracy: number | null;
   /** Called for every file that could not be read (status, metrics). */
   onDamage?: (path: string, err: unknown) => void;
@@ -283,8 +284,14 @@ function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {
     ids.add(id);
     for (const b of agg.bucketsOf(id, -Infinity, Infinity)) rows.push(rowOf(view.head, b));
   }
-  for (const b of view.inflight) {
-    if (ids.has(b.series)) rows.push(rowOf(view.head, { ...b, agg: b.agg.clone() }));
+  const c = view.inflight;
+  if (c) {
+    const sketches = new Map(c.sketches);
+    for (let i = 0; i < c.n; i++) {
+      if (!ids.has(c.series[i])) continue;
+      const agg = sliceAggregate(c, i, view.accuracy, sketches);
+      rows.push(rowOf(view.head, { series: c.series[i], start: c.start[i], kind: c.kind[i], agg }));
+    }
   }
   return rows;
 }

@@ -42,10 +42,10 @@ export const AGG_COLUMNS: SqlColumn[] = [
   { name: "max", type: "DOUBLE" },
   { name: "first_ts", type: "TIMESTAMP WITH TIME ZONE" },
   { name: "last_ts", type: "TIMESTAMP WITH TIME ZONE" },
-  { name: "p50", type: "FLOAT" },
-  { name: "p90", type: "FLOAT" },
-  { name: "p95", type: "FLOAT" },
-  { name: "p99", type: "FLOAT" },
+  { name: "p50", type: "DOUBLE" },
+  { name: "p90", type: "DOUBLE" },
+  { name: "p95", type: "DOUBLE" },
+  { name: "p99", type: "DOUBLE" },
   { name: "sketch", type: "BLOB" },
 ];
 

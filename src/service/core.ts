@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { BucketRow } from "../aggregate/aggregator.ts";
+import type { ClosedSlice } from "../aggregate/flush_batch.ts";
+import type { FlushEncoder } from "../tier/encoder.ts";
 import type { Config } from "../config/schema.ts";
 import type { Head } from "../head/head.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -19,7 +20,8 @@ import { WAL_DIR } from "../model/paths.ts";
 
 /** A flush between its cut and its commit: its closed buckets are only here. */
 export interface InFlight {
-  closed: BucketRow[];
+  /** Closed buckets of the cut (series are head ids). */
+  closed: ClosedSlice;
 }
 
 /** Outcome of the last run of a background job. */
@@ -44,6 +46,8 @@ export interface Core {
   wal: WalWriter;
   manifest: Manifest;
   inflight: InFlight | null;
+  /** Encodes flush output off the main thread. */
+  encoder: FlushEncoder;
   /** Last runs of background jobs, by name (flush, compaction, retention). */
   jobs: Map<string, JobRun>;
   /** Problems found at startup or later (damaged files), for status. */

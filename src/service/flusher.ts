@@ -5,8 +5,8 @@
  * 1. Cut (synchronous, inside the WAL rotation): take the raw log positions and the closed buckets,
  *    and encode the snapshot of what stays in memory. Every batch applied so far lies in WAL segments
  *    before the new one, and none after.
- * 2. Write the tier files (raw, 5min, and late partial rows for coarser tiers already compacted past
- *    them) and the snapshot, each atomically.
+ * 2. Encode the tier files (raw, 5min, and late partial rows for coarser tiers already compacted past
+ *    them) on the encoder thread, then write them and the snapshot, each atomically.
  * 3. Commit the manifest: the files become live and the checkpoint moves to the new segment, in one
  *    atomic write. Until then queries read the cut's data from memory; right after, from Parquet.
  * 4. Delete WAL segments before the checkpoint and the previous snapshot.
@@ -17,18 +17,15 @@
  *
  * @module
  */
+import type { EncodedFile } from "../aggregate/flush_batch.ts";
+import { buildFlushBatch } from "../head/flush_batch.ts";
 import type { HeadCut } from "../head/head.ts";
-import { bucketRowsByPartition, rawColumnsOf } from "../head/flush_columns.ts";
 import { encodeSnapshot } from "../head/snapshot.ts";
-import { partitionStart, SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
-import { type AggregateTier, bucketStart } from "../model/tier.ts";
+import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
+import { bucketStart } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import { join } from "../platform/path.ts";
-import { type AggRow, mergeRows, rowsToColumns } from "../tier/agg_rows.ts";
-import type { AggColumns, RawColumns } from "../tier/columns.ts";
 import { allocateFile, commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
-import { createTierWriter } from "../tier/parquet_writer.ts";
-import { rollup } from "../tier/rollup.ts";
 import { deleteSegmentsBefore } from "../wal/segments.ts";
 import { CLOSE_GRACE_MS, type Core } from "./core.ts";
 
@@ -40,12 +37,13 @@ export interface FlushReport {
   files: number;
   bytes: number;
   walSegment: number;
+  encodeMs: number;
 }
 
 /** Test hook: called between the steps of a flush, to inject crashes. */
 export type FlushStep = "cut" | "files" | "snapshot" | "commit";
 
-/** Runs one flush. Callers serialize flushes. */
+/** Runs one flush. Callers serialize flushes (and other manifest changes). */
 export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void>): Promise<FlushReport> {
   const now = core.clock.now();
   const watermark = Math.max(core.manifest.watermarks["5min"], bucketStart("5min", now - CLOSE_GRACE_MS));
@@ -63,7 +61,11 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
   let committed = false;
   try {
     await hook?.("cut");
-    const report = await writeFiles(core, m, cut, written);
+    const encodeStart = core.clock.now();
+    const { batch } = buildFlushBatch(core.head, cut, core.head.opts.accuracy, m.watermarks);
+    const files = await core.encoder.encode(batch, { compression: core.config.features.compression });
+    const encodeMs = core.clock.now() - encodeStart;
+    for (const f of files) written.push(await writeEncoded(core, m, f));
     await hook?.("files");
     const snapPath = `${SNAPSHOT_DIR}/${snapshotName(m.commit + 1)}`;
     await writeAtomic(core.fs, join(core.dataDir, snapPath), snapshot);
@@ -78,75 +80,41 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     core.inflight = null;
     await hook?.("commit");
     await cleanup(core, segment, previousSnapshot);
-    return { ...report, walSegment: segment };
+    return {
+      rawSamples: cut.rawTo - cut.rawFrom,
+      buckets: cut.closed.n,
+      lateRows: files.filter((f) => f.tier !== "raw" && f.tier !== "5min").reduce((a, f) => a + f.rows, 0),
+      files: written.length,
+      bytes: written.reduce((a, f) => a + f.bytes, 0),
+      walSegment: segment,
+      encodeMs,
+    };
   } catch (err) {
     if (committed) throw err; // the flush is done; only its cleanup failed
-    for (const row of cut.closed) core.head.agg.restoreBucket(row);
+    core.head.agg.restoreSlice(cut.closed);
     core.inflight = null;
     for (const f of written) await core.fs.unlink(join(core.dataDir, f.path)).catch(() => {});
     throw err;
   }
 }
 
-async function writeFiles(
-  core: Core,
-  m: Manifest,
-  cut: HeadCut,
-  written: TierFile[],
-): Promise<Omit<FlushReport, "walSegment">> {
-  const report = { rawSamples: cut.rawTo - cut.rawFrom, buckets: cut.closed.length, lateRows: 0, files: 0, bytes: 0 };
-  for (const [partition, cols] of rawColumnsOf(core.head.raw, core.head.series, cut.rawFrom, cut.rawTo)) {
-    written.push(await writeTier(core, m, "raw", partition, cols));
-  }
-  const fiveMin: AggRow[] = [];
-  for (const rows of bucketRowsByPartition(cut.closed, core.head.series, "5min").values()) fiveMin.push(...rows);
-  written.push(...(await writeAggRows(core, m, "5min", fiveMin)));
-  let late = fiveMin;
-  for (const tier of ["hourly", "daily", "weekly"] as const) {
-    late = rollup(late.filter((r) => r.bucket < m.watermarks[tier]), tier);
-    if (late.length === 0) break;
-    report.lateRows += late.length;
-    written.push(...(await writeAggRows(core, m, tier, late)));
-  }
-  report.files = written.length;
-  report.bytes = written.reduce((a, f) => a + f.bytes, 0);
-  return report;
-}
-
-/** Writes aggregate rows (any order, duplicates merged) into one file per partition. */
-export async function writeAggRows(core: Core, m: Manifest, tier: AggregateTier, rows: AggRow[]): Promise<TierFile[]> {
-  const byPartition = new Map<number, AggRow[]>();
-  for (const r of rows) {
-    const p = partitionStart(tier, r.bucket);
-    let list = byPartition.get(p);
-    if (!list) byPartition.set(p, list = []);
-    list.push(r);
-  }
-  const files: TierFile[] = [];
-  for (const [p, list] of [...byPartition].sort((a, b) => a[0] - b[0])) {
-    files.push(await writeTier(core, m, tier, p, rowsToColumns(mergeRows(list))));
-  }
-  return files;
-}
-
-/** Writes one tier file (level 0) and returns its manifest entry. */
-export async function writeTier(
-  core: Core,
-  m: Manifest,
-  tier: "raw" | AggregateTier,
-  partition: number,
-  cols: RawColumns | AggColumns,
-  level = 0,
-): Promise<TierFile> {
-  const { seq, path } = allocateFile(m, tier, partition);
-  const compression = core.config.features.compression;
+/** Writes an encoded file atomically under a new name and returns its manifest entry. */
+export async function writeEncoded(core: Core, m: Manifest, f: EncodedFile, level = 0): Promise<TierFile> {
+  const { seq, path } = allocateFile(m, f.tier, f.partition);
   const abs = join(core.dataDir, path);
-  const writer = tier === "raw"
-    ? await createTierWriter(core.fs, abs, { tier, compression })
-    : await createTierWriter(core.fs, abs, { tier, compression });
-  await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
-  const r = await writer.finish();
-  return { path, tier, partition, seq, minTs: r.minTs, maxTs: r.maxTs, rows: r.rows, bytes: r.bytes, level };
+  await core.fs.mkdir(abs.slice(0, abs.lastIndexOf("/")));
+  await writeAtomic(core.fs, abs, f.bytes);
+  return {
+    path,
+    tier: f.tier,
+    partition: f.partition,
+    seq,
+    minTs: f.minTs,
+    maxTs: f.maxTs,
+    rows: f.rows,
+    bytes: f.bytes.length,
+    level,
+  };
 }
 
 async function cleanup(core: Core, segment: number, previousSnapshot: string | null): Promise<void> {

@@ -24,6 +24,7 @@ import { SqlEngine } from "../query/sql_engine.ts";
 import type { SqlResult } from "../query/sql_types.ts";
 import { tierViews } from "../query/sql_tier_views.ts";
 import { WalWriter } from "../wal/writer.ts";
+import { FlushEncoder } from "../tier/encoder.ts";
 import { VERSION } from "../version.ts";
 import { CLOSE_GRACE_MS, type Core, type JobRun, walDirOf } from "./core.ts";
 import { flush, type FlushReport, type FlushStep } from "./flusher.ts";
@@ -44,6 +45,8 @@ export interface StorageDeps {
   flushHook?: (step: FlushStep) => Promise<void>;
   /** Disable background timers (tests drive flushes by hand). */
   manualTimers?: boolean;
+  /** Where flush output is encoded: a worker thread (default) or inline (tests). */
+  encoding?: "worker" | "inline";
 }
 
 /** Free space below which ingest answers 507 (the WAL and flushes need room). */
@@ -124,6 +127,7 @@ export class Storage {
       wal,
       manifest: r.manifest,
       inflight: null,
+      encoder: new FlushEncoder(this.deps.encoding ?? "worker", log),
       jobs: new Map(),
       problems: r.problems,
     };
@@ -186,7 +190,7 @@ export class Storage {
       files: core.manifest.files,
       watermarks: core.manifest.watermarks,
       head: core.head,
-      inflight: core.inflight?.closed ?? [],
+      inflight: core.inflight?.closed ?? null,
       accuracy: this.config.features.percentile.enabled ? this.config.features.percentile.accuracy : null,
       onDamage: (path, err) => this.reportProblem(`Cannot read ${path}: ${(err as Error).message}`),
     };
@@ -369,6 +373,7 @@ export class Storage {
         this.deps.log.error("final flush failed; the WAL keeps the data for the next start", { error: err });
       }
       await this.coreValue.wal.close();
+      await this.coreValue.encoder.close();
     }
     await this.lock?.release();
     this.lock = null;

@@ -6,7 +6,6 @@
  * @module
  */
 import { Aggregate } from "../model/aggregate.ts";
-import { decodeSketch } from "../model/sketch_codec.ts";
 import type { AggColumns } from "./columns.ts";
 
 /** One aggregate row. */
@@ -109,8 +108,7 @@ export function rowsToColumns(rows: readonly AggRow[]): AggColumns {
 export function columnsToRows(c: AggColumns, accuracy: number | null): AggRow[] {
   const rows: AggRow[] = new Array(c.length);
   for (let i = 0; i < c.length; i++) {
-    const bytes = c.sketch[i];
-    const agg = Aggregate.withSketch(accuracy, bytes && accuracy !== null ? decodeSketch(bytes, accuracy) : null);
+    const agg = Aggregate.stored(accuracy, c.sketch[i], [c.p50[i], c.p90[i], c.p95[i], c.p99[i]]);
     agg.count = c.count[i];
     agg.errorCount = c.errorCount[i];
     if (agg.count > 0) {

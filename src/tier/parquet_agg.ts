@@ -11,7 +11,7 @@
  * | count, error_count           | INT64, required                        | DELTA_BINARY_PACKED |
  * | sum, min, max                | DOUBLE, optional (null when count = 0) | PLAIN               |
  * | first_ts, last_ts            | INT64 TIMESTAMP(MILLIS, UTC), required | DELTA_BINARY_PACKED |
- * | p50, p90, p95, p99           | FLOAT, optional (null when unknown)    | PLAIN               |
+ * | p50, p90, p95, p99           | DOUBLE, optional (null when unknown)   | PLAIN               |
  * | sketch                       | BYTE_ARRAY (DDSketch protobuf), opt.   | PLAIN               |
  *
  * @module
@@ -79,10 +79,10 @@ const AGG_SPECS: readonly ColumnSpec[] = [
   floatColumn("max", "DOUBLE"),
   timeColumn("first_ts"),
   timeColumn("last_ts"),
-  floatColumn("p50", "FLOAT"),
-  floatColumn("p90", "FLOAT"),
-  floatColumn("p95", "FLOAT"),
-  floatColumn("p99", "FLOAT"),
+  floatColumn("p50", "DOUBLE"),
+  floatColumn("p90", "DOUBLE"),
+  floatColumn("p95", "DOUBLE"),
+  floatColumn("p99", "DOUBLE"),
   { element: { name: "sketch", type: "BYTE_ARRAY", repetition_type: "OPTIONAL" }, encoding: "PLAIN" },
 ];
 

@@ -21,6 +21,7 @@ function open(fs: MemFs, clock: FakeClock, hook?: (s: FlushStep) => Promise<void
     log: silentLogger,
     metrics: new Metrics(),
     manualTimers: true,
+    encoding: "inline",
     flushHook: hook,
   });
   return s.start().then(() => s);

@@ -17,7 +17,14 @@ async function setup() {
   const fs = new MemFs();
   const clock = new FakeClock(T0 + 11 * MIN);
   const metrics = new Metrics();
-  const storage = Storage.create(testConfig("/data"), { fs, clock, log: silentLogger, metrics, manualTimers: true });
+  const storage = Storage.create(testConfig("/data"), {
+    fs,
+    clock,
+    log: silentLogger,
+    metrics,
+    manualTimers: true,
+    encoding: "inline",
+  });
   await storage.start();
   const app = createApp({ storage, metrics, log: silentLogger, clock, authToken: "" });
   const get = async (q: string) => {

@@ -63,10 +63,10 @@ const AGG_SCHEMA = [
   ["max", "DOUBLE", "OPTIONAL"],
   ["first_ts", "INT64", "REQUIRED"],
   ["last_ts", "INT64", "REQUIRED"],
-  ["p50", "FLOAT", "OPTIONAL"],
-  ["p90", "FLOAT", "OPTIONAL"],
-  ["p95", "FLOAT", "OPTIONAL"],
-  ["p99", "FLOAT", "OPTIONAL"],
+  ["p50", "DOUBLE", "OPTIONAL"],
+  ["p90", "DOUBLE", "OPTIONAL"],
+  ["p95", "DOUBLE", "OPTIONAL"],
+  ["p99", "DOUBLE", "OPTIONAL"],
   ["sketch", "BYTE_ARRAY", "OPTIONAL"],
 ] as const;
 

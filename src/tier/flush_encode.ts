@@ -1,0 +1,276 @@
+/**
+ * Encodes a flush's {@link FlushBatch} into Parquet tier files (bytes): raw samples and closed
+ * 5-minute buckets sorted by series then time and split by partition, plus late partial rows for
+ * coarser tiers already compacted past them. Pure CPU work with no I/O, so it runs on a worker thread
+ * (`encode_worker.ts`) in the server and inline in tests.
+ *
+ * @module
+ */
+import { sliceAggregate } from "../aggregate/aggregator.ts";
+import {
+  type ClosedSlice,
+  type EncodedFile,
+  type FlushBatch,
+  type RawSlice,
+  SKETCH_MODE,
+} from "../aggregate/flush_batch.ts";
+import { QUANTILES } from "../model/aggregate.ts";
+import { BinSketch } from "../model/bin_sketch.ts";
+import { partitionStart } from "../model/paths.ts";
+import { KIND_CODE } from "../model/sample.ts";
+import { summarizeValues } from "../model/sketch_codec.ts";
+import type { AggregateTier } from "../model/tier.ts";
+import type { CompressionAlgorithm } from "../config/schema.ts";
+import { MemFs } from "../platform/mem_fs.ts";
+import { type AggRow, rowsToColumns } from "./agg_rows.ts";
+import type { AggColumns, RawColumns } from "./columns.ts";
+import { createTierWriter } from "./parquet_writer.ts";
+import { rollup } from "./rollup.ts";
+
+/** Compression of the files. */
+export interface EncodeOptions {
+  compression: { algorithm: CompressionAlgorithm; level: number };
+}
+
+/** Encodes every file of a flush. */
+export async function encodeFlush(b: FlushBatch, opts: EncodeOptions): Promise<EncodedFile[]> {
+  const files: EncodedFile[] = [];
+  for (const [partition, cols] of rawColumns(b)) files.push(await encode("raw", partition, cols, opts));
+  const order = closedOrder(b.closed);
+  for (const [partition, cols] of fiveMinColumns(b, order)) files.push(await encode("5min", partition, cols, opts));
+  let late = lateRows(b, order);
+  for (const tier of ["hourly", "daily", "weekly"] as const) {
+    late = rollup(late.filter((r) => r.bucket < b.watermarks[tier]), tier);
+    if (late.length === 0) break;
+    for (const [partition, rows] of byPartition(late, tier)) {
+      files.push(await encode(tier, partition, rowsToColumns(rows), opts));
+    }
+  }
+  return files;
+}
+
+async function encode(
+  tier: EncodedFile["tier"],
+  partition: number,
+  cols: RawColumns | AggColumns,
+  opts: EncodeOptions,
+): Promise<EncodedFile> {
+  const fs = new MemFs();
+  const path = "/encode/file.parquet";
+  const writer = await createTierWriter(fs, path, { tier, compression: opts.compression } as never);
+  await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
+  const r = await writer.finish();
+  return { tier, partition, bytes: await fs.readFile(path), rows: r.rows, minTs: r.minTs, maxTs: r.maxTs };
+}
+
+// ---------------------------------------------------------------- raw
+
+/** Row order of the raw slice: by series number (= identity order), then time, stable. */
+function rawOrder(r: RawSlice, seriesCount: number): Int32Array {
+  const starts = new Int32Array(seriesCount + 1);
+  for (let i = 0; i < r.n; i++) starts[r.series[i] + 1]++;
+  for (let s = 1; s <= seriesCount; s++) starts[s] += starts[s - 1];
+  const next = starts.slice();
+  const order = new Int32Array(r.n);
+  for (let i = 0; i < r.n; i++) order[next[r.series[i]]++] = i;
+  for (let s = 0; s < seriesCount; s++) sortRange(order, starts[s], starts[s + 1], r.ts);
+  return order;
+}
+
+/** Sorts `order[lo, hi)` by `key`, stably, only when it is not already in order. */
+function sortRange(order: Int32Array, lo: number, hi: number, key: Float64Array): void {
+  for (let k = lo + 1; k < hi; k++) {
+    if (key[order[k]] < key[order[k - 1]]) {
+      const part = Array.from(order.subarray(lo, hi)).sort((a, b) => key[a] - key[b] || a - b);
+      order.set(part, lo);
+      return;
+    }
+  }
+}
+
+function rawColumns(b: FlushBatch): Map<number, RawColumns> {
+  const r = b.raw;
+  const order = rawOrder(r, b.series.namespace.length);
+  const groups = new Map<number, number[]>();
+  for (const i of order) {
+    const p = partitionStart("raw", r.ts[i]);
+    let g = groups.get(p);
+    if (!g) groups.set(p, g = []);
+    g.push(i);
+  }
+  const big = new Map(r.big);
+  const text = new Map(r.text);
+  const error = new Map(r.error);
+  const out = new Map<number, RawColumns>();
+  for (const [p, rows] of [...groups].sort((x, y) => x[0] - y[0])) out.set(p, toRaw(b, rows, big, text, error));
+  return out;
+}
+
+function toRaw(
+  b: FlushBatch,
+  rows: number[],
+  big: Map<number, string>,
+  text: Map<number, string>,
+  error: Map<number, string>,
+): RawColumns {
+  const r = b.raw;
+  const n = rows.length;
+  const c: RawColumns = {
+    length: n,
+    namespace: new Array(n),
+    target: new Array(n),
+    poller: new Array(n),
+    ts: new Float64Array(n),
+    kind: new Uint8Array(n),
+    value: new Float64Array(n),
+    counter: new Array(n),
+    text: new Array(n),
+    valid: new Uint8Array(n),
+    error: new Array(n),
+    pollMs: new Int32Array(n),
+  };
+  const { namespace, target, poller } = b.series;
+  for (let k = 0; k < n; k++) {
+    const i = rows[k];
+    const s = r.series[i];
+    c.namespace[k] = namespace[s];
+    c.target[k] = target[s];
+    c.poller[k] = poller[s];
+    c.ts[k] = r.ts[i];
+    const kind = r.kind[i];
+    c.kind[k] = kind;
+    c.value[k] = kind === KIND_CODE.gauge ? r.value[i] : NaN;
+    const exact = big.get(i);
+    c.counter[k] = kind === KIND_CODE.counter ? (exact !== undefined ? BigInt(exact) : BigInt(r.value[i])) : null;
+    c.text[k] = kind === KIND_CODE.text ? text.get(i) ?? "" : null;
+    c.valid[k] = r.flags[i] & 1;
+    c.error[k] = error.get(i) ?? null;
+    c.pollMs[k] = r.pollMs[i];
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------- 5-minute buckets
+
+/** Bucket order: by series number, then start. */
+function closedOrder(c: ClosedSlice): Int32Array {
+  const order = Int32Array.from({ length: c.n }, (_, i) => i);
+  order.sort((a, b) => c.series[a] - c.series[b] || c.start[a] - c.start[b]);
+  return order;
+}
+
+function fiveMinColumns(b: FlushBatch, order: Int32Array): Map<number, AggColumns> {
+  const c = b.closed;
+  const groups = new Map<number, number[]>();
+  for (const i of order) {
+    const p = partitionStart("5min", c.start[i]);
+    let g = groups.get(p);
+    if (!g) groups.set(p, g = []);
+    g.push(i);
+  }
+  const sketches = new Map(c.sketches);
+  const out = new Map<number, AggColumns>();
+  for (const [p, rows] of [...groups].sort((x, y) => x[0] - y[0])) out.set(p, toAgg(b, rows, sketches));
+  return out;
+}
+
+function toAgg(b: FlushBatch, rows: number[], sketches: Map<number, Uint8Array>): AggColumns {
+  const c = b.closed;
+  const n = rows.length;
+  const out: AggColumns = {
+    length: n,
+    namespace: new Array(n),
+    target: new Array(n),
+    poller: new Array(n),
+    bucket: new Float64Array(n),
+    kind: new Uint8Array(n),
+    count: new Float64Array(n),
+    errorCount: new Float64Array(n),
+    sum: new Float64Array(n),
+    min: new Float64Array(n),
+    max: new Float64Array(n),
+    firstTs: new Float64Array(n),
+    lastTs: new Float64Array(n),
+    p50: new Float64Array(n),
+    p90: new Float64Array(n),
+    p95: new Float64Array(n),
+    p99: new Float64Array(n),
+    sketch: new Array(n),
+  };
+  const q = new Float64Array(4);
+  for (let k = 0; k < n; k++) {
+    const i = rows[k];
+    const s = c.series[i];
+    out.namespace[k] = b.series.namespace[s];
+    out.target[k] = b.series.target[s];
+    out.poller[k] = b.series.poller[s];
+    out.bucket[k] = c.start[i];
+    out.kind[k] = c.kind[i];
+    out.count[k] = c.count[i];
+    out.errorCount[k] = c.errors[i];
+    const has = c.count[i] > 0;
+    out.sum[k] = has ? c.sum[i] : NaN;
+    out.min[k] = has ? c.min[i] : NaN;
+    out.max[k] = has ? c.max[i] : NaN;
+    out.firstTs[k] = c.first[i];
+    out.lastTs[k] = c.last[i];
+    out.sketch[k] = has && b.accuracy !== null ? percentiles(c, i, b.accuracy, sketches, q) : null;
+    if (!out.sketch[k]) q.fill(NaN);
+    out.p50[k] = q[0];
+    out.p90[k] = q[1];
+    out.p95[k] = q[2];
+    out.p99[k] = q[3];
+  }
+  return out;
+}
+
+/** Fills `q` with the bucket's percentiles and returns its sketch bytes (null when unknown). */
+function percentiles(
+  c: ClosedSlice,
+  i: number,
+  accuracy: number,
+  sketches: Map<number, Uint8Array>,
+  q: Float64Array,
+): Uint8Array | null {
+  if (c.nvals[i] !== SKETCH_MODE) {
+    if (c.nvals[i] === 0) return null;
+    return summarizeValues(c.values, i * c.inline, c.nvals[i], accuracy, QUANTILES, q);
+  }
+  const bytes = sketches.get(i);
+  if (!bytes) return null;
+  const s = BinSketch.decode(bytes, accuracy);
+  for (let k = 0; k < 4; k++) q[k] = Math.min(c.max[i], Math.max(c.min[i], s.quantile(QUANTILES[k])));
+  return bytes;
+}
+
+/** Buckets that must also reach the hourly tier (its watermark passed them): as rows. */
+function lateRows(b: FlushBatch, order: Int32Array): AggRow[] {
+  const c = b.closed;
+  const rows: AggRow[] = [];
+  let sketches: Map<number, Uint8Array> | null = null;
+  for (const i of order) {
+    if (c.start[i] >= b.watermarks.hourly) continue;
+    sketches ??= new Map(c.sketches);
+    const s = c.series[i];
+    rows.push({
+      namespace: b.series.namespace[s],
+      target: b.series.target[s],
+      poller: b.series.poller[s],
+      bucket: c.start[i],
+      kind: c.kind[i],
+      agg: sliceAggregate(c, i, b.accuracy, sketches),
+    });
+  }
+  return rows;
+}
+
+function byPartition(rows: AggRow[], tier: AggregateTier): Map<number, AggRow[]> {
+  const out = new Map<number, AggRow[]>();
+  for (const r of rows) {
+    const p = partitionStart(tier, r.bucket);
+    let list = out.get(p);
+    if (!list) out.set(p, list = []);
+    list.push(r);
+  }
+  return out;
+}

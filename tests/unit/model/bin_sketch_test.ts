@@ -1,0 +1,73 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import { fromBinary } from "@bufbuild/protobuf";
+import { DDSketchSchema } from "../../../src/gen/ddsketch_pb.ts";
+import { BinSketch } from "../../../src/model/bin_sketch.ts";
+import { createSketch, mergeSketch, quantile } from "../../../src/model/sketch.ts";
+import { decodeSketch, encodeSketch } from "../../../src/model/sketch_codec.ts";
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const draw = (r: () => number) => (r() < 0.1 ? 0 : (r() - 0.3) * 10 ** Math.floor(r() * 8 - 2));
+
+for (const accuracy of [0.01, 0.001, 0.05]) {
+  test(`BinSketch answers exactly like @datadog/sketches-js (accuracy ${accuracy}), merges included`, () => {
+    const r = rng(accuracy * 1e5);
+    for (let round = 0; round < 200; round++) {
+      const a = Array.from({ length: 1 + Math.floor(r() * 300) }, () => draw(r));
+      const b = Array.from({ length: Math.floor(r() * 50) }, () => draw(r));
+      const mine = new BinSketch(accuracy);
+      const mineB = new BinSketch(accuracy);
+      const lib = createSketch(accuracy);
+      const libB = createSketch(accuracy);
+      a.forEach((v) => (mine.add(v), lib.accept(v)));
+      b.forEach((v) => (mineB.add(v), libB.accept(v)));
+      mine.merge(mineB);
+      mergeSketch(lib, libB);
+      assert.equal(mine.count, lib.count);
+      for (const q of [0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1]) {
+        assert.equal(mine.quantile(q), quantile(lib, q), `round ${round} q${q}`);
+      }
+    }
+  });
+}
+
+test("BinSketch encodes DataDog's DDSketch message: the library's decoder reads the same bins", () => {
+  const r = rng(7);
+  for (let round = 0; round < 100; round++) {
+    const s = new BinSketch(0.01);
+    const lib = createSketch(0.01);
+    for (let i = 0; i < 1 + Math.floor(r() * 60); i++) {
+      const v = draw(r);
+      s.add(v);
+      lib.accept(v);
+    }
+    const decoded = decodeSketch(s.encode(), 0.01);
+    assert.equal(decoded.count, lib.count);
+    for (const q of [0, 0.5, 0.99, 1]) assert.equal(quantile(decoded, q), quantile(lib, q));
+    const back = BinSketch.decode(encodeSketch(lib), 0.01);
+    for (const q of [0, 0.5, 0.99, 1]) assert.equal(back.quantile(q), quantile(lib, q));
+    assert.ok(fromBinary(DDSketchSchema, s.encode()).mapping!.gamma > 1);
+  }
+});
+
+test("decode refuses a sketch of another accuracy", () => {
+  const s = new BinSketch(0.02);
+  s.add(5);
+  assert.throws(() => BinSketch.decode(s.encode(), 0.01), /does not match accuracy/);
+});
+
+test("a sketch with many values stays compact", () => {
+  const s = new BinSketch(0.01);
+  for (let i = 0; i < 10_000; i++) s.add(50 + (i % 100) / 10);
+  assert.ok(s.posKeys.length < 30, `${s.posKeys.length} bins`);
+  assert.ok(s.encode().length < 400);
+});
