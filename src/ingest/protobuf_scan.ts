@@ -41,6 +41,8 @@ import {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const TWO_POW_32 = 4_294_967_296;
+/** Up to this length, ASCII text is built with `String.fromCharCode`: a `TextDecoder` call costs more. */
+const SHORT_ASCII = 64;
 /** protobuf-es skips groups with a budget of `recursionLimit` (100) minus the message depth. */
 const GROUP_BUDGET_BATCH = 99;
 const GROUP_BUDGET_SAMPLE = 98;
@@ -191,71 +193,54 @@ class Scanner {
     }
   }
 
+  /** Resets the current sample's fields to their proto3 defaults. */
   private clear(): void {
-    this.nsStart =
-      this.nsEnd =
-      this.tStart =
-      this.tEnd =
-      this.pStart =
-      this.pEnd =
-        0;
+    this.nsStart = this.nsEnd = 0;
+    this.tStart = this.tEnd = 0;
+    this.pStart = this.pEnd = 0;
     this.nsHash = this.tHash = this.pHash = HASH_SEED;
-    this.tsLo =
-      this.tsHi =
-      this.cLo =
-      this.cHi =
-      this.gauge =
-      this.pollMs =
-        0;
+    this.tsLo = this.tsHi = 0;
     this.valueCase = V_NONE;
-    this.textStart =
-      this.textEnd =
-      this.errStart =
-      this.errEnd =
-        0;
+    this.textStart = this.textEnd = 0;
     this.valid = false;
+    this.errStart = this.errEnd = 0;
+    this.pollMs = 0;
   }
 
-  /** Validates the current sample in the reference's order and stores it at index `i`. */
+  /**
+   * Validates the current sample in the reference's order and stores it at index `i`. A known series
+   * is found by its bytes alone; a new one is decoded, checked, resolved and added to the cache.
+   */
   private store(i: number): void {
-    const b = this.batch;
+    const { nsStart, nsEnd, tStart, tEnd, pStart, pEnd } = this;
     const h = identityHash(this.nsHash, this.tHash, this.pHash);
-    const hit = this.ctx.cache.lookup(
-      this.buf,
-      this.nsStart,
-      this.nsEnd,
-      this.tStart,
-      this.tEnd,
-      this.pStart,
-      this.pEnd,
-      h,
-    );
-    let namespace: string, target: string, poller: string;
-    if (hit) ({ namespace, target, poller } = hit);
-    else {
-      namespace = checkIdentity(this.text(this.nsStart, this.nsEnd), "namespace", i);
-      target = checkIdentity(this.text(this.tStart, this.tEnd), "target", i);
-      poller = checkIdentity(this.text(this.pStart, this.pEnd), "poller", i);
-    }
-    const ts = this.tsHi * TWO_POW_32 + (this.tsLo >>> 0);
-    b.ts[i] = checkTimestamp(ts === 0 ? undefined : ts, i, this.nowMs);
-    b.flags[i] = this.valid ? FLAG_VALID : 0;
-    if (this.errEnd > this.errStart) b.setError(i, checkError(this.text(this.errStart, this.errEnd), i));
-    b.pollMs[i] = checkPollMs(this.pollMs, i);
+    const known = this.ctx.cache.lookup(this.buf, nsStart, nsEnd, tStart, tEnd, pStart, pEnd, h);
+    const namespace = known?.namespace ?? checkIdentity(this.text(nsStart, nsEnd), "namespace", i);
+    const target = known?.target ?? checkIdentity(this.text(tStart, tEnd), "target", i);
+    const poller = known?.poller ?? checkIdentity(this.text(pStart, pEnd), "poller", i);
+    this.fields(i);
     this.value(i);
-    let id: number;
-    if (hit) id = hit.id;
-    else {
+    let id = known?.id;
+    if (id === undefined) {
       id = this.ctx.resolve(namespace, target, poller);
       // the body's bytes are the identity's canonical UTF-8 (protobuf strings have no escapes)
-      const { nsStart, nsEnd, tStart, tEnd, pStart, pEnd } = this;
       this.ctx.cache.insert(this.buf, nsStart, nsEnd, tStart, tEnd, pStart, pEnd, h, { id, namespace, target, poller });
     }
+    const b = this.batch;
     b.seriesId[i] = id;
     b.namespace[i] = namespace;
     b.target[i] = target;
     b.poller[i] = poller;
     b.length = i + 1;
+  }
+
+  private fields(i: number): void {
+    const b = this.batch;
+    const ts = this.tsHi * TWO_POW_32 + (this.tsLo >>> 0); // rounds like Number(bigint)
+    b.ts[i] = checkTimestamp(ts === 0 ? undefined : ts, i, this.nowMs);
+    b.flags[i] = this.valid ? FLAG_VALID : 0;
+    if (this.errEnd > this.errStart) b.setError(i, checkError(this.text(this.errStart, this.errEnd), i));
+    b.pollMs[i] = checkPollMs(this.pollMs, i);
   }
 
   private value(i: number): void {
@@ -289,7 +274,11 @@ class Scanner {
 
   /** A string field's bytes as text (already checked to be valid UTF-8). */
   private text(start: number, end: number): string {
-    return start === end ? "" : utf8.decode(this.buf.subarray(start, end));
+    const bytes = this.buf.subarray(start, end);
+    if (bytes.length <= SHORT_ASCII && isAscii(bytes)) {
+      return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
+    return utf8.decode(bytes);
   }
 
   /** A tag, like protobuf-es `BinaryReader.tag()`: returns the field number, sets `wire`. */
@@ -451,4 +440,10 @@ class Scanner {
     next.length = old.length;
     this.batch = next;
   }
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  let high = 0;
+  for (let k = 0; k < bytes.length; k++) high |= bytes[k];
+  return high < 0x80;
 }

@@ -7,6 +7,7 @@
  */
 import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { FlushEncoder } from "../tier/encoder.ts";
+import type { Mutex } from "../platform/mutex.ts";
 import type { Config } from "../config/schema.ts";
 import type { Head } from "../head/head.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -16,7 +17,8 @@ import type { Metrics } from "../platform/metrics.ts";
 import { join } from "../platform/path.ts";
 import type { Manifest } from "../tier/manifest.ts";
 import type { WalWriter } from "../wal/writer.ts";
-import { WAL_DIR } from "../model/paths.ts";
+import { tierFilePath, WAL_DIR } from "../model/paths.ts";
+import type { Tier } from "../model/tier.ts";
 
 /** A flush between its cut and its commit: its closed buckets are only here. */
 export interface InFlight {
@@ -48,6 +50,12 @@ export interface Core {
   inflight: InFlight | null;
   /** Encodes flush output off the main thread. */
   encoder: FlushEncoder;
+  /** Held by every change of the manifest that depends on its content (flush, rollup, merges, retention). */
+  lock: Mutex;
+  /** Deletes files no manifest lists any more, after queries that may still read them are done. */
+  deleteLater(paths: string[]): void;
+  /** Next tier-file sequence number (shared by concurrent jobs; commits record it in the manifest). */
+  nextSeq: number;
   /** Last runs of background jobs, by name (flush, compaction, retention). */
   jobs: Map<string, JobRun>;
   /** Problems found at startup or later (damaged files), for status. */
@@ -61,3 +69,15 @@ export function walDirOf(config: Config): string {
 
 /** Grace after a bucket's end before it closes, so polls pushed a little late still land in it. */
 export const CLOSE_GRACE_MS = 60_000;
+
+/** Reserves a name for a new tier file. */
+export function allocate(core: Core, tier: Tier, partition: number): { seq: number; path: string } {
+  const seq = core.nextSeq++;
+  return { seq, path: tierFilePath(tier, partition, seq) };
+}
+
+/** Records the reserved sequence numbers in a manifest about to be committed. */
+export function withSeq(core: Core, m: Manifest): Manifest {
+  m.nextSeq = Math.max(m.nextSeq, core.nextSeq);
+  return m;
+}

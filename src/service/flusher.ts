@@ -25,9 +25,9 @@ import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
 import { bucketStart } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import { join } from "../platform/path.ts";
-import { allocateFile, commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
+import { commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
 import { deleteSegmentsBefore } from "../wal/segments.ts";
-import { CLOSE_GRACE_MS, type Core } from "./core.ts";
+import { allocate, CLOSE_GRACE_MS, type Core, withSeq } from "./core.ts";
 
 /** What a flush did. */
 export interface FlushReport {
@@ -65,7 +65,7 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     const { batch } = buildFlushBatch(core.head, cut, core.head.opts.accuracy, m.watermarks);
     const files = await core.encoder.encode(batch, { compression: core.config.features.compression });
     const encodeMs = core.clock.now() - encodeStart;
-    for (const f of files) written.push(await writeEncoded(core, m, f));
+    for (const f of files) written.push(await writeEncoded(core, f));
     await hook?.("files");
     const snapPath = `${SNAPSHOT_DIR}/${snapshotName(m.commit + 1)}`;
     await writeAtomic(core.fs, join(core.dataDir, snapPath), snapshot);
@@ -74,7 +74,7 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     m.files.push(...written);
     m.checkpoint = { walSegment: segment, snapshot: snapPath };
     m.watermarks["5min"] = watermark;
-    core.manifest = await commitManifest(core.fs, core.dataDir, m);
+    core.manifest = await commitManifest(core.fs, core.dataDir, withSeq(core, m));
     committed = true;
     core.head.flushed(cut.rawTo, core.clock.now());
     core.inflight = null;
@@ -99,8 +99,8 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
 }
 
 /** Writes an encoded file atomically under a new name and returns its manifest entry. */
-export async function writeEncoded(core: Core, m: Manifest, f: EncodedFile, level = 0): Promise<TierFile> {
-  const { seq, path } = allocateFile(m, f.tier, f.partition);
+export async function writeEncoded(core: Core, f: EncodedFile, level = 0): Promise<TierFile> {
+  const { seq, path } = allocate(core, f.tier, f.partition);
   const abs = join(core.dataDir, path);
   await core.fs.mkdir(abs.slice(0, abs.lastIndexOf("/")));
   await writeAtomic(core.fs, abs, f.bytes);

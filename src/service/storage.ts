@@ -13,7 +13,7 @@ import type { SampleBatch } from "../model/batch.ts";
 import { DiskFullError, UnavailableError } from "../model/errors.ts";
 import { bucketStart } from "../model/tier.ts";
 import type { Clock } from "../platform/clock.ts";
-import { type FileSystem, isDiskFull } from "../platform/fs.ts";
+import { type FileSystem, isDiskFull, isNotFound } from "../platform/fs.ts";
 import { acquireLock, type DirLock } from "../platform/lock.ts";
 import type { Logger } from "../platform/log.ts";
 import type { Metrics } from "../platform/metrics.ts";
@@ -25,6 +25,13 @@ import type { SqlResult } from "../query/sql_types.ts";
 import { tierViews } from "../query/sql_tier_views.ts";
 import { WalWriter } from "../wal/writer.ts";
 import { FlushEncoder } from "../tier/encoder.ts";
+import { Mutex } from "../platform/mutex.ts";
+import { join } from "../platform/path.ts";
+import { evictTierFooter } from "../tier/parquet_footer.ts";
+import { type RollupReport, rollupTier } from "./compactor.ts";
+import { applyRetention, type RetentionPlan } from "./retention.ts";
+import { Scheduler } from "./scheduler.ts";
+import { type MergeReport, runMerges } from "./merger.ts";
 import { VERSION } from "../version.ts";
 import { CLOSE_GRACE_MS, type Core, type JobRun, walDirOf } from "./core.ts";
 import { flush, type FlushReport, type FlushStep } from "./flusher.ts";
@@ -47,6 +54,8 @@ export interface StorageDeps {
   manualTimers?: boolean;
   /** Where flush output is encoded: a worker thread (default) or inline (tests). */
   encoding?: "worker" | "inline";
+  /** How long files removed from the manifest stay on disk for queries still reading them (default 30 s). */
+  deleteDelayMs?: number;
 }
 
 /** Free space below which ingest answers 507 (the WAL and flushes need room). */
@@ -71,6 +80,9 @@ export class Storage {
   private coreValue: Core | null = null;
   private flushing: Promise<FlushReport | null> | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
+  private scheduler: Scheduler | null = null;
+  private readonly pendingDeletes = new Set<string>();
+  private deleteTimer: ReturnType<typeof setTimeout> | null = null;
   private diskFull = false;
   private sqlEngine: SqlEngine | null = null;
   private diskCheckedAt = 0;
@@ -128,6 +140,9 @@ export class Storage {
       manifest: r.manifest,
       inflight: null,
       encoder: new FlushEncoder(this.deps.encoding ?? "worker", log),
+      lock: new Mutex(),
+      deleteLater: (paths) => this.deleteLater(paths),
+      nextSeq: r.manifest.nextSeq,
       jobs: new Map(),
       problems: r.problems,
     };
@@ -291,7 +306,7 @@ export class Storage {
     const started = core.clock.now();
     core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
     try {
-      const report = await flush(core, this.deps.flushHook);
+      const report = await core.lock.run(() => flush(core, this.deps.flushHook));
       this.recordJob("flush", started, true, { reason, ...report });
       core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
       this.admission.update(core.head.raw.unflushed);
@@ -328,6 +343,86 @@ export class Storage {
     }
   }
 
+  /** Runs due rollups now: hourly, then daily, then weekly (or only `tier`). */
+  async compact(tier?: "hourly" | "daily" | "weekly"): Promise<RollupReport[]> {
+    this.assertReady();
+    const reports: RollupReport[] = [];
+    for (const t of tier ? [tier] : (["hourly", "daily", "weekly"] as const)) {
+      const started = this.deps.clock.now();
+      try {
+        const runs = await rollupTier(this.core, t);
+        reports.push(...runs);
+        this.recordJob(`compaction_${t}`, started, true, {
+          runs: runs.length,
+          rows: runs.reduce((a, r) => a + r.outputRows, 0),
+        });
+      } catch (err) {
+        this.recordJob(`compaction_${t}`, started, false, {}, err);
+        throw err;
+      }
+    }
+    return reports;
+  }
+
+  /** Merges small files of partitions (see merger.ts). */
+  async merge(): Promise<MergeReport[]> {
+    this.assertReady();
+    const started = this.deps.clock.now();
+    try {
+      const reports = await runMerges(this.core);
+      this.recordJob("merge", started, true, { merges: reports.length, rows: reports.reduce((a, r) => a + r.rows, 0) });
+      return reports;
+    } catch (err) {
+      this.recordJob("merge", started, false, {}, err);
+      throw err;
+    }
+  }
+
+  /** Applies retention (or only plans it with `dryRun`). */
+  async retention(dryRun = false): Promise<RetentionPlan> {
+    this.assertReady();
+    const started = this.deps.clock.now();
+    try {
+      const plan = await applyRetention(this.core, dryRun);
+      if (!dryRun) {
+        this.recordJob("retention", started, true, { deleted: plan.deletions.length, bytes_after: plan.bytesAfter });
+      }
+      return plan;
+    } catch (err) {
+      this.recordJob("retention", started, false, {}, err);
+      throw err;
+    }
+  }
+
+  private async compactAndMerge(tier: "hourly" | "daily" | "weekly"): Promise<void> {
+    await this.compact(tier);
+    await this.merge();
+  }
+
+  private deleteLater(paths: string[]): void {
+    for (const p of paths) this.pendingDeletes.add(p);
+    if (this.deleteTimer) return;
+    this.deleteTimer = setTimeout(() => void this.deletePending(), this.deps.deleteDelayMs ?? 30_000);
+    (this.deleteTimer as { unref?: () => void }).unref?.();
+  }
+
+  private async deletePending(): Promise<void> {
+    this.deleteTimer = null;
+    const core = this.core;
+    for (const rel of [...this.pendingDeletes]) {
+      this.pendingDeletes.delete(rel);
+      const abs = join(core.dataDir, rel);
+      evictTierFooter(core.fs, abs);
+      await core.fs.unlink(abs).catch((err) => {
+        if (!isNotFound(err)) {
+          core.log.warn("Cannot delete a file retention or compaction removed", { path: rel, error: err });
+        }
+      });
+      const dir = abs.slice(0, abs.lastIndexOf("/"));
+      if ((await core.fs.readdir(dir).catch(() => ["?"])).length === 0) await core.fs.rmdir(dir).catch(() => {});
+    }
+  }
+
   private startTimers(): void {
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const t = setInterval(() => void fn().catch(() => {}), ms);
@@ -335,6 +430,24 @@ export class Storage {
       this.timers.push(t);
     };
     every(this.config.ingestion.flush.intervalMs, () => this.flushNow("interval"));
+    every(10 * 60_000, () => this.retention());
+    const sched = this.config.compaction.schedule;
+    this.scheduler = new Scheduler(
+      [
+        {
+          name: "raw_to_5min",
+          schedule: sched.rawTo5min,
+          run: () => this.flushNow("schedule").then(() => this.merge()),
+        },
+        { name: "five_min_to_hourly", schedule: sched.fiveMinToHourly, run: () => this.compactAndMerge("hourly") },
+        { name: "hourly_to_daily", schedule: sched.hourlyToDaily, run: () => this.compactAndMerge("daily") },
+        { name: "daily_to_weekly", schedule: sched.dailyToWeekly, run: () => this.compactAndMerge("weekly") },
+      ],
+      this.config.compaction.workers,
+      this.deps.clock,
+      this.deps.log,
+    );
+    this.scheduler.start();
     every(10_000, () => {
       this.core.head.evict(this.deps.clock.now());
       this.admission.update(this.core.head.raw.unflushed);
@@ -365,6 +478,7 @@ export class Storage {
     this.stateValue = "stopping";
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.scheduler?.stop();
     await this.sqlEngine?.release().catch(() => {});
     if (wasReady && this.coreValue) {
       try {
@@ -374,6 +488,8 @@ export class Storage {
       }
       await this.coreValue.wal.close();
       await this.coreValue.encoder.close();
+      if (this.deleteTimer) clearTimeout(this.deleteTimer);
+      await this.deletePending();
     }
     await this.lock?.release();
     this.lock = null;

@@ -49,6 +49,16 @@ export async function encodeFlush(b: FlushBatch, opts: EncodeOptions): Promise<E
   return files;
 }
 
+/** Encodes aggregate columns as one tier file. */
+export function encodeAggFile(
+  tier: AggregateTier,
+  partition: number,
+  cols: AggColumns,
+  opts: EncodeOptions,
+): Promise<EncodedFile> {
+  return encode(tier, partition, cols, opts);
+}
+
 async function encode(
   tier: EncodedFile["tier"],
   partition: number,

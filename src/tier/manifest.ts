@@ -10,7 +10,7 @@
  */
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
-import { MANIFEST_FILE, parseTierFilePath, tierFilePath } from "../model/paths.ts";
+import { MANIFEST_FILE, parseTierFilePath } from "../model/paths.ts";
 import type { AggregateTier, Tier } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import type { FileSystem } from "../platform/fs.ts";
@@ -111,12 +111,6 @@ export async function commitManifest(fs: FileSystem, dataDir: string, m: Manifes
   const next = { ...m, commit: m.commit + 1 };
   await writeAtomic(fs, join(dataDir, MANIFEST_FILE), encodeManifest(next));
   return next;
-}
-
-/** Reserves a sequence number and returns the relative path for a new file. */
-export function allocateFile(m: Manifest, tier: Tier, partition: number): { seq: number; path: string } {
-  const seq = m.nextSeq++;
-  return { seq, path: tierFilePath(tier, partition, seq) };
 }
 
 /** Live files of a tier overlapping [fromMs, toMs] by their time range, oldest first. */

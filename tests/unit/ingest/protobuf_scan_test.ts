@@ -165,7 +165,7 @@ function oddRecord(r: () => number): number[] {
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   switch (Math.floor(r() * 7)) {
     case 0: // padded varints, for every varint field
-      return [...tag(pick([4, 5, 8, 10]), 0), ...varint(pick([0n, 1n, 2n, 127n, BigInt(NOW - 5)]), 10)];
+      return [...tag(pick([4, 5, 8, 10]), 0), ...varint(pick([0n, 1n, 2n, 127n, 2n ** 32n, BigInt(NOW - 5)]), 10)];
     case 1: // a known field read by number whatever its wire type
       return [...tag(pick([4, 5, 8, 10]), pick([1, 2, 3, 4, 5])), ...varint(pick([1n, 7n, BigInt(NOW - 7)]))];
     case 2: // a string field with a varint wire type: the "varint" is its length
@@ -280,6 +280,11 @@ const CASES: [string, Uint8Array, (o: Outcome) => void][] = [
     (o) => assert.equal("error" in o && o.error.message, "sample 0: timestamp_ms -5 is before 1970"),
   ],
   [
+    "a bool is true when any of its 64 bits is set (valid = 2^32 and no value is rejected)",
+    batchOf(sampleOf(ID, TS, [...tag(8, 0), ...varint(2n ** 32n)])),
+    (o) => assert.match("error" in o ? o.error.message : "", /has no value/),
+  ],
+  [
     "a counter of 2^64 - 1 stays exact",
     batchOf(sampleOf(ID, TS, [...tag(5, 0), ...varint(2n ** 64n - 1n)], [...tag(8, 0), 1])),
     (o) => assert.equal("samples" in o && (o.samples[0] as { counter: bigint }).counter, 2n ** 64n - 1n),
@@ -325,4 +330,11 @@ test("an invalid sample resolves no series of its own", () => {
   const ctx = { cache: new SeriesCache(), resolve: (n: string, t: string, p: string) => index.resolve(n, t, p) };
   assert.throws(() => scanProtobuf(batchOf(sampleOf(ID, [...tag(4, 0), ...varint(-1n)], gauge(1))), ctx, NOW));
   assert.equal(index.size, 0);
+});
+
+test("a body that is a view into a larger buffer decodes like a copy", () => {
+  const body = batchOf(sampleOf(ID, TS, gauge(45.67)), sampleOf(ID, TS, gauge(-0.25)));
+  const outer = new Uint8Array(body.length + 7).fill(0xff);
+  outer.set(body, 3);
+  assert.deepEqual(assertSame(outer.subarray(3, 3 + body.length)), assertSame(body));
 });

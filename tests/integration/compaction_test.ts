@@ -1,0 +1,299 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import { testConfig } from "../../src/config/load.ts";
+import { SampleBatch } from "../../src/model/batch.ts";
+import { gauge, type Sample } from "../../src/model/sample.ts";
+import { FakeClock } from "../../src/platform/clock.ts";
+import { silentLogger } from "../../src/platform/log.ts";
+import { MemFs } from "../../src/platform/mem_fs.ts";
+import { Metrics } from "../../src/platform/metrics.ts";
+import { Storage } from "../../src/service/storage.ts";
+import { readAggFile } from "../../src/tier/parquet_reader.ts";
+import { resultJson } from "../../src/query/format.ts";
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+async function open(fs: MemFs, clock: FakeClock, yaml = ""): Promise<Storage> {
+  const s = Storage.create(testConfig("/data", yaml), {
+    fs,
+    clock,
+    log: silentLogger,
+    metrics: new Metrics(),
+    manualTimers: true,
+    encoding: "inline",
+    deleteDelayMs: 0,
+  });
+  await s.start();
+  return s;
+}
+
+/** One gauge sample per series every `stepMs` in [from, to); value = minutes since `from` % 97. */
+async function ingestRange(
+  s: Storage,
+  from: number,
+  to: number,
+  stepMs: number,
+  targets = ["r1", "r2"],
+): Promise<number> {
+  let n = 0;
+  let batch: Sample[] = [];
+  for (let t = from; t < to; t += stepMs) {
+    for (const target of targets) batch.push(gauge("prod", target, "cpu", t, ((t - from) / MIN) % 97));
+    if (batch.length >= 500) {
+      n += await s.ingest(SampleBatch.of(batch));
+      batch = [];
+    }
+  }
+  if (batch.length) n += await s.ingest(SampleBatch.of(batch));
+  return n;
+}
+
+/** Sum of counts and values per bucket of a tier's files, for target r1. */
+async function tierTotals(
+  fs: MemFs,
+  s: Storage,
+  tier: string,
+): Promise<Map<number, { count: number; sum: number; rows: number }>> {
+  const out = new Map<number, { count: number; sum: number; rows: number }>();
+  for (const f of s.core.manifest.files.filter((x) => x.tier === tier)) {
+    const c = await readAggFile(fs, `/data/${f.path}`, { series: { namespace: "prod", target: "r1", poller: "cpu" } });
+    for (let i = 0; i < c.length; i++) {
+      const e = out.get(c.bucket[i]) ?? { count: 0, sum: 0, rows: 0 };
+      e.count += c.count[i];
+      e.sum += c.sum[i];
+      e.rows++;
+      out.set(c.bucket[i], e);
+    }
+  }
+  return out;
+}
+
+const expectedSum = (from: number, to: number, stepMs: number, origin: number) => {
+  let sum = 0;
+  for (let t = from; t < to; t += stepMs) sum += ((t - origin) / MIN) % 97;
+  return sum;
+};
+
+test("hourly rollup: complete hours from the 5-minute files, the watermark moves, a second run does nothing", async () => {
+  const fs = new MemFs();
+  const T0 = Date.UTC(2026, 10, 25, 10);
+  const clock = new FakeClock(T0 + 2 * HOUR + 2 * MIN);
+  const s = await open(fs, clock);
+  await ingestRange(s, T0, T0 + 2 * HOUR, MIN);
+  await s.flushNow();
+  const runs = await s.compact("hourly");
+  assert.ok(runs.length >= 1);
+  assert.equal(s.core.manifest.watermarks.hourly, T0 + 2 * HOUR);
+  const hourly = await tierTotals(fs, s, "hourly");
+  assert.deepEqual([...hourly.keys()], [T0, T0 + HOUR]);
+  assert.equal(hourly.get(T0)!.count, 60);
+  assert.equal(hourly.get(T0)!.sum, expectedSum(T0, T0 + HOUR, MIN, T0));
+  assert.equal(hourly.get(T0 + HOUR)!.sum, expectedSum(T0 + HOUR, T0 + 2 * HOUR, MIN, T0));
+  const files = s.core.manifest.files.length;
+  assert.deepEqual(await s.compact("hourly"), []);
+  assert.equal(s.core.manifest.files.length, files, "idempotent: nothing rewritten");
+  await s.close();
+});
+
+test("late data for an hour already rolled up reaches the hourly tier once, as a partial row", async () => {
+  const fs = new MemFs();
+  const T0 = Date.UTC(2026, 10, 25, 10);
+  const clock = new FakeClock(T0 + 2 * HOUR + 2 * MIN);
+  const s = await open(fs, clock);
+  await ingestRange(s, T0, T0 + 2 * HOUR, MIN);
+  await s.flushNow();
+  await s.compact("hourly");
+  await s.ingest(SampleBatch.of([gauge("prod", "r1", "cpu", T0 + 30 * MIN + 30_000, 1000)]));
+  await s.flushNow();
+  const hourly = await tierTotals(fs, s, "hourly");
+  assert.equal(hourly.get(T0)!.count, 61);
+  assert.equal(hourly.get(T0)!.rows, 2, "the late delta is its own row until files are merged");
+  assert.equal(hourly.get(T0)!.sum, expectedSum(T0, T0 + HOUR, MIN, T0) + 1000);
+  await s.compact("hourly");
+  assert.equal((await tierTotals(fs, s, "hourly")).get(T0)!.count, 61, "compaction does not read the hour again");
+  // the query merges the partial rows into one point
+  const res = await s.query({
+    filter: { namespace: "prod", target: "r1", poller: "cpu" },
+    fromMs: T0,
+    toMs: T0 + HOUR,
+    tier: "hourly",
+    limit: 100,
+  });
+  assert.equal(res.series[0].points!.length, 1);
+  assert.equal(res.series[0].points![0].agg.count, 61);
+  await s.close();
+});
+
+test("daily and weekly rollups: a backfilled week comes out whole and equal at every tier", async () => {
+  const fs = new MemFs();
+  const monday = Date.UTC(2026, 10, 16); // Monday
+  const clock = new FakeClock(Date.UTC(2026, 10, 23, 2));
+  const s = await open(fs, clock);
+  const n = await ingestRange(s, monday, monday + 7 * DAY + HOUR, 20 * MIN, ["r1"]);
+  await s.flushNow();
+  await s.compact();
+  const w = s.core.manifest.watermarks;
+  assert.equal(w.daily, Date.UTC(2026, 10, 23));
+  assert.equal(w.weekly, Date.UTC(2026, 10, 23));
+  const weekly = await tierTotals(fs, s, "weekly");
+  const daily = await tierTotals(fs, s, "daily");
+  const hourly = await tierTotals(fs, s, "hourly");
+  const weekCount = 7 * 72;
+  assert.equal(weekly.get(monday)!.count, weekCount);
+  const sumOf = (m: Map<number, { sum: number }>, from: number, to: number) =>
+    [...m].filter(([b]) => b >= from && b < to).reduce((a, [, e]) => a + e.sum, 0);
+  const want = expectedSum(monday, monday + 7 * DAY, 20 * MIN, monday);
+  assert.equal(weekly.get(monday)!.sum, want);
+  assert.equal(sumOf(daily, monday, monday + 7 * DAY), want);
+  assert.equal(sumOf(hourly, monday, monday + 7 * DAY), want);
+  assert.equal(n, weekCount + 3);
+  await s.close();
+});
+
+test("a crash during a rollup (before its commit) neither loses nor doubles anything", async () => {
+  const fs = new MemFs();
+  const T0 = Date.UTC(2026, 10, 25, 10);
+  const clock = new FakeClock(T0 + 2 * HOUR + 2 * MIN);
+  let s = await open(fs, clock);
+  await ingestRange(s, T0, T0 + 2 * HOUR, MIN);
+  await s.flushNow();
+  const before = fs.usedBytes();
+  fs.capacityBytes = before + 3_000; // room for the hourly file, not for the manifest commit
+  await assert.rejects(s.compact("hourly"));
+  fs.crash();
+  fs.capacityBytes = Infinity;
+  s = await open(fs, clock);
+  assert.equal(s.core.manifest.watermarks.hourly, 0);
+  await s.compact("hourly");
+  const hourly = await tierTotals(fs, s, "hourly");
+  assert.equal(hourly.get(T0)!.count, 60);
+  assert.equal(hourly.get(T0)!.rows, 1);
+  await s.close();
+});
+
+test("retention deletes expired partitions; a dry run deletes nothing", async () => {
+  const fs = new MemFs();
+  const day0 = Date.UTC(2026, 10, 20);
+  const clock = new FakeClock(day0 + 5 * DAY);
+  const s = await open(fs, clock, "retention:\n  raw: 48h\n");
+  await ingestRange(s, day0, day0 + 4 * DAY, HOUR, ["r1"]);
+  await s.flushNow();
+  const rawDays = () => [...new Set(s.core.manifest.files.filter((f) => f.tier === "raw").map((f) => f.partition))];
+  assert.equal(rawDays().length, 4);
+  // now = 11-25 00:00: raw data older than 11-23 00:00 is past 48 h; day 11-22 ends exactly there
+  const dry = await s.retention(true);
+  assert.equal(dry.deletions.filter((d) => d.tier === "raw").length, 3);
+  assert.equal(rawDays().length, 4, "dry run deletes nothing");
+  const plan = await s.retention();
+  assert.deepEqual(plan.deletions.map((d) => [d.tier, d.partition, d.reason]), [
+    ["raw", "2026-11-20", "expired"],
+    ["raw", "2026-11-21", "expired"],
+    ["raw", "2026-11-22", "expired"],
+  ]);
+  assert.deepEqual(rawDays(), [day0 + 3 * DAY]);
+  await s.close(); // pending deletions run at close
+  assert.equal(await fs.stat("/data/raw/date=2026-11-20"), null, "files and empty partition directories are gone");
+  assert.ok(await fs.stat("/data/raw/date=2026-11-23"));
+});
+
+test("retention.max_disk_bytes removes the oldest partitions first and keeps each tier's newest", async () => {
+  const fs = new MemFs();
+  const day0 = Date.UTC(2026, 10, 20);
+  const clock = new FakeClock(day0 + 4 * DAY + HOUR);
+  const s = await open(fs, clock, "retention:\n  raw: 720h\n");
+  await ingestRange(s, day0, day0 + 4 * DAY, 5 * MIN, ["r1", "r2", "r3"]);
+  await s.flushNow();
+  const total = s.core.manifest.files.reduce((a, f) => a + f.bytes, 0);
+  const s2cap = Math.floor(total * 0.6);
+  s.config.retention.maxDiskBytes = s2cap;
+  const plan = await s.retention();
+  assert.ok(plan.bytesAfter <= s2cap, `${plan.bytesAfter} > ${s2cap}`);
+  assert.ok(plan.deletions.every((d) => d.reason === "size cap"));
+  const oldest = plan.deletions.map((d) => d.partition).sort()[0];
+  assert.equal(oldest, "2026-11-20");
+  for (const tier of ["raw", "5min"]) {
+    assert.ok(
+      s.core.manifest.files.some((f) => f.tier === tier && f.partition === day0 + 3 * DAY),
+      `${tier} keeps its newest day`,
+    );
+  }
+  await s.close();
+});
+
+test("merges: many flush files become one per sealed partition; answers and totals do not change", async () => {
+  const fs = new MemFs();
+  const day0 = Date.UTC(2026, 10, 24);
+  const clock = new FakeClock(day0 + 10 * MIN);
+  const s = await open(fs, clock);
+  let n = 0;
+  for (let k = 0; k < 20; k++) {
+    clock.set(day0 + (k + 1) * HOUR + 2 * MIN);
+    n += await ingestRange(s, day0 + k * HOUR, day0 + (k + 1) * HOUR, 5 * MIN, ["r1", "r2"]);
+    await s.flushNow();
+  }
+  // a late sample for an already flushed bucket: a second row with the same key in another file
+  await s.ingest(SampleBatch.of([gauge("prod", "r1", "cpu", day0 + 30_000, 500)]));
+  await s.flushNow();
+  const q = () =>
+    s.query({
+      filter: { namespace: "prod", target: "r1", poller: "cpu" },
+      fromMs: day0,
+      toMs: day0 + DAY,
+      tier: "5min",
+      limit: 10_000,
+    });
+  const qRaw = () =>
+    s.query({
+      filter: { namespace: "prod", target: "r1", poller: "cpu" },
+      fromMs: day0,
+      toMs: day0 + DAY,
+      tier: "raw",
+      limit: 10_000,
+    });
+  const before = JSON.stringify(resultJson(await q()));
+  const rawBefore = (await qRaw()).series[0].samples!.length;
+  const fiveMinFiles = () => s.core.manifest.files.filter((f) => f.tier === "5min").length;
+  assert.ok(fiveMinFiles() >= 20);
+  // the day is still open: fan-in merges of 8 level-0 files
+  let reports = await s.merge();
+  assert.ok(reports.length >= 2 && reports.every((r) => r.committed));
+  assert.ok(fiveMinFiles() < 20);
+  // the day ends and is sealed: one file per tier
+  clock.set(day0 + DAY + 2 * HOUR);
+  reports = await s.merge();
+  assert.equal(s.core.manifest.files.filter((f) => f.tier === "5min").length, 1);
+  assert.equal(s.core.manifest.files.filter((f) => f.tier === "raw").length, 1);
+  assert.equal(JSON.stringify(resultJson(await q())), before, "same answer from one file");
+  assert.equal((await qRaw()).series[0].samples!.length, rawBefore);
+  const totals = await tierTotals(fs, s, "5min");
+  assert.equal(totals.get(day0)!.rows, 1, "the late partial row was merged into its key");
+  assert.equal(totals.get(day0)!.count, 2);
+  assert.equal(s.core.manifest.files.filter((f) => f.tier === "raw").reduce((a, f) => a + f.rows, 0), n + 1);
+  await s.close();
+  const left = (await fs.readdir("/data/5min/date=2026-11-24")).filter((x) => x.endsWith(".parquet"));
+  assert.equal(left.length, 1, "replaced files are deleted");
+});
+
+test("a merge whose input was removed meanwhile is dropped, not committed", async () => {
+  const fs = new MemFs();
+  const day0 = Date.UTC(2026, 10, 20);
+  const clock = new FakeClock(day0 + 10 * MIN);
+  const s = await open(fs, clock);
+  for (let k = 0; k < 3; k++) {
+    clock.set(day0 + (k + 1) * HOUR + 2 * MIN);
+    await ingestRange(s, day0 + k * HOUR, day0 + (k + 1) * HOUR, 10 * MIN, ["r1"]);
+    await s.flushNow();
+  }
+  clock.set(day0 + 3 * DAY);
+  const pending = s.merge();
+  // retention removes the raw day while the merge runs
+  s.config.retention.rawMs = DAY;
+  await s.retention();
+  const reports = await pending;
+  const rawMerge = reports.find((r) => r.tier === "raw");
+  assert.ok(rawMerge && !rawMerge.committed);
+  assert.equal(s.core.manifest.files.filter((f) => f.tier === "raw").length, 0);
+  await s.close();
+});
