@@ -10,6 +10,9 @@ import { type Command, COMMON_HELP, configFromFlags, type Io, parseCommandArgs, 
 import { configCommand } from "./config_cmd.ts";
 import { requirementsCommand } from "./requirements_cmd.ts";
 import { serveCommand } from "./serve.ts";
+import { queryCommand, seriesCommand, sqlCommand } from "./query_cmds.ts";
+import { compactCommand, retentionCommand, walCommand } from "./admin_cmds.ts";
+import { installSystemdCommand } from "./systemd_cmd.ts";
 
 const versionCommand: Command = {
   summary: "print the version",
@@ -23,8 +26,15 @@ const versionCommand: Command = {
 /** Every command by name. */
 export const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
-  config: configCommand,
+  query: queryCommand,
+  sql: sqlCommand,
+  series: seriesCommand,
+  compact: compactCommand,
+  retention: retentionCommand,
+  wal: walCommand,
   requirements: requirementsCommand,
+  config: configCommand,
+  "install-systemd": installSystemdCommand,
   version: versionCommand,
 };
 

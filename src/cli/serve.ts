@@ -37,12 +37,9 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
       fetch: app.fetch,
       maxRequestBodySize: config.server.maxBodyBytes,
     });
-    log.info("stalker-storage listening", {
-      version: VERSION,
-      runtime: runtimeName,
-      url: `http://${server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`,
-      data_dir: config.dataDir,
-    });
+    const url = `http://${server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
+    await storage.advertise(url);
+    log.info("stalker-storage listening", { version: VERSION, runtime: runtimeName, url, data_dir: config.dataDir });
 
     let stopping: Promise<void> | null = null;
     const stop = (signal: string) => {

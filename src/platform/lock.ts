@@ -15,6 +15,15 @@ export const LOCK_FILE = "LOCK";
 /** A held lock. */
 export interface DirLock {
   release(): Promise<void>;
+  /** Records the URL the owner serves on (second line of the lock file), for CLI commands to find it. */
+  advertise(url: string): Promise<void>;
+}
+
+/** Who holds a lock. */
+export interface LockInfo {
+  pid: number;
+  /** The HTTP API of the owner, when it serves one. */
+  url: string | null;
 }
 
 /** Takes the lock of `dataDir`, or throws {@link LockedError} naming the running owner. */
@@ -28,10 +37,13 @@ export async function acquireLock(fs: FileSystem, dataDir: string): Promise<DirL
       await handle.datasync();
       await handle.close();
       await fs.fsyncDir(dataDir);
-      return { release: () => fs.unlink(path).catch(() => {}) };
+      return {
+        release: () => fs.unlink(path).catch(() => {}),
+        advertise: (url) => fs.writeFile(path, new TextEncoder().encode(`${process.pid}\n${url}\n`)),
+      };
     } catch (err) {
       if ((err as { code?: string }).code !== "EEXIST") throw err;
-      const owner = await readOwner(fs, path);
+      const owner = (await readInfo(fs, path))?.pid ?? null;
       if (owner !== null && owner !== process.pid && isAlive(owner)) throw new LockedError(dataDir, owner);
       await fs.unlink(path).catch(() => {});
     }
@@ -39,16 +51,18 @@ export async function acquireLock(fs: FileSystem, dataDir: string): Promise<DirL
   throw new LockedError(dataDir, -1);
 }
 
-/** The PID holding the lock of `dataDir` if that process runs, else null. */
-export async function lockOwner(fs: FileSystem, dataDir: string): Promise<number | null> {
-  const owner = await readOwner(fs, join(dataDir, LOCK_FILE));
-  return owner !== null && owner !== process.pid && isAlive(owner) ? owner : null;
+/** Who holds the lock of `dataDir` if that process runs, else null. */
+export async function lockOwner(fs: FileSystem, dataDir: string): Promise<LockInfo | null> {
+  const info = await readInfo(fs, join(dataDir, LOCK_FILE));
+  return info && info.pid !== process.pid && isAlive(info.pid) ? info : null;
 }
 
-async function readOwner(fs: FileSystem, path: string): Promise<number | null> {
+async function readInfo(fs: FileSystem, path: string): Promise<LockInfo | null> {
   try {
-    const pid = Number.parseInt(new TextDecoder().decode(await fs.readFile(path)).trim(), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const [first, second] = new TextDecoder().decode(await fs.readFile(path)).split("\n");
+    const pid = Number.parseInt(first.trim(), 10);
+    if (!(Number.isInteger(pid) && pid > 0)) return null;
+    return { pid, url: second?.trim() ? second.trim() : null };
   } catch {
     return null;
   }

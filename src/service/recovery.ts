@@ -31,21 +31,27 @@ export interface Recovered {
   problems: string[];
 }
 
-/** Recovers the data directory. */
+/**
+ * Recovers the data directory. `readOnly` changes nothing on disk (no cleanup, no truncation): for
+ * offline queries on a directory another process may open later.
+ */
 export async function recover(
   fs: FileSystem,
   config: Config,
   walDir: string,
   nowMs: number,
   log: Logger,
+  readOnly = false,
 ): Promise<Recovered> {
   const dataDir = config.dataDir;
-  await fs.mkdir(join(dataDir, SNAPSHOT_DIR));
-  await fs.mkdir(walDir);
+  if (!readOnly) {
+    await fs.mkdir(join(dataDir, SNAPSHOT_DIR));
+    await fs.mkdir(walDir);
+  }
   const manifest = await readManifest(fs, dataDir);
-  const removed = await removeLeftovers(fs, dataDir, manifest);
+  const removed = readOnly ? [] : await removeLeftovers(fs, dataDir, manifest);
   const problems = await checkLiveFiles(fs, dataDir, manifest);
-  removed.push(...(await removeOldSegments(fs, walDir, manifest.checkpoint.walSegment)));
+  if (!readOnly) removed.push(...(await removeOldSegments(fs, walDir, manifest.checkpoint.walSegment)));
   const head = new Head(headOptions(config), coverageStart(manifest, nowMs));
   if (manifest.checkpoint.snapshot) {
     const path = join(dataDir, manifest.checkpoint.snapshot);
@@ -62,7 +68,7 @@ export async function recover(
   const replay = await replayWal(fs, walDir, manifest.checkpoint.walSegment, {
     resolve: (ns, t, p) => head.series.resolve(ns, t, p),
     apply: (b) => head.apply(b),
-  });
+  }, !readOnly);
   for (const e of damageErrors(replay)) {
     log.error("WAL damage", { error: e.message });
     problems.push(e.message);

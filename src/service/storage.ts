@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { resolve as resolvePath } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { SeriesEntry } from "../head/series.ts";
 import { Admission, type Level } from "../ingest/admission.ts";
@@ -110,6 +111,11 @@ export class Storage {
     if (this.lock) return;
     await this.deps.fs.mkdir(this.config.dataDir);
     this.lock = await acquireLock(this.deps.fs, this.config.dataDir);
+  }
+
+  /** Writes the URL the server listens on into the lock file (CLI commands use it). */
+  async advertise(url: string): Promise<void> {
+    await this.lock?.advertise(url);
   }
 
   /** Opens the data directory: takes its lock, recovers, and becomes ready. */
@@ -225,10 +231,10 @@ export class Storage {
       timeoutMs: this.config.query.timeoutMs,
       maxRows: this.config.query.maxRows,
       idleReleaseMs: SQL_IDLE_RELEASE_MS,
-      allowedRoot: this.config.dataDir,
+      allowedRoot: resolvePath(this.config.dataDir),
       log: this.deps.log,
     });
-    return this.sqlEngine.query(text, tierViews(this.core.manifest.files, this.core.dataDir));
+    return this.sqlEngine.query(text, tierViews(this.core.manifest.files, resolvePath(this.core.dataDir)));
   }
 
   /** Whether DuckDB is loaded now. */

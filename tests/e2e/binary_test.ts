@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { BINARY, ROOT, withTempDir } from "../helpers.ts";
 import { runBinary, startBinary } from "./binary.ts";
+import { COMMANDS } from "../../src/cli/main.ts";
 
 test("the compiled binary runs from another directory with an empty environment and no config", async () => {
   await withTempDir(async (dir) => {
@@ -68,7 +69,7 @@ test("stalker-storage version and --help", () => {
 });
 
 test("every command has --help", () => {
-  for (const cmd of ["serve", "config", "requirements", "version"]) {
+  for (const cmd of Object.keys(COMMANDS)) {
     const r = runBinary([cmd, "--help"]);
     assert.equal(r.status, 0, `${cmd} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage: stalker-storage/);

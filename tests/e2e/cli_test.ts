@@ -1,0 +1,205 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { withTempDir } from "../helpers.ts";
+import { runBinary, startBinary } from "./binary.ts";
+
+const NOW = Date.now();
+const T0 = NOW - (NOW % 300_000) - 3_600_000; // an hour ago, aligned to 5 minutes
+
+async function ingest(url: string): Promise<void> {
+  const samples = [];
+  for (let m = 0; m < 30; m++) {
+    samples.push({ namespace: "prod", target: "r1", poller: "cpu", timestamp_ms: T0 + m * 60_000, value: m });
+    samples.push({
+      namespace: "prod",
+      target: "r1",
+      poller: "octets",
+      timestamp_ms: T0 + m * 60_000,
+      value_counter: 1000 * m,
+    });
+  }
+  const res = await fetch(`${url}/api/v1/ingest`, {
+    method: "POST",
+    body: JSON.stringify({ samples }),
+    headers: { "content-type": "application/json" },
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+test("query, series and sql work through the running server and offline, with the same answers", async () => {
+  await withTempDir(async (dir) => {
+    const data = path.join(dir, "d");
+    const bin = await startBinary(["--data-dir", data]);
+    let online: { query: string; series: string; sql: string };
+    try {
+      await ingest(bin.url);
+      const q = [
+        "query",
+        "--data-dir",
+        data,
+        "--namespace",
+        "prod",
+        "--target",
+        "r1",
+        "--poller",
+        "cpu",
+        "--from",
+        String(T0),
+        "--to",
+        String(T0 + 1_800_000),
+        "--tier",
+        "5min",
+        "--format",
+        "json",
+      ];
+      const r = runBinary(q);
+      assert.equal(r.status, 0, r.stderr);
+      const json = JSON.parse(r.stdout);
+      assert.equal(json.tier, "5min");
+      assert.deepEqual(json.series[0].points.map((p: { count: number }) => p.count), [5, 5, 5, 5, 5, 5]);
+      const series = runBinary(["series", "--data-dir", data, "--format", "json"]);
+      assert.equal(series.status, 0, series.stderr);
+      assert.equal(JSON.parse(series.stdout).length, 2);
+      const table = runBinary(["series", "--data-dir", data]);
+      assert.match(table.stdout, /^namespace\s+target\s+poller/m);
+      assert.match(table.stdout, /prod\s+r1\s+octets/);
+      online = { query: JSON.stringify(json.series), series: series.stdout, sql: "" };
+      // refuse to change the directory while the server holds it
+      const compact = runBinary(["compact", "--data-dir", data]);
+      assert.equal(compact.status, 1);
+      assert.match(compact.stderr, /in use by process \d+/);
+    } finally {
+      assert.equal(await bin.stop(), 0);
+    }
+    // offline: same answers (the shutdown flushed; the rest comes from the snapshot)
+    const r = runBinary([
+      "query",
+      "--data-dir",
+      data,
+      "--namespace",
+      "prod",
+      "--target",
+      "r1",
+      "--poller",
+      "cpu",
+      "--from",
+      String(T0),
+      "--to",
+      String(T0 + 1_800_000),
+      "--tier",
+      "5min",
+      "--format",
+      "json",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.stringify(JSON.parse(r.stdout).series), online!.query);
+    assert.deepEqual(
+      JSON.parse(runBinary(["series", "--data-dir", data, "--format", "json"]).stdout),
+      JSON.parse(online!.series),
+    );
+    const csv = runBinary([
+      "query",
+      "--data-dir",
+      data,
+      "--namespace",
+      "prod",
+      "--target",
+      "r1",
+      "--poller",
+      "octets",
+      "--from",
+      String(T0),
+      "--to",
+      String(T0 + 120_000),
+      "--tier",
+      "raw",
+      "--format",
+      "csv",
+    ]);
+    assert.match(csv.stdout, /^namespace,target,poller,tier,t,time,kind,value,value_counter/);
+    assert.match(csv.stdout, /prod,r1,octets,raw,\d+,[^,]+,counter,,1000,/);
+    const sql = runBinary([
+      "sql",
+      "--data-dir",
+      data,
+      "--format",
+      "json",
+      "SELECT count(*) AS n, sum(value) AS s FROM raw WHERE poller = 'cpu'",
+    ]);
+    assert.equal(sql.status, 0, sql.stderr);
+    assert.deepEqual(JSON.parse(sql.stdout).rows, [[30, 435]]);
+  });
+});
+
+test("compact and retention run offline; retention --dry-run deletes nothing", async () => {
+  await withTempDir(async (dir) => {
+    const data = path.join(dir, "d");
+    const bin = await startBinary(["--data-dir", data]);
+    await ingest(bin.url);
+    assert.equal(await bin.stop(), 0);
+    const compact = runBinary(["compact", "--data-dir", data]);
+    assert.equal(compact.status, 0, compact.stderr);
+    assert.match(compact.stdout, /tier\s+from\s+to/);
+    const before = fs.readdirSync(data, { recursive: true }).length;
+    const dry = runBinary(["retention", "--dry-run", "--data-dir", data]);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /would delete \d+ file\(s\)/);
+    assert.equal(fs.readdirSync(data, { recursive: true }).length, before);
+  });
+});
+
+test("wal inspect lists segments; wal verify reports damage with exit code 1", async () => {
+  await withTempDir(async (dir) => {
+    const data = path.join(dir, "d");
+    const bin = await startBinary(["--data-dir", data]);
+    await ingest(bin.url);
+    await ingest(bin.url);
+    assert.equal(await bin.stop("SIGKILL"), "SIGKILL"); // leave the data in the WAL: two records
+    const inspect = runBinary(["wal", "inspect", "--data-dir", data]);
+    assert.equal(inspect.status, 0, inspect.stderr);
+    assert.match(inspect.stdout, /segment\s+bytes\s+records\s+samples/);
+    assert.match(inspect.stdout, /\s2\s+120\s/, "2 records, 120 samples in the log");
+    const verify = runBinary(["wal", "verify", "--data-dir", data]);
+    assert.equal(verify.status, 0);
+    assert.match(verify.stdout, /OK$/m);
+    const seg = fs.readdirSync(path.join(data, "wal")).filter((n) => n.endsWith(".wal")).map((n) =>
+      path.join(data, "wal", n)
+    )
+      .find((p) => fs.statSync(p).size > 100)!;
+    const bytes = fs.readFileSync(seg);
+    bytes[40] ^= 0xff; // inside the first record: the second one is still readable after it
+    fs.writeFileSync(seg, bytes);
+    const bad = runBinary(["wal", "verify", "--data-dir", data]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /damage: .* at offset \d+/);
+  });
+});
+
+test("install-systemd --dry-run shows a hardened unit; --root writes the files", async () => {
+  await withTempDir((dir) => {
+    const dry = runBinary(["install-systemd", "--dry-run"]);
+    assert.equal(dry.status, 0, dry.stderr);
+    for (
+      const line of [
+        "User=stalker",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/stalker-storage",
+        "ExecStart=/usr/local/bin/stalker-storage serve --config /etc/stalker-storage/storage.yaml",
+      ]
+    ) {
+      assert.ok(dry.stdout.includes(line), line);
+    }
+    assert.match(dry.stdout, /would create system user stalker/);
+    const r = runBinary(["install-systemd", "--root", dir, "--no-start"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(dir, "etc/systemd/system/stalker-storage.service")));
+    assert.ok(fs.existsSync(path.join(dir, "usr/local/bin/stalker-storage")));
+    const cfg = fs.readFileSync(path.join(dir, "etc/stalker-storage/storage.yaml"), "utf8");
+    assert.match(cfg, /^data_dir: \/var\/lib\/stalker-storage$/m);
+    assert.equal(runBinary(["config", "check", path.join(dir, "etc/stalker-storage/storage.yaml")]).status, 0);
+    return Promise.resolve();
+  });
+});
