@@ -77,7 +77,7 @@ ALIASES.forEach(([name], alias) => {
 });
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** Token kinds of a field value. */
@@ -636,22 +636,7 @@ class Scanner {
   }
 
   private grow(): void {
-    const old = this.batch;
-    const next = new SampleBatch(old.ts.length * 2);
-    next.namespace.splice(0, old.length, ...old.namespace.slice(0, old.length));
-    next.target.splice(0, old.length, ...old.target.slice(0, old.length));
-    next.poller.splice(0, old.length, ...old.poller.slice(0, old.length));
-    next.ts.set(old.ts);
-    next.kind.set(old.kind);
-    next.flags.set(old.flags);
-    next.value.set(old.value);
-    next.pollMs.set(old.pollMs);
-    next.seriesId.set(old.seriesId);
-    next.big = old.big;
-    next.text = old.text;
-    next.error = old.error;
-    next.length = old.length;
-    this.batch = next;
+    this.batch = this.batch.grown(this.batch.ts.length * 2);
   }
 }
 

@@ -421,24 +421,7 @@ class Scanner {
   }
 
   private grow(): void {
-    const old = this.batch;
-    const next = new SampleBatch(old.ts.length * 2);
-    for (let k = 0; k < old.length; k++) {
-      next.namespace[k] = old.namespace[k];
-      next.target[k] = old.target[k];
-      next.poller[k] = old.poller[k];
-    }
-    next.ts.set(old.ts);
-    next.kind.set(old.kind);
-    next.flags.set(old.flags);
-    next.value.set(old.value);
-    next.pollMs.set(old.pollMs);
-    next.seriesId.set(old.seriesId);
-    next.big = old.big;
-    next.text = old.text;
-    next.error = old.error;
-    next.length = old.length;
-    this.batch = next;
+    this.batch = this.batch.grown(this.batch.ts.length * 2);
   }
 }
 

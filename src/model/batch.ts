@@ -103,6 +103,27 @@ export class SampleBatch {
     return s;
   }
 
+  /** A copy with room for `capacity` samples (the samples so far are kept). */
+  grown(capacity: number): SampleBatch {
+    const next = new SampleBatch(capacity);
+    for (let k = 0; k < this.length; k++) {
+      next.namespace[k] = this.namespace[k];
+      next.target[k] = this.target[k];
+      next.poller[k] = this.poller[k];
+    }
+    next.ts.set(this.ts);
+    next.kind.set(this.kind);
+    next.flags.set(this.flags);
+    next.value.set(this.value);
+    next.pollMs.set(this.pollMs);
+    next.seriesId.set(this.seriesId);
+    next.big = this.big;
+    next.text = this.text;
+    next.error = this.error;
+    next.length = this.length;
+    return next;
+  }
+
   /** A new batch holding the samples at `indices`, in that order. */
   subset(indices: readonly number[]): SampleBatch {
     const out = new SampleBatch(indices.length);

@@ -63,7 +63,7 @@ test("stalker-storage version and --help", () => {
   assert.match(v.stdout, /^stalker-storage \d+\.\d+\.\d+\n$/);
   const help = runBinary(["--help"]);
   assert.equal(help.status, 0);
-  for (const cmd of ["serve", "config", "requirements", "version"]) {
+  for (const cmd of Object.keys(COMMANDS)) {
     assert.match(help.stdout, new RegExp(`\\n  ${cmd} `));
   }
 });

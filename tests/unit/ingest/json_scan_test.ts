@@ -198,3 +198,10 @@ test("invalid UTF-8 anywhere in the body is rejected", () => {
   body[body.length - 3] = 0xff;
   assert.throws(() => scanJson(body, ctx, NOW, "json"), (e) => e instanceof InputError && e.code === "invalid_utf8");
 });
+
+test("a text starting with U+FEFF keeps it (like JSON.parse)", () => {
+  const text = JSON.stringify([{ namespace: "n", target: "t", poller: "p", timestamp_ms: 1000, value_text: "\uFEFFné" }]);
+  const { ref, fast } = both(text, "json");
+  assert.deepEqual(fast, ref);
+  assert.equal(("samples" in fast) && (fast.samples[0] as { text: string }).text, "\uFEFFné");
+});
