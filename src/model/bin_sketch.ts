@@ -219,7 +219,8 @@ function zigzagLength(v: number): number {
 }
 
 function readMapping(r: ByteReader): number {
-  const end = r.pos + r.varint();
+  const length = r.varint(); // read first: `r.pos + r.varint()` would take pos before the length
+  const end = r.pos + length;
   let gamma = NaN;
   while (r.pos < end) {
     const tag = r.varint();
@@ -234,13 +235,15 @@ function readMapping(r: ByteReader): number {
 }
 
 function readStore(r: ByteReader, keys: number[], counts: number[]): void {
-  const end = r.pos + r.varint();
+  const length = r.varint(); // read first: `r.pos + r.varint()` would take pos before the length
+  const end = r.pos + length;
   let contiguous: number[] = [];
   let offset = 0;
   while (r.pos < end) {
     const tag = r.varint();
     if (tag === 0x0a) {
-      const entryEnd = r.pos + r.varint();
+      const entryLength = r.varint();
+      const entryEnd = r.pos + entryLength;
       let key = 0;
       let count = 0;
       while (r.pos < entryEnd) {

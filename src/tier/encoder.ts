@@ -42,7 +42,7 @@ export class FlushEncoder {
   /** Stops the worker. */
   async close(): Promise<void> {
     const w = this.worker;
-    this.worker = null;
+    this.worker = null; // its exit is expected now, not a failure to report
     if (w) await w.terminate();
   }
 
@@ -57,7 +57,8 @@ export class FlushEncoder {
       else p?.reject(new Error(`Cannot encode the flush: ${m.error}`));
     });
     const fail = (why: string) => {
-      if (this.worker === w) this.worker = null;
+      if (this.worker !== w) return; // closed on purpose
+      this.worker = null;
       this.log?.error("flush encoder worker stopped", { why });
       for (const p of this.pending.values()) p.reject(new Error(`Cannot encode the flush: the worker ${why}`));
       this.pending.clear();

@@ -200,7 +200,13 @@ test("invalid UTF-8 anywhere in the body is rejected", () => {
 });
 
 test("a text starting with U+FEFF keeps it (like JSON.parse)", () => {
-  const text = JSON.stringify([{ namespace: "n", target: "t", poller: "p", timestamp_ms: 1000, value_text: "\uFEFFné" }]);
+  const text = JSON.stringify([{
+    namespace: "n",
+    target: "t",
+    poller: "p",
+    timestamp_ms: 1000,
+    value_text: "\uFEFFné",
+  }]);
   const { ref, fast } = both(text, "json");
   assert.deepEqual(fast, ref);
   assert.equal(("samples" in fast) && (fast.samples[0] as { text: string }).text, "\uFEFFné");

@@ -71,3 +71,32 @@ test("a sketch with many values stays compact", () => {
   assert.ok(s.posKeys.length < 30, `${s.posKeys.length} bins`);
   assert.ok(s.encode().length < 400);
 });
+
+test("dense sketches (contiguous stores with an index offset) round-trip exactly, negative values included", () => {
+  const r = rng(99);
+  for (const center of [-5, 5, -1000, 1000, 0.01]) {
+    const s = new BinSketch(0.01);
+    const lib = createSketch(0.01);
+    for (let i = 0; i < 500; i++) {
+      const v = center * (1 + (r() - 0.5) * 0.8);
+      s.add(v);
+      lib.accept(v);
+    }
+    for (const bytes of [s.encode(), encodeSketch(lib)]) {
+      const back = BinSketch.decode(bytes, 0.01);
+      assert.deepEqual([back.posKeys, back.posCounts, back.negKeys, back.negCounts, back.count], [
+        s.posKeys,
+        s.posCounts,
+        s.negKeys,
+        s.negCounts,
+        s.count,
+      ]);
+    }
+    const msg = fromBinary(DDSketchSchema, s.encode());
+    const store = center < 0 ? msg.negativeValues! : msg.positiveValues!;
+    assert.ok(
+      store.contiguousBinCounts.length > 0 && store.contiguousBinIndexOffset !== 0,
+      "the dense encoding was used",
+    );
+  }
+});
