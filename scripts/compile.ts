@@ -33,7 +33,7 @@ if (import.meta.main) {
     // DuckDB runs in a worker thread; Bun embeds a worker only when it is an entrypoint of the build.
     "src/query/sql_worker.ts",
     // Flush output is encoded to Parquet on a worker thread too.
-    "src/tier/encode_worker.ts",
+    "src/tier/tier_worker.ts",
     "--outfile",
     "dist/stalker-storage",
   ];

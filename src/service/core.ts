@@ -6,7 +6,7 @@
  * @module
  */
 import type { ClosedSlice } from "../aggregate/flush_batch.ts";
-import type { FlushEncoder } from "../tier/encoder.ts";
+import type { TierRunner } from "../tier/tier_runner.ts";
 import type { Mutex } from "../platform/mutex.ts";
 import type { Config } from "../config/schema.ts";
 import type { Head } from "../head/head.ts";
@@ -49,7 +49,9 @@ export interface Core {
   manifest: Manifest;
   inflight: InFlight | null;
   /** Encodes flush output off the main thread. */
-  encoder: FlushEncoder;
+  encoder: TierRunner;
+  /** Runs rollups and merges off the main thread (its own worker: a long merge never delays a flush). */
+  compactor: TierRunner;
   /** Held by every change of the manifest that depends on its content (flush, rollup, merges, retention). */
   lock: Mutex;
   /** Deletes files no manifest lists any more, after queries that may still read them are done. */

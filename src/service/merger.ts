@@ -15,7 +15,6 @@ import { partitionEnd } from "../model/paths.ts";
 import { TIERS } from "../model/tier.ts";
 import { join } from "../platform/path.ts";
 import { commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
-import { mergeTierFiles } from "../tier/merge.ts";
 import { allocate, type Core, withSeq } from "./core.ts";
 
 /** Files of one level that trigger a merge of an open partition. */
@@ -93,7 +92,7 @@ async function mergeOne(core: Core, plan: MergePlan): Promise<MergeReport> {
   const { seq, path } = allocate(core, plan.tier, plan.partition);
   const abs = join(core.dataDir, path);
   const accuracy = core.config.features.percentile.enabled ? core.config.features.percentile.accuracy : null;
-  const result = await mergeTierFiles(core.fs, plan.inputs.map((f) => join(core.dataDir, f.path)), abs, {
+  const result = await core.compactor.merge(plan.inputs.map((f) => join(core.dataDir, f.path)), abs, {
     tier: plan.tier,
     compression: core.config.features.compression,
     accuracy,

@@ -25,7 +25,7 @@ import { SqlEngine } from "../query/sql_engine.ts";
 import type { SqlResult } from "../query/sql_types.ts";
 import { tierViews } from "../query/sql_tier_views.ts";
 import { WalWriter } from "../wal/writer.ts";
-import { FlushEncoder } from "../tier/encoder.ts";
+import { TierRunner, type TierRunnerMode } from "../tier/tier_runner.ts";
 import { Mutex } from "../platform/mutex.ts";
 import { join } from "../platform/path.ts";
 import { evictTierFooter } from "../tier/parquet_footer.ts";
@@ -53,8 +53,8 @@ export interface StorageDeps {
   flushHook?: (step: FlushStep) => Promise<void>;
   /** Disable background timers (tests drive flushes by hand). */
   manualTimers?: boolean;
-  /** Where flush output is encoded: a worker thread (default) or inline (tests). */
-  encoding?: "worker" | "inline";
+  /** Where flush encoding, rollups and merges run: worker threads (default) or inline (tests). */
+  encoding?: TierRunnerMode;
   /** How long files removed from the manifest stay on disk for queries still reading them (default 30 s). */
   deleteDelayMs?: number;
 }
@@ -145,7 +145,8 @@ export class Storage {
       wal,
       manifest: r.manifest,
       inflight: null,
-      encoder: new FlushEncoder(this.deps.encoding ?? "worker", log),
+      encoder: new TierRunner(this.deps.encoding ?? "worker", this.deps.fs, "flush encoder", log),
+      compactor: new TierRunner(this.deps.encoding ?? "worker", this.deps.fs, "compactor", log),
       lock: new Mutex(),
       deleteLater: (paths) => this.deleteLater(paths),
       nextSeq: r.manifest.nextSeq,
@@ -494,6 +495,7 @@ export class Storage {
       }
       await this.coreValue.wal.close();
       await this.coreValue.encoder.close();
+      await this.coreValue.compactor.close();
       if (this.deleteTimer) clearTimeout(this.deleteTimer);
       await this.deletePending();
     }

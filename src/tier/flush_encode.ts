@@ -2,7 +2,7 @@
  * Encodes a flush's {@link FlushBatch} into Parquet tier files (bytes): raw samples and closed
  * 5-minute buckets sorted by series then time and split by partition, plus late partial rows for
  * coarser tiers already compacted past them. Pure CPU work with no I/O, so it runs on a worker thread
- * (`encode_worker.ts`) in the server and inline in tests.
+ * (`tier_worker.ts`) in the server and inline in tests.
  *
  * @module
  */
@@ -20,17 +20,12 @@ import { partitionStart } from "../model/paths.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { summarizeValues } from "../model/sketch_codec.ts";
 import type { AggregateTier } from "../model/tier.ts";
-import type { CompressionAlgorithm } from "../config/schema.ts";
-import { MemFs } from "../platform/mem_fs.ts";
 import { type AggRow, rowsToColumns } from "./agg_rows.ts";
 import type { AggColumns, RawColumns } from "./columns.ts";
-import { createTierWriter } from "./parquet_writer.ts";
+import { encode, type EncodeOptions } from "./encode_file.ts";
 import { rollup } from "./rollup.ts";
 
-/** Compression of the files. */
-export interface EncodeOptions {
-  compression: { algorithm: CompressionAlgorithm; level: number };
-}
+export type { EncodeOptions };
 
 /** Encodes every file of a flush. */
 export async function encodeFlush(b: FlushBatch, opts: EncodeOptions): Promise<EncodedFile[]> {
@@ -47,30 +42,6 @@ export async function encodeFlush(b: FlushBatch, opts: EncodeOptions): Promise<E
     }
   }
   return files;
-}
-
-/** Encodes aggregate columns as one tier file. */
-export function encodeAggFile(
-  tier: AggregateTier,
-  partition: number,
-  cols: AggColumns,
-  opts: EncodeOptions,
-): Promise<EncodedFile> {
-  return encode(tier, partition, cols, opts);
-}
-
-async function encode(
-  tier: EncodedFile["tier"],
-  partition: number,
-  cols: RawColumns | AggColumns,
-  opts: EncodeOptions,
-): Promise<EncodedFile> {
-  const fs = new MemFs();
-  const path = "/encode/file.parquet";
-  const writer = await createTierWriter(fs, path, { tier, compression: opts.compression } as never);
-  await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
-  const r = await writer.finish();
-  return { tier, partition, bytes: await fs.readFile(path), rows: r.rows, minTs: r.minTs, maxTs: r.maxTs };
 }
 
 // ---------------------------------------------------------------- raw

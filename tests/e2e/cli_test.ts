@@ -203,3 +203,63 @@ test("install-systemd --dry-run shows a hardened unit; --root writes the files",
     return Promise.resolve();
   });
 });
+
+test("compact rolls up and merges on the binary's worker thread; the hourly tier holds every sample once", async () => {
+  await withTempDir(async (dir) => {
+    const data = path.join(dir, "d");
+    const day = Date.UTC(2026, 0, 10); // a sealed day partition
+    // three server runs, each flushing its share at shutdown: three files per tier in the partition
+    for (let run = 0; run < 3; run++) {
+      const bin = await startBinary(["--data-dir", data]);
+      try {
+        const samples = [];
+        for (let m = run; m < 6 * 60; m += 3) {
+          samples.push({ namespace: "n", target: "t", poller: "p", timestamp_ms: day + m * 60_000, value: m });
+        }
+        const res = await fetch(`${bin.url}/api/v1/ingest`, {
+          method: "POST",
+          body: JSON.stringify({ samples }),
+          headers: { "content-type": "application/json" },
+        });
+        assert.equal(res.status, 200, await res.text());
+      } finally {
+        assert.equal(await bin.stop(), 0);
+      }
+    }
+    const compact = runBinary(["compact", "--data-dir", data]);
+    assert.equal(compact.status, 0, compact.stderr);
+    assert.match(compact.stdout, /^hourly\s+2026-01-10T00:00:00\.000Z\s+\S+\s+216\s+6\s+1\s*$/m, compact.stdout);
+    assert.equal(
+      compact.stdout.match(/^(hourly|daily|weekly) /gm)?.length,
+      3,
+      "one row per tier: empty stretches skipped",
+    );
+    assert.match(compact.stdout, /5min 2026-01-10 \(3 files → 1\)/);
+    assert.match(compact.stdout, /raw 2026-01-10 \(3 files → 1\)/);
+    const files = (fs.readdirSync(data, { recursive: true }) as string[]).filter((f) => f.endsWith(".parquet"));
+    assert.equal(files.filter((f) => f.startsWith("raw")).length, 1, files.join());
+    const q = runBinary([
+      "query",
+      "--data-dir",
+      data,
+      "--namespace",
+      "n",
+      "--target",
+      "t",
+      "--poller",
+      "p",
+      "--from",
+      String(day),
+      "--to",
+      String(day + 6 * 3_600_000),
+      "--tier",
+      "hourly",
+      "--format",
+      "json",
+    ]);
+    assert.equal(q.status, 0, q.stderr);
+    const points = JSON.parse(q.stdout).series[0].points as { count: number; sum: number }[];
+    assert.deepEqual(points.map((p) => p.count), [60, 60, 60, 60, 60, 60]);
+    assert.deepEqual(points.map((p) => p.sum), [0, 1, 2, 3, 4, 5].map((h) => 60 * 60 * h + (59 * 60) / 2));
+  });
+});

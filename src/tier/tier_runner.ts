@@ -1,0 +1,66 @@
+/**
+ * Runs tier jobs (`tier_job.ts`) off the main thread, so encoding, rollups and merges never stall
+ * ingest or queries. The server has two runners, each with its own worker thread: one for flushes (on
+ * the path that frees memory, never queued behind a long merge) and one for compaction. `inline` mode
+ * runs jobs on the calling thread, on the caller's file system (tests).
+ *
+ * @module
+ */
+import type { EncodedFile, FlushBatch } from "../aggregate/flush_batch.ts";
+import type { FileSystem } from "../platform/fs.ts";
+import type { Logger } from "../platform/log.ts";
+import { workerUrl } from "../platform/runtime.ts";
+import { WorkerClient } from "../platform/worker_client.ts";
+import type { EncodeOptions } from "./flush_encode.ts";
+import type { MergeOptions } from "./merge.ts";
+import type { TierWriteResult } from "./parquet_writer.ts";
+import type { RollupRequest, RollupResult } from "./rollup.ts";
+import { jobTransferables, runTierJob, type TierJob, type TierJobResults } from "./tier_job.ts";
+
+/** Entrypoint of the worker relative to the repository root (an extra entrypoint of the binary). */
+export const TIER_WORKER_ENTRY = "src/tier/tier_worker.ts";
+
+/** Where jobs run. */
+export type TierRunnerMode = "worker" | "inline";
+
+/** A runner. */
+export class TierRunner {
+  private readonly client: WorkerClient | null;
+
+  /** `fs` serves inline jobs; a worker uses the real file system. */
+  constructor(mode: TierRunnerMode, private readonly fs: FileSystem, private readonly name: string, log?: Logger) {
+    this.client = mode === "inline"
+      ? null
+      : new WorkerClient(workerUrl(new URL("./tier_worker.ts", import.meta.url), TIER_WORKER_ENTRY), name, log);
+  }
+
+  /** Encodes a flush. Its typed arrays are transferred to the worker: do not use them afterwards. */
+  encode(batch: FlushBatch, options: EncodeOptions): Promise<EncodedFile[]> {
+    return this.run({ type: "encode", batch, options });
+  }
+
+  /** Rolls a window up (see {@link RollupRequest}); paths are absolute. */
+  rollup(request: RollupRequest): Promise<RollupResult> {
+    return this.run({ type: "rollup", request });
+  }
+
+  /** Merges `inputs` into `output` (absolute paths; written atomically). */
+  merge(inputs: string[], output: string, options: MergeOptions): Promise<TierWriteResult> {
+    return this.run({ type: "merge", inputs, output, options });
+  }
+
+  /** Stops the worker. */
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+
+  private async run<J extends TierJob>(job: J): Promise<TierJobResults[J["type"]]> {
+    type R = TierJobResults[J["type"]];
+    if (!this.client) return (await runTierJob(this.fs, job)).result as R;
+    try {
+      return await this.client.request<R>(job, jobTransferables(job));
+    } catch (err) {
+      throw new Error(`The ${this.name} failed to ${job.type}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
