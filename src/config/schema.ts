@@ -250,9 +250,10 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   spec<number>({
     key: "ingestion.flush.max_buffer_size",
     kind: "int",
-    default: 2_000_000,
+    default: 4_000_000,
     min: 1_000,
-    doc: "Unflushed raw samples in memory that trigger an early flush; backpressure levels are fractions of it.",
+    doc:
+      "Most unflushed samples held in memory (~40 bytes each): a flush starts at a quarter of it, backpressure levels are fractions of it.",
     set: (c, v) => (c.ingestion.flush.maxBufferSamples = v),
   }),
   spec<number>({
@@ -303,7 +304,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: "backpressure.thresholds.warning",
     kind: "fraction",
     default: 0.7,
-    doc: "Buffer usage (fraction of max_buffer_size) that raises level warning: a flush starts, answers carry a hint.",
+    doc: "Buffer usage (fraction of max_buffer_size) that raises level warning: answers carry a hint to slow down.",
     set: (c, v) => (c.backpressure.thresholds.warning = v),
   }),
   spec<number>({

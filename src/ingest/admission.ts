@@ -2,7 +2,7 @@
  * Backpressure: a fixed budget of unflushed samples (`ingestion.flush.max_buffer_size`) and levels
  * at fractions of it, with hysteresis and a cooldown so the level does not flap.
  *
- * - `warning`: a flush is started early; requests are accepted.
+ * - `warning`: flushing does not keep up (one starts at a quarter of the budget); requests are accepted, answers say so.
  * - `critical`: a request is refused (429) when accepting it would reach the emergency threshold.
  * - `emergency`: every ingest request is refused (429) until flushing catches up.
  *

@@ -61,6 +61,12 @@ export interface StorageDeps {
 
 /** Free space below which ingest answers 507 (the WAL and flushes need room). */
 const MIN_FREE_BYTES = 64 * 2 ** 20;
+/**
+ * Share of `ingestion.flush.max_buffer_size` at which a flush starts. Well below the warning level, so
+ * under a sustained high rate flushes follow one another (one queued behind the running one) while the
+ * rest of the budget absorbs bursts; backpressure starts only when flushing cannot keep up.
+ */
+export const FLUSH_START_SHARE = 0.25;
 const DISK_CHECK_MS = 2_000;
 /** DuckDB is released after this long without SQL (it holds 150-250 MB while loaded). */
 const SQL_IDLE_RELEASE_MS = 10 * 60_000;
@@ -79,7 +85,9 @@ export class Storage {
   private lock: DirLock | null = null;
   private readonly startedAt: number;
   private coreValue: Core | null = null;
+  /** The flush running now, and the one queued behind it (at most one: later requests join it). */
   private flushing: Promise<FlushReport | null> | null = null;
+  private flushQueued: Promise<FlushReport | null> | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
   private scheduler: Scheduler | null = null;
   private readonly pendingDeletes = new Set<string>();
@@ -278,8 +286,7 @@ export class Storage {
       throw err;
     }
     this.ingestCounters.samples += batch.length;
-    const unflushed = core.head.raw.unflushed;
-    if (unflushed >= this.config.ingestion.flush.maxBufferSamples * this.config.backpressure.thresholds.warning) {
+    if (core.head.raw.unflushed >= this.config.ingestion.flush.maxBufferSamples * FLUSH_START_SHARE) {
       void this.flushNow("buffer").catch(() => {});
     }
     return batch.length;
@@ -292,12 +299,23 @@ export class Storage {
   }
 
   /**
-   * Flushes now (or joins the flush in progress and then runs another). Resolves with the report, or
-   * null when there was nothing to flush.
+   * Flushes now: starts a flush, or queues one behind the flush in progress (joining the one already
+   * queued). Resolves with the report, or null when there was nothing to flush.
    */
   flushNow(reason = "manual"): Promise<FlushReport | null> {
-    const previous = this.flushing ?? Promise.resolve(null);
-    const run = previous.catch(() => null).then(() => this.runFlush(reason));
+    if (this.flushQueued) return this.flushQueued; // it starts later, so it covers what is here now
+    const running = this.flushing;
+    if (!running) return this.startFlush(reason);
+    const queued = running.catch(() => null).then(() => {
+      this.flushQueued = null;
+      return this.startFlush(reason);
+    });
+    this.flushQueued = queued;
+    return queued;
+  }
+
+  private startFlush(reason: string): Promise<FlushReport | null> {
+    const run = this.runFlush(reason);
     this.flushing = run;
     run.finally(() => {
       if (this.flushing === run) this.flushing = null;
