@@ -18,6 +18,7 @@
  */
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
 import type { AggColumns } from "./columns.ts";
+import { Int64Values } from "./parquet_int64.ts";
 import {
   assertIntegers,
   type EncodedColumns,
@@ -99,12 +100,12 @@ function encodeAgg(cols: AggColumns): EncodedColumns {
     namespace: () => cols.namespace,
     target: () => cols.target,
     poller: () => cols.poller,
-    bucket: () => cols.bucket,
+    bucket: () => new Int64Values(cols.bucket),
     kind: () => Int32Array.from(cols.kind),
-    count: () => BigInt64Array.from(cols.count, (v) => BigInt(v)),
-    error_count: () => BigInt64Array.from(cols.errorCount, (v) => BigInt(v)),
-    first_ts: () => cols.firstTs,
-    last_ts: () => cols.lastTs,
+    count: () => new Int64Values(cols.count),
+    error_count: () => new Int64Values(cols.errorCount),
+    first_ts: () => new Int64Values(cols.firstTs),
+    last_ts: () => new Int64Values(cols.lastTs),
     sketch: () => Array.from(cols.sketch, (s) => s ?? null),
   };
   for (const field of FLOAT_FIELDS) out[field] = () => nanToNull(cols[field]);

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { Int64Values } from "./parquet_int64.ts";
 import { KIND_CODE } from "../model/sample.ts";
 
 /** Largest decimal scale a file may use. */
@@ -29,8 +30,8 @@ const GAUGE = KIND_CODE.gauge;
 
 /** The two physical columns of raw gauge values. */
 export interface SplitGauges {
-  /** Unscaled decimal, or null. */
-  decimal: (bigint | null)[];
+  /** Unscaled decimals (not present: not a decimal gauge). */
+  decimal: Int64Values;
   /** Fallback double, or null. */
   float: (number | null)[];
 }
@@ -81,16 +82,20 @@ export function chooseGaugeScale(value: Float64Array, kind: Uint8Array): number 
 
 /** Splits the gauge values of `kind === gauge` rows into the decimal and fallback columns. */
 export function splitGauges(value: Float64Array, kind: Uint8Array, scale: number): SplitGauges {
-  const decimal = new Array<bigint | null>(value.length).fill(null);
+  const unscaledValues = new Float64Array(value.length);
+  const present = new Uint8Array(value.length);
   const float = new Array<number | null>(value.length).fill(null);
   for (let i = 0; i < value.length; i++) {
     const v = value[i];
     if (kind[i] !== GAUGE || Number.isNaN(v)) continue;
     const unscaled = toDecimal(v, scale);
     if (unscaled === null) float[i] = v;
-    else decimal[i] = BigInt(unscaled);
+    else {
+      unscaledValues[i] = unscaled;
+      present[i] = 1;
+    }
   }
-  return { decimal, float };
+  return { decimal: new Int64Values(unscaledValues, present), float };
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import type { DecodedArray } from "hyparquet";
+import type { Int64Values } from "./parquet_int64.ts";
 import type { Batch, IdentityColumns } from "./parquet_batch.ts";
 import type { ColumnSpec } from "./parquet_schema.ts";
 
@@ -22,7 +23,10 @@ export type PhysicalColumns = Record<string, DecodedArray | undefined>;
  * The data of each physical column of a row group, computed on demand: the writer converts one
  * column at a time and yields to the event loop in between.
  */
-export type EncodedColumns = Record<string, () => DecodedArray>;
+export type EncodedColumns = Record<string, () => ColumnData>;
+
+/** The values of a column as handed to the writer: INT64 columns may come as {@link Int64Values}. */
+export type ColumnData = DecodedArray | Int64Values;
 
 /** The mapping between a batch type and its Parquet columns. */
 export interface TierLayout<C extends Batch & IdentityColumns, F extends string> {

@@ -22,7 +22,9 @@ import type { DecodedArray } from "hyparquet";
 import { KIND_CODE, MAX_COUNTER } from "../model/sample.ts";
 import type { RawColumns } from "./columns.ts";
 import { chooseGaugeScale, joinGauges, splitGauges } from "./parquet_gauge.ts";
+import { Int64Values } from "./parquet_int64.ts";
 import {
+  type ColumnData,
   type EncodedColumns,
   type LayoutParams,
   once,
@@ -93,17 +95,33 @@ function encodeRaw(cols: RawColumns, params: LayoutParams): EncodedColumns {
     namespace: () => cols.namespace,
     target: () => cols.target,
     poller: () => cols.poller,
-    ts: () => cols.ts,
+    ts: () => new Int64Values(cols.ts),
     kind: () => Int32Array.from(cols.kind),
     gauge_decimal: () => gauges().decimal,
     gauge_float: () => gauges().float,
-    counter: once(() => Array.from(cols.kind, (kind, i) => (kind === KIND_CODE.counter ? cols.counter[i] : null))),
+    counter: once(() => counterData(cols)),
     text: () => Array.from(cols.text, (t, i) => (cols.kind[i] === KIND_CODE.text ? t ?? "" : null)),
     valid: () => Array.from(cols.valid, (v) => v !== 0),
     error: () => Array.from(cols.error, (e) => (e ? e : null)),
     poll_ms: () => Int32Array.from(cols.pollMs),
   };
 }
+
+/** Counters as doubles when every one is exact as a double, else as bigints. */
+function counterData(cols: RawColumns): ColumnData {
+  const values = new Float64Array(cols.length);
+  const present = new Uint8Array(cols.length);
+  for (let i = 0; i < cols.length; i++) {
+    if (cols.kind[i] !== KIND_CODE.counter) continue;
+    const c = cols.counter[i]!;
+    if (c > MAX_EXACT) return Array.from(cols.kind, (kind, k) => (kind === KIND_CODE.counter ? cols.counter[k] : null));
+    values[i] = Number(c);
+    present[i] = 1;
+  }
+  return new Int64Values(values, present);
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 function decodeRaw(columns: PhysicalColumns, length: number): RawColumns {
   return {
@@ -132,8 +150,9 @@ function decodeRaw(columns: PhysicalColumns, length: number): RawColumns {
 const DELTA_SAFE_LIMIT = 2n ** 62n;
 
 function encodingOverrides(data: EncodedColumns): Record<string, ColumnSpec["encoding"]> {
-  const counters = data.counter() as (bigint | null)[];
-  return counters.some((c) => c !== null && c >= DELTA_SAFE_LIMIT) ? { counter: "PLAIN" } : {};
+  const counters = data.counter();
+  if (counters instanceof Int64Values) return {}; // all below 2^53
+  return (counters as (bigint | null)[]).some((c) => c !== null && c >= DELTA_SAFE_LIMIT) ? { counter: "PLAIN" } : {};
 }
 
 /** Columns that hold values only for rows of one kind. */

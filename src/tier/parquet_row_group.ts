@@ -13,6 +13,8 @@
 import type { DecodedArray } from "hyparquet";
 import type { ParquetWriter } from "hyparquet-writer";
 import { writeColumn } from "hyparquet-writer/src/column.js";
+import { Int64Values, writeInt64DeltaColumn } from "./parquet_int64.ts";
+import type { ColumnData } from "./parquet_layout.ts";
 import type { ColumnSpec } from "./parquet_schema.ts";
 
 type ColumnEncoder = Parameters<typeof writeColumn>[0]["column"];
@@ -24,7 +26,7 @@ export interface RowGroupColumn {
   /** Target uncompressed page size in bytes; 0 writes the column chunk as one page. */
   pageBytes: number;
   /** The values, computed when the column is written. */
-  data: () => DecodedArray;
+  data: () => ColumnData;
 }
 
 /**
@@ -40,8 +42,16 @@ export async function appendRowGroup(
   const start = parquet.writer.offset;
   const chunks = [];
   for (const column of columns) {
-    const pageData = pageDataOf(column.spec, column.data());
-    const result = writeColumn({ writer: parquet.writer, column: encoderOf(parquet, column), pageData });
+    const data = column.data();
+    const encoder = encoderOf(parquet, column);
+    const result = (data instanceof Int64Values && column.spec.encoding === "DELTA_BINARY_PACKED"
+      ? writeInt64DeltaColumn(parquet.writer, encoder, data)
+      : null) ??
+      writeColumn({
+        writer: parquet.writer,
+        column: encoder,
+        pageData: pageDataOf(column.spec, data instanceof Int64Values ? data.toBigInts() : data),
+      });
     parquet.pendingIndexes.push(result);
     chunks.push(result.chunk);
     await afterColumn();

@@ -1,0 +1,300 @@
+/**
+ * INT64 columns written with Number arithmetic.
+ *
+ * hyparquet-writer encodes every INT64 value it delta-packs through BigInt (its Number path only
+ * takes 32-bit values). Timestamps, counters, decimal gauges and counts are all INT64, and that path
+ * was about half of the flush's CPU time on Bun (1.4 µs per timestamp: profile in
+ * `docs/benchmarks.md`). The values of a tier file are almost always safe integers far from 2^53, so
+ * a column chunk whose values all lie within ±2^51 (deltas then stay exact doubles) is written here,
+ * as the same bytes hyparquet-writer writes (a test compares them); any other chunk goes to
+ * hyparquet-writer unchanged.
+ *
+ * @module
+ */
+import type { ColumnChunk, OffsetIndex, SchemaElement } from "hyparquet";
+import type { ColumnIndex } from "hyparquet/src/types.js";
+import { ByteWriter } from "hyparquet-writer";
+import type { writeColumn } from "hyparquet-writer/src/column.js";
+import { writePageHeader } from "hyparquet-writer/src/datapage.js";
+import { writeRleBitPackedHybrid } from "hyparquet-writer/src/encoding.js";
+
+type ColumnEncoder = Parameters<typeof writeColumn>[0]["column"];
+type Writer = Parameters<typeof writeColumn>[0]["writer"];
+type ColumnResult = ReturnType<typeof writeColumn>;
+
+/** Largest magnitude written here: deltas (< 2^52) and their zigzag forms (< 2^53) stay exact. */
+const SAFE = 2 ** 51;
+const BLOCK_SIZE = 128;
+const MINIBLOCKS = 4;
+const MINIBLOCK_VALUES = BLOCK_SIZE / MINIBLOCKS;
+
+/**
+ * The values of an INT64 column as doubles (integers; for DECIMAL the unscaled values), with
+ * `present[i] === 0` marking a null (`present` null: no nulls).
+ */
+export class Int64Values {
+  constructor(readonly values: Float64Array, readonly present: Uint8Array | null = null) {}
+
+  /** As hyparquet-writer takes them: a bigint or null per row. */
+  toBigInts(): (bigint | null)[] {
+    const out = new Array<bigint | null>(this.values.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.present && !this.present[i] ? null : BigInt(this.values[i]);
+    return out;
+  }
+}
+
+/**
+ * Writes `data` as one INT64 DELTA_BINARY_PACKED column chunk, as hyparquet-writer's `writeColumn`
+ * would (same pages, statistics and page indexes). Returns null, writing nothing, when a value is not
+ * an integer within ±2^51.
+ */
+export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, data: Int64Values): ColumnResult | null {
+  const { values, present } = data;
+  const { element } = column;
+  let min = Infinity, max = -Infinity, nulls = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (present && !present[i]) {
+      nulls++;
+      continue;
+    }
+    const v = values[i];
+    if (!(v >= -SAFE && v <= SAFE) || !Number.isInteger(v)) return null;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (nulls > 0 && element.repetition_type === "REQUIRED") {
+    throw new TypeError(`column ${column.columnName}: null in a required column`);
+  }
+  const optional = element.repetition_type !== "REQUIRED";
+  const pages = pageBoundaries(values.length, present, column.pageSize ?? 0);
+  const wantIndexes = pages.length > 1;
+  const columnIndex: ColumnIndex | undefined = column.columnIndex && wantIndexes
+    ? {
+      null_pages: [],
+      min_values: [],
+      max_values: [],
+      boundary_order: "UNORDERED",
+      null_counts: [],
+      nan_counts: undefined,
+    }
+    : undefined;
+  const offsetIndex: OffsetIndex | undefined = column.offsetIndex && wantIndexes ? { page_locations: [] } : undefined;
+  const offsetStart = writer.offset;
+  const dataPageOffset = BigInt(writer.offset);
+  let uncompressedSize = 0;
+  let ascending = true, descending = true, prevMin: number | undefined, prevMax: number | undefined;
+  const scratch = new Float64Array(maxPageLength(pages));
+  for (const { start, end } of pages) {
+    const pageOffset = writer.offset;
+    const levels = new ByteWriter();
+    let defLength = 0, n = 0, pageMin = Infinity, pageMax = -Infinity;
+    if (optional) defLength = writeRleBitPackedHybrid(levels, definitionLevels(present, start, end), 1);
+    for (let i = start; i < end; i++) {
+      if (present && !present[i]) continue;
+      const v = values[i];
+      scratch[n++] = v;
+      if (v < pageMin) pageMin = v;
+      if (v > pageMax) pageMax = v;
+    }
+    const page = new ByteWriter();
+    deltaPack(page, scratch, n);
+    const raw = page.getBytes();
+    const compressed = (column.compressors as Record<string, ((b: Uint8Array) => Uint8Array) | undefined>)[
+      column.codec ?? "UNCOMPRESSED"
+    ]?.(raw) ?? raw;
+    const headerStart = writer.offset;
+    writePageHeader(writer, {
+      type: "DATA_PAGE_V2",
+      uncompressed_page_size: levels.offset + page.offset,
+      compressed_page_size: levels.offset + compressed.length,
+      data_page_header_v2: {
+        num_values: end - start,
+        num_nulls: end - start - n,
+        num_rows: end - start,
+        encoding: "DELTA_BINARY_PACKED",
+        definition_levels_byte_length: defLength,
+        repetition_levels_byte_length: 0,
+        is_compressed: !!column.codec,
+      },
+    } as never);
+    const headerSize = writer.offset - headerStart;
+    writer.appendBytes(levels.getBytes());
+    writer.appendBytes(compressed);
+    uncompressedSize += headerSize + levels.offset + page.offset;
+    if (columnIndex) {
+      const nullPage = n === 0;
+      columnIndex.null_pages.push(nullPage);
+      columnIndex.min_values.push(nullPage ? new Uint8Array() : int64Bytes(pageMin));
+      columnIndex.max_values.push(nullPage ? new Uint8Array() : int64Bytes(pageMax));
+      columnIndex.null_counts!.push(BigInt(end - start - n));
+      if (!nullPage) {
+        if (prevMin !== undefined && prevMin > pageMin) ascending = false;
+        if (prevMin !== undefined && prevMin < pageMin) descending = false;
+        if (prevMax !== undefined && prevMax > pageMax) ascending = false;
+        if (prevMax !== undefined && prevMax < pageMax) descending = false;
+        [prevMin, prevMax] = [pageMin, pageMax];
+      }
+    }
+    offsetIndex?.page_locations.push({
+      offset: BigInt(pageOffset),
+      compressed_page_size: writer.offset - pageOffset,
+      first_row_index: BigInt(start),
+    });
+  }
+  if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
+  const chunk: ColumnChunk = {
+    meta_data: {
+      type: "INT64",
+      encodings: ["DELTA_BINARY_PACKED"],
+      path_in_schema: column.schemaPath.slice(1).map((s: SchemaElement) => s.name),
+      codec: column.codec ?? "UNCOMPRESSED",
+      num_values: BigInt(values.length),
+      total_compressed_size: BigInt(writer.offset - offsetStart),
+      total_uncompressed_size: BigInt(uncompressedSize),
+      data_page_offset: dataPageOffset,
+      dictionary_page_offset: undefined,
+      statistics: column.stats
+        ? {
+          min_value: nulls === values.length ? undefined : BigInt(min),
+          max_value: nulls === values.length ? undefined : BigInt(max),
+          null_count: BigInt(nulls),
+          nan_count: undefined,
+        }
+        : undefined,
+      encoding_stats: column.stats
+        ? [{ page_type: "DATA_PAGE_V2", encoding: "DELTA_BINARY_PACKED", count: pages.length }]
+        : undefined,
+      geospatial_statistics: undefined,
+    },
+    file_offset: BigInt(offsetStart),
+  } as ColumnChunk;
+  return { chunk, columnIndex, offsetIndex } as ColumnResult;
+}
+
+/** Pages as hyparquet-writer cuts them: about `pageSize` bytes of values (8 per non-null) each. */
+function pageBoundaries(
+  length: number,
+  present: Uint8Array | null,
+  pageSize: number,
+): { start: number; end: number }[] {
+  if (!pageSize) return [{ start: 0, end: length }];
+  const out = [];
+  let start = 0, bytes = 0;
+  for (let i = 0; i < length; i++) {
+    const size = present && !present[i] ? 0 : 8;
+    bytes += size;
+    if (bytes >= pageSize && i > start) {
+      out.push({ start, end: i });
+      start = i;
+      bytes = size;
+    }
+  }
+  if (start < length) out.push({ start, end: length });
+  return out;
+}
+
+function maxPageLength(pages: { start: number; end: number }[]): number {
+  let max = 0;
+  for (const p of pages) max = Math.max(max, p.end - p.start);
+  return max;
+}
+
+function definitionLevels(present: Uint8Array | null, start: number, end: number): Uint8Array {
+  if (present) return present.subarray(start, end);
+  return new Uint8Array(end - start).fill(1);
+}
+
+function int64Bytes(v: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigInt64(0, BigInt(v), true);
+  return out;
+}
+
+/** DELTA_BINARY_PACKED of `values[0, n)` (block 128, 4 miniblocks of 32), as hyparquet-writer writes it. */
+function deltaPack(w: ByteWriter, values: Float64Array, n: number): void {
+  w.appendVarInt(BLOCK_SIZE);
+  w.appendVarInt(MINIBLOCKS);
+  w.appendVarInt(n);
+  appendZigZag(w, n === 0 ? 0 : values[0]);
+  const deltas = new Float64Array(BLOCK_SIZE);
+  const widths = new Uint8Array(MINIBLOCKS);
+  const packedBuffers: Uint8Array[] = [];
+  for (let index = 1; index < n;) {
+    const blockEnd = Math.min(index + BLOCK_SIZE, n);
+    const size = blockEnd - index;
+    let minDelta = Infinity;
+    for (let i = 0; i < size; i++) {
+      const d = values[index + i] - values[index + i - 1];
+      deltas[i] = d;
+      if (d < minDelta) minDelta = d;
+    }
+    appendZigZag(w, minDelta);
+    for (let mb = 0; mb < MINIBLOCKS; mb++) {
+      let maxAdjusted = 0;
+      for (let i = mb * MINIBLOCK_VALUES; i < Math.min((mb + 1) * MINIBLOCK_VALUES, size); i++) {
+        const a = deltas[i] - minDelta;
+        if (a > maxAdjusted) maxAdjusted = a;
+      }
+      widths[mb] = bitWidth(maxAdjusted);
+    }
+    w.appendBytes(widths);
+    for (let mb = 0; mb < MINIBLOCKS; mb++) {
+      const width = widths[mb];
+      if (width === 0) continue;
+      const first = mb * MINIBLOCK_VALUES;
+      const packed = packedBuffers[width] ??= new Uint8Array(width * 4); // 32 values of `width` bits
+      let byte = 0, buffer = 0, used = 0;
+      if (width <= 24) {
+        for (let i = 0; i < MINIBLOCK_VALUES; i++) {
+          buffer |= (first + i < size ? deltas[first + i] - minDelta : 0) << used; // < 2^31: no sign trouble
+          used += width;
+          while (used >= 8) {
+            packed[byte++] = buffer & 0xff;
+            buffer >>>= 8;
+            used -= 8;
+          }
+        }
+      } else {
+        for (let i = 0; i < MINIBLOCK_VALUES; i++) {
+          let a = first + i < size ? deltas[first + i] - minDelta : 0;
+          // `width` bits in pieces of at most 24 (the 32-bit buffer holds fewer than 8 pending bits)
+          for (let left = width; left > 0;) {
+            const take = left > 24 ? 24 : left;
+            const piece = a % 2 ** take;
+            a = (a - piece) / 2 ** take;
+            buffer |= piece << used;
+            used += take;
+            left -= take;
+            while (used >= 8) {
+              packed[byte++] = buffer & 0xff;
+              buffer >>>= 8;
+              used -= 8;
+            }
+          }
+        }
+      }
+      w.appendBytes(packed);
+    }
+    index = blockEnd;
+  }
+}
+
+function bitWidth(v: number): number {
+  if (v < 2 ** 32) return 32 - Math.clz32(v);
+  let bits = 0;
+  while (v >= 1) {
+    bits++;
+    v = Math.floor(v / 2);
+  }
+  return bits;
+}
+
+/** Zigzag varint of a safe integer. */
+function appendZigZag(w: ByteWriter, v: number): void {
+  let z = v >= 0 ? v * 2 : -v * 2 - 1;
+  while (z >= 0x80) {
+    w.appendUint8((z % 0x80) | 0x80);
+    z = Math.floor(z / 0x80);
+  }
+  w.appendUint8(z);
+}

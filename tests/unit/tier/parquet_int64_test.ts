@@ -1,0 +1,134 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import { parquetReadObjects } from "hyparquet";
+import { ByteWriter, ParquetWriter } from "hyparquet-writer";
+import { writeColumn } from "hyparquet-writer/src/column.js";
+import { Int64Values, writeInt64DeltaColumn } from "../../../src/tier/parquet_int64.ts";
+import { pageCompressors, parquetCodec } from "../../../src/tier/compressors.ts";
+import { decimalColumn, timeColumn, uint64Column } from "../../../src/tier/parquet_schema.ts";
+import type { ColumnSpec } from "../../../src/tier/parquet_schema.ts";
+
+type Encoder = Parameters<typeof writeColumn>[0]["column"];
+
+function encoder(spec: ColumnSpec, pageSize: number, compressed: boolean): Encoder {
+  return {
+    columnName: spec.element.name,
+    element: spec.element,
+    schemaPath: [{ name: "schema", num_children: 1 }, spec.element],
+    codec: compressed ? parquetCodec("zstd") : undefined,
+    compressors: compressed ? pageCompressors({ algorithm: "zstd", level: 3 }) : {},
+    stats: true,
+    pageSize,
+    columnIndex: true,
+    offsetIndex: true,
+    encoding: "DELTA_BINARY_PACKED",
+  } as Encoder;
+}
+
+/** Both writers on the same input: bytes, chunk metadata and page indexes. */
+function both(spec: ColumnSpec, data: Int64Values, pageSize: number, compressed: boolean) {
+  const ours = new ByteWriter();
+  const fast = writeInt64DeltaColumn(ours, encoder(spec, pageSize, compressed), data);
+  assert.ok(fast, "the fast path takes safe values");
+  const theirs = new ByteWriter();
+  const values = data.toBigInts();
+  const optional = spec.element.repetition_type !== "REQUIRED";
+  const reference = writeColumn({
+    writer: theirs,
+    column: encoder(spec, pageSize, compressed),
+    pageData: {
+      values,
+      definitionLevels: optional ? values.map((v) => (v === null ? 0 : 1)) : [],
+      repetitionLevels: [],
+      maxDefinitionLevel: optional ? 1 : 0,
+    },
+  });
+  return { ours: ours.getBytes(), theirs: theirs.getBytes(), fast, reference };
+}
+
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
+const CASES: [string, ColumnSpec, () => Int64Values][] = [
+  ["timestamps of several series (required, negative jumps between series)", timeColumn("ts"), () => {
+    const v = new Float64Array(20_000);
+    for (let i = 0; i < v.length; i++) v[i] = 1_795_392_000_000 + (i % 1_440) * 60_000 + (i % 7);
+    return new Int64Values(v);
+  }],
+  ["counters up to 2^51 with nulls (wide deltas, > 24 bits)", uint64Column("counter"), () => {
+    const r = rng(7);
+    const v = new Float64Array(9_000), present = new Uint8Array(9_000);
+    for (let i = 0; i < v.length; i++) {
+      present[i] = r() < 0.8 ? 1 : 0;
+      v[i] = present[i] ? Math.floor(r() * 2 ** 51) : 0;
+    }
+    return new Int64Values(v, present);
+  }],
+  ["negative and zero decimals with an all-null stretch", decimalColumn("gauge_decimal", 2), () => {
+    const r = rng(3);
+    const v = new Float64Array(12_000), present = new Uint8Array(12_000);
+    for (let i = 0; i < v.length; i++) {
+      present[i] = i >= 3_000 && i < 8_000 ? 0 : 1;
+      v[i] = present[i] ? Math.round((r() - 0.5) * 2_000_000) : 0;
+    }
+    return new Int64Values(v, present);
+  }],
+  ["constant deltas, exactly 2^51 and -2^51", timeColumn("bucket"), () => {
+    const v = Float64Array.from({ length: 1_000 }, (_, i) => i * 300_000);
+    v[500] = 2 ** 51;
+    v[501] = -(2 ** 51);
+    return new Int64Values(v);
+  }],
+];
+
+for (const [name, spec, make] of CASES) {
+  for (const compressed of [false, true]) {
+    test(`INT64 fast path writes hyparquet-writer's bytes: ${name}${compressed ? ", zstd" : ""}`, () => {
+      const { ours, theirs, fast, reference } = both(spec, make(), 4_096 * 8, compressed);
+      assert.deepEqual(fast.chunk, reference.chunk);
+      assert.deepEqual(fast.offsetIndex, reference.offsetIndex);
+      assert.deepEqual(fast.columnIndex, reference.columnIndex);
+      assert.equal(Buffer.compare(ours, theirs), 0, "identical column chunk bytes");
+    });
+  }
+}
+
+test("INT64 fast path declines values beyond ±2^51 or not integers, writing nothing", () => {
+  for (const bad of [2 ** 51 + 2, -(2 ** 52), 1.5, NaN]) {
+    const w = new ByteWriter();
+    const out = writeInt64DeltaColumn(
+      w,
+      encoder(timeColumn("ts"), 0, false),
+      new Int64Values(new Float64Array([1, bad])),
+    );
+    assert.equal(out, null);
+    assert.equal(w.offset, 0);
+  }
+});
+
+test("a file written through the fast path reads back exactly with hyparquet", async () => {
+  const data = CASES[1][2]();
+  const spec = uint64Column("counter");
+  const sink = new ByteWriter();
+  const parquet = new ParquetWriter({ writer: sink, schema: [{ name: "schema", num_children: 1 }, spec.element] });
+  const result = writeInt64DeltaColumn(parquet.writer, encoder(spec, 4_096 * 8, false), data)!;
+  parquet.pendingIndexes.push(result);
+  parquet.num_rows = BigInt(data.values.length);
+  parquet.row_groups.push({
+    columns: [result.chunk],
+    total_byte_size: result.chunk.meta_data!.total_uncompressed_size,
+    num_rows: BigInt(data.values.length),
+  });
+  parquet.finish();
+  const bytes = sink.getBytes();
+  const rows = await parquetReadObjects({
+    file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+  });
+  const expected = data.toBigInts();
+  assert.equal(rows.length, expected.length);
+  rows.forEach((row, i) => assert.equal(row.counter === null ? null : BigInt(row.counter), expected[i], `row ${i}`));
+});
