@@ -18,10 +18,11 @@
  */
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
 import type { AggColumns } from "./columns.ts";
-import { Int64Values } from "./parquet_int64.ts";
+import { Int64Values } from "./parquet_fast_column.ts";
 import {
   assertIntegers,
   type EncodedColumns,
+  mapRows,
   nanToNull,
   type PhysicalColumns,
   type TierLayout,
@@ -106,7 +107,7 @@ function encodeAgg(cols: AggColumns): EncodedColumns {
     error_count: () => new Int64Values(cols.errorCount),
     first_ts: () => new Int64Values(cols.firstTs),
     last_ts: () => new Int64Values(cols.lastTs),
-    sketch: () => Array.from(cols.sketch, (s) => s ?? null),
+    sketch: () => mapRows(cols.length, (i) => cols.sketch[i] ?? null),
   };
   for (const field of FLOAT_FIELDS) out[field] = () => nanToNull(cols[field]);
   return out;

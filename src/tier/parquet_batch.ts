@@ -33,10 +33,17 @@ function columnsOf(batch: Batch): [string, Column][] {
   return Object.entries(batch).filter(([key]) => key !== "length") as [string, Column][];
 }
 
-/** Rows `start` (inclusive) to `end` (exclusive) of `batch`. */
+/**
+ * Rows `start` (inclusive) to `end` (exclusive) of `batch`: typed-array columns are views of the
+ * batch's (no copy), other columns copies.
+ */
 export function sliceBatch<C extends Batch>(batch: C, start: number, end: number): C {
   const out: Record<string, unknown> = { length: end - start };
-  for (const [key, column] of columnsOf(batch)) out[key] = column.slice(start, end);
+  for (const [key, column] of columnsOf(batch)) {
+    out[key] = ArrayBuffer.isView(column)
+      ? (column as unknown as Uint8Array).subarray(start, end)
+      : column.slice(start, end);
+  }
   return out as unknown as C;
 }
 

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { Int64Values } from "./parquet_int64.ts";
+import { Int64Values } from "./parquet_fast_column.ts";
 import { KIND_CODE } from "../model/sample.ts";
 
 /** Largest decimal scale a file may use. */

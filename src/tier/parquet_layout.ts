@@ -6,7 +6,7 @@
  * @module
  */
 import type { DecodedArray } from "hyparquet";
-import type { Int64Values } from "./parquet_int64.ts";
+import type { Int64Values } from "./parquet_fast_column.ts";
 import type { Batch, IdentityColumns } from "./parquet_batch.ts";
 import type { ColumnSpec } from "./parquet_schema.ts";
 
@@ -80,10 +80,17 @@ export function toNullable<T>(column: DecodedArray | undefined, length: number):
   return out;
 }
 
+/** `f(i)` for every row (a plain loop: `Array.from` with a mapper is several times slower on Bun). */
+export function mapRows<T>(length: number, f: (i: number) => T): T[] {
+  const out = new Array<T>(length);
+  for (let i = 0; i < length; i++) out[i] = f(i);
+  return out;
+}
+
 /** The identity strings of decoded rows (always read). */
 export function toStrings(column: DecodedArray | undefined, length: number): string[] {
   if (!column) throw new TypeError("Cannot decode tier rows: an identity column was not read");
-  return Array.from({ length }, (_, i) => column[i] as string);
+  return mapRows(length, (i) => column[i] as string);
 }
 
 /** A typed integer column (booleans become 0/1); zero-filled when the column was not read. */
@@ -98,7 +105,7 @@ export function toIntegers<A extends Uint8Array | Int32Array>(
 
 /** `null` for NaN, the value otherwise (Parquet null marks an unknown float). */
 export function nanToNull(values: Float64Array): (number | null)[] {
-  return Array.from(values, (v) => (Number.isNaN(v) ? null : v));
+  return mapRows(values.length, (i) => (Number.isNaN(values[i]) ? null : values[i]));
 }
 
 /** Throws a RangeError unless every value of `values` is a safe integer at least `min`. */

@@ -22,11 +22,12 @@ import type { DecodedArray } from "hyparquet";
 import { KIND_CODE, MAX_COUNTER } from "../model/sample.ts";
 import type { RawColumns } from "./columns.ts";
 import { chooseGaugeScale, joinGauges, splitGauges } from "./parquet_gauge.ts";
-import { Int64Values } from "./parquet_int64.ts";
+import { Int64Values } from "./parquet_fast_column.ts";
 import {
   type ColumnData,
   type EncodedColumns,
   type LayoutParams,
+  mapRows,
   once,
   type PhysicalColumns,
   type TierLayout,
@@ -100,9 +101,9 @@ function encodeRaw(cols: RawColumns, params: LayoutParams): EncodedColumns {
     gauge_decimal: () => gauges().decimal,
     gauge_float: () => gauges().float,
     counter: once(() => counterData(cols)),
-    text: () => Array.from(cols.text, (t, i) => (cols.kind[i] === KIND_CODE.text ? t ?? "" : null)),
-    valid: () => Array.from(cols.valid, (v) => v !== 0),
-    error: () => Array.from(cols.error, (e) => (e ? e : null)),
+    text: () => mapRows(cols.length, (i) => (cols.kind[i] === KIND_CODE.text ? cols.text[i] ?? "" : null)),
+    valid: () => mapRows(cols.length, (i) => cols.valid[i] !== 0),
+    error: () => mapRows(cols.length, (i) => cols.error[i] || null),
     poll_ms: () => Int32Array.from(cols.pollMs),
   };
 }
@@ -114,7 +115,9 @@ function counterData(cols: RawColumns): ColumnData {
   for (let i = 0; i < cols.length; i++) {
     if (cols.kind[i] !== KIND_CODE.counter) continue;
     const c = cols.counter[i]!;
-    if (c > MAX_EXACT) return Array.from(cols.kind, (kind, k) => (kind === KIND_CODE.counter ? cols.counter[k] : null));
+    if (c > MAX_EXACT) {
+      return mapRows(cols.length, (k) => (cols.kind[k] === KIND_CODE.counter ? cols.counter[k] : null));
+    }
     values[i] = Number(c);
     present[i] = 1;
   }

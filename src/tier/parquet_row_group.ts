@@ -13,7 +13,7 @@
 import type { DecodedArray } from "hyparquet";
 import type { ParquetWriter } from "hyparquet-writer";
 import { writeColumn } from "hyparquet-writer/src/column.js";
-import { Int64Values, writeInt64DeltaColumn } from "./parquet_int64.ts";
+import { allNull, Int64Values, writeInt64DeltaColumn, writeNullColumn } from "./parquet_fast_column.ts";
 import type { ColumnData } from "./parquet_layout.ts";
 import type { ColumnSpec } from "./parquet_schema.ts";
 
@@ -44,9 +44,7 @@ export async function appendRowGroup(
   for (const column of columns) {
     const data = column.data();
     const encoder = encoderOf(parquet, column);
-    const result = (data instanceof Int64Values && column.spec.encoding === "DELTA_BINARY_PACKED"
-      ? writeInt64DeltaColumn(parquet.writer, encoder, data)
-      : null) ??
+    const result = fastColumn(parquet.writer, encoder, data) ??
       writeColumn({
         writer: parquet.writer,
         column: encoder,
@@ -65,6 +63,21 @@ export async function appendRowGroup(
     num_rows: BigInt(rows),
     total_compressed_size: BigInt(parquet.writer.offset - start),
   });
+}
+
+/** The chunk written by `parquet_fast_column.ts`, or null when that case does not apply. */
+function fastColumn(
+  writer: ParquetWriter["writer"],
+  encoder: ColumnEncoder,
+  data: ColumnData,
+): ReturnType<typeof writeColumn> | null {
+  if (data instanceof Int64Values) {
+    return encoder.encoding === "DELTA_BINARY_PACKED" ? writeInt64DeltaColumn(writer, encoder, data) : null;
+  }
+  if (encoder.element.repetition_type === "OPTIONAL" && data.length > 0 && allNull(data)) {
+    return writeNullColumn(writer, encoder, data.length);
+  }
+  return null;
 }
 
 function encoderOf(parquet: ParquetWriter, { spec, pageBytes }: RowGroupColumn): ColumnEncoder {
@@ -88,7 +101,12 @@ function pageDataOf(spec: ColumnSpec, data: DecodedArray): PageData {
   if (spec.element.repetition_type === "REQUIRED") {
     return { values: data, definitionLevels: [], repetitionLevels: [], maxDefinitionLevel: 0 };
   }
-  const definitionLevels = new Array<number>(data.length);
+  const definitionLevels = new Uint8Array(data.length); // typed: slicing it per page is a copy of bytes
   for (let i = 0; i < data.length; i++) definitionLevels[i] = data[i] === null || data[i] === undefined ? 0 : 1;
-  return { values: data, definitionLevels, repetitionLevels: [], maxDefinitionLevel: 1 };
+  return {
+    values: data,
+    definitionLevels: definitionLevels as unknown as number[],
+    repetitionLevels: [],
+    maxDefinitionLevel: 1,
+  };
 }

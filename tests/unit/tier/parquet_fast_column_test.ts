@@ -3,14 +3,14 @@ import assert from "node:assert/strict";
 import { parquetReadObjects } from "hyparquet";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { writeColumn } from "hyparquet-writer/src/column.js";
-import { Int64Values, writeInt64DeltaColumn } from "../../../src/tier/parquet_int64.ts";
+import { Int64Values, writeInt64DeltaColumn, writeNullColumn } from "../../../src/tier/parquet_fast_column.ts";
 import { pageCompressors, parquetCodec } from "../../../src/tier/compressors.ts";
-import { decimalColumn, timeColumn, uint64Column } from "../../../src/tier/parquet_schema.ts";
+import { decimalColumn, floatColumn, textColumn, timeColumn, uint64Column } from "../../../src/tier/parquet_schema.ts";
 import type { ColumnSpec } from "../../../src/tier/parquet_schema.ts";
 
 type Encoder = Parameters<typeof writeColumn>[0]["column"];
 
-function encoder(spec: ColumnSpec, pageSize: number, compressed: boolean): Encoder {
+function encoder(spec: ColumnSpec, pageSize: number, compressed: boolean, encoding = spec.encoding): Encoder {
   return {
     columnName: spec.element.name,
     element: spec.element,
@@ -21,7 +21,7 @@ function encoder(spec: ColumnSpec, pageSize: number, compressed: boolean): Encod
     pageSize,
     columnIndex: true,
     offsetIndex: true,
-    encoding: "DELTA_BINARY_PACKED",
+    encoding,
   } as Encoder;
 }
 
@@ -132,3 +132,30 @@ test("a file written through the fast path reads back exactly with hyparquet", a
   assert.equal(rows.length, expected.length);
   rows.forEach((row, i) => assert.equal(row.counter === null ? null : BigInt(row.counter), expected[i], `row ${i}`));
 });
+
+for (const spec of [textColumn("text"), floatColumn("gauge_float", "DOUBLE"), uint64Column("counter")]) {
+  for (const compressed of [false, true]) {
+    test(`an all-null ${spec.element.name} column is written as hyparquet-writer writes it${compressed ? ", zstd" : ""}`, () => {
+      for (const length of [1, 7, 70_000]) {
+        const ours = new ByteWriter();
+        const fast = writeNullColumn(ours, encoder(spec, 4_096 * 8, compressed), length);
+        assert.ok(fast);
+        const theirs = new ByteWriter();
+        const reference = writeColumn({
+          writer: theirs,
+          column: encoder(spec, 4_096 * 8, compressed),
+          pageData: {
+            values: new Array(length).fill(null),
+            definitionLevels: new Array(length).fill(0),
+            repetitionLevels: [],
+            maxDefinitionLevel: 1,
+          },
+        });
+        assert.deepEqual(fast.chunk, reference.chunk);
+        assert.equal(fast.columnIndex, reference.columnIndex);
+        assert.equal(fast.offsetIndex, reference.offsetIndex);
+        assert.equal(Buffer.compare(ours.getBytes(), theirs.getBytes()), 0, `identical bytes for ${length} nulls`);
+      }
+    });
+  }
+}

@@ -1,13 +1,13 @@
 /**
- * INT64 columns written with Number arithmetic.
+ * Column chunks written without hyparquet-writer's generic per-value work, as the same bytes it
+ * writes (tests compare them), for the two cases that dominated flush CPU time on Bun:
  *
- * hyparquet-writer encodes every INT64 value it delta-packs through BigInt (its Number path only
- * takes 32-bit values). Timestamps, counters, decimal gauges and counts are all INT64, and that path
- * was about half of the flush's CPU time on Bun (1.4 µs per timestamp: profile in
- * `docs/benchmarks.md`). The values of a tier file are almost always safe integers far from 2^53, so
- * a column chunk whose values all lie within ±2^51 (deltas then stay exact doubles) is written here,
- * as the same bytes hyparquet-writer writes (a test compares them); any other chunk goes to
- * hyparquet-writer unchanged.
+ * - INT64 delta columns (timestamps, counters, decimal gauges, counts). hyparquet-writer delta-packs
+ *   every INT64 value through BigInt (its Number path takes only 32-bit values): 1.4 µs per
+ *   timestamp, about half of a flush. A chunk whose values all lie within ±2^51 (deltas then stay
+ *   exact doubles) is packed here with Number arithmetic; any other chunk goes to hyparquet-writer.
+ * - Optional columns with no value at all (texts, errors, fallback doubles, percentiles of text
+ *   series): one page of definition levels, without the five passes over a million nulls.
  *
  * @module
  */
@@ -22,6 +22,7 @@ type ColumnEncoder = Parameters<typeof writeColumn>[0]["column"];
 type Writer = Parameters<typeof writeColumn>[0]["writer"];
 type ColumnResult = ReturnType<typeof writeColumn>;
 
+const ENCODING = "DELTA_BINARY_PACKED";
 /** Largest magnitude written here: deltas (< 2^52) and their zigzag forms (< 2^53) stay exact. */
 const SAFE = 2 ** 51;
 const BLOCK_SIZE = 128;
@@ -98,29 +99,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
     }
     const page = new ByteWriter();
     deltaPack(page, scratch, n);
-    const raw = page.getBytes();
-    const compressed = (column.compressors as Record<string, ((b: Uint8Array) => Uint8Array) | undefined>)[
-      column.codec ?? "UNCOMPRESSED"
-    ]?.(raw) ?? raw;
-    const headerStart = writer.offset;
-    writePageHeader(writer, {
-      type: "DATA_PAGE_V2",
-      uncompressed_page_size: levels.offset + page.offset,
-      compressed_page_size: levels.offset + compressed.length,
-      data_page_header_v2: {
-        num_values: end - start,
-        num_nulls: end - start - n,
-        num_rows: end - start,
-        encoding: "DELTA_BINARY_PACKED",
-        definition_levels_byte_length: defLength,
-        repetition_levels_byte_length: 0,
-        is_compressed: !!column.codec,
-      },
-    } as never);
-    const headerSize = writer.offset - headerStart;
-    writer.appendBytes(levels.getBytes());
-    writer.appendBytes(compressed);
-    uncompressedSize += headerSize + levels.offset + page.offset;
+    uncompressedSize += writePage(writer, column, levels, defLength, page, end - start, end - start - n, ENCODING);
     if (columnIndex) {
       const nullPage = n === 0;
       columnIndex.null_pages.push(nullPage);
@@ -142,33 +121,128 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
     });
   }
   if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
-  const chunk: ColumnChunk = {
+  const statistics = {
+    min_value: nulls === values.length ? undefined : BigInt(min),
+    max_value: nulls === values.length ? undefined : BigInt(max),
+    null_count: BigInt(nulls),
+    nan_count: undefined,
+  };
+  const chunk = chunkOf(column, ENCODING, values.length, offsetStart, writer.offset, uncompressedSize, pages.length, {
+    dataPageOffset,
+    statistics,
+  });
+  return { chunk, columnIndex, offsetIndex } as ColumnResult;
+}
+
+/** Whether `values` holds nulls (or undefined) only. */
+export function allNull(values: ArrayLike<unknown>): boolean {
+  if (ArrayBuffer.isView(values)) return false;
+  for (let i = 0; i < values.length; i++) if (values[i] !== null && values[i] !== undefined) return false;
+  return true;
+}
+
+/**
+ * Writes an optional column whose `length` values are all null, as hyparquet-writer's `writeColumn`
+ * would: one page of definition levels and no values (PLAIN, or the column's own non-dictionary
+ * encoding), statistics with the null count only. Returns null, writing nothing, for an encoding the
+ * tier layouts do not use with nulls.
+ */
+export function writeNullColumn(writer: Writer, column: ColumnEncoder, length: number): ColumnResult | null {
+  const { element } = column;
+  if (element.repetition_type === "REQUIRED") {
+    throw new TypeError(`column ${column.columnName}: null in a required column`);
+  }
+  const encoding = column.encoding && column.encoding !== "RLE_DICTIONARY"
+    ? column.encoding
+    : element.type === "BOOLEAN" && length > 16
+    ? "RLE"
+    : "PLAIN";
+  if (encoding !== "PLAIN" && encoding !== "RLE" && encoding !== ENCODING) return null;
+  const offsetStart = writer.offset;
+  const dataPageOffset = BigInt(writer.offset);
+  const levels = new ByteWriter();
+  const defLength = writeRleBitPackedHybrid(levels, new Uint8Array(length), 1);
+  const page = new ByteWriter();
+  if (encoding === ENCODING) deltaPack(page, new Float64Array(0), 0);
+  else if (encoding === "RLE") page.appendUint32(0); // the byte length of no values
+  const uncompressedSize = writePage(writer, column, levels, defLength, page, length, length, encoding);
+  const isFloat = element.type === "FLOAT" || element.type === "DOUBLE";
+  const statistics = {
+    min_value: undefined,
+    max_value: undefined,
+    null_count: BigInt(length),
+    nan_count: isFloat ? 0n : undefined,
+  };
+  const chunk = chunkOf(column, encoding, length, offsetStart, writer.offset, uncompressedSize, 1, {
+    dataPageOffset,
+    statistics,
+  });
+  return { chunk, columnIndex: undefined, offsetIndex: undefined } as ColumnResult;
+}
+
+/** Writes one DATA_PAGE_V2 (levels, then the compressed values); returns its uncompressed size with the header. */
+function writePage(
+  writer: Writer,
+  column: ColumnEncoder,
+  levels: ByteWriter,
+  defLength: number,
+  page: ByteWriter,
+  numValues: number,
+  numNulls: number,
+  encoding: string,
+): number {
+  const raw = page.getBytes();
+  const compressors = column.compressors as Record<string, ((b: Uint8Array) => Uint8Array) | undefined>;
+  const compressed = compressors[column.codec ?? "UNCOMPRESSED"]?.(raw) ?? raw;
+  const headerStart = writer.offset;
+  writePageHeader(writer, {
+    type: "DATA_PAGE_V2",
+    uncompressed_page_size: levels.offset + page.offset,
+    compressed_page_size: levels.offset + compressed.length,
+    data_page_header_v2: {
+      num_values: numValues,
+      num_nulls: numNulls,
+      num_rows: numValues,
+      encoding,
+      definition_levels_byte_length: defLength,
+      repetition_levels_byte_length: 0,
+      is_compressed: !!column.codec,
+    },
+  } as never);
+  const headerSize = writer.offset - headerStart;
+  writer.appendBytes(levels.getBytes());
+  writer.appendBytes(compressed);
+  return headerSize + levels.offset + page.offset;
+}
+
+/** The chunk metadata `writeColumn` returns (no dictionary). */
+function chunkOf(
+  column: ColumnEncoder,
+  encoding: string,
+  numValues: number,
+  start: number,
+  end: number,
+  uncompressedSize: number,
+  pages: number,
+  { dataPageOffset, statistics }: { dataPageOffset: bigint; statistics: Record<string, unknown> },
+): ColumnChunk {
+  return {
     meta_data: {
-      type: "INT64",
-      encodings: ["DELTA_BINARY_PACKED"],
+      type: column.element.type,
+      encodings: [encoding],
       path_in_schema: column.schemaPath.slice(1).map((s: SchemaElement) => s.name),
       codec: column.codec ?? "UNCOMPRESSED",
-      num_values: BigInt(values.length),
-      total_compressed_size: BigInt(writer.offset - offsetStart),
+      num_values: BigInt(numValues),
+      total_compressed_size: BigInt(end - start),
       total_uncompressed_size: BigInt(uncompressedSize),
       data_page_offset: dataPageOffset,
       dictionary_page_offset: undefined,
-      statistics: column.stats
-        ? {
-          min_value: nulls === values.length ? undefined : BigInt(min),
-          max_value: nulls === values.length ? undefined : BigInt(max),
-          null_count: BigInt(nulls),
-          nan_count: undefined,
-        }
-        : undefined,
-      encoding_stats: column.stats
-        ? [{ page_type: "DATA_PAGE_V2", encoding: "DELTA_BINARY_PACKED", count: pages.length }]
-        : undefined,
+      statistics: column.stats ? statistics : undefined,
+      encoding_stats: column.stats ? [{ page_type: "DATA_PAGE_V2", encoding, count: pages }] : undefined,
       geospatial_statistics: undefined,
     },
-    file_offset: BigInt(offsetStart),
+    file_offset: BigInt(start),
   } as ColumnChunk;
-  return { chunk, columnIndex, offsetIndex } as ColumnResult;
 }
 
 /** Pages as hyparquet-writer cuts them: about `pageSize` bytes of values (8 per non-null) each. */
