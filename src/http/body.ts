@@ -1,6 +1,6 @@
 /**
  * Reading request bodies with a hard size limit: a declared `Content-Length` over the limit is refused
- * before anything is read, a streamed body is counted as it arrives and cut off at the limit, and a
+ * before anything is read, a chunked body is counted as it arrives and cut off at the limit, and a
  * gzip body is refused as soon as its decompressed size passes the limit (no zip bombs).
  *
  * @module
@@ -21,6 +21,9 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!req.body) return new Uint8Array(0);
+  // A declared length bounds the body (HTTP framing reads exactly that many bytes): let the runtime
+  // buffer it natively, several times cheaper than pulling the stream chunk by chunk.
+  if (declared !== null) return new Uint8Array(await req.arrayBuffer());
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;

@@ -74,28 +74,21 @@ export class SeriesCache {
     | CachedSeries
     | undefined {
     const len = ns1 - ns0 + t1 - t0 + p1 - p0 + 2;
-    for (let slot = h & this.mask;; slot = (slot + 1) & this.mask) {
-      const e = this.table[slot];
+    const { table, hashes, lengths, starts, arena, mask } = this;
+    probe: for (let slot = h & mask;; slot = (slot + 1) & mask) {
+      const e = table[slot];
       if (e === EMPTY) return undefined;
-      if (this.hashes[e] !== h || this.lengths[e] !== len) continue;
-      let off = this.starts[e];
-      if (!this.same(buf, ns0, ns1, off)) continue;
-      off += ns1 - ns0 + 1;
-      if (!this.same(buf, t0, t1, off)) continue;
-      off += t1 - t0 + 1;
-      if (this.same(buf, p0, p1, off)) return this.entries[e];
+      if (hashes[e] !== h || lengths[e] !== len) continue;
+      // inline byte comparisons (this is the hottest loop of ingest); the zero separators need no
+      // check: identity bytes never contain 0x00, so equal bytes at equal total length put them in place
+      let off = starts[e];
+      for (let k = ns0; k < ns1; k++, off++) if (arena[off] !== buf[k]) continue probe;
+      off++;
+      for (let k = t0; k < t1; k++, off++) if (arena[off] !== buf[k]) continue probe;
+      off++;
+      for (let k = p0; k < p1; k++, off++) if (arena[off] !== buf[k]) continue probe;
+      return this.entries[e];
     }
-  }
-
-  /**
-   * Whether `buf[from, to)` equals the arena at `off`. Separators need no check: identity bytes never
-   * contain 0x00, so when all compared bytes match and the total length is equal, the key's two
-   * zero separators can only sit at the uncompared positions.
-   */
-  private same(buf: Uint8Array, from: number, to: number, off: number): boolean {
-    const arena = this.arena;
-    for (let k = from; k < to; k++, off++) if (arena[off] !== buf[k]) return false;
-    return true;
   }
 
   /** Adds an identity given as UTF-8 ranges of `buf` (see {@link lookup}). */
