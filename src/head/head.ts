@@ -59,8 +59,8 @@ export class Head {
 
   /** Applies a resolved batch. */
   apply(b: SampleBatch): void {
+    this.raw.appendBatch(b);
     for (let i = 0; i < b.length; i++) {
-      this.raw.append(b, i);
       this.series.observe(b, i);
       this.agg.add(b.seriesId[i], b.ts[i], b.kind[i], (b.flags[i] & FLAG_VALID) !== 0, b.value[i], b.big?.get(i));
     }

@@ -112,6 +112,57 @@ export class RawLog {
     return pos;
   }
 
+  /**
+   * Appends every sample of a resolved batch, in order (as {@link append} one by one would): the
+   * columns are copied in bulk, one contiguous run per chunk; only the per-series back links and the
+   * time bounds take a loop.
+   */
+  appendBatch(b: SampleBatch): void {
+    const maxSeries = maxSeriesId(b);
+    if (maxSeries >= this.lastPos.length) this.growSeries(maxSeries);
+    for (let i = 0; i < b.length;) {
+      let chunk = this.chunks[this.chunks.length - 1];
+      if (!chunk || chunk.n === CHUNK_SIZE) {
+        chunk = new Chunk(this.end);
+        this.chunks.push(chunk);
+      }
+      const j0 = chunk.n;
+      const take = Math.min(b.length - i, CHUNK_SIZE - j0);
+      const end = i + take;
+      chunk.ts.set(b.ts.subarray(i, end), j0);
+      chunk.value.set(b.value.subarray(i, end), j0);
+      chunk.series.set(b.seriesId.subarray(i, end), j0);
+      chunk.kind.set(b.kind.subarray(i, end), j0);
+      chunk.flags.set(b.flags.subarray(i, end), j0);
+      chunk.pollMs.set(b.pollMs.subarray(i, end), j0);
+      let { minTs, maxTs } = chunk;
+      const { lastPos } = this;
+      const { ts, seriesId } = b;
+      const prev = chunk.prev;
+      let pos = this.end;
+      for (let k = i, j = j0; k < end; k++, j++, pos++) {
+        const t = ts[k];
+        if (t < minTs) minTs = t;
+        if (t > maxTs) maxTs = t;
+        const series = seriesId[k];
+        prev[j] = lastPos[series];
+        lastPos[series] = pos;
+      }
+      chunk.minTs = minTs;
+      chunk.maxTs = maxTs;
+      if (b.big || b.text || b.error) {
+        for (let k = i, j = j0; k < end; k++, j++) {
+          if (b.big) setSide(chunk, "big", j, b.big.get(k));
+          if (b.text) setSide(chunk, "text", j, b.text.get(k));
+          if (b.error) setSide(chunk, "error", j, b.error.get(k));
+        }
+      }
+      chunk.n = j0 + take;
+      this.end = pos;
+      i = end;
+    }
+  }
+
   /** Where a held position is. */
   locate(pos: number): Loc {
     const first = this.chunks[0];
@@ -170,6 +221,12 @@ export class RawLog {
     grown.set(this.lastPos);
     this.lastPos = grown;
   }
+}
+
+function maxSeriesId(b: SampleBatch): number {
+  let max = -1;
+  for (let k = 0; k < b.length; k++) if (b.seriesId[k] > max) max = b.seriesId[k];
+  return max;
 }
 
 function setSide<K extends "big" | "text" | "error">(
