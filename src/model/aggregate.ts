@@ -58,8 +58,10 @@ export class Aggregate {
   sketch: BinSketch | null = null;
   /** Stored sketch bytes not decoded yet (a row read from a tier file). */
   private encoded: Uint8Array | null = null;
-  /** Stored percentiles belonging to `encoded`. */
+  /** Stored percentiles belonging to `encoded` (or to a sketch not read: see {@link reported}). */
   private stored: ArrayLike<number> | null = null;
+  /** Read without its sketch: can be reported, not merged. */
+  private detached = false;
 
   /** `accuracy` null switches percentiles off. */
   constructor(readonly accuracy: number | null) {
@@ -85,9 +87,22 @@ export class Aggregate {
     return a;
   }
 
+  /**
+   * A stored row read without its sketch column (queries that only report rows): its stored
+   * percentiles are reported as they are; merging it throws, since the sketch it would need is not
+   * here. Null `quantiles`: percentiles unknown.
+   */
+  static reported(accuracy: number | null, quantiles: ArrayLike<number> | null): Aggregate {
+    const a = new Aggregate(accuracy);
+    a.values = null;
+    a.detached = true;
+    if (accuracy !== null && quantiles && !Number.isNaN(quantiles[0])) a.stored = quantiles;
+    return a;
+  }
+
   /** Whether percentiles are known for the aggregate's values. */
   get hasPercentiles(): boolean {
-    return this.values !== null || this.sketch !== null || this.encoded !== null;
+    return this.values !== null || this.sketch !== null || this.encoded !== null || this.stored !== null;
   }
 
   /** Adds one value observed at `timestampMs`. */
@@ -120,6 +135,7 @@ export class Aggregate {
 
   /** Merges `other` into this aggregate. */
   merge(other: Aggregate): void {
+    if (this.detached || other.detached) throw detachedError("merge");
     const hadValues = this.count > 0;
     this.count += other.count;
     this.sum += other.sum;
@@ -155,6 +171,7 @@ export class Aggregate {
     this.sketch = other.sketch ? other.sketch.clone() : null;
     this.encoded = other.encoded;
     this.stored = other.stored;
+    this.detached = other.detached;
     if (this.accuracy === null) this.forget();
   }
 
@@ -168,6 +185,7 @@ export class Aggregate {
   /** The sketch of the aggregate's values (decoding stored bytes or building it from kept values). */
   materialize(): BinSketch {
     if (this.sketch) return this.sketch;
+    if (this.detached) throw detachedError("build the sketch of");
     const accuracy = this.accuracy ?? 0.01;
     let s: BinSketch;
     if (this.encoded) s = BinSketch.decode(this.encoded, accuracy);
@@ -202,7 +220,7 @@ export class Aggregate {
 
   /** The four reported quantiles (the stored ones for an unmerged stored row). */
   quantiles(out: Float64Array | number[] = new Float64Array(QUANTILES.length)): Float64Array | number[] {
-    if (this.stored && this.encoded) {
+    if (this.stored && (this.encoded || this.detached)) {
       for (let k = 0; k < QUANTILES.length; k++) out[k] = this.stored[k];
       return out;
     }
@@ -213,6 +231,7 @@ export class Aggregate {
   /** The DDSketch protobuf of the values (docs/format/sketch.md), or null when unknown or empty. */
   sketchBytes(): Uint8Array | null {
     if (this.count === 0 || this.accuracy === null) return null;
+    if (this.detached) throw detachedError("encode the sketch of");
     if (this.encoded) return this.encoded;
     if (this.values !== null) return this.values.length > 0 ? encodeValuesAsSketch(this.values, this.accuracy) : null;
     return this.sketch ? this.sketch.encode() : null;
@@ -231,4 +250,8 @@ export class Aggregate {
     c.adopt(this);
     return c;
   }
+}
+
+function detachedError(what: string): Error {
+  return new Error(`Cannot ${what} an aggregate read without its sketch column (internal error: read the sketch)`);
 }

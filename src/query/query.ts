@@ -24,6 +24,7 @@ import { join } from "../platform/path.ts";
 import { type AggRow, columnsToRows, mergeRows } from "../tier/agg_rows.ts";
 import type { RawColumns, SeriesFilter } from "../tier/columns.ts";
 import type { TierFile } from "../tier/manifest.ts";
+import { AGG_LAYOUT } from "../tier/parquet_agg.ts";
 import { readAggFile, readRawFile } from "../tier/parquet_reader.ts";
 import { rollup } from "../tier/rollup.ts";
 
@@ -228,7 +229,9 @@ async function aggregateSeries(
 
 /**
  * Rows of `tier` for buckets in [from, to) (`from` aligned), merged: files below the tier's watermark,
- * the finer tier rolled up above it; for 5min, files plus memory.
+ * the finer tier rolled up above it; for 5min, files plus memory. Files are first read without their
+ * sketch column (the biggest; only merging needs it); when late data left a bucket in several rows,
+ * they are read again with it.
  */
 async function aggRows(
   view: QueryView,
@@ -238,20 +241,53 @@ async function aggRows(
   to: number,
   memory: readonly AggRow[],
   result: QueryResult,
+  sketches = false,
+): Promise<AggRow[]> {
+  const rows = await unmergedRows(view, filter, tier, from, to, memory, result, sketches);
+  if (!sketches && hasRepeatedKeys(rows)) {
+    const warnings = result.warnings.length;
+    const again = await unmergedRows(view, filter, tier, from, to, memory, result, true);
+    result.warnings.length = warnings; // the second read repeats the first one's warnings
+    return mergeRows(again);
+  }
+  return mergeRows(rows);
+}
+
+async function unmergedRows(
+  view: QueryView,
+  filter: SeriesFilter,
+  tier: AggregateTier,
+  from: number,
+  to: number,
+  memory: readonly AggRow[],
+  result: QueryResult,
+  sketches: boolean,
 ): Promise<AggRow[]> {
   if (tier === "5min") {
-    const rows = await fileRows(view, filter, "5min", from, to, result);
+    const rows = await fileRows(view, filter, "5min", from, to, result, sketches);
     for (const r of memory) if (r.bucket >= from && r.bucket < to) rows.push({ ...r, agg: r.agg.clone() });
-    return mergeRows(rows);
+    return rows;
   }
   const w = view.watermarks[tier];
-  const rows = from < w ? await fileRows(view, filter, tier, from, Math.min(to, w), result) : [];
+  const rows = from < w ? await fileRows(view, filter, tier, from, Math.min(to, w), result, sketches) : [];
   if (to > w) {
     const finer = finerTier(tier) as AggregateTier;
     const start = Math.max(from, w);
-    rows.push(...rollup(await aggRows(view, filter, finer, start, to, memory, result), tier));
+    // a rollup merges finer rows: it needs their sketches
+    rows.push(...rollup(await aggRows(view, filter, finer, start, to, memory, result, true), tier));
   }
-  return mergeRows(rows);
+  return rows;
+}
+
+/** Whether two rows share a key (series and bucket): they must be merged. */
+function hasRepeatedKeys(rows: readonly AggRow[]): boolean {
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const key = `${r.namespace}\u0000${r.target}\u0000${r.poller}\u0000${r.bucket}`;
+    if (seen.has(key)) return true;
+    seen.add(key);
+  }
+  return false;
 }
 
 async function fileRows(
@@ -261,19 +297,23 @@ async function fileRows(
   from: number,
   to: number,
   result: QueryResult,
+  sketches: boolean,
 ): Promise<AggRow[]> {
   const rows: AggRow[] = [];
+  const columns = sketches ? undefined : WITHOUT_SKETCH;
   for (const f of filesFor(view, tier, from, to)) {
     const cols = await readSafely(
       view,
       f,
       result,
-      () => readAggFile(view.fs, join(view.dataDir, f.path), { series: filter, fromMs: from, toMs: to, tier }),
+      () => readAggFile(view.fs, join(view.dataDir, f.path), { series: filter, fromMs: from, toMs: to, tier, columns }),
     );
-    if (cols) rows.push(...columnsToRows(cols, view.accuracy));
+    if (cols) rows.push(...columnsToRows(cols, view.accuracy, sketches));
   }
   return rows;
 }
+
+const WITHOUT_SKETCH = AGG_LAYOUT.fields.filter((f) => f !== "sketch");
 
 /** Open and in-flight 5-minute buckets of the matching series, as rows (copies). */
 function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {

@@ -103,12 +103,16 @@ export function rowsToColumns(rows: readonly AggRow[]): AggColumns {
 
 /**
  * Rows of columns. Sketches are decoded with `accuracy` (so they merge with local sketches); a row
- * without a sketch but with values has no percentiles (`sketch` null).
+ * without a sketch but with values has no percentiles (`sketch` null). `withSketch` false: the sketch
+ * column was not read, the rows report their stored percentiles and cannot be merged.
  */
-export function columnsToRows(c: AggColumns, accuracy: number | null): AggRow[] {
+export function columnsToRows(c: AggColumns, accuracy: number | null, withSketch = true): AggRow[] {
   const rows: AggRow[] = new Array(c.length);
   for (let i = 0; i < c.length; i++) {
-    const agg = Aggregate.stored(accuracy, c.sketch[i], [c.p50[i], c.p90[i], c.p95[i], c.p99[i]]);
+    const quantiles = [c.p50[i], c.p90[i], c.p95[i], c.p99[i]];
+    const agg = withSketch
+      ? Aggregate.stored(accuracy, c.sketch[i], quantiles)
+      : Aggregate.reported(accuracy, quantiles);
     agg.count = c.count[i];
     agg.errorCount = c.errorCount[i];
     if (agg.count > 0) {

@@ -10,6 +10,7 @@ import { Metrics } from "../../src/platform/metrics.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { readAggFile } from "../../src/tier/parquet_reader.ts";
 import { resultJson } from "../../src/query/format.ts";
+import { Aggregate } from "../../src/model/aggregate.ts";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -123,6 +124,11 @@ test("late data for an hour already rolled up reaches the hourly tier once, as a
   });
   assert.equal(res.series[0].points!.length, 1);
   assert.equal(res.series[0].points![0].agg.count, 61);
+  // the partial rows were read with their sketches and merged: the percentiles cover all 61 values
+  const all = Aggregate.empty(0.01);
+  for (let m = 0; m < 60; m++) all.add(m, T0 + m * MIN);
+  all.add(1000, T0 + 30 * MIN + 30_000);
+  assert.deepEqual([...res.series[0].points![0].agg.quantiles()], [...all.quantiles()]);
   await s.close();
 });
 

@@ -146,3 +146,18 @@ test("kept values answer exactly like a DDSketch of them (same percentiles in me
     }
   }
 });
+
+test("a row read without its sketch reports its stored percentiles and refuses to be merged", () => {
+  const row = Aggregate.reported(0.01, [1, 2, 3, 4]);
+  row.count = 5;
+  assert.deepEqual([...row.quantiles()], [1, 2, 3, 4]);
+  assert.deepEqual([...row.clone().quantiles()], [1, 2, 3, 4]);
+  const other = Aggregate.empty(0.01);
+  other.add(7, 0);
+  assert.throws(() => other.merge(row), /without its sketch/);
+  assert.throws(() => row.clone().merge(other), /without its sketch/);
+  assert.throws(() => row.sketchBytes(), /without its sketch/);
+  const unknown = Aggregate.reported(0.01, [NaN, NaN, NaN, NaN]);
+  unknown.count = 3;
+  assert.ok(unknown.quantiles().every(Number.isNaN));
+});
