@@ -18,8 +18,81 @@ import { counterIncrease } from "./counter_rate.ts";
 import { BinSketch } from "../model/bin_sketch.ts";
 import { type ClosedSlice, SKETCH_MODE } from "./flush_batch.ts";
 import type { ByteReader, ByteWriter } from "../model/bytes.ts";
+import { copyReusing } from "../model/typed.ts";
 
 const BUCKET_MS = 300_000;
+
+/** The open state of an aggregator, copied at a snapshot's cut (see {@link Aggregator.captureState}). */
+export interface AggregatorState {
+  /** Exact values written per bucket at most (0 with percentiles off). */
+  inline: number;
+  /** Values slots per bucket in `vals`. */
+  stride: number;
+  prevTs: Float64Array;
+  prevVal: Float64Array;
+  prevBig: Map<number, bigint>;
+  live: number;
+  used: number;
+  series: Int32Array;
+  start: Float64Array;
+  kind: Uint8Array;
+  count: Float64Array;
+  errors: Float64Array;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  first: Float64Array;
+  last: Float64Array;
+  n: Uint8Array;
+  vals: Float64Array;
+  sketches: (Uint8Array | null)[];
+}
+
+/**
+ * Writes a captured open state (counter states and open buckets) in the snapshot layout
+ * (docs/format/snapshot.md); yields every few thousand buckets so a caller can let requests in.
+ * Buckets still in inline mode keep their exact values.
+ */
+export function* writeAggregatorState(w: ByteWriter, st: AggregatorState): Generator<void, void> {
+  const counters: number[] = [];
+  for (let s = 0; s < st.prevTs.length; s++) if (st.prevTs[s] !== -Infinity) counters.push(s);
+  w.varint(counters.length);
+  for (let k = 0; k < counters.length; k++) {
+    const s = counters[k];
+    w.varint(s);
+    w.zigzag(st.prevTs[s]);
+    const big = st.prevBig.get(s);
+    w.u8(big === undefined ? 0 : 1);
+    if (big === undefined) w.varint(st.prevVal[s]);
+    else w.bigVarint(big);
+    if ((k & 8191) === 8191) yield;
+  }
+  w.varint(st.live);
+  for (let slot = 0; slot < st.used; slot++) {
+    if (st.series[slot] < 0) continue;
+    w.varint(st.series[slot]);
+    w.zigzag(st.start[slot]);
+    w.u8(st.kind[slot]);
+    w.varint(st.count[slot]);
+    w.varint(st.errors[slot]);
+    w.f64(st.sum[slot]);
+    w.f64(st.min[slot]);
+    w.f64(st.max[slot]);
+    w.f64(st.first[slot]);
+    w.f64(st.last[slot]);
+    const sketch = st.sketches[slot];
+    if (sketch) {
+      w.u8(SKETCH_MODE);
+      w.varint(sketch.length);
+      w.raw(sketch);
+    } else {
+      const n = st.inline === 0 ? 0 : st.n[slot];
+      w.u8(n);
+      for (let i = 0; i < n; i++) w.f64(st.vals[slot * st.stride + i]);
+    }
+    if ((slot & 8191) === 8191) yield;
+  }
+}
 
 const GAUGE = VALUE_KIND_CODE.gauge;
 const RATE = VALUE_KIND_CODE.rate;
@@ -89,6 +162,8 @@ export class Aggregator {
   private sN = new Uint8Array(0);
   private sVals = new Float64Array(0);
   private sSketch: (BinSketch | null)[] = [];
+  /** The previous capture, whose memory the next one reuses. */
+  private spare: AggregatorState | null = null;
 
   constructor(opts: AggregatorOptions) {
     this.accuracy = opts.accuracy;
@@ -224,50 +299,47 @@ export class Aggregator {
   }
 
   /**
-   * Writes the open state (counter states and open buckets) for a snapshot, synchronously, straight
-   * from the columns (docs/format/snapshot.md). Buckets still in inline mode keep their exact values.
+   * A copy of the open state (counter states and open buckets) for a snapshot: typed-array copies,
+   * cheap enough for the flush's cut; {@link writeAggregatorState} encodes it later, off the cut.
+   * Buckets that hold a sketch are encoded now (rare: only past `inline` values). The copy reuses the
+   * previous capture's memory: it is valid until the next capture (flushes run one at a time).
    */
-  encodeState(w: ByteWriter): void {
-    const counters: number[] = [];
-    for (let s = 0; s < this.prevTs.length; s++) if (this.prevTs[s] !== -Infinity) counters.push(s);
-    w.varint(counters.length);
-    for (const s of counters) {
-      w.varint(s);
-      w.zigzag(this.prevTs[s]);
-      const big = this.prevBig.get(s);
-      w.u8(big === undefined ? 0 : 1);
-      if (big === undefined) w.varint(this.prevVal[s]);
-      else w.bigVarint(big);
+  captureState(): AggregatorState {
+    const n = this.used;
+    const sp = this.spare;
+    const sketches: (Uint8Array | null)[] = new Array(n).fill(null);
+    for (let slot = 0; slot < n; slot++) {
+      const sketch = this.sSketch[slot];
+      if (sketch && this.sSeries[slot] >= 0) sketches[slot] = sketch.encode();
     }
-    w.varint(this.live);
-    for (let slot = 0; slot < this.used; slot++) if (this.sSeries[slot] >= 0) this.encodeSlot(w, slot);
+    const series = this.prevTs.length;
+    const st: AggregatorState = {
+      inline: this.accuracy === null ? 0 : this.inline,
+      stride: this.inline,
+      prevTs: copyReusing(this.prevTs, series, sp?.prevTs ?? null),
+      prevVal: copyReusing(this.prevVal, series, sp?.prevVal ?? null),
+      prevBig: new Map(this.prevBig),
+      live: this.live,
+      used: n,
+      series: copyReusing(this.sSeries, n, sp?.series ?? null),
+      start: copyReusing(this.sStart, n, sp?.start ?? null),
+      kind: copyReusing(this.sKind, n, sp?.kind ?? null),
+      count: copyReusing(this.sCount, n, sp?.count ?? null),
+      errors: copyReusing(this.sErrors, n, sp?.errors ?? null),
+      sum: copyReusing(this.sSum, n, sp?.sum ?? null),
+      min: copyReusing(this.sMin, n, sp?.min ?? null),
+      max: copyReusing(this.sMax, n, sp?.max ?? null),
+      first: copyReusing(this.sFirst, n, sp?.first ?? null),
+      last: copyReusing(this.sLast, n, sp?.last ?? null),
+      n: copyReusing(this.sN, n, sp?.n ?? null),
+      vals: copyReusing(this.sVals, n * this.inline, sp?.vals ?? null),
+      sketches,
+    };
+    this.spare = st;
+    return st;
   }
 
-  private encodeSlot(w: ByteWriter, slot: number): void {
-    w.varint(this.sSeries[slot]);
-    w.zigzag(this.sStart[slot]);
-    w.u8(this.sKind[slot]);
-    w.varint(this.sCount[slot]);
-    w.varint(this.sErrors[slot]);
-    w.f64(this.sSum[slot]);
-    w.f64(this.sMin[slot]);
-    w.f64(this.sMax[slot]);
-    w.f64(this.sFirst[slot]);
-    w.f64(this.sLast[slot]);
-    const sketch = this.sSketch[slot];
-    if (sketch) {
-      w.u8(SKETCH_MODE);
-      const bytes = sketch.encode();
-      w.varint(bytes.length);
-      w.raw(bytes);
-      return;
-    }
-    const n = this.accuracy === null ? 0 : this.sN[slot];
-    w.u8(n);
-    for (let i = 0; i < n; i++) w.f64(this.sVals[slot * this.inline + i]);
-  }
-
-  /** Restores what {@link encodeState} wrote; `mapSeries` turns snapshot ids into head ids. */
+  /** Restores what {@link writeAggregatorState} wrote; `mapSeries` turns snapshot ids into head ids. */
   decodeState(r: ByteReader, mapSeries: (id: number) => number): void {
     const counters = r.varint();
     for (let k = 0; k < counters; k++) {

@@ -9,6 +9,7 @@
  */
 import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
 import { KIND_CODE } from "../model/sample.ts";
+import { copyReusing } from "../model/typed.ts";
 import type { SeriesFilter } from "../tier/columns.ts";
 
 /** The last value of a series. */
@@ -56,6 +57,8 @@ export class SeriesIndex {
   private lastError = new Map<number, string>();
   private sortedCache: Int32Array | null = null;
   private visibleCount = 0;
+  /** The previous capture, whose memory the next one reuses. */
+  private spare: SeriesState | null = null;
 
   /** Number of ids handed out (visible or not). */
   get size(): number {
@@ -101,6 +104,28 @@ export class SeriesIndex {
   /** The identity of series `id`. */
   names(id: number): readonly [string, string, string] {
     return [this.ns[id], this.target[id], this.poller[id]];
+  }
+
+  /**
+   * A copy of the series and their last values (a snapshot's cut: pointer and typed-array copies).
+   * It reuses the previous capture's memory: valid until the next capture.
+   */
+  capture(): SeriesState {
+    const n = this.ns.length;
+    const sp = this.spare;
+    this.spare = {
+      namespace: this.ns.slice(),
+      target: this.target.slice(),
+      poller: this.poller.slice(),
+      lastTs: copyReusing(this.lastTs, n, sp?.lastTs ?? null),
+      lastKind: copyReusing(this.lastKind, n, sp?.lastKind ?? null),
+      lastFlags: copyReusing(this.lastFlags, n, sp?.lastFlags ?? null),
+      lastValue: copyReusing(this.lastValue, n, sp?.lastValue ?? null),
+      lastBig: new Map(this.lastBig),
+      lastText: new Map(this.lastText),
+      lastError: new Map(this.lastError),
+    };
+    return this.spare;
   }
 
   /** Whether a sample of series `id` has been applied. */
@@ -220,6 +245,21 @@ export class SeriesIndex {
     this.lastFlags = grow(this.lastFlags, size, 0);
     this.lastValue = grow(this.lastValue, size, 0);
   }
+}
+
+/** The series of an index and their last values, copied (see {@link SeriesIndex.capture}). */
+export interface SeriesState {
+  namespace: string[];
+  target: string[];
+  poller: string[];
+  /** -Infinity: no sample applied yet (the series is not visible). */
+  lastTs: Float64Array;
+  lastKind: Uint8Array;
+  lastFlags: Uint8Array;
+  lastValue: Float64Array;
+  lastBig: Map<number, bigint>;
+  lastText: Map<number, string>;
+  lastError: Map<number, string>;
 }
 
 /** Orders identities as the Parquet files do: namespace, then target, then poller (code-unit order). */

@@ -24,7 +24,11 @@
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
 import { ByteReader, ByteWriter } from "../model/bytes.ts";
+import { setImmediate } from "node:timers";
+import { type AggregatorState, writeAggregatorState } from "../aggregate/aggregator.ts";
+import { FLAG_VALID } from "../model/batch.ts";
 import type { Head } from "./head.ts";
+import type { SeriesState } from "./series.ts";
 
 const MAGIC = [0x53, 0x54, 0x53, 0x4e]; // "STSN"
 const VERSION = 1;
@@ -37,47 +41,88 @@ export interface SnapshotMeta {
   watermark: number;
 }
 
-/** Encodes the head's state (synchronously: it must reflect exactly the cut). */
+/** The state a snapshot holds, copied at a flush's cut (cheap), encoded afterwards. */
+export interface SnapshotCapture {
+  meta: SnapshotMeta;
+  series: SeriesState;
+  agg: AggregatorState;
+}
+
+/** Copies what a snapshot of `head` holds, now (synchronously: it must reflect exactly the cut). */
+export function captureSnapshot(head: Head, meta: SnapshotMeta): SnapshotCapture {
+  return { meta, series: head.series.capture(), agg: head.agg.captureState() };
+}
+
+/** Encodes the head's state now (synchronously). */
 export function encodeSnapshot(head: Head, meta: SnapshotMeta): Uint8Array {
-  const body = new ByteWriter(1 << 16);
+  const parts = snapshotParts(captureSnapshot(head, meta));
+  for (;;) {
+    const r = parts.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Encodes a captured snapshot, letting the event loop run every few thousand series or buckets (a
+ * snapshot of 100,000 series takes a few hundred milliseconds of CPU; requests must not wait for it).
+ */
+export async function encodeCapturedSnapshot(capture: SnapshotCapture): Promise<Uint8Array> {
+  const parts = snapshotParts(capture);
+  for (;;) {
+    const r = parts.next();
+    if (r.done) return r.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function* snapshotParts(c: SnapshotCapture): Generator<void, Uint8Array> {
+  const { meta, series, agg } = c;
+  // sized up front: growing a 25 MB buffer by doubling copies it a dozen times
+  const w = new ByteWriter(HEADER + 64 + series.namespace.length * 96 + agg.live * (64 + 8 * agg.inline));
+  w.pos = HEADER; // the header goes in front once the body's length and CRC are known (no copy of the body)
+  const body = w;
   body.varint(meta.walSegment);
   body.f64(meta.createdMs);
   body.f64(meta.watermark);
-  encodeSeries(body, head);
-  head.agg.encodeState(body);
-  const bytes = body.bytes();
-  const out = new ByteWriter(HEADER + bytes.length);
-  for (const b of MAGIC) out.u8(b);
-  out.u8(VERSION);
-  out.u8(0);
-  out.u8(0);
-  out.u8(0);
-  out.u64(bytes.length);
-  out.u32(zlib.crc32(bytes) >>> 0);
-  out.raw(bytes);
-  return out.bytes().slice();
+  yield* writeSeries(body, series);
+  yield* writeAggregatorState(body, agg);
+  const end = w.pos;
+  const bodyBytes = w.buf.subarray(HEADER, end);
+  const crc = zlib.crc32(bodyBytes) >>> 0;
+  w.pos = 0;
+  for (const b of MAGIC) w.u8(b);
+  w.u8(VERSION);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u64(end - HEADER);
+  w.u32(crc);
+  w.pos = end;
+  return w.bytes();
 }
 
-function encodeSeries(w: ByteWriter, head: Head): void {
+function* writeSeries(w: ByteWriter, s: SeriesState): Generator<void, void> {
   const ids: number[] = [];
-  for (let id = 0; id < head.series.size; id++) if (head.series.isVisible(id)) ids.push(id);
+  for (let id = 0; id < s.lastTs.length; id++) if (s.lastTs[id] !== -Infinity) ids.push(id);
   w.varint(ids.length);
-  for (const id of ids) {
-    const [ns, target, poller] = head.series.names(id);
-    const last = head.series.last(id);
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k];
     w.varint(id);
-    w.string(ns);
-    w.string(target);
-    w.string(poller);
-    w.f64(last.ts);
-    w.u8(last.kind);
-    w.u8(last.valid ? 1 : 0);
-    w.f64(last.value);
-    const big = last.big !== undefined && last.big > BigInt(Number.MAX_SAFE_INTEGER) ? last.big : undefined;
-    w.u8((big !== undefined ? 1 : 0) | (last.text !== undefined ? 2 : 0) | (last.error !== undefined ? 4 : 0));
+    w.string(s.namespace[id]);
+    w.string(s.target[id]);
+    w.string(s.poller[id]);
+    w.f64(s.lastTs[id]);
+    w.u8(s.lastKind[id]);
+    w.u8((s.lastFlags[id] & FLAG_VALID) !== 0 ? 1 : 0);
+    w.f64(s.lastValue[id]);
+    const lastBig = s.lastBig.get(id);
+    const big = lastBig !== undefined && lastBig > BigInt(Number.MAX_SAFE_INTEGER) ? lastBig : undefined;
+    const text = s.lastText.get(id), error = s.lastError.get(id);
+    w.u8((big !== undefined ? 1 : 0) | (text !== undefined ? 2 : 0) | (error !== undefined ? 4 : 0));
     if (big !== undefined) w.bigVarint(big);
-    if (last.text !== undefined) w.string(last.text);
-    if (last.error !== undefined) w.string(last.error);
+    if (text !== undefined) w.string(text);
+    if (error !== undefined) w.string(error);
+    if ((k & 4095) === 4095) yield;
   }
 }
 

@@ -3,10 +3,11 @@
  * checkpoints the WAL, exactly once.
  *
  * 1. Cut (synchronous, inside the WAL rotation): take the raw log positions and the closed buckets,
- *    and encode the snapshot of what stays in memory. Every batch applied so far lies in WAL segments
- *    before the new one, and none after.
+ *    and copy the state that stays in memory (series, last values, open buckets: typed-array copies).
+ *    Every batch applied so far lies in WAL segments before the new one, and none after.
  * 2. Encode the tier files (raw, 5min, and late partial rows for coarser tiers already compacted past
- *    them) on the encoder thread, then write them and the snapshot, each atomically.
+ *    them) on the encoder thread while this thread encodes the snapshot from the copy in slices
+ *    (requests run in between), then write them and the snapshot, each atomically.
  * 3. Commit the manifest: the files become live and the checkpoint moves to the new segment, in one
  *    atomic write. Until then queries read the cut's data from memory; right after, from Parquet.
  * 4. Delete WAL segments before the checkpoint and the previous snapshot.
@@ -20,7 +21,7 @@
 import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import { buildFlushBatch } from "../head/flush_batch.ts";
 import type { HeadCut } from "../head/head.ts";
-import { encodeSnapshot } from "../head/snapshot.ts";
+import { captureSnapshot, encodeCapturedSnapshot, type SnapshotCapture } from "../head/snapshot.ts";
 import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
 import { bucketStart } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
@@ -48,14 +49,17 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
   const now = core.clock.now();
   const watermark = Math.max(core.manifest.watermarks["5min"], bucketStart("5min", now - CLOSE_GRACE_MS));
   let cut!: HeadCut;
-  let snapshot!: Uint8Array;
+  let capture!: SnapshotCapture;
   let segment = 0;
   await core.wal.rotate((seg) => {
     segment = seg;
     cut = core.head.cut(watermark);
-    snapshot = encodeSnapshot(core.head, { walSegment: seg, createdMs: now, watermark });
+    capture = captureSnapshot(core.head, { walSegment: seg, createdMs: now, watermark });
     core.inflight = { closed: cut.closed };
   });
+  // encoded on this thread in slices while the worker encodes the tier files
+  const snapshotBytes = encodeCapturedSnapshot(capture);
+  snapshotBytes.catch(() => {}); // awaited below; a failure before that must not go unhandled
   const m: Manifest = structuredClone(core.manifest);
   const written: TierFile[] = [];
   let committed = false;
@@ -68,7 +72,7 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     for (const f of files) written.push(await writeEncoded(core, f));
     await hook?.("files");
     const snapPath = `${SNAPSHOT_DIR}/${snapshotName(m.commit + 1)}`;
-    await writeAtomic(core.fs, join(core.dataDir, snapPath), snapshot);
+    await writeAtomic(core.fs, join(core.dataDir, snapPath), await snapshotBytes);
     await hook?.("snapshot");
     const previousSnapshot = m.checkpoint.snapshot;
     m.files.push(...written);

@@ -8,6 +8,9 @@
  *   exact doubles) is packed here with Number arithmetic; any other chunk goes to hyparquet-writer.
  * - Optional columns with no value at all (texts, errors, fallback doubles, percentiles of text
  *   series): one page of definition levels, without the five passes over a million nulls.
+ * - Required dictionary-encoded strings (the identity columns): the rows come sorted, so a value
+ *   mostly repeats the previous one; the dictionary, the statistics and the page bounds are worked out
+ *   once per run of equal strings instead of once per row (and twice with the page index).
  *
  * @module
  */
@@ -16,13 +19,16 @@ import type { ColumnIndex } from "hyparquet/src/types.js";
 import { ByteWriter } from "hyparquet-writer";
 import type { writeColumn } from "hyparquet-writer/src/column.js";
 import { writePageHeader } from "hyparquet-writer/src/datapage.js";
+import { writeDictionaryPage } from "hyparquet-writer/src/dictionary.js";
 import { writeRleBitPackedHybrid } from "hyparquet-writer/src/encoding.js";
+import { unconvertMinMax } from "hyparquet-writer/src/unconvert.js";
 
 type ColumnEncoder = Parameters<typeof writeColumn>[0]["column"];
 type Writer = Parameters<typeof writeColumn>[0]["writer"];
 type ColumnResult = ReturnType<typeof writeColumn>;
 
 const ENCODING = "DELTA_BINARY_PACKED";
+const utf8 = new TextEncoder();
 /** Largest magnitude written here: deltas (< 2^52) and their zigzag forms (< 2^53) stay exact. */
 const SAFE = 2 ** 51;
 const BLOCK_SIZE = 128;
@@ -67,7 +73,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
     throw new TypeError(`column ${column.columnName}: null in a required column`);
   }
   const optional = element.repetition_type !== "REQUIRED";
-  const pages = pageBoundaries(values.length, present, column.pageSize ?? 0);
+  const pages = pageBoundaries(values.length, present, column.pageSize ?? 0, 8);
   const wantIndexes = pages.length > 1;
   const columnIndex: ColumnIndex | undefined = column.columnIndex && wantIndexes
     ? {
@@ -132,6 +138,135 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
     statistics,
   });
   return { chunk, columnIndex, offsetIndex } as ColumnResult;
+}
+
+/**
+ * Writes a required UTF-8 column as RLE_DICTIONARY, as hyparquet-writer's `writeColumn` would (same
+ * dictionary order, pages, statistics and page indexes). Returns null, writing nothing, when a value
+ * is not a string.
+ */
+export function writeDictionaryStringColumn(
+  writer: Writer,
+  column: ColumnEncoder,
+  values: ArrayLike<unknown>,
+): ColumnResult | null {
+  const n = values.length;
+  if (n === 0 || column.element.repetition_type !== "REQUIRED") return null;
+  const indexes = new Int32Array(n);
+  const dictionary: string[] = [];
+  const indexOf = new Map<string, number>();
+  let prev: unknown = undefined, prevIndex = -1;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v !== prev) {
+      if (typeof v !== "string") return null;
+      let k = indexOf.get(v);
+      if (k === undefined) {
+        k = dictionary.length;
+        dictionary.push(v);
+        indexOf.set(v, k);
+      }
+      prev = v;
+      prevIndex = k;
+    }
+    indexes[i] = prevIndex;
+  }
+  const strings = values as ArrayLike<string>;
+  const offsetStart = writer.offset;
+  const dictionaryPageOffset = BigInt(writer.offset);
+  let uncompressedSize = writeDictionaryPage(writer, column, dictionary.map((d) => utf8.encode(d)));
+  const pages = pageBoundaries(n, null, column.pageSize ?? 0, 4); // 4 estimated bytes per index
+  const wantIndexes = pages.length > 1;
+  const columnIndex: ColumnIndex | undefined = column.columnIndex && wantIndexes
+    ? {
+      null_pages: [],
+      min_values: [],
+      max_values: [],
+      boundary_order: "UNORDERED",
+      null_counts: [],
+      nan_counts: undefined,
+    }
+    : undefined;
+  const offsetIndex: OffsetIndex | undefined = column.offsetIndex && wantIndexes ? { page_locations: [] } : undefined;
+  const dataPageOffset = BigInt(writer.offset);
+  let ascending = true, descending = true, prevMin: string | undefined, prevMax: string | undefined;
+  let min: string | undefined, max: string | undefined;
+  for (const { start, end } of pages) {
+    const pageOffset = writer.offset;
+    let maxIndex = 0, pageMin = strings[start], pageMax = strings[start];
+    for (let i = start; i < end; i++) {
+      if (indexes[i] > maxIndex) maxIndex = indexes[i];
+      if (i > start && strings[i] !== strings[i - 1]) {
+        if (compareUtf8(strings[i], pageMin) < 0) pageMin = strings[i];
+        if (compareUtf8(strings[i], pageMax) > 0) pageMax = strings[i];
+      }
+    }
+    const page = new ByteWriter();
+    const bitWidth = Math.ceil(Math.log2(maxIndex + 1));
+    page.appendUint8(bitWidth);
+    writeRleBitPackedHybrid(page, indexes.subarray(start, end), bitWidth);
+    uncompressedSize += writePage(writer, column, new ByteWriter(), 0, page, end - start, 0, "RLE_DICTIONARY");
+    if (min === undefined || compareUtf8(pageMin, min) < 0) min = pageMin;
+    if (max === undefined || compareUtf8(pageMax, max) > 0) max = pageMax;
+    if (columnIndex) {
+      columnIndex.null_pages.push(false);
+      columnIndex.min_values.push(unconvertMinMax(pageMin, column.element, false, column.statisticsTruncateLength)!);
+      columnIndex.max_values.push(unconvertMinMax(pageMax, column.element, true, column.statisticsTruncateLength)!);
+      columnIndex.null_counts!.push(0n);
+      if (prevMin !== undefined && compareUtf8(prevMin, pageMin) > 0) ascending = false;
+      if (prevMin !== undefined && compareUtf8(prevMin, pageMin) < 0) descending = false;
+      if (prevMax !== undefined && compareUtf8(prevMax, pageMax) > 0) ascending = false;
+      if (prevMax !== undefined && compareUtf8(prevMax, pageMax) < 0) descending = false;
+      [prevMin, prevMax] = [pageMin, pageMax];
+    }
+    offsetIndex?.page_locations.push({
+      offset: BigInt(pageOffset),
+      compressed_page_size: writer.offset - pageOffset,
+      first_row_index: BigInt(start),
+    });
+  }
+  if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
+  const statistics = { min_value: min, max_value: max, null_count: 0n, nan_count: undefined };
+  const chunk = chunkOf(column, "RLE_DICTIONARY", n, offsetStart, writer.offset, uncompressedSize, pages.length, {
+    dataPageOffset,
+    statistics,
+  });
+  chunk.meta_data!.encodings = ["PLAIN", "RLE_DICTIONARY"];
+  chunk.meta_data!.dictionary_page_offset = dictionaryPageOffset;
+  if (column.stats) {
+    chunk.meta_data!.encoding_stats = [
+      { page_type: "DICTIONARY_PAGE", encoding: "PLAIN", count: 1 },
+      { page_type: "DATA_PAGE_V2", encoding: "RLE_DICTIONARY", count: pages.length },
+    ];
+  }
+  return { chunk, columnIndex, offsetIndex } as ColumnResult;
+}
+
+/**
+ * Compares strings in UTF-8 byte order (code point order), as hyparquet-writer's statistics do: JS
+ * `<` compares UTF-16 code units, which misorders characters above U+FFFF against U+E000..U+FFFF.
+ * Lone surrogates compare as U+FFFD, as TextEncoder writes them.
+ */
+function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i > 0) {
+    const prev = a.charCodeAt(i - 1);
+    if (prev >= 0xd800 && prev <= 0xdbff) i--; // the difference is in the low half of a pair
+  }
+  while (i < a.length && i < b.length) {
+    const x = codePoint(a, i), y = codePoint(b, i);
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+function codePoint(s: string, i: number): number {
+  const c = s.codePointAt(i) ?? 0xfffd;
+  return c >= 0xd800 && c <= 0xdfff ? 0xfffd : c;
 }
 
 /** Whether `values` holds nulls (or undefined) only. */
@@ -245,17 +380,21 @@ function chunkOf(
   } as ColumnChunk;
 }
 
-/** Pages as hyparquet-writer cuts them: about `pageSize` bytes of values (8 per non-null) each. */
+/**
+ * Pages as hyparquet-writer cuts them: about `pageSize` estimated bytes of values each (`valueBytes`
+ * per non-null value; a page ends before the value that reaches the size).
+ */
 function pageBoundaries(
   length: number,
   present: Uint8Array | null,
   pageSize: number,
+  valueBytes: number,
 ): { start: number; end: number }[] {
   if (!pageSize) return [{ start: 0, end: length }];
   const out = [];
   let start = 0, bytes = 0;
   for (let i = 0; i < length; i++) {
-    const size = present && !present[i] ? 0 : 8;
+    const size = present && !present[i] ? 0 : valueBytes;
     bytes += size;
     if (bytes >= pageSize && i > start) {
       out.push({ start, end: i });

@@ -13,7 +13,13 @@
 import type { DecodedArray } from "hyparquet";
 import type { ParquetWriter } from "hyparquet-writer";
 import { writeColumn } from "hyparquet-writer/src/column.js";
-import { allNull, Int64Values, writeInt64DeltaColumn, writeNullColumn } from "./parquet_fast_column.ts";
+import {
+  allNull,
+  Int64Values,
+  writeDictionaryStringColumn,
+  writeInt64DeltaColumn,
+  writeNullColumn,
+} from "./parquet_fast_column.ts";
 import type { ColumnData } from "./parquet_layout.ts";
 import type { ColumnSpec } from "./parquet_schema.ts";
 
@@ -76,6 +82,9 @@ function fastColumn(
   }
   if (encoder.element.repetition_type === "OPTIONAL" && data.length > 0 && allNull(data)) {
     return writeNullColumn(writer, encoder, data.length);
+  }
+  if (encoder.encoding === "RLE_DICTIONARY" && encoder.element.type === "BYTE_ARRAY" && Array.isArray(data)) {
+    return writeDictionaryStringColumn(writer, encoder, data);
   }
   return null;
 }

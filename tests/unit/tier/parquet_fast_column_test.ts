@@ -3,9 +3,22 @@ import assert from "node:assert/strict";
 import { parquetReadObjects } from "hyparquet";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { writeColumn } from "hyparquet-writer/src/column.js";
-import { Int64Values, writeInt64DeltaColumn, writeNullColumn } from "../../../src/tier/parquet_fast_column.ts";
+import {
+  Int64Values,
+  writeDictionaryStringColumn,
+  writeInt64DeltaColumn,
+  writeNullColumn,
+} from "../../../src/tier/parquet_fast_column.ts";
 import { pageCompressors, parquetCodec } from "../../../src/tier/compressors.ts";
-import { decimalColumn, floatColumn, textColumn, timeColumn, uint64Column } from "../../../src/tier/parquet_schema.ts";
+import {
+  decimalColumn,
+  floatColumn,
+  identityColumn,
+  STATISTICS_MAX_BYTES,
+  textColumn,
+  timeColumn,
+  uint64Column,
+} from "../../../src/tier/parquet_schema.ts";
 import type { ColumnSpec } from "../../../src/tier/parquet_schema.ts";
 
 type Encoder = Parameters<typeof writeColumn>[0]["column"];
@@ -18,6 +31,7 @@ function encoder(spec: ColumnSpec, pageSize: number, compressed: boolean, encodi
     codec: compressed ? parquetCodec("zstd") : undefined,
     compressors: compressed ? pageCompressors({ algorithm: "zstd", level: 3 }) : {},
     stats: true,
+    statisticsTruncateLength: STATISTICS_MAX_BYTES,
     pageSize,
     columnIndex: true,
     offsetIndex: true,
@@ -159,3 +173,53 @@ for (const spec of [textColumn("text"), floatColumn("gauge_float", "DOUBLE"), ui
     });
   }
 }
+
+const STRING_CASES: [string, () => string[]][] = [
+  ["sorted identity runs", () => {
+    const out: string[] = [];
+    for (let t = 0; t < 400; t++) for (let k = 0; k < 30; k++) out.push(`router-${String(t).padStart(4, "0")}`);
+    return out;
+  }],
+  ["unsorted pollers repeating across targets", () => {
+    const out: string[] = [];
+    for (let t = 0; t < 300; t++) for (let p = 0; p < 20; p++) out.push(`if${(p * 7) % 20}.octets`);
+    return out;
+  }],
+  ["astral and private-use characters, a 2,000-byte string (truncated statistics)", () => {
+    const out: string[] = [];
+    const words = ["\u{1F600}x", "\uE000y", "plain", "é", "x".repeat(2_000), "\u{10FFFF}", ""];
+    for (let i = 0; i < 9_000; i++) out.push(words[Math.floor(i / 37) % words.length]);
+    return out;
+  }],
+  ["one value", () => new Array(5_000).fill("prod")],
+];
+
+for (const [name, make] of STRING_CASES) {
+  for (const [column, compressed] of [["target", false], ["poller", true], ["namespace", true]] as const) {
+    test(`dictionary strings are written as hyparquet-writer writes them: ${name}, ${column}${compressed ? ", zstd" : ""}`, () => {
+      const spec = identityColumn(column);
+      const values = make();
+      for (const pageSize of [0, 1_024 * 4, 5 * 4]) {
+        const ours = new ByteWriter();
+        const fast = writeDictionaryStringColumn(ours, encoder(spec, pageSize, compressed), values);
+        assert.ok(fast);
+        const theirs = new ByteWriter();
+        const reference = writeColumn({
+          writer: theirs,
+          column: encoder(spec, pageSize, compressed),
+          pageData: { values, definitionLevels: [], repetitionLevels: [], maxDefinitionLevel: 0 },
+        });
+        assert.deepEqual(fast.chunk, reference.chunk, `chunk, page size ${pageSize}`);
+        assert.deepEqual(fast.offsetIndex, reference.offsetIndex);
+        assert.deepEqual(fast.columnIndex, reference.columnIndex);
+        assert.equal(Buffer.compare(ours.getBytes(), theirs.getBytes()), 0, `identical bytes, page size ${pageSize}`);
+      }
+    });
+  }
+}
+
+test("dictionary strings decline a non-string value, writing nothing", () => {
+  const w = new ByteWriter();
+  assert.equal(writeDictionaryStringColumn(w, encoder(identityColumn("target"), 0, false), ["a", null, "b"]), null);
+  assert.equal(w.offset, 0);
+});
