@@ -178,12 +178,16 @@ function mergeBins(ak: number[], ac: number[], bk: number[], bc: number[]): [num
   return [keys, counts];
 }
 
+/** Scratch for a store's body (its length precedes it): one allocation instead of one per store. */
+const storeBody = new ByteWriter(1024);
+
 /** Writes a Store of sorted distinct `keys` with `counts` as field `tag`: contiguous or sparse, whichever is smaller. */
 export function writeStore(w: ByteWriter, tag: number, keys: readonly number[], counts: readonly number[]): void {
   if (keys.length === 0) return;
   const lo = keys[0];
   const span = keys[keys.length - 1] - lo + 1;
-  const body = new ByteWriter(16 + 14 * keys.length);
+  const body = storeBody; // written into `w` below before anything else can use it
+  body.reset();
   if (span * 8 + 6 <= keys.length * 14) {
     body.u8(0x12); // contiguousBinCounts, packed doubles
     body.varint(span * 8);
