@@ -18,7 +18,7 @@
  */
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
 import type { AggColumns } from "./columns.ts";
-import { Int64Values } from "./parquet_fast_column.ts";
+import { DoubleValues, Int64Values } from "./parquet_fast_column.ts";
 import {
   assertIntegers,
   type EncodedColumns,
@@ -109,7 +109,7 @@ function encodeAgg(cols: AggColumns): EncodedColumns {
     last_ts: () => new Int64Values(cols.lastTs),
     sketch: () => mapRows(cols.length, (i) => cols.sketch[i] ?? null),
   };
-  for (const field of FLOAT_FIELDS) out[field] = () => nanToNull(cols[field]);
+  for (const field of FLOAT_FIELDS) out[field] = () => new DoubleValues(cols[field]);
   return out;
 }
 

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { Int64Values } from "./parquet_fast_column.ts";
+import { DoubleValues, Int64Values } from "./parquet_fast_column.ts";
 import { KIND_CODE } from "../model/sample.ts";
 
 /** Largest decimal scale a file may use. */
@@ -32,8 +32,8 @@ const GAUGE = KIND_CODE.gauge;
 export interface SplitGauges {
   /** Unscaled decimals (not present: not a decimal gauge). */
   decimal: Int64Values;
-  /** Fallback double, or null. */
-  float: (number | null)[];
+  /** Fallback doubles (NaN: not a fallback gauge). */
+  float: DoubleValues;
 }
 
 /** The unscaled decimal of `value` at `scale`, or null when it would not give back the same double. */
@@ -84,7 +84,7 @@ export function chooseGaugeScale(value: Float64Array, kind: Uint8Array): number 
 export function splitGauges(value: Float64Array, kind: Uint8Array, scale: number): SplitGauges {
   const unscaledValues = new Float64Array(value.length);
   const present = new Uint8Array(value.length);
-  const float = new Array<number | null>(value.length).fill(null);
+  const float = new Float64Array(value.length).fill(NaN);
   for (let i = 0; i < value.length; i++) {
     const v = value[i];
     if (kind[i] !== GAUGE || Number.isNaN(v)) continue;
@@ -95,7 +95,7 @@ export function splitGauges(value: Float64Array, kind: Uint8Array, scale: number
       present[i] = 1;
     }
   }
-  return { decimal: new Int64Values(unscaledValues, present), float };
+  return { decimal: new Int64Values(unscaledValues, present), float: new DoubleValues(float) };
 }
 
 /**

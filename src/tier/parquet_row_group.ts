@@ -15,8 +15,11 @@ import type { ParquetWriter } from "hyparquet-writer";
 import { writeColumn } from "hyparquet-writer/src/column.js";
 import {
   allNull,
+  DoubleValues,
   Int64Values,
+  writeBytesColumn,
   writeDictionaryStringColumn,
+  writeDoubleColumn,
   writeInt64DeltaColumn,
   writeNullColumn,
 } from "./parquet_fast_column.ts";
@@ -54,7 +57,7 @@ export async function appendRowGroup(
       writeColumn({
         writer: parquet.writer,
         column: encoder,
-        pageData: pageDataOf(column.spec, data instanceof Int64Values ? data.toBigInts() : data),
+        pageData: pageDataOf(column.spec, libraryValues(data)),
       });
     parquet.pendingIndexes.push(result);
     chunks.push(result.chunk);
@@ -71,6 +74,13 @@ export async function appendRowGroup(
   });
 }
 
+/** The values as hyparquet-writer takes them. */
+function libraryValues(data: ColumnData): DecodedArray {
+  if (data instanceof Int64Values) return data.toBigInts();
+  if (data instanceof DoubleValues) return data.toNullable();
+  return data;
+}
+
 /** The chunk written by `parquet_fast_column.ts`, or null when that case does not apply. */
 function fastColumn(
   writer: ParquetWriter["writer"],
@@ -80,11 +90,15 @@ function fastColumn(
   if (data instanceof Int64Values) {
     return encoder.encoding === "DELTA_BINARY_PACKED" ? writeInt64DeltaColumn(writer, encoder, data) : null;
   }
+  if (data instanceof DoubleValues) return writeDoubleColumn(writer, encoder, data);
   if (encoder.element.repetition_type === "OPTIONAL" && data.length > 0 && allNull(data)) {
     return writeNullColumn(writer, encoder, data.length);
   }
   if (encoder.encoding === "RLE_DICTIONARY" && encoder.element.type === "BYTE_ARRAY" && Array.isArray(data)) {
     return writeDictionaryStringColumn(writer, encoder, data);
+  }
+  if (encoder.encoding === "PLAIN" && encoder.element.type === "BYTE_ARRAY" && Array.isArray(data)) {
+    return writeBytesColumn(writer, encoder, data);
   }
   return null;
 }

@@ -4,8 +4,11 @@ import { parquetReadObjects } from "hyparquet";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { writeColumn } from "hyparquet-writer/src/column.js";
 import {
+  DoubleValues,
   Int64Values,
+  writeBytesColumn,
   writeDictionaryStringColumn,
+  writeDoubleColumn,
   writeInt64DeltaColumn,
   writeNullColumn,
 } from "../../../src/tier/parquet_fast_column.ts";
@@ -23,7 +26,13 @@ import type { ColumnSpec } from "../../../src/tier/parquet_schema.ts";
 
 type Encoder = Parameters<typeof writeColumn>[0]["column"];
 
-function encoder(spec: ColumnSpec, pageSize: number, compressed: boolean, encoding = spec.encoding): Encoder {
+function encoder(
+  spec: ColumnSpec,
+  pageSize: number,
+  compressed: boolean,
+  encoding = spec.encoding,
+  columnIndex = true,
+): Encoder {
   return {
     columnName: spec.element.name,
     element: spec.element,
@@ -33,7 +42,7 @@ function encoder(spec: ColumnSpec, pageSize: number, compressed: boolean, encodi
     stats: true,
     statisticsTruncateLength: STATISTICS_MAX_BYTES,
     pageSize,
-    columnIndex: true,
+    columnIndex,
     offsetIndex: true,
     encoding,
   } as Encoder;
@@ -222,4 +231,76 @@ test("dictionary strings decline a non-string value, writing nothing", () => {
   const w = new ByteWriter();
   assert.equal(writeDictionaryStringColumn(w, encoder(identityColumn("target"), 0, false), ["a", null, "b"]), null);
   assert.equal(w.offset, 0);
+});
+
+/** Both writers on optional values (null where `isNull`): bytes, chunk metadata, offset index. */
+function sameAsLibrary(
+  spec: ColumnSpec,
+  pageSize: number,
+  compressed: boolean,
+  ours: (w: ByteWriter, e: Encoder) => ReturnType<typeof writeColumn> | null,
+  values: unknown[],
+): void {
+  const mine = new ByteWriter();
+  const fast = ours(mine, encoder(spec, pageSize, compressed, spec.encoding, false));
+  assert.ok(fast);
+  const theirs = new ByteWriter();
+  const reference = writeColumn({
+    writer: theirs,
+    column: encoder(spec, pageSize, compressed, spec.encoding, false),
+    pageData: {
+      values: values as never,
+      definitionLevels: values.map((v) => (v === null ? 0 : 1)),
+      repetitionLevels: [],
+      maxDefinitionLevel: 1,
+    },
+  });
+  assert.deepEqual(fast.chunk, reference.chunk, `chunk, page size ${pageSize}`);
+  assert.deepEqual(fast.offsetIndex, reference.offsetIndex);
+  assert.equal(fast.columnIndex, reference.columnIndex);
+  assert.equal(Buffer.compare(mine.getBytes(), theirs.getBytes()), 0, `identical bytes, page size ${pageSize}`);
+}
+
+test("optional doubles (NaN as null, signed zeros, infinities) are written as hyparquet-writer writes them", () => {
+  const r = rng(11);
+  const cases = [
+    Float64Array.from({ length: 20_000 }, (_, i) => (i % 7 === 0 ? NaN : (r() - 0.5) * 1e6)),
+    Float64Array.from({ length: 3_000 }, (_, i) => (i % 2 ? -0 : 0)),
+    Float64Array.from({ length: 5_000 }, (_, i) => (i < 4_000 ? NaN : i === 4_500 ? Infinity : -i)),
+    new Float64Array(100).fill(NaN),
+  ];
+  for (const values of cases) {
+    for (const compressed of [false, true]) {
+      for (const pageSize of [0, 1_024 * 8]) {
+        const data = new DoubleValues(values);
+        sameAsLibrary(
+          floatColumn("sum", "DOUBLE"),
+          pageSize,
+          compressed,
+          (w, e) => writeDoubleColumn(w, e, data),
+          data.toNullable(),
+        );
+      }
+    }
+  }
+});
+
+test("optional byte arrays (sketches) are written as hyparquet-writer writes them", () => {
+  const r = rng(5);
+  const spec: ColumnSpec = {
+    element: { name: "sketch", type: "BYTE_ARRAY", repetition_type: "OPTIONAL" },
+    encoding: "PLAIN",
+  };
+  const values = Array.from(
+    { length: 12_000 },
+    (_, i) => i % 9 === 0 ? null : Uint8Array.from({ length: 5 + Math.floor(r() * 40) }, () => Math.floor(r() * 256)),
+  );
+  values[17] = new Uint8Array(0);
+  values[18] = new Uint8Array(2_000).fill(0xff); // longer than the statistics limit: truncated bounds
+  for (const compressed of [false, true]) {
+    for (const pageSize of [0, 1_024 * 16]) {
+      sameAsLibrary(spec, pageSize, compressed, (w, e) => writeBytesColumn(w, e, values), values);
+    }
+  }
+  assert.equal(writeBytesColumn(new ByteWriter(), encoder(spec, 0, false, "PLAIN", false), ["text"]), null);
 });
