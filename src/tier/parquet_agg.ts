@@ -23,7 +23,6 @@ import {
   assertIntegers,
   type EncodedColumns,
   mapRows,
-  nanToNull,
   type PhysicalColumns,
   type TierLayout,
   toFloat64,

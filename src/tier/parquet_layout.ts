@@ -103,11 +103,6 @@ export function toIntegers<A extends Uint8Array | Int32Array>(
   return out;
 }
 
-/** `null` for NaN, the value otherwise (Parquet null marks an unknown float). */
-export function nanToNull(values: Float64Array): (number | null)[] {
-  return mapRows(values.length, (i) => (Number.isNaN(values[i]) ? null : values[i]));
-}
-
 /** Throws a RangeError unless every value of `values` is a safe integer at least `min`. */
 export function assertIntegers(values: ArrayLike<number>, min: number, what: string, where: string): void {
   for (let i = 0; i < values.length; i++) {
