@@ -52,3 +52,14 @@ export const BINARY = path.resolve(new URL("../dist/stalker-storage", import.met
 
 /** Absolute path of the repository root. */
 export const ROOT = path.resolve(new URL("..", import.meta.url).pathname);
+
+/** A deterministic PRNG (mulberry32) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -24,28 +24,14 @@ const BUCKET_MS = 300_000;
 
 /** The open state of an aggregator, copied at a snapshot's cut (see {@link Aggregator.captureState}). */
 export interface AggregatorState {
-  /** Exact values written per bucket at most (0 with percentiles off). */
-  inline: number;
-  /** Values slots per bucket in `vals`. */
-  stride: number;
+  /** Counter state per series (-Infinity: none). */
   prevTs: Float64Array;
   prevVal: Float64Array;
   prevBig: Map<number, bigint>;
+  /** Open buckets. */
   live: number;
-  used: number;
-  series: Int32Array;
-  start: Float64Array;
-  kind: Uint8Array;
-  count: Float64Array;
-  errors: Float64Array;
-  sum: Float64Array;
-  min: Float64Array;
-  max: Float64Array;
-  first: Float64Array;
-  last: Float64Array;
-  n: Uint8Array;
-  vals: Float64Array;
-  sketches: (Uint8Array | null)[];
+  /** The bucket slots, free ones included (series -1); `nvals` SKETCH_MODE: the sketch is in `sketches`. */
+  slots: ClosedSlice;
 }
 
 /**
@@ -68,27 +54,29 @@ export function* writeAggregatorState(w: ByteWriter, st: AggregatorState): Gener
     if ((k & 8191) === 8191) yield;
   }
   w.varint(st.live);
-  for (let slot = 0; slot < st.used; slot++) {
-    if (st.series[slot] < 0) continue;
-    w.varint(st.series[slot]);
-    w.zigzag(st.start[slot]);
-    w.u8(st.kind[slot]);
-    w.varint(st.count[slot]);
-    w.varint(st.errors[slot]);
-    w.f64(st.sum[slot]);
-    w.f64(st.min[slot]);
-    w.f64(st.max[slot]);
-    w.f64(st.first[slot]);
-    w.f64(st.last[slot]);
-    const sketch = st.sketches[slot];
-    if (sketch) {
+  const b = st.slots;
+  const sketches = new Map(b.sketches);
+  for (let slot = 0; slot < b.n; slot++) {
+    if (b.series[slot] < 0) continue;
+    w.varint(b.series[slot]);
+    w.zigzag(b.start[slot]);
+    w.u8(b.kind[slot]);
+    w.varint(b.count[slot]);
+    w.varint(b.errors[slot]);
+    w.f64(b.sum[slot]);
+    w.f64(b.min[slot]);
+    w.f64(b.max[slot]);
+    w.f64(b.first[slot]);
+    w.f64(b.last[slot]);
+    const n = b.nvals[slot];
+    if (n === SKETCH_MODE) {
+      const sketch = sketches.get(slot)!;
       w.u8(SKETCH_MODE);
       w.varint(sketch.length);
       w.raw(sketch);
     } else {
-      const n = st.inline === 0 ? 0 : st.n[slot];
       w.u8(n);
-      for (let i = 0; i < n; i++) w.f64(st.vals[slot * st.stride + i]);
+      for (let i = 0; i < n; i++) w.f64(b.values[slot * b.inline + i]);
     }
     if ((slot & 8191) === 8191) yield;
   }
@@ -306,34 +294,39 @@ export class Aggregator {
    */
   captureState(): AggregatorState {
     const n = this.used;
-    const sp = this.spare;
-    const sketches: (Uint8Array | null)[] = new Array(n).fill(null);
+    const sp = this.spare?.slots ?? null;
+    const sketches: [number, Uint8Array][] = [];
+    const nvals = copyReusing(this.sN, n, sp?.nvals ?? null);
     for (let slot = 0; slot < n; slot++) {
       const sketch = this.sSketch[slot];
-      if (sketch && this.sSeries[slot] >= 0) sketches[slot] = sketch.encode();
+      if (sketch && this.sSeries[slot] >= 0) {
+        sketches.push([slot, sketch.encode()]);
+        nvals[slot] = SKETCH_MODE;
+      }
     }
     const series = this.prevTs.length;
     const st: AggregatorState = {
-      inline: this.accuracy === null ? 0 : this.inline,
-      stride: this.inline,
-      prevTs: copyReusing(this.prevTs, series, sp?.prevTs ?? null),
-      prevVal: copyReusing(this.prevVal, series, sp?.prevVal ?? null),
+      prevTs: copyReusing(this.prevTs, series, this.spare?.prevTs ?? null),
+      prevVal: copyReusing(this.prevVal, series, this.spare?.prevVal ?? null),
       prevBig: new Map(this.prevBig),
       live: this.live,
-      used: n,
-      series: copyReusing(this.sSeries, n, sp?.series ?? null),
-      start: copyReusing(this.sStart, n, sp?.start ?? null),
-      kind: copyReusing(this.sKind, n, sp?.kind ?? null),
-      count: copyReusing(this.sCount, n, sp?.count ?? null),
-      errors: copyReusing(this.sErrors, n, sp?.errors ?? null),
-      sum: copyReusing(this.sSum, n, sp?.sum ?? null),
-      min: copyReusing(this.sMin, n, sp?.min ?? null),
-      max: copyReusing(this.sMax, n, sp?.max ?? null),
-      first: copyReusing(this.sFirst, n, sp?.first ?? null),
-      last: copyReusing(this.sLast, n, sp?.last ?? null),
-      n: copyReusing(this.sN, n, sp?.n ?? null),
-      vals: copyReusing(this.sVals, n * this.inline, sp?.vals ?? null),
-      sketches,
+      slots: {
+        n,
+        inline: this.inline,
+        series: copyReusing(this.sSeries, n, sp?.series ?? null),
+        start: copyReusing(this.sStart, n, sp?.start ?? null),
+        kind: copyReusing(this.sKind, n, sp?.kind ?? null),
+        count: copyReusing(this.sCount, n, sp?.count ?? null),
+        errors: copyReusing(this.sErrors, n, sp?.errors ?? null),
+        sum: copyReusing(this.sSum, n, sp?.sum ?? null),
+        min: copyReusing(this.sMin, n, sp?.min ?? null),
+        max: copyReusing(this.sMax, n, sp?.max ?? null),
+        first: copyReusing(this.sFirst, n, sp?.first ?? null),
+        last: copyReusing(this.sLast, n, sp?.last ?? null),
+        nvals,
+        values: copyReusing(this.sVals, n * this.inline, sp?.values ?? null),
+        sketches,
+      },
     };
     this.spare = st;
     return st;

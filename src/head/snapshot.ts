@@ -78,7 +78,7 @@ export async function encodeCapturedSnapshot(capture: SnapshotCapture): Promise<
 function* snapshotParts(c: SnapshotCapture): Generator<void, Uint8Array> {
   const { meta, series, agg } = c;
   // sized up front: growing a 25 MB buffer by doubling copies it a dozen times
-  const w = new ByteWriter(HEADER + 64 + series.namespace.length * 96 + agg.live * (64 + 8 * agg.inline));
+  const w = new ByteWriter(HEADER + 64 + series.namespace.length * 96 + agg.live * (64 + 8 * agg.slots.inline));
   w.pos = HEADER; // the header goes in front once the body's length and CRC are known (no copy of the body)
   const body = w;
   body.varint(meta.walSegment);

@@ -6,7 +6,7 @@
  * @module
  */
 import { Aggregate } from "../model/aggregate.ts";
-import type { AggColumns } from "./columns.ts";
+import { type AggColumns, allocAggColumns } from "./columns.ts";
 
 /** One aggregate row. */
 export interface AggRow {
@@ -57,26 +57,7 @@ export function mergeRows(rows: AggRow[]): AggRow[] {
 /** Columns for sorted rows (percentiles derived from each row's sketch). */
 export function rowsToColumns(rows: readonly AggRow[]): AggColumns {
   const n = rows.length;
-  const c: AggColumns = {
-    length: n,
-    namespace: new Array(n),
-    target: new Array(n),
-    poller: new Array(n),
-    bucket: new Float64Array(n),
-    kind: new Uint8Array(n),
-    count: new Float64Array(n),
-    errorCount: new Float64Array(n),
-    sum: new Float64Array(n),
-    min: new Float64Array(n),
-    max: new Float64Array(n),
-    firstTs: new Float64Array(n),
-    lastTs: new Float64Array(n),
-    p50: new Float64Array(n),
-    p90: new Float64Array(n),
-    p95: new Float64Array(n),
-    p99: new Float64Array(n),
-    sketch: new Array(n),
-  };
+  const c = allocAggColumns(n);
   const ps = [c.p50, c.p90, c.p95, c.p99];
   const q = new Float64Array(4);
   rows.forEach((r, i) => {

@@ -62,3 +62,27 @@ export interface AggColumns {
   /** DDSketch protobuf (docs/format/sketch.md); null when percentiles are off or count is 0. */
   sketch: (Uint8Array | null)[];
 }
+
+/** Aggregate columns for `n` rows, zeroed (identity strings and sketches unset). */
+export function allocAggColumns(n: number): AggColumns {
+  return {
+    length: n,
+    namespace: new Array(n),
+    target: new Array(n),
+    poller: new Array(n),
+    bucket: new Float64Array(n),
+    kind: new Uint8Array(n),
+    count: new Float64Array(n),
+    errorCount: new Float64Array(n),
+    sum: new Float64Array(n),
+    min: new Float64Array(n),
+    max: new Float64Array(n),
+    firstTs: new Float64Array(n),
+    lastTs: new Float64Array(n),
+    p50: new Float64Array(n),
+    p90: new Float64Array(n),
+    p95: new Float64Array(n),
+    p99: new Float64Array(n),
+    sketch: new Array(n),
+  };
+}

@@ -19,11 +19,10 @@ import { BinSketch } from "../model/bin_sketch.ts";
 import { partitionStart } from "../model/paths.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { summarizeValues } from "../model/sketch_codec.ts";
-import type { AggregateTier } from "../model/tier.ts";
 import { type AggRow, rowsToColumns } from "./agg_rows.ts";
-import type { AggColumns, RawColumns } from "./columns.ts";
+import { type AggColumns, allocAggColumns, type RawColumns } from "./columns.ts";
 import { encode, type EncodeOptions } from "./encode_file.ts";
-import { rollup } from "./rollup.ts";
+import { byPartition, rollup } from "./rollup.ts";
 
 export type { EncodeOptions };
 
@@ -158,26 +157,7 @@ function fiveMinColumns(b: FlushBatch, order: Int32Array): Map<number, AggColumn
 function toAgg(b: FlushBatch, rows: number[], sketches: Map<number, Uint8Array>): AggColumns {
   const c = b.closed;
   const n = rows.length;
-  const out: AggColumns = {
-    length: n,
-    namespace: new Array(n),
-    target: new Array(n),
-    poller: new Array(n),
-    bucket: new Float64Array(n),
-    kind: new Uint8Array(n),
-    count: new Float64Array(n),
-    errorCount: new Float64Array(n),
-    sum: new Float64Array(n),
-    min: new Float64Array(n),
-    max: new Float64Array(n),
-    firstTs: new Float64Array(n),
-    lastTs: new Float64Array(n),
-    p50: new Float64Array(n),
-    p90: new Float64Array(n),
-    p95: new Float64Array(n),
-    p99: new Float64Array(n),
-    sketch: new Array(n),
-  };
+  const out = allocAggColumns(n);
   const q = new Float64Array(4);
   for (let k = 0; k < n; k++) {
     const i = rows[k];
@@ -243,15 +223,4 @@ function lateRows(b: FlushBatch, order: Int32Array): AggRow[] {
     });
   }
   return rows;
-}
-
-function byPartition(rows: AggRow[], tier: AggregateTier): Map<number, AggRow[]> {
-  const out = new Map<number, AggRow[]>();
-  for (const r of rows) {
-    const p = partitionStart(tier, r.bucket);
-    let list = out.get(p);
-    if (!list) out.set(p, list = []);
-    list.push(r);
-  }
-  return out;
 }

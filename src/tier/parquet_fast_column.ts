@@ -76,18 +76,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
   }
   const optional = element.repetition_type !== "REQUIRED";
   const pages = pageBoundaries(values.length, present, column.pageSize ?? 0, 8);
-  const wantIndexes = pages.length > 1;
-  const columnIndex: ColumnIndex | undefined = column.columnIndex && wantIndexes
-    ? {
-      null_pages: [],
-      min_values: [],
-      max_values: [],
-      boundary_order: "UNORDERED",
-      null_counts: [],
-      nan_counts: undefined,
-    }
-    : undefined;
-  const offsetIndex: OffsetIndex | undefined = column.offsetIndex && wantIndexes ? { page_locations: [] } : undefined;
+  const { columnIndex, offsetIndex } = pageIndexes(column, pages.length);
   const offsetStart = writer.offset;
   const dataPageOffset = BigInt(writer.offset);
   let uncompressedSize = 0;
@@ -122,11 +111,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
         [prevMin, prevMax] = [pageMin, pageMax];
       }
     }
-    offsetIndex?.page_locations.push({
-      offset: BigInt(pageOffset),
-      compressed_page_size: writer.offset - pageOffset,
-      first_row_index: BigInt(start),
-    });
+    locatePage(offsetIndex, writer, pageOffset, start);
   }
   if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
   const statistics = {
@@ -178,18 +163,7 @@ export function writeDictionaryStringColumn(
   const dictionaryPageOffset = BigInt(writer.offset);
   let uncompressedSize = writeDictionaryPage(writer, column, dictionary.map((d) => utf8.encode(d)));
   const pages = pageBoundaries(n, null, column.pageSize ?? 0, 4); // 4 estimated bytes per index
-  const wantIndexes = pages.length > 1;
-  const columnIndex: ColumnIndex | undefined = column.columnIndex && wantIndexes
-    ? {
-      null_pages: [],
-      min_values: [],
-      max_values: [],
-      boundary_order: "UNORDERED",
-      null_counts: [],
-      nan_counts: undefined,
-    }
-    : undefined;
-  const offsetIndex: OffsetIndex | undefined = column.offsetIndex && wantIndexes ? { page_locations: [] } : undefined;
+  const { columnIndex, offsetIndex } = pageIndexes(column, pages.length);
   const dataPageOffset = BigInt(writer.offset);
   let ascending = true, descending = true, prevMin: string | undefined, prevMax: string | undefined;
   let min: string | undefined, max: string | undefined;
@@ -221,11 +195,7 @@ export function writeDictionaryStringColumn(
       if (prevMax !== undefined && compareUtf8(prevMax, pageMax) < 0) descending = false;
       [prevMin, prevMax] = [pageMin, pageMax];
     }
-    offsetIndex?.page_locations.push({
-      offset: BigInt(pageOffset),
-      compressed_page_size: writer.offset - pageOffset,
-      first_row_index: BigInt(start),
-    });
+    locatePage(offsetIndex, writer, pageOffset, start);
   }
   if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
   const statistics = { min_value: min, max_value: max, null_count: 0n, nan_count: undefined };
@@ -307,9 +277,7 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
     if (v > max) max = v;
   }
   const pages = pageBoundaries(n, present, column.pageSize ?? 0, 8);
-  const offsetIndex: OffsetIndex | undefined = column.offsetIndex && pages.length > 1
-    ? { page_locations: [] }
-    : undefined;
+  const { offsetIndex } = pageIndexes(column, pages.length); // these writers decline a column index
   const offsetStart = writer.offset;
   const dataPageOffset = BigInt(writer.offset);
   const scratch = new Float64Array(maxPageLength(pages));
@@ -323,11 +291,7 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
     const page = new ByteWriter(k * 8 + 16);
     page.appendBytes(new Uint8Array(scratch.buffer, 0, k * 8));
     uncompressedSize += writePage(writer, column, levels, defLength, page, end - start, end - start - k, "PLAIN");
-    offsetIndex?.page_locations.push({
-      offset: BigInt(pageOffset),
-      compressed_page_size: writer.offset - pageOffset,
-      first_row_index: BigInt(start),
-    });
+    locatePage(offsetIndex, writer, pageOffset, start);
   }
   const some = nulls < n;
   const statistics = {
@@ -372,9 +336,7 @@ export function writeBytesColumn(
     if (max === undefined || compareBytes(v, max) > 0) max = v;
   }
   const pages = sizedPageBoundaries(n, sizes, present, column.pageSize ?? 0);
-  const offsetIndex: OffsetIndex | undefined = column.offsetIndex && pages.length > 1
-    ? { page_locations: [] }
-    : undefined;
+  const { offsetIndex } = pageIndexes(column, pages.length); // these writers decline a column index
   const offsetStart = writer.offset;
   const dataPageOffset = BigInt(writer.offset);
   let uncompressedSize = 0;
@@ -393,11 +355,7 @@ export function writeBytesColumn(
       k++;
     }
     uncompressedSize += writePage(writer, column, levels, defLength, page, end - start, end - start - k, "PLAIN");
-    offsetIndex?.page_locations.push({
-      offset: BigInt(pageOffset),
-      compressed_page_size: writer.offset - pageOffset,
-      first_row_index: BigInt(start),
-    });
+    locatePage(offsetIndex, writer, pageOffset, start);
   }
   const statistics = { min_value: min, max_value: max, null_count: BigInt(nulls), nan_count: undefined };
   const chunk = chunkOf(column, "PLAIN", n, offsetStart, writer.offset, uncompressedSize, pages.length, {
@@ -405,6 +363,33 @@ export function writeBytesColumn(
     statistics,
   });
   return { chunk, columnIndex: undefined, offsetIndex } as ColumnResult;
+}
+
+/** Empty page indexes as `writeColumn` starts them: only for a column of several pages, if asked for. */
+function pageIndexes(column: ColumnEncoder, pages: number): { columnIndex?: ColumnIndex; offsetIndex?: OffsetIndex } {
+  const several = pages > 1;
+  return {
+    columnIndex: column.columnIndex && several
+      ? {
+        null_pages: [],
+        min_values: [],
+        max_values: [],
+        boundary_order: "UNORDERED",
+        null_counts: [],
+        nan_counts: undefined,
+      }
+      : undefined,
+    offsetIndex: column.offsetIndex && several ? { page_locations: [] } : undefined,
+  };
+}
+
+/** Records a page just written (from `pageOffset`, first row `start`) in the offset index, if any. */
+function locatePage(index: OffsetIndex | undefined, writer: Writer, pageOffset: number, start: number): void {
+  index?.page_locations.push({
+    offset: BigInt(pageOffset),
+    compressed_page_size: writer.offset - pageOffset,
+    first_row_index: BigInt(start),
+  });
 }
 
 /** Unsigned lexicographic order of byte arrays (Parquet's order for BYTE_ARRAY bounds). */

@@ -77,7 +77,8 @@ function accumulate(acc: Map<string, AggRow>, r: AggRow, tier: AggregateTier): v
   else acc.set(key, { ...r, bucket, agg: r.agg.clone() });
 }
 
-function byPartition(rows: AggRow[], tier: AggregateTier): [number, AggRow[]][] {
+/** Rows grouped by their partition of `tier`, oldest partition first. */
+export function byPartition(rows: AggRow[], tier: AggregateTier): [number, AggRow[]][] {
   const out = new Map<number, AggRow[]>();
   for (const r of rows) {
     const p = partitionStart(tier, r.bucket);

@@ -10,7 +10,7 @@ import { nodeFs } from "../../src/platform/node_fs.ts";
 import { readManifest } from "../../src/tier/manifest.ts";
 import { readAggFile, readRawFile } from "../../src/tier/parquet_reader.ts";
 import fs from "node:fs";
-import { withTempDir } from "../helpers.ts";
+import { rng, withTempDir } from "../helpers.ts";
 import { startBinary } from "./binary.ts";
 
 const CYCLES = Number(Deno.env.get("CRASH_CYCLES") ?? 6);
@@ -18,15 +18,6 @@ const CLIENTS = 4;
 const BATCH = 200;
 
 /** A deterministic PRNG so a failing run can be repeated with CRASH_SEED. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sent {
   acked: Set<string>;

@@ -15,23 +15,13 @@ import { Metrics } from "../../src/platform/metrics.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { duckQuery } from "../duckdb_helper.ts";
-import { withTempDir } from "../helpers.ts";
+import { rng, withTempDir } from "../helpers.ts";
 
 const MIN = 60_000;
 const DAY = 86_400_000;
 const MONDAY = Date.UTC(2026, 10, 16);
 const DAYS = 8;
 const ACCURACY = 0.01;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Point {
   ts: number;

@@ -9,18 +9,9 @@ import { scanProtobuf } from "../../../src/ingest/protobuf_scan.ts";
 import { SeriesCache } from "../../../src/ingest/series_cache.ts";
 import type { SampleBatch } from "../../../src/model/batch.ts";
 import { InputError } from "../../../src/model/errors.ts";
+import { rng } from "../../helpers.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome = { error: { code: string; index?: number; message: string } } | { samples: unknown[]; ids: number[] };
 

@@ -5,16 +5,7 @@ import { DDSketchSchema } from "../../../src/gen/ddsketch_pb.ts";
 import { BinSketch } from "../../../src/model/bin_sketch.ts";
 import { createSketch, mergeSketch, quantile } from "../../../src/model/sketch.ts";
 import { decodeSketch, encodeSketch } from "../../../src/model/sketch_codec.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../../helpers.ts";
 
 const draw = (r: () => number) => (r() < 0.1 ? 0 : (r() - 0.3) * 10 ** Math.floor(r() * 8 - 2));
 
