@@ -89,10 +89,12 @@ const MODES: Record<AggMode, { accuracy: number | null; inline?: number }> = {
 /** Runs the suite. */
 export async function runAgg(o: AggOpts): Promise<AggResult> {
   const memoryRuns: AggMemory[] = [];
-  for (const [what, n] of [["on", o.memorySeries], ["off", o.memorySeries], ["sketch", o.sketchMemorySeries], [
-    "series_index",
-    o.memorySeries,
-  ]] as const) {
+  for (
+    const [what, n] of [["on", o.memorySeries], ["off", o.memorySeries], ["sketch", o.sketchMemorySeries], [
+      "series_index",
+      o.memorySeries,
+    ]] as const
+  ) {
     memoryRuns.push(await memoryChild(what, n, o));
     const m = memoryRuns[memoryRuns.length - 1];
     progress(`agg memory ${what}: ${m.heap_bytes_per_series} B/series heap, ${m.rss_bytes_per_series} B/series RSS`);

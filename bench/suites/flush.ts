@@ -96,7 +96,13 @@ export async function runFlush(o: FlushOpts): Promise<FlushResult> {
 async function openStorage(dir: string, yaml: string, clock: Clock): Promise<Storage> {
   fs.rmSync(dir, { recursive: true, force: true });
   const config = loadConfigText(yaml, { dataDir: dir });
-  const storage = Storage.create(config, { fs: nodeFs, clock, log: silentLogger, metrics: new Metrics(), manualTimers: true });
+  const storage = Storage.create(config, {
+    fs: nodeFs,
+    clock,
+    log: silentLogger,
+    metrics: new Metrics(),
+    manualTimers: true,
+  });
   await storage.start();
   return storage;
 }
@@ -104,7 +110,8 @@ async function openStorage(dir: string, yaml: string, clock: Clock): Promise<Sto
 async function runDay(o: FlushOpts): Promise<FlushResult["day"]> {
   const samples = o.daySeries * o.dayPoints;
   const dir = path.join(o.workDir, "flush-day");
-  const yaml = `ingestion:\n  wal:\n    sync_mode: async\n  flush:\n    max_buffer_size: ${samples * 2}\n`;
+  // a buffer far above the dataset: no flush may start while loading (flushes start at a share of it)
+  const yaml = `ingestion:\n  wal:\n    sync_mode: async\n  flush:\n    max_buffer_size: ${samples * 20}\n`;
   const storage = await openStorage(dir, yaml, systemClock);
   const ds = await openDataset(o.peersDir, { series: o.daySeries, points: o.dayPoints, startMs: o.startMs });
   const gen = new PollRounds(ds);
@@ -112,6 +119,10 @@ async function runDay(o: FlushOpts): Promise<FlushResult["day"]> {
   for (let r = 0; r < o.dayPoints; r++) for (const b of gen.next()) await storage.ingest(b);
   const loadSeconds = (performance.now() - t0) / 1000;
   progress(`flush day: loaded ${samples.toLocaleString("en")} samples in ${round(loadSeconds, 1)} s`);
+  const unflushed = storage.core.head.raw.unflushed;
+  if (unflushed !== samples) {
+    throw new Error(`${samples - unflushed} samples were flushed while loading; the timing would be wrong`);
+  }
   const stalls = new StallMonitor();
   const t1 = performance.now();
   const report = await stalls.during(() => storage.flushNow("bench"));
@@ -138,7 +149,10 @@ async function runDay(o: FlushOpts): Promise<FlushResult["day"]> {
     raw_samples_per_s: Math.round(report.rawSamples / flushSeconds),
     files: report.files,
     stall: stalls.summary(),
-    raw: { ...raw, bytes_per_sample_without_poll_ms: round(raw.bytes_per_row - (raw.column_bytes_per_row.poll_ms ?? 0)) },
+    raw: {
+      ...raw,
+      bytes_per_sample_without_poll_ms: round(raw.bytes_per_row - (raw.column_bytes_per_row.poll_ms ?? 0)),
+    },
     five_min: {
       ...fiveMin,
       bytes_per_row_without_sketch: round(fiveMin.bytes_per_row - (fiveMin.column_bytes_per_row.sketch ?? 0)),
