@@ -1,10 +1,11 @@
 /**
  * Suite `ring`: the raw sample log and the whole head.
  *
- * 1. `RawLog.append` (src/head/raw_log.ts): pushes per second of single samples from pre-built,
- *    resolved 1,000-sample batches of one poll round over all series. Every 16 chunks the log is
- *    marked flushed and evicted down to 64 MiB, so memory stays bounded as in production (eviction is
- *    inside the timed loop).
+ * 1. `RawLog.appendBatch` (src/head/raw_log.ts, the path `Head.apply` takes): samples pushed per
+ *    second from pre-built, resolved 1,000-sample batches of one poll round over all series; and the
+ *    same through `RawLog.append`, one sample per call. Every 16 chunks the log is marked flushed and
+ *    evicted down to 256 MiB (the default `features.raw_buffer.memory_limit`), so memory stays bounded as in production (eviction is inside the timed
+ *    loop).
  * 2. `Head.apply` (src/head/head.ts) at steady state: rounds of one sample per series (60 s polling,
  *    real values, counters and gauges); every 5 simulated minutes a flush-like `cut` extracts the
  *    closed 5-minute buckets and `flushed` marks the raw samples written. The first rounds warm up
@@ -33,7 +34,10 @@ export interface RingOpts extends CommonOpts {
 
 /** The suite's result. */
 export interface RingResult {
+  raw_log_single: RingResult["raw_log"];
   raw_log: {
+    /** "appendBatch" (whole batches, the production path) or "append" (one sample per call). */
+    method: string;
     pushes: number;
     seconds: number;
     pushes_per_s: number;
@@ -68,23 +72,26 @@ export async function runRing(o: RingOpts): Promise<RingResult> {
   const all: SampleBatch[][] = Array.from({ length: rounds }, () => gen.next());
   const index = new SeriesIndex();
   for (const r of all) for (const b of r) index.resolveBatch(b);
-  const rawLog = pushes(all[0], o.pushes);
-  progress(`ring: RawLog.append ${rawLog.pushes_per_s.toLocaleString("en")} pushes/s`);
+  const rawLog = pushes(all[0], o.pushes, true);
+  progress(`ring: RawLog.appendBatch ${rawLog.pushes_per_s.toLocaleString("en")} pushes/s`);
+  const single = pushes(all[0], o.pushes, false);
+  progress(`ring: RawLog.append ${single.pushes_per_s.toLocaleString("en")} pushes/s`);
   const headApply = applyRounds(all, o);
   progress(`ring: Head.apply ${headApply.apply_samples_per_s.toLocaleString("en")} samples/s`);
-  return { raw_log: rawLog, head_apply: headApply };
+  return { raw_log: rawLog, raw_log_single: single, head_apply: headApply };
 }
 
-function pushes(batches: SampleBatch[], total: number): RingResult["raw_log"] {
-  const bound = 64 * 2 ** 20;
+function pushes(batches: SampleBatch[], total: number, batched: boolean): RingResult["raw_log"] {
+  const bound = 256 * 2 ** 20; // features.raw_buffer.memory_limit default
   const log = new RawLog();
   const evictEvery = CHUNK_SIZE * 16;
   let done = 0, nextEvict = evictEvery, evicted = 0, j = 0;
-  warm(batches, log);
+  warm(batches, log, batched);
   const t0 = performance.now();
   while (done < total) {
     const b = batches[j++ % batches.length];
-    for (let i = 0; i < b.length; i++) log.append(b, i);
+    if (batched) log.appendBatch(b);
+    else for (let i = 0; i < b.length; i++) log.append(b, i);
     done += b.length;
     if (done >= nextEvict) {
       log.markFlushed(log.end);
@@ -94,6 +101,7 @@ function pushes(batches: SampleBatch[], total: number): RingResult["raw_log"] {
   }
   const seconds = (performance.now() - t0) / 1000;
   return {
+    method: batched ? "appendBatch" : "append",
     pushes: done,
     seconds: round(seconds),
     pushes_per_s: Math.round(done / seconds),
@@ -104,8 +112,11 @@ function pushes(batches: SampleBatch[], total: number): RingResult["raw_log"] {
 }
 
 /** A short untimed run so the loop is compiled before timing. */
-function warm(batches: SampleBatch[], log: RawLog): void {
-  for (const b of batches.slice(0, 20)) for (let i = 0; i < b.length; i++) log.append(b, i);
+function warm(batches: SampleBatch[], log: RawLog, batched: boolean): void {
+  for (const b of batches.slice(0, 20)) {
+    if (batched) log.appendBatch(b);
+    else for (let i = 0; i < b.length; i++) log.append(b, i);
+  }
   log.markFlushed(log.end);
   log.evict(Infinity, 0);
 }

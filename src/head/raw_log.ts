@@ -17,6 +17,9 @@ import type { SampleBatch } from "../model/batch.ts";
 export const CHUNK_SIZE = 1 << 16;
 /** Approximate bytes per sample held (typed arrays only). */
 export const BYTES_PER_SAMPLE = 8 + 8 + 4 + 8 + 1 + 1 + 4;
+const CHUNK_BYTES = CHUNK_SIZE * BYTES_PER_SAMPLE;
+/** Evicted chunks kept for reuse at most (about 36 MiB). */
+const MAX_SPARE_CHUNKS = 16;
 
 /** One chunk of columns. */
 export class Chunk {
@@ -33,7 +36,17 @@ export class Chunk {
   big: Map<number, bigint> | null = null;
   text: Map<number, string> | null = null;
   error: Map<number, string> | null = null;
-  constructor(readonly base: number) {}
+  constructor(public base: number) {}
+
+  /** Empties the chunk for reuse at `base` (the columns are overwritten as samples arrive). */
+  reset(base: number): this {
+    this.base = base;
+    this.n = 0;
+    this.minTs = Infinity;
+    this.maxTs = -Infinity;
+    this.big = this.text = this.error = null;
+    return this;
+  }
 }
 
 /** Position cursor into the log: which chunk and index a global position is at. */
@@ -54,6 +67,13 @@ export interface Loc {
  */
 export class RawLog {
   private chunks: Chunk[] = [];
+  /**
+   * Evicted chunks kept for the next ones (at most {@link MAX_SPARE_CHUNKS}, and at most a quarter of
+   * the memory bound): a steady log then writes into memory it already has instead of fresh pages (the
+   * first touch of a page costs far more than the copy into it). Nothing outside the log keeps a
+   * chunk: readers copy from it synchronously.
+   */
+  private spares: Chunk[] = [];
   private lastPos = new Float64Array(1024).fill(-1);
   /** First position still held. */
   start = 0;
@@ -78,19 +98,16 @@ export class RawLog {
     return this.end - this.start;
   }
 
-  /** Bytes held by the chunks. */
+  /** Bytes held by the chunks, spare chunks included. */
   memoryBytes(): number {
-    return this.chunks.length * CHUNK_SIZE * BYTES_PER_SAMPLE;
+    return (this.chunks.length + this.spares.length) * CHUNK_BYTES;
   }
 
   /** Appends sample `i` of a resolved batch; returns its position. */
   append(b: SampleBatch, i: number): number {
     const pos = this.end;
     let chunk = this.chunks[this.chunks.length - 1];
-    if (!chunk || chunk.n === CHUNK_SIZE) {
-      chunk = new Chunk(pos);
-      this.chunks.push(chunk);
-    }
+    if (!chunk || chunk.n === CHUNK_SIZE) chunk = this.newChunk();
     const j = chunk.n++;
     const series = b.seriesId[i];
     const ts = b.ts[i];
@@ -122,10 +139,7 @@ export class RawLog {
     if (maxSeries >= this.lastPos.length) this.growSeries(maxSeries);
     for (let i = 0; i < b.length;) {
       let chunk = this.chunks[this.chunks.length - 1];
-      if (!chunk || chunk.n === CHUNK_SIZE) {
-        chunk = new Chunk(this.end);
-        this.chunks.push(chunk);
-      }
+      if (!chunk || chunk.n === CHUNK_SIZE) chunk = this.newChunk();
       const j0 = chunk.n;
       const take = Math.min(b.length - i, CHUNK_SIZE - j0);
       const end = i + take;
@@ -207,13 +221,23 @@ export class RawLog {
     while (this.chunks.length > 0) {
       const c = this.chunks[0];
       if (c.base + c.n > this.flushedPos) break; // never drop a sample that is not in Parquet
-      if (!(c.maxTs < minTs) && this.memoryBytes() <= maxBytes) break;
+      if (!(c.maxTs < minTs) && this.chunks.length * CHUNK_BYTES <= maxBytes) break;
       this.chunks.shift();
       this.start = c.base + c.n;
       if (c.maxTs !== -Infinity) this.coverageStart = Math.max(this.coverageStart, c.maxTs + 1);
       dropped += c.n;
+      this.spares.push(c);
     }
+    const keep = Math.min(MAX_SPARE_CHUNKS, Math.floor(maxBytes / 4 / CHUNK_BYTES));
+    if (this.spares.length > keep) this.spares.length = keep;
     return dropped;
+  }
+
+  /** Starts a chunk at the end of the log, in the spare chunk's memory when there is one. */
+  private newChunk(): Chunk {
+    const chunk = this.spares.pop()?.reset(this.end) ?? new Chunk(this.end);
+    this.chunks.push(chunk);
+    return chunk;
   }
 
   private growSeries(series: number): void {

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { CHUNK_SIZE, RawLog } from "../../../src/head/raw_log.ts";
+import { BYTES_PER_SAMPLE, CHUNK_SIZE, RawLog } from "../../../src/head/raw_log.ts";
 import { SeriesIndex } from "../../../src/head/series.ts";
 import { SampleBatch } from "../../../src/model/batch.ts";
 import { counter, gauge, type Sample, text } from "../../../src/model/sample.ts";
@@ -84,4 +84,35 @@ test("appendBatch after single appends continues the back links of every series"
   mixed.appendBatch(b);
   assertSameLog(mixed, one);
   assert.equal(mixed.positionsOf(14, 0).length, one.positionsOf(14, 0).length);
+});
+
+test("a chunk dropped by eviction is reused for the next one, with nothing of its old samples left", () => {
+  const input = batches(12, 60_000);
+  const evicting = new RawLog(), keeping = new RawLog();
+  const seen = new Set<object>();
+  let reused = 0;
+  for (const b of input) {
+    const before = new Set([...evicting.ranges(evicting.start, evicting.end)].map((r) => r.chunk));
+    evicting.appendBatch(b);
+    keeping.appendBatch(b);
+    for (const { chunk } of evicting.ranges(evicting.start, evicting.end)) {
+      if (!before.has(chunk) && seen.has(chunk)) reused++;
+      seen.add(chunk);
+    }
+    evicting.markFlushed(evicting.end);
+    evicting.evict(-Infinity, 8 * CHUNK_SIZE * BYTES_PER_SAMPLE); // 8 chunks, and 2 spares
+  }
+  assert.ok(reused >= 2, `reused ${reused} chunks`);
+  assert.ok(evicting.start > 0);
+  // every held position reads exactly what a log that never evicted holds there
+  const a = snapshot(evicting), e = snapshot(keeping);
+  const offset = evicting.start;
+  assert.equal(a.end, e.end);
+  for (let i = 0; i < a.rows.length; i++) {
+    const expected = e.rows[offset + i];
+    assert.deepEqual(a.rows[i], expected, `position ${offset + i}`);
+  }
+  for (const series of [0, 7, 299]) {
+    assert.deepEqual(evicting.positionsOf(series, 0), keeping.positionsOf(series, evicting.start));
+  }
 });
