@@ -22,7 +22,7 @@
  * `--warmup N` [20] · `--sql-reps N` [200] · `--sql-deadline-s N` [900] · `--peer-query-series N`
  * [100000] · `--start-ms MS` [00:00 UTC two days ago: start of the storage dataset] · `--binary PATH`
  * [dist/stalker-storage] · `--no-compile` (use the binary as it is) · `--work-dir DIR`
- * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report PATH`
+ * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report=PATH`
  * [bench/REPORT.md] · `--no-report` · `--render DIR`: only render the report again from the results
  * directory DIR of an earlier run.
  *

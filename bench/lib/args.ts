@@ -1,6 +1,7 @@
 /**
  * Flag parsing shared by `bench/run.ts` and the suites: `--key value`, `--key=value`, `--flag` and
- * `--no-flag` (booleans must be declared, so `--quick` never swallows the next argument).
+ * `--no-flag` (booleans must be declared, so `--quick` never swallows the next argument; a boolean
+ * takes a value only inline: `--report=PATH`).
  *
  * @module
  */
@@ -24,8 +25,10 @@ export function parseFlags(argv: readonly string[], booleans: readonly string[] 
     const arg = argv[i];
     if (!arg.startsWith("--")) throw new RangeError(`Unexpected argument "${arg}": flags look like --name value`);
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (booleans.includes(name)) out[name] = inline === undefined ? true : inline !== "false";
-    else if (name.startsWith("no-") && booleans.includes(name.slice(3))) out[name.slice(3)] = false;
+    if (booleans.includes(name)) {
+      // `--report` / `--report=false` switch; `--report=PATH` gives the switch a value
+      out[name] = inline === undefined || inline === "true" ? true : inline === "false" ? false : inline;
+    } else if (name.startsWith("no-") && booleans.includes(name.slice(3))) out[name.slice(3)] = false;
     else if (inline !== undefined) out[name] = inline;
     else if (i + 1 < argv.length) out[name] = argv[++i];
     else throw new RangeError(`Flag --${name} needs a value`);

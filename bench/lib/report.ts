@@ -17,6 +17,8 @@ import type { StorageResult } from "../suites/storage.ts";
 import type { IngestResult, IngestRun } from "../suites/ingest.ts";
 import type { QueryResult, ScenarioResult } from "../suites/query.ts";
 import type { PeerRun, PeersResult } from "../suites/peers.ts";
+import { UNIT_COSTS } from "../../src/config/requirements.ts";
+import { BYTES_PER_SAMPLE } from "../../src/head/raw_log.ts";
 
 /** The run's context. */
 export interface RunInfo {
@@ -142,6 +144,7 @@ export function renderReport(info: RunInfo, runs: SuiteRun[]): string {
     storageSection(r),
     ingestSection(r, targets),
     querySection(r, targets),
+    unitCostsSection(r),
   ].filter((s) => s !== "");
   const parts = [
     header(info),
@@ -897,6 +900,68 @@ function querySection(r: Results, targets: Target[]): string {
 }
 
 // ---------------------------------------------------------------- tail
+
+// ---------------------------------------------------------------- unit costs
+
+/**
+ * The per-unit costs `stalker-storage requirements` plans with (src/config/requirements.ts), next to
+ * what this run measured, so a drift between the plan and the implementation shows.
+ */
+function unitCostsSection(r: Results): string {
+  const c = UNIT_COSTS;
+  const agg = decisive(r.byRuntime<AggResult>("agg"))?.[1];
+  const mem = (what: string) => {
+    const m = agg?.memory.find((x) => x.what === what);
+    return m ? Math.max(m.heap_bytes_per_series, m.rss_bytes_per_series) : undefined;
+  };
+  const wal = decisive(r.byRuntime<WalResult>("wal"))?.[1];
+  const flush = decisive(r.byRuntime<FlushResult>("flush"))?.[1];
+  const query = r.get<QueryResult>("query");
+  const ingest = r.get<IngestResult>("ingest");
+  const tier = (t: string) => {
+    const x = query?.dataset.tiers[t];
+    return x && x.rows > 0 ? x.bytes / x.rows : undefined;
+  };
+  const json = ingest?.runs.filter((x) => x.ok && x.encoding === "json") ?? [];
+  const ingestCpu = json.length ? Math.min(...json.map((x) => x.cpu_s_per_million)) : undefined;
+  const flushCpu = flush ? (flush.steady.flush_ms.p50_ms / 1000) * 1e6 / flush.steady.raw_samples_per_flush : undefined;
+  const duck = query ? (query.rss_mib.after_sql - query.rss_mib.after_queries) * 2 ** 20 : undefined;
+  const rows: Cell[][] = [
+    ["series index, B/series", int(c.seriesIndexBytes), int(mem("series_index")), "`agg` memory: max(heap, RSS)"],
+    ["open 5-minute bucket, B/series", int(c.openBucketBytes), int(mem("on")), "`agg` memory, percentiles on"],
+    ["ring, B/sample held", int(c.ringBytesPerSample), int(BYTES_PER_SAMPLE), "typed-array columns (by construction)"],
+    [
+      "WAL, B/sample",
+      dec(c.walBytesPerSample, 1),
+      wal ? dec(Math.max(...wal.cases.map((x) => x.bytes_per_sample)), 1) : "–",
+      "`wal`: largest of the cases",
+    ],
+    ["raw tier, B/sample", dec(c.rawBytesPerSample, 2), dec(flush?.day.raw.bytes_per_row, 2), "`flush` day"],
+    ["5-minute row, B", int(c.rowBytes["5min"]), dec(flush?.day.five_min.bytes_per_row, 1), "`flush` day"],
+    ["hourly row, B", int(c.rowBytes.hourly), dec(tier("hourly"), 1), "`query` dataset"],
+    ["daily row, B", int(c.rowBytes.daily), dec(tier("daily"), 1), "`query` dataset"],
+    ["weekly row, B", int(c.rowBytes.weekly), dec(tier("weekly"), 1), "`query` dataset"],
+    [
+      "ingest + flush CPU-s per million samples",
+      dec(c.ingestCpuSecondsPerMillion + c.flushCpuSecondsPerMillion, 1),
+      dec(ingestCpu, 1),
+      "`ingest`: server CPU, best JSON run (flushes included)",
+    ],
+    ["flush CPU-s per million samples", dec(c.flushCpuSecondsPerMillion, 1), dec(flushCpu, 1), "`flush` steady, p50"],
+    [
+      "DuckDB loaded, extra RSS MiB",
+      int(c.duckdbRssBytes / 2 ** 20),
+      duck === undefined ? "–" : int(duck / 2 ** 20),
+      "`query`: RSS after SQL − before",
+    ],
+  ];
+  return [
+    "## Unit costs for `requirements`",
+    "What `stalker-storage requirements` plans with (`UNIT_COSTS` in src/config/requirements.ts) next to what this " +
+    'run measured ("–": not measured in this run). The plan should sit at or above the measured figures.',
+    table(["cost", "in the plan", "measured", "from"], rows, [1, 2]),
+  ].join("\n\n");
+}
 
 function commandsSection(info: RunInfo): string {
   return [
