@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Aggregate, VALUE_KIND_CODE } from "../model/aggregate.ts";
+import { Aggregate, INLINE_VALUES, VALUE_KIND_CODE } from "../model/aggregate.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { bucketStart } from "../model/tier.ts";
 import { counterIncrease } from "./counter_rate.ts";
@@ -155,7 +155,7 @@ export class Aggregator {
 
   constructor(opts: AggregatorOptions) {
     this.accuracy = opts.accuracy;
-    this.inline = opts.accuracy === null ? 0 : Math.min(opts.inline ?? 8, 254);
+    this.inline = opts.accuracy === null ? 0 : Math.min(opts.inline ?? INLINE_VALUES, 254);
     this.growSlots(1024);
   }
 

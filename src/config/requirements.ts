@@ -7,28 +7,40 @@
  * @module
  */
 import type { Config } from "./schema.ts";
+import { INLINE_VALUES } from "../model/aggregate.ts";
 
-/** Measured per-unit costs. Update together with bench/REPORT.md. */
+/**
+ * Measured per-unit costs, each a little above the figure measured on the 2-core development VM
+ * (bench/REPORT.md, "Unit costs for requirements", sets the measured figure next to each). Update
+ * together with a benchmark run.
+ */
 export const UNIT_COSTS = {
   /** RSS of an idle server (runtime, code, HTTP), bytes. */
   baseRssBytes: 80 * 2 ** 20,
-  /** Series index + last value per series, bytes. */
+  /** Series index + last value per series, bytes (measured ≤ 373 B RSS, 272 B heap). */
   seriesIndexBytes: 400,
-  /** Open 5-minute aggregate state per active series (percentiles on), bytes. */
-  openBucketBytes: 700,
-  /** Ring buffer cost per raw sample held in memory, bytes. */
-  ringBytesPerSample: 24,
-  /** WAL bytes per sample (time-major SNMP batches). */
-  walBytesPerSample: 20,
-  /** Raw tier Parquet bytes per sample (SNMP-like mix). */
-  rawBytesPerSample: 2.5,
-  /** Bytes per aggregate row on disk (with sketch), by tier. */
-  rowBytes: { "5min": 60, hourly: 80, daily: 100, weekly: 110 },
-  /** Server CPU seconds per million samples ingested over HTTP with fsync (JSON). */
-  ingestCpuSecondsPerMillion: 1.0,
-  /** CPU seconds per million raw samples flushed to Parquet (incl. 5-minute rows). */
-  flushCpuSecondsPerMillion: 1.5,
-  /** Extra RSS while DuckDB-WASM is loaded (before query.memory_limit), bytes. */
+  /**
+   * Open 5-minute bucket per active series while its values fit inline (percentiles on), bytes
+   * (measured ≤ 346 B heap, 261 B RSS).
+   */
+  openBucketBytes: 450,
+  /** Open bucket per series once it holds a DDSketch (more values than fit inline), bytes (measured ≤ 900). */
+  sketchBucketBytes: 950,
+  /** Open bucket per series with percentiles off, bytes (measured ≤ 211). */
+  plainBucketBytes: 250,
+  /** Ring buffer cost per raw sample held in memory, bytes (34 B of typed arrays, plus chunk slack). */
+  ringBytesPerSample: 36,
+  /** WAL bytes per sample (time-major SNMP batches, series definitions included; measured ≤ 13.6). */
+  walBytesPerSample: 14,
+  /** Raw tier Parquet bytes per sample (SNMP-like mix; measured 1.77). */
+  rawBytesPerSample: 2.0,
+  /** Bytes per aggregate row on disk (with sketch), by tier (measured 20.4 / 29.5 / 44.5 / –). */
+  rowBytes: { "5min": 24, hourly: 32, daily: 48, weekly: 56 },
+  /** Server CPU seconds per million samples ingested over HTTP with fsync (JSON; main thread). */
+  ingestCpuSecondsPerMillion: 5.5,
+  /** CPU seconds per million raw samples flushed to Parquet (with their 5-minute rows; worker thread). */
+  flushCpuSecondsPerMillion: 5.0,
+  /** Extra RSS while DuckDB-WASM is loaded (before query.memory_limit), bytes (measured 182 MiB). */
   duckdbRssBytes: 200 * 2 ** 20,
 };
 
@@ -75,7 +87,13 @@ export function computeRequirements(config: Config, costs = UNIT_COSTS): Require
     )
     : rate * config.ingestion.flush.intervalMs / 1000;
   const unflushed = Math.min(rate * config.ingestion.flush.intervalMs / 1000, config.ingestion.flush.maxBufferSamples);
-  const openBytes = config.features.percentile.enabled ? costs.openBucketBytes : costs.openBucketBytes / 2;
+  // at most INLINE_VALUES values a bucket keeps them inline; beyond, it holds a sketch
+  const valuesPerBucket = 300 / config.scale.pollIntervalSec;
+  const openBytes = !config.features.percentile.enabled
+    ? costs.plainBucketBytes
+    : valuesPerBucket <= INLINE_VALUES
+    ? costs.openBucketBytes
+    : costs.sketchBucketBytes;
   const ram: PlanLine[] = [
     { item: "runtime and HTTP", bytes: costs.baseRssBytes, formula: "measured idle RSS" },
     { item: "series index", bytes: series * costs.seriesIndexBytes, formula: `series × ${costs.seriesIndexBytes} B` },

@@ -30,6 +30,9 @@ export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 /** Values kept exactly before an aggregate switches to a sketch. */
 export const EXACT_VALUES = 16;
 
+/** Values an open bucket of the streaming aggregator keeps inline before it builds a sketch. */
+export const INLINE_VALUES = 8;
+
 /**
  * A mergeable aggregate.
  *

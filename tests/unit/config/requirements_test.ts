@@ -30,3 +30,18 @@ test("loading DuckDB adds its measured cost and the query memory limit", () => {
   const r = computeRequirements(loadConfigText("query: { memory_limit: 512MiB }\n"));
   assert.equal(r.ramWithSqlBytes - r.ramTotalBytes, UNIT_COSTS.duckdbRssBytes + 512 * 2 ** 20);
 });
+
+test("an open bucket costs what its state is: inline values, a sketch when polling is fast, less without percentiles", () => {
+  const open = (yaml: string) =>
+    computeRequirements(loadConfigText(`scale: { poller_count: 1000, ${yaml} }\n`)).ram.find((l) =>
+      l.item === "open 5-minute buckets"
+    )!.bytes;
+  assert.equal(open("poll_interval_sec: 60"), 1000 * UNIT_COSTS.openBucketBytes);
+  assert.equal(open("poll_interval_sec: 10"), 1000 * UNIT_COSTS.sketchBucketBytes);
+  assert.equal(
+    computeRequirements(
+      loadConfigText("scale: { poller_count: 1000 }\nfeatures: { percentile: { enabled: false } }\n"),
+    ).ram.find((l) => l.item === "open 5-minute buckets")!.bytes,
+    1000 * UNIT_COSTS.plainBucketBytes,
+  );
+});
