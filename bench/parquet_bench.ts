@@ -28,7 +28,7 @@ import { encodeSketch } from "../src/model/sketch_codec.ts";
 import { bucketStart } from "../src/model/tier.ts";
 import type { CompressionAlgorithm } from "../src/config/schema.ts";
 import { nodeFs } from "../src/platform/node_fs.ts";
-import type { AggColumns, RawColumns } from "../src/tier/columns.ts";
+import { type AggColumns, allocRawColumns, type RawColumns } from "../src/tier/columns.ts";
 import { concatBatches } from "../src/tier/parquet_batch.ts";
 import { newReadStats } from "../src/tier/parquet_buffer.ts";
 import { clearTierFooterCache, readTierFileInfo } from "../src/tier/parquet_footer.ts";
@@ -109,26 +109,9 @@ function sortedSeries(ds: Dataset, count: number): SeriesMeta[] {
   });
 }
 
-function rawBatch(n: number): RawColumns {
-  return {
-    length: n,
-    namespace: new Array(n),
-    target: new Array(n),
-    poller: new Array(n),
-    ts: new Float64Array(n),
-    kind: new Uint8Array(n),
-    value: new Float64Array(n).fill(NaN),
-    counter: new Array(n).fill(null),
-    text: new Array(n).fill(null),
-    valid: new Uint8Array(n).fill(1),
-    error: new Array(n).fill(null),
-    pollMs: new Int32Array(n),
-  };
-}
-
 /** The raw rows of one series. */
 function seriesRows(ds: Dataset, meta: SeriesMeta, points: number): RawColumns {
-  const rows = rawBatch(points);
+  const rows = allocRawColumns(points);
   const series = ds.openSeries(meta.index);
   const isCounter = COUNTER_KINDS.has(meta.kind);
   for (let i = 0; i < points; i++) {

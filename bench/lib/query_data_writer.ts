@@ -26,7 +26,7 @@ import { type AggregateTier, bucketMs, bucketStart } from "../../src/model/tier.
 import { writeAtomic } from "../../src/platform/atomic.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { type AggRow, rowsToColumns } from "../../src/tier/agg_rows.ts";
-import type { AggColumns, RawColumns } from "../../src/tier/columns.ts";
+import { type AggColumns, allocRawColumns, type RawColumns } from "../../src/tier/columns.ts";
 import { createTierWriter, type TierWriter } from "../../src/tier/parquet_writer.ts";
 import { rollup } from "../../src/tier/rollup.ts";
 import { parseFlags } from "./args.ts";
@@ -137,20 +137,7 @@ function generate(ds: Dataset, meta: SeriesMeta, points: number): SeriesData {
 function rawColumns(block: SeriesData[], j: FileJob): RawColumns {
   const ranges = block.map((s) => [lowerBound(s.ts, j.from), lowerBound(s.ts, j.to)]);
   const n = ranges.reduce((a, [lo, hi]) => a + hi - lo, 0);
-  const c: RawColumns = {
-    length: n,
-    namespace: new Array(n),
-    target: new Array(n),
-    poller: new Array(n),
-    ts: new Float64Array(n),
-    kind: new Uint8Array(n),
-    value: new Float64Array(n).fill(NaN),
-    counter: new Array(n).fill(null),
-    text: new Array(n).fill(null),
-    valid: new Uint8Array(n).fill(1),
-    error: new Array(n).fill(null),
-    pollMs: new Int32Array(n),
-  };
+  const c: RawColumns = allocRawColumns(n);
   let r = 0;
   block.forEach((s, k) => {
     const [lo, hi] = ranges[k];

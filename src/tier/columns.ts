@@ -63,6 +63,24 @@ export interface AggColumns {
   sketch: (Uint8Array | null)[];
 }
 
+/** Raw columns for `n` rows, to be filled in: no value, counter, text or error; valid. */
+export function allocRawColumns(n: number): RawColumns {
+  return {
+    length: n,
+    namespace: new Array(n),
+    target: new Array(n),
+    poller: new Array(n),
+    ts: new Float64Array(n),
+    kind: new Uint8Array(n),
+    value: new Float64Array(n).fill(NaN),
+    counter: new Array(n).fill(null),
+    text: new Array(n).fill(null),
+    valid: new Uint8Array(n).fill(1),
+    error: new Array(n).fill(null),
+    pollMs: new Int32Array(n),
+  };
+}
+
 /** Aggregate columns for `n` rows, zeroed (identity strings and sketches unset). */
 export function allocAggColumns(n: number): AggColumns {
   return {

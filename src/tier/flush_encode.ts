@@ -20,7 +20,7 @@ import { partitionStart } from "../model/paths.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { summarizeValues } from "../model/sketch_codec.ts";
 import { type AggRow, rowsToColumns } from "./agg_rows.ts";
-import { type AggColumns, allocAggColumns, type RawColumns } from "./columns.ts";
+import { type AggColumns, allocAggColumns, allocRawColumns, type RawColumns } from "./columns.ts";
 import { encode, type EncodeOptions } from "./encode_file.ts";
 import { byPartition, rollup } from "./rollup.ts";
 
@@ -95,20 +95,7 @@ function toRaw(
 ): RawColumns {
   const r = b.raw;
   const n = rows.length;
-  const c: RawColumns = {
-    length: n,
-    namespace: new Array(n),
-    target: new Array(n),
-    poller: new Array(n),
-    ts: new Float64Array(n),
-    kind: new Uint8Array(n),
-    value: new Float64Array(n),
-    counter: new Array(n),
-    text: new Array(n),
-    valid: new Uint8Array(n),
-    error: new Array(n),
-    pollMs: new Int32Array(n),
-  };
+  const c: RawColumns = allocRawColumns(n);
   const { namespace, target, poller } = b.series;
   for (let k = 0; k < n; k++) {
     const i = rows[k];
