@@ -30,6 +30,7 @@ import type { CompressionAlgorithm } from "../src/config/schema.ts";
 import { nodeFs } from "../src/platform/node_fs.ts";
 import { type AggColumns, allocRawColumns, type RawColumns } from "../src/tier/columns.ts";
 import { concatBatches } from "../src/tier/parquet_batch.ts";
+import { COUNTER_KINDS } from "./lib/dataset.ts";
 import { newReadStats } from "../src/tier/parquet_buffer.ts";
 import { clearTierFooterCache, readTierFileInfo } from "../src/tier/parquet_footer.ts";
 import { AGG_PAGE_ROWS } from "../src/tier/parquet_agg.ts";
@@ -42,7 +43,6 @@ import {
   writeTierFile,
 } from "../src/tier/parquet_writer.ts";
 
-const COUNTER_KINDS = new Set(["ifHCInOctets", "ifHCOutOctets", "ifInErrors"]);
 const DAY_MS = 86_400_000;
 const START_MS = Date.UTC(2026, 0, 5);
 /** Relative accuracy of the 5-minute sketches (`features.percentile.accuracy` default). */

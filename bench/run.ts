@@ -105,17 +105,22 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(resultsDir, "run.json"), JSON.stringify(info, null, 1) + "\n");
   const report = renderReport(info, results);
   fs.writeFileSync(path.join(resultsDir, "REPORT.md"), report);
-  if (f.report !== false) {
-    const target = path.resolve(strFlag(f, "report", path.join(repoDir, "bench/REPORT.md")));
-    fs.writeFileSync(target, report);
-    // the repository's gate runs `deno fmt --check`: keep the committed report formatted
-    await runProcess("deno", ["fmt", target], { timeoutMs: 60_000, cwd: repoDir });
-    console.error(`report: ${path.relative(repoDir, target)}; results: ${path.relative(repoDir, resultsDir)}`);
-  }
+  await writeReport(f, repoDir, report);
+  console.error(`results: ${path.relative(repoDir, resultsDir)}`);
   if (f["keep-data"] !== true) fs.rmSync(workDir, { recursive: true, force: true });
   const failed = results.filter((r) => !r.output || r.output.error);
   if (failed.length) console.error(`failed suites: ${failed.map((r) => r.key).join(", ")}`);
   process.exit(failed.length ? 1 : 0);
+}
+
+/** Writes the report where `--report=PATH` says (default bench/REPORT.md), unless `--no-report`. */
+async function writeReport(f: Flags, repoDir: string, report: string): Promise<void> {
+  if (f.report === false) return;
+  const target = path.resolve(strFlag(f, "report", path.join(repoDir, "bench/REPORT.md")));
+  fs.writeFileSync(target, report);
+  // the repository's gate runs `deno fmt --check`: keep the committed report formatted
+  await runProcess("deno", ["fmt", target], { timeoutMs: 60_000, cwd: repoDir });
+  console.error(`report: ${path.relative(repoDir, target)}`);
 }
 
 /** `--render DIR`: renders the report again from a results directory (e.g. after changing the report). */
@@ -128,12 +133,7 @@ async function rerender(f: Flags, repoDir: string, dir: string): Promise<void> {
   });
   const report = renderReport(info, runs);
   fs.writeFileSync(path.join(dir, "REPORT.md"), report);
-  if (f.report !== false) {
-    const target = path.resolve(strFlag(f, "report", path.join(repoDir, "bench/REPORT.md")));
-    fs.writeFileSync(target, report);
-    await runProcess("deno", ["fmt", target], { timeoutMs: 60_000, cwd: repoDir });
-    console.error(`report: ${path.relative(repoDir, target)}`);
-  }
+  await writeReport(f, repoDir, report);
 }
 
 /** Builds the binary (unless --no-compile) and copies it into the run's directory. */
