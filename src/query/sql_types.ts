@@ -37,6 +37,14 @@ export interface SqlView {
   /** Optional GROUP BY list (trusted SQL from the caller), e.g. to merge partial aggregate rows. */
   groupBy?: string;
   /**
+   * Files (a subset of `files`) that need no GROUP BY: no other file of the view can hold their
+   * keys. They are read with `uniqueSelect` and no grouping, the rest with `select` and `groupBy`,
+   * and the view is the `UNION ALL` of both, so a scan of a large time range never builds a hash
+   * table over every stored row. `uniqueSelect` must give the same columns, in the same order.
+   */
+  uniqueFiles?: string[];
+  uniqueSelect?: string;
+  /**
    * The columns the files have (names and DuckDB types, as DuckDB reads them from the tier's Parquet
    * schema). Required when `files` is empty: the view is then an empty relation with these columns.
    */

@@ -40,6 +40,12 @@ export function checkViews(views: readonly SqlView[], root: string): void {
       throw new TypeError(`Cannot create SQL view ${view.name}: it has no files and no columns; give SqlView.columns`);
     }
     for (const file of view.files) checkFile(view.name, file, root);
+    const files = new Set(view.files);
+    for (const file of view.uniqueFiles ?? []) {
+      if (!files.has(file)) {
+        throw new TypeError(`Cannot use ${file} in SQL view ${view.name}: it is not one of its files`);
+      }
+    }
   }
 }
 
@@ -97,11 +103,20 @@ function realPath(view: string, file: string): string {
  * ```
  */
 export function viewSql(view: SqlView): string {
-  const from = view.files.length > 0
-    ? `read_parquet([${view.files.map(quoteString).join(", ")}], union_by_name = true, hive_partitioning = false)`
-    : emptyRelation(view.columns ?? []);
+  const unique = new Set(view.uniqueSelect !== undefined ? view.uniqueFiles ?? [] : []);
+  const rest = view.files.filter((f) => !unique.has(f));
   const groupBy = view.groupBy ? ` GROUP BY ${view.groupBy}` : "";
-  return `CREATE OR REPLACE VIEW ${quoteIdent(view.name)} AS SELECT ${view.select ?? "*"} FROM ${from}${groupBy}`;
+  const parts: string[] = [];
+  if (unique.size > 0) parts.push(`SELECT ${view.uniqueSelect} FROM ${readParquet([...unique])}`);
+  if (rest.length > 0 || parts.length === 0) {
+    const from = rest.length > 0 ? readParquet(rest) : emptyRelation(view.columns ?? []);
+    parts.push(`SELECT ${view.select ?? "*"} FROM ${from}${groupBy}`);
+  }
+  return `CREATE OR REPLACE VIEW ${quoteIdent(view.name)} AS ${parts.join(" UNION ALL ")}`;
+}
+
+function readParquet(files: readonly string[]): string {
+  return `read_parquet([${files.map(quoteString).join(", ")}], union_by_name = true, hive_partitioning = false)`;
 }
 
 function emptyRelation(columns: readonly SqlColumn[]): string {
