@@ -31,6 +31,8 @@ export interface RunInfo {
   binary: { size_mib: number; compiled_by_this_run: boolean; source: string } | null;
   resultsDir: string;
   suites: { key: string; command: string }[];
+  /** What was done to the results after the run (a suite re-run and merged in, ...), said in the header. */
+  notes?: string[];
 }
 
 /** One suite execution. */
@@ -204,6 +206,7 @@ function header(info: RunInfo): string {
     );
   }
   lines.push(`- **Results**: \`${info.resultsDir}/\` (one JSON file per suite, logs, server logs; git-ignored)`);
+  for (const note of info.notes ?? []) lines.push(`- **Note**: ${note}`);
   lines.push("- **Disk** (`df -hT` of the scratch and repository directories):", "", "```", m.disk, "```");
   return lines.join("\n");
 }
@@ -907,6 +910,9 @@ function querySection(r: Results, targets: Target[]): string {
  * The per-unit costs `stalker-storage requirements` plans with (src/config/requirements.ts), next to
  * what this run measured, so a drift between the plan and the implementation shows.
  */
+/** `query.memory_limit` default: the plan adds it to DuckDB's own RSS. */
+const DEFAULT_SQL_MEMORY = 256 * 2 ** 20;
+
 function unitCostsSection(r: Results): string {
   const c = UNIT_COSTS;
   const agg = decisive(r.byRuntime<AggResult>("agg"))?.[1];
@@ -949,10 +955,10 @@ function unitCostsSection(r: Results): string {
     ],
     ["flush CPU-s per million samples", dec(c.flushCpuSecondsPerMillion, 1), dec(flushCpu, 1), "`flush` steady, p50"],
     [
-      "DuckDB loaded, extra RSS MiB",
-      int(c.duckdbRssBytes / 2 ** 20),
+      "DuckDB loaded and its query memory (default `query.memory_limit` 256 MiB), extra RSS MiB",
+      int((c.duckdbRssBytes + DEFAULT_SQL_MEMORY) / 2 ** 20),
       duck === undefined ? "–" : int(duck / 2 ** 20),
-      "`query`: RSS after SQL − before",
+      "`query`: RSS after the SQL scenario − before",
     ],
   ];
   return [
