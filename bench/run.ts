@@ -19,7 +19,7 @@
  * `--storage-series N` [10000] · `--storage-points N` [1440] · `--steady-series N` [100000] ·
  * `--query-series N` [100000] · `--query-days N` [30] · `--query-workers N` [2] · `--query-max-age-h N`
  * [24]: reuse the cached query dataset while its end is younger than this · `--reps N` [200] ·
- * `--warmup N` [20] · `--sql-reps N` [200] · `--sql-deadline-s N` [900] · `--peer-query-series N`
+ * `--warmup N` [20] · `--sql-reps N` [20] · `--sql-deadline-s N` [900] · `--peer-query-series N`
  * [100000] · `--start-ms MS` [00:00 UTC two days ago: start of the storage dataset] · `--binary PATH`
  * [dist/stalker-storage] · `--no-compile` (use the binary as it is) · `--work-dir DIR`
  * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report=PATH`
@@ -223,7 +223,7 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
       days: n("query-days", 30, 3),
       reps,
       warmup: n("warmup", 20, 5),
-      sqlReps: n("sql-reps", 200, 10),
+      sqlReps: n("sql-reps", 20, 10),
       sqlDeadlineS: n("sql-deadline-s", 900, 120),
       cacheDir,
       workers: n("query-workers", 2, 2),
