@@ -31,6 +31,7 @@ import { nodeFs } from "../src/platform/node_fs.ts";
 import { type AggColumns, allocRawColumns, type RawColumns } from "../src/tier/columns.ts";
 import { concatBatches } from "../src/tier/parquet_batch.ts";
 import { COUNTER_KINDS } from "./lib/dataset.ts";
+import { StallMonitor } from "./lib/stall.ts";
 import { newReadStats } from "../src/tier/parquet_buffer.ts";
 import { clearTierFooterCache, readTierFileInfo } from "../src/tier/parquet_footer.ts";
 import { AGG_PAGE_ROWS } from "../src/tier/parquet_agg.ts";
@@ -201,49 +202,6 @@ function fillAggRow(cols: AggColumns, i: number, bucket: number, { agg, sketch }
   cols.p95[i] = p95;
   cols.p99[i] = p99;
   cols.sketch[i] = none ? null : encodeSketch(sketch);
-}
-
-/**
- * The longest time the event loop was blocked while the writers worked: a 1 ms interval timer
- * records the largest gap between its ticks, counted only inside `during`.
- */
-class StallMonitor {
-  /** Gaps between ticks while writing, in ms. */
-  readonly gaps: number[] = [];
-  private last = 0;
-  private active = false;
-  private readonly timer = setInterval(() => this.tick(), 1);
-
-  async during<T>(fn: () => Promise<T>): Promise<T> {
-    this.active = true;
-    this.last = performance.now();
-    try {
-      return await fn();
-    } finally {
-      this.tick();
-      this.active = false;
-    }
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  /** The longest gaps and how many exceeded 50 ms. */
-  summary() {
-    const sorted = this.gaps.slice().sort((a, b) => b - a);
-    return {
-      max_ms: round(sorted[0] ?? 0),
-      top5_ms: sorted.slice(0, 5).map(round),
-      over_50ms: sorted.filter((g) => g > 50).length,
-    };
-  }
-
-  private tick(): void {
-    const now = performance.now();
-    if (this.active) this.gaps.push(now - this.last);
-    this.last = now;
-  }
 }
 
 /** Writes the raw and 5-minute files while generating the data, one target (20 series) at a time. */

@@ -30,9 +30,14 @@ export class StallMonitor {
     clearInterval(this.timer);
   }
 
-  /** The longest gap and how many gaps exceeded 50 ms. */
-  summary(): { max_ms: number; over_50ms: number } {
-    return { max_ms: round(Math.max(0, ...this.gaps)), over_50ms: this.gaps.filter((g) => g > 50).length };
+  /** The longest gap, the five longest, and how many gaps exceeded 50 ms. */
+  summary(): { max_ms: number; top5_ms: number[]; over_50ms: number } {
+    const sorted = this.gaps.slice().sort((a, b) => b - a);
+    return {
+      max_ms: round(sorted[0] ?? 0),
+      top5_ms: sorted.slice(0, 5).map((g) => round(g)),
+      over_50ms: sorted.filter((g) => g > 50).length,
+    };
   }
 
   private tick(): void {
