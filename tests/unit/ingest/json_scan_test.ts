@@ -183,6 +183,22 @@ test("a known series is resolved from the cache, and escapes map to the same ser
   assert.equal(cache.size, 1);
 });
 
+test("a body of the smallest samples grows the batch as often as it needs: every sample is kept", () => {
+  const index = new SeriesIndex();
+  const ctx = { cache: new SeriesCache(), resolve: (n: string, t: string, p: string) => index.resolve(n, t, p) };
+  const n = 5_000; // ~55 bytes each: the first allocation holds about half of them
+  const body = JSON.stringify(
+    Array.from({ length: n }, (_, i) => ({ namespace: "n", target: "t", poller: `${i % 7}`, value: i })),
+  );
+  const b = scanJson(new TextEncoder().encode(body), ctx, NOW, "json");
+  assert.equal(b.length, n);
+  for (const i of [0, 1, 2_047, 2_048, n - 1]) {
+    assert.equal(b.value[i], i);
+    assert.equal(b.poller[i], `${i % 7}`);
+  }
+  assert.equal(index.size, 7);
+});
+
 test("invalid UTF-8 anywhere in the body is rejected", () => {
   const ctx = { cache: new SeriesCache(), resolve: () => 0 };
   const body = new TextEncoder().encode('{"samples":[],"received_at_ms":"xx"}');
