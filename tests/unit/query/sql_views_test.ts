@@ -21,6 +21,10 @@ test("checkViews refuses bad names, files outside the data directory and views w
     [[{ name: "raw", files: ["/data/../etc/passwd"] }], /not a normalized absolute path/],
     [[{ name: "raw", files: ["raw/a.parquet"] }], /not a normalized absolute path/],
     [[{ name: "raw", files: ["/data/raw/*.parquet"] }], /not a normalized absolute path/],
+    [
+      [{ name: "agg", files: ["/data/a.parquet"], uniqueFiles: ["/etc/passwd"], uniqueSelect: "*" }],
+      /not one of its files/,
+    ],
   ];
   for (const [views, message] of cases) {
     assert.throws(
@@ -40,6 +44,27 @@ test("viewSql reads exactly the given files, or builds a typed empty relation", 
     viewSql({ name: "w", files: [], columns: [{ name: "bucket", type: "TIMESTAMP" }, { name: "n", type: "DOUBLE" }] }),
     `CREATE OR REPLACE VIEW "w" AS SELECT * FROM (SELECT CAST(NULL AS TIMESTAMP) AS "bucket", ` +
       `CAST(NULL AS DOUBLE) AS "n" LIMIT 0)`,
+  );
+});
+
+test("viewSql reads files with unique keys without grouping, the others grouped, joined by UNION ALL", () => {
+  const view: SqlView = {
+    name: "agg",
+    files: ["/d/a.parquet", "/d/b.parquet", "/d/c.parquet"],
+    select: "k, sum(n) AS n",
+    groupBy: "k",
+    uniqueFiles: ["/d/c.parquet"],
+    uniqueSelect: "k, n",
+  };
+  const opts = "union_by_name = true, hive_partitioning = false";
+  assert.equal(
+    viewSql(view),
+    `CREATE OR REPLACE VIEW "agg" AS SELECT k, n FROM read_parquet(['/d/c.parquet'], ${opts}) UNION ALL ` +
+      `SELECT k, sum(n) AS n FROM read_parquet(['/d/a.parquet', '/d/b.parquet'], ${opts}) GROUP BY k`,
+  );
+  assert.equal(
+    viewSql({ ...view, uniqueFiles: view.files }),
+    `CREATE OR REPLACE VIEW "agg" AS SELECT k, n FROM read_parquet(['/d/a.parquet', '/d/b.parquet', '/d/c.parquet'], ${opts})`,
   );
 });
 
