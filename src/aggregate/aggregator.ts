@@ -264,7 +264,9 @@ export class Aggregator {
       } else {
         const n = this.accuracy === null ? 0 : this.sN[slot];
         out.nvals[i] = n;
-        out.values.set(this.sVals.subarray(slot * this.inline, slot * this.inline + n), i * this.inline);
+        // at most `inline` values: a loop, not a subarray view per bucket
+        const from = slot * this.inline, to = i * this.inline;
+        for (let k = 0; k < n; k++) out.values[to + k] = this.sVals[from + k];
       }
       this.releaseSlot(slot);
     });

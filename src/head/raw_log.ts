@@ -143,12 +143,12 @@ export class RawLog {
       const j0 = chunk.n;
       const take = Math.min(b.length - i, CHUNK_SIZE - j0);
       const end = i + take;
-      chunk.ts.set(b.ts.subarray(i, end), j0);
-      chunk.value.set(b.value.subarray(i, end), j0);
-      chunk.series.set(b.seriesId.subarray(i, end), j0);
-      chunk.kind.set(b.kind.subarray(i, end), j0);
-      chunk.flags.set(b.flags.subarray(i, end), j0);
-      chunk.pollMs.set(b.pollMs.subarray(i, end), j0);
+      copyInto(chunk.ts, b.ts, i, end, j0);
+      copyInto(chunk.value, b.value, i, end, j0);
+      copyInto(chunk.series, b.seriesId, i, end, j0);
+      copyInto(chunk.kind, b.kind, i, end, j0);
+      copyInto(chunk.flags, b.flags, i, end, j0);
+      copyInto(chunk.pollMs, b.pollMs, i, end, j0);
       let { minTs, maxTs } = chunk;
       const { lastPos } = this;
       const { ts, seriesId } = b;
@@ -245,6 +245,21 @@ export class RawLog {
     grown.set(this.lastPos);
     this.lastPos = grown;
   }
+}
+
+/**
+ * Copies `src[from, to)` to `dst` at `at`. A batch that fits whole is copied without a subarray view:
+ * on JavaScriptCore (Bun) the first view of a small typed array moves its contents out of the GC heap.
+ */
+function copyInto<T extends Float64Array | Int32Array | Uint8Array>(
+  dst: T,
+  src: T,
+  from: number,
+  to: number,
+  at: number,
+): void {
+  if (from === 0 && to === src.length) dst.set(src, at);
+  else dst.set(src.subarray(from, to), at);
 }
 
 function maxSeriesId(b: SampleBatch): number {
