@@ -330,8 +330,8 @@ class Scanner {
 
   /** Validates the recorded fields and stores sample `i` (mirrors `json.ts`). */
   private finish(i: number): void {
+    if (i >= this.batch.ts.length) this.grow();
     const b = this.batch;
-    if (i >= b.ts.length) this.grow();
     const values = this.choose();
     const { tok, tNum, tEsc, use } = this;
     this.identity(i);

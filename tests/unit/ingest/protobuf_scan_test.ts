@@ -316,6 +316,18 @@ test("a known series is resolved from the cache, whatever the order of its field
   assert.equal(index.size, 1);
 });
 
+test("a body of the smallest samples grows the batch as often as it needs: every sample is kept", () => {
+  const index = new SeriesIndex();
+  const ctx = { cache: new SeriesCache(), resolve: (n: string, t: string, p: string) => index.resolve(n, t, p) };
+  const n = 3_000; // ~30 bytes each: the first allocation holds about half of them
+  const b = scanProtobuf(batchOf(...Array.from({ length: n }, (_, i) => sampleOf(ID, TS, gauge(i)))), ctx, NOW);
+  assert.equal(b.length, n);
+  for (let i = 0; i < n; i++) {
+    assert.deepEqual([b.value[i], b.ts[i], b.poller[i], b.flags[i]], [i, NOW - 1000, "cpu", 0], `sample ${i}`); // proto3: valid absent is false
+  }
+  assert.equal(index.size, 1);
+});
+
 test("an invalid sample resolves no series of its own", () => {
   const index = new SeriesIndex();
   const ctx = { cache: new SeriesCache(), resolve: (n: string, t: string, p: string) => index.resolve(n, t, p) };
