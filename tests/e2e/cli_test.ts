@@ -32,28 +32,28 @@ test("query, series and sql work through the running server and offline, with th
   await withTempDir(async (dir) => {
     const data = path.join(dir, "d");
     const bin = await startBinary(["--data-dir", data]);
+    const q = [
+      "query",
+      "--data-dir",
+      data,
+      "--namespace",
+      "prod",
+      "--target",
+      "r1",
+      "--poller",
+      "cpu",
+      "--from",
+      String(T0),
+      "--to",
+      String(T0 + 1_800_000),
+      "--tier",
+      "5min",
+      "--format",
+      "json",
+    ];
     let online: { query: string; series: string; sql: string };
     try {
       await ingest(bin.url);
-      const q = [
-        "query",
-        "--data-dir",
-        data,
-        "--namespace",
-        "prod",
-        "--target",
-        "r1",
-        "--poller",
-        "cpu",
-        "--from",
-        String(T0),
-        "--to",
-        String(T0 + 1_800_000),
-        "--tier",
-        "5min",
-        "--format",
-        "json",
-      ];
       const r = runBinary(q);
       assert.equal(r.status, 0, r.stderr);
       const json = JSON.parse(r.stdout);
@@ -74,25 +74,7 @@ test("query, series and sql work through the running server and offline, with th
       assert.equal(await bin.stop(), 0);
     }
     // offline: same answers (the shutdown flushed; the rest comes from the snapshot)
-    const r = runBinary([
-      "query",
-      "--data-dir",
-      data,
-      "--namespace",
-      "prod",
-      "--target",
-      "r1",
-      "--poller",
-      "cpu",
-      "--from",
-      String(T0),
-      "--to",
-      String(T0 + 1_800_000),
-      "--tier",
-      "5min",
-      "--format",
-      "json",
-    ]);
+    const r = runBinary(q);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.stringify(JSON.parse(r.stdout).series), online!.query);
     assert.deepEqual(

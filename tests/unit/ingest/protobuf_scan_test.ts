@@ -7,25 +7,10 @@ import { SeriesIndex } from "../../../src/head/series.ts";
 import { decodeProtobuf } from "../../../src/ingest/protobuf.ts";
 import { scanProtobuf } from "../../../src/ingest/protobuf_scan.ts";
 import { SeriesCache } from "../../../src/ingest/series_cache.ts";
-import type { SampleBatch } from "../../../src/model/batch.ts";
-import { InputError } from "../../../src/model/errors.ts";
 import { rng } from "../../helpers.ts";
+import { type Outcome, run } from "./decode_outcome.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
-
-type Outcome = { error: { code: string; index?: number; message: string } } | { samples: unknown[]; ids: number[] };
-
-function run(fn: () => SampleBatch): Outcome {
-  try {
-    const b = fn();
-    const samples = [];
-    for (let i = 0; i < b.length; i++) samples.push(b.sample(i));
-    return { samples, ids: Array.from(b.seriesId.subarray(0, b.length)) };
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    return { error: { code: err.code, index: err.index, message: err.message } };
-  }
-}
 
 /** Both decoders over the same body; the reference resolves ids in its own index afterwards. */
 function both(body: Uint8Array) {
