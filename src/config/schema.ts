@@ -31,6 +31,8 @@ export interface Config {
   ingestion: {
     wal: { dir: string; syncMode: SyncMode; syncIntervalMs: number; maxSegmentBytes: number };
     flush: { intervalMs: number; maxBufferSamples: number };
+    /** Oldest sample accepted; 0 = the longest tier retention (see {@link maxSampleAgeMs}). */
+    maxSampleAgeMs: number;
   };
   compaction: {
     workers: number;
@@ -257,6 +259,14 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     set: (c, v) => (c.ingestion.flush.maxBufferSamples = v),
   }),
   spec<number>({
+    key: "ingestion.max_sample_age",
+    kind: "duration",
+    default: 0,
+    doc:
+      "Samples older than this are refused (400 with the sample index), since retention would delete them at once. 0 = the longest retention of any tier, so backfilling history into the aggregates keeps working. Timestamps before 2000-01-01 are always refused (usually seconds sent as milliseconds).",
+    set: (c, v) => (c.ingestion.maxSampleAgeMs = v),
+  }),
+  spec<number>({
     key: "compaction.workers",
     kind: "int",
     default: 1,
@@ -390,6 +400,24 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   }),
 ];
 
+/**
+ * The oldest sample age ingest accepts: `ingestion.max_sample_age`, or when that is 0 the longest
+ * retention of any tier (older data would be deleted by the next retention run in every tier).
+ *
+ * @example
+ * ```ts
+ * import { blankConfig, maxSampleAgeMs } from "./schema.ts";
+ * const c = blankConfig();
+ * c.retention.weeklyMs = 1_000;
+ * if (maxSampleAgeMs(c) !== 1_000) throw new Error();
+ * ```
+ */
+export function maxSampleAgeMs(c: Config): number {
+  if (c.ingestion.maxSampleAgeMs > 0) return c.ingestion.maxSampleAgeMs;
+  const r = c.retention;
+  return Math.max(r.rawMs, r.fiveMinMs, r.hourlyMs, r.dailyMs, r.weeklyMs);
+}
+
 /** An empty config skeleton; every field is filled from {@link CONFIG_KEYS}. */
 export function blankConfig(): Config {
   return {
@@ -404,6 +432,7 @@ export function blankConfig(): Config {
     ingestion: {
       wal: { dir: "", syncMode: "fsync", syncIntervalMs: 0, maxSegmentBytes: 0 },
       flush: { intervalMs: 0, maxBufferSamples: 0 },
+      maxSampleAgeMs: 0,
     },
     compaction: { workers: 0, schedule: { rawTo5min: "", fiveMinToHourly: "", hourlyToDaily: "", dailyToWeekly: "" } },
     backpressure: {

@@ -24,6 +24,7 @@ import {
   checkText,
   checkTimestamp,
   checkValid,
+  oldestAccepted,
 } from "./validate.ts";
 
 /**
@@ -38,6 +39,8 @@ const JSON_BYTES_PER_SAMPLE = 128;
 export interface ScanContext {
   cache: SeriesCache;
   resolve(namespace: string, target: string, poller: string): number;
+  /** Oldest sample age accepted (`ingestion.max_sample_age`); absent: only the 2000-01-01 floor. */
+  maxSampleAgeMs?: number;
 }
 
 const F_NS = 0, F_TARGET = 1, F_POLLER = 2, F_TS = 3, F_GAUGE = 4, F_COUNTER = 5, F_TEXT = 6, F_VALID = 7;
@@ -134,7 +137,11 @@ class Scanner {
   /** The alias that decides each field, chosen in `finish`. */
   private readonly use = new Int32Array(10);
 
+  /** Earliest accepted timestamp. */
+  private readonly oldestMs: number;
+
   constructor(readonly buf: Uint8Array, readonly ctx: ScanContext, readonly nowMs: number) {
+    this.oldestMs = oldestAccepted(nowMs, ctx.maxSampleAgeMs ?? Infinity);
     this.batch = new SampleBatch(Math.max(16, Math.ceil(buf.length / JSON_BYTES_PER_SAMPLE)));
   }
 
@@ -337,8 +344,8 @@ class Scanner {
     this.identity(i);
     const ts = use[F_TS], valid = use[F_VALID], error = use[F_ERROR], poll = use[F_POLL];
     b.ts[i] = tok[ts] === T_NUMBER && tEsc[ts] === 1 && tNum[ts] >= 0
-      ? checkTimestamp(tNum[ts], i, this.nowMs)
-      : checkTimestamp(this.js(ts), i, this.nowMs);
+      ? checkTimestamp(tNum[ts], i, this.nowMs, this.oldestMs)
+      : checkTimestamp(this.js(ts), i, this.nowMs, this.oldestMs);
     const isValid = tok[valid] === T_TRUE || tok[valid] === T_NONE || tok[valid] === T_NULL
       ? true
       : tok[valid] === T_FALSE

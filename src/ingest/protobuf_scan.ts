@@ -37,6 +37,7 @@ import {
   checkPollMs,
   checkText,
   checkTimestamp,
+  oldestAccepted,
 } from "./validate.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -112,7 +113,11 @@ class Scanner {
   private errEnd = 0;
   private pollMs = 0;
 
+  /** Earliest accepted timestamp. */
+  private readonly oldestMs: number;
+
   constructor(readonly buf: Uint8Array, readonly ctx: ScanContext, readonly nowMs: number) {
+    this.oldestMs = oldestAccepted(nowMs, ctx.maxSampleAgeMs ?? Infinity);
     this.len = buf.length;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.batch = new SampleBatch(Math.max(16, Math.ceil(buf.length / 64)));
@@ -237,7 +242,7 @@ class Scanner {
   private fields(i: number): void {
     const b = this.batch;
     const ts = this.tsHi * TWO_POW_32 + (this.tsLo >>> 0); // rounds like Number(bigint)
-    b.ts[i] = checkTimestamp(ts === 0 ? undefined : ts, i, this.nowMs);
+    b.ts[i] = checkTimestamp(ts === 0 ? undefined : ts, i, this.nowMs, this.oldestMs);
     b.flags[i] = this.valid ? FLAG_VALID : 0;
     if (this.errEnd > this.errStart) b.setError(i, checkError(this.text(this.errStart, this.errEnd), i));
     b.pollMs[i] = checkPollMs(this.pollMs, i);

@@ -25,18 +25,56 @@ export function checkIdentity(v: unknown, field: string, index: number): string 
   return v;
 }
 
-/** Checks a timestamp in Unix ms (number or decimal string); undefined means `nowMs`. */
-export function checkTimestamp(v: unknown, index: number, nowMs: number): number {
+/** Earliest accepted timestamp: 2000-01-01T00:00Z. Anything earlier is a unit mistake, not history. */
+export const MIN_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+
+/**
+ * The earliest timestamp accepted at `nowMs` when samples may be at most `maxSampleAgeMs` old
+ * (`ingestion.max_sample_age`): never before {@link MIN_TIMESTAMP_MS}.
+ *
+ * @example
+ * ```ts
+ * import { MIN_TIMESTAMP_MS, oldestAccepted } from "./validate.ts";
+ * if (oldestAccepted(Date.UTC(2026, 0, 1), Infinity) !== MIN_TIMESTAMP_MS) throw new Error();
+ * if (oldestAccepted(Date.UTC(2026, 0, 2), 86_400_000) !== Date.UTC(2026, 0, 1)) throw new Error();
+ * ```
+ */
+export function oldestAccepted(nowMs: number, maxSampleAgeMs: number): number {
+  return Math.max(MIN_TIMESTAMP_MS, nowMs - maxSampleAgeMs);
+}
+
+/**
+ * Checks a timestamp in Unix ms (number or decimal string); undefined means `nowMs`. Accepted:
+ * `oldestMs` (see {@link oldestAccepted}) up to {@link MAX_FUTURE_MS} ahead of `nowMs`.
+ */
+export function checkTimestamp(v: unknown, index: number, nowMs: number, oldestMs = MIN_TIMESTAMP_MS): number {
   if (v === undefined || v === null) return nowMs;
   const ts = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
   if (typeof ts !== "number" || !Number.isInteger(ts)) {
     bad(index, "timestamp_ms must be an integer number of milliseconds since 1970-01-01 UTC");
   }
-  if (ts < 0) bad(index, `timestamp_ms ${ts} is before 1970`);
-  if (ts > nowMs + MAX_FUTURE_MS) {
-    bad(index, `timestamp_ms ${ts} is more than ${MAX_FUTURE_MS / 60_000} minutes ahead of the server clock`);
-  }
+  if (ts < oldestMs || ts > nowMs + MAX_FUTURE_MS) timestampOutOfRange(ts, index, nowMs, oldestMs);
   return ts;
+}
+
+function timestampOutOfRange(ts: number, index: number, nowMs: number, oldestMs: number): never {
+  const scaled = (factor: number) => ts * factor >= MIN_TIMESTAMP_MS && ts * factor <= nowMs + MAX_FUTURE_MS;
+  const hint = scaled(1000)
+    ? "; it looks like seconds: send milliseconds"
+    : scaled(1 / 1000)
+    ? "; it looks like microseconds: send milliseconds"
+    : scaled(1 / 1_000_000)
+    ? "; it looks like nanoseconds: send milliseconds"
+    : "";
+  if (ts > nowMs) {
+    bad(index, `timestamp_ms ${ts} is more than ${MAX_FUTURE_MS / 60_000} minutes ahead of the server clock${hint}`);
+  }
+  if (ts < MIN_TIMESTAMP_MS) bad(index, `timestamp_ms ${ts} is before 2000-01-01T00:00:00Z${hint}`);
+  bad(
+    index,
+    `timestamp_ms ${ts} (${new Date(ts).toISOString()}) is older than ingestion.max_sample_age allows ` +
+      `(oldest accepted now: ${new Date(oldestMs).toISOString()})${hint}`,
+  );
 }
 
 /** Checks a gauge value. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { resolve as resolvePath } from "node:path";
-import type { Config } from "../config/schema.ts";
+import { type Config, maxSampleAgeMs } from "../config/schema.ts";
 import type { SeriesEntry } from "../head/series.ts";
 import { Admission, type Level } from "../ingest/admission.ts";
 import type { ScanContext } from "../ingest/json_scan.ts";
@@ -262,7 +262,11 @@ export class Storage {
   /** What the decoders need to resolve series while they decode. */
   scanContext(): ScanContext {
     const series = this.core.head.series;
-    return { cache: this.seriesCache, resolve: (ns, t, p) => series.resolve(ns, t, p) };
+    return {
+      cache: this.seriesCache,
+      resolve: (ns, t, p) => series.resolve(ns, t, p),
+      maxSampleAgeMs: maxSampleAgeMs(this.config),
+    };
   }
 
   /**

@@ -170,7 +170,40 @@ const BAD: [string, unknown, RegExp, number | undefined][] = [
   [
     "a timestamp before 1970",
     [{ namespace: "n", target: "t", poller: "p", timestamp_ms: -1, value: 1 }],
-    /before 1970/,
+    /timestamp_ms -1 is before 2000-01-01T00:00:00Z$/,
+    0,
+  ],
+  [
+    "a timestamp in seconds (after a good sample: nothing of the batch is stored)",
+    [
+      { namespace: "n", target: "t", poller: "p", timestamp_ms: NOW, value: 1 },
+      { namespace: "n", target: "t", poller: "q", timestamp_ms: NOW / 1000, value: 1 },
+    ],
+    /sample 1: timestamp_ms 1795608000 is before 2000-01-01T00:00:00Z; it looks like seconds: send milliseconds/,
+    1,
+  ],
+  [
+    "a timestamp in seconds as a decimal string",
+    [{ namespace: "n", target: "t", poller: "p", timestamp_ms: String(NOW / 1000), value: 1 }],
+    /looks like seconds/,
+    0,
+  ],
+  [
+    "a timestamp in milliseconds before 2000",
+    [{ namespace: "n", target: "t", poller: "p", timestamp_ms: Date.UTC(1999, 11, 31), value: 1 }],
+    /before 2000-01-01T00:00:00Z$/,
+    0,
+  ],
+  [
+    "a timestamp in microseconds",
+    [{ namespace: "n", target: "t", poller: "p", timestamp_ms: NOW * 1000, value: 1 }],
+    /ahead of the server clock; it looks like microseconds: send milliseconds/,
+    0,
+  ],
+  [
+    "a timestamp older than every retention (default ingestion.max_sample_age)",
+    [{ namespace: "n", target: "t", poller: "p", timestamp_ms: NOW - 87_601 * 3_600_000, value: 1 }],
+    /older than ingestion.max_sample_age allows \(oldest accepted now: 2016-11-27T12:00:00.000Z\)$/,
     0,
   ],
   [
@@ -214,6 +247,50 @@ for (const [name, body, message, index] of BAD) {
     await storage.close();
   });
 }
+
+test("ingestion.max_sample_age: older samples are refused, samples within it and backfill of old history are accepted", async () => {
+  const { post, series, storage } = await setup("ingestion:\n  max_sample_age: 2h\n");
+  const sample = (ts: number) =>
+    JSON.stringify([{ namespace: "n", target: "t", poller: "p", timestamp_ms: ts, value: 1 }]);
+  const old = await post(sample(NOW - 2 * 3_600_000 - 1), json);
+  assert.equal(old.status, 400);
+  const err = (await old.json()).error;
+  assert.equal(err.index, 0);
+  assert.match(
+    err.message,
+    /older than ingestion.max_sample_age allows \(oldest accepted now: 2026-11-25T10:00:00.000Z\)/,
+  );
+  assert.deepEqual(await series(), []);
+  assert.equal((await post(sample(NOW - 2 * 3_600_000), json)).status, 200);
+  await storage.close();
+
+  // the default (the longest retention, weekly: 10 years) accepts history far older than the 5-minute retention
+  const dflt = await setup();
+  assert.equal((await dflt.post(sample(NOW - 365 * 86_400_000), json)).status, 200);
+  await dflt.storage.close();
+});
+
+test("protobuf: a timestamp in seconds is refused with the index and the hint", async () => {
+  const { post, series, storage } = await setup();
+  const sample = (poller: string, ts: bigint) =>
+    create(SampleSchema, {
+      namespace: "n",
+      target: "t",
+      poller,
+      timestampMs: ts,
+      valid: true,
+      value: { case: "valueGauge", value: 1 },
+    });
+  const msg = create(SampleBatchSchema, { samples: [sample("a", BigInt(NOW)), sample("b", BigInt(NOW / 1000))] });
+  const res = await post(toBinary(SampleBatchSchema, msg), { "content-type": "application/x-protobuf" });
+  assert.equal(res.status, 400);
+  const err = (await res.json()).error;
+  assert.equal(err.index, 1);
+  assert.match(err.message, /sample 1: .*looks like seconds: send milliseconds/);
+  assert.deepEqual(await series(), []);
+  assert.equal(storage.core.head.raw.end, 0);
+  await storage.close();
+});
 
 test("400 for malformed JSON, with the parser's message", async () => {
   const { post, storage } = await setup();

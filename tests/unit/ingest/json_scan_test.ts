@@ -197,7 +197,7 @@ test("a text starting with U+FEFF keeps it (like JSON.parse)", () => {
     namespace: "n",
     target: "t",
     poller: "p",
-    timestamp_ms: 1000,
+    timestamp_ms: NOW - 1000,
     value_text: "\uFEFFné",
   }]);
   const { ref, fast } = both(text, "json");
