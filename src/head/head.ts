@@ -6,6 +6,7 @@
  */
 import { Aggregator } from "../aggregate/aggregator.ts";
 import type { ClosedSlice } from "../aggregate/flush_batch.ts";
+import { timeOrder } from "../aggregate/time_order.ts";
 import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
 import { RawLog } from "./raw_log.ts";
 import { SeriesIndex } from "./series.ts";
@@ -57,10 +58,12 @@ export class Head {
     this.agg = new Aggregator({ accuracy: opts.accuracy });
   }
 
-  /** Applies a resolved batch. */
+  /** Applies a resolved batch; the aggregator sees each series' samples in time order. */
   apply(b: SampleBatch): void {
     this.raw.appendBatch(b);
-    for (let i = 0; i < b.length; i++) {
+    const order = timeOrder(b.ts, b.seriesId, b.length);
+    for (let k = 0; k < b.length; k++) {
+      const i = order === null ? k : order[k];
       this.series.observe(b, i);
       this.agg.add(b.seriesId[i], b.ts[i], b.kind[i], (b.flags[i] & FLAG_VALID) !== 0, b.value[i], b.big?.get(i));
     }

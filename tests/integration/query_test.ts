@@ -146,6 +146,30 @@ test("counters are stored raw and aggregated as a per-second rate", async () => 
   await storage.close();
 });
 
+test("a counter batch sent newest first or mixed gives the same 5-minute rates as oldest first", async () => {
+  const samples = Array.from({ length: 11 }, (_, m) => minute(m)).flat();
+  const mixed = samples.map((s, i) => ({ s, k: (i * 7919) % samples.length })).sort((a, b) => a.k - b.k);
+  const orders: [string, Sample[]][] = [
+    ["oldest first", samples],
+    ["newest first", [...samples].reverse()],
+    ["mixed", mixed.map((x) => x.s)],
+  ];
+  const answers: unknown[] = [];
+  for (const [name, batch] of orders) {
+    const { storage, clock, get } = await setup();
+    await storage.ingest(SampleBatch.of(batch));
+    clock.set(T0 + 12 * MIN);
+    const { body } = await get(`namespace=prod&target=r1&from=${T0}&to=${T0 + 10 * MIN}&tier=5min`);
+    const rate = body.series.find((s: { kind: string }) => s.kind === "rate");
+    assert.deepEqual(rate.points.map((p: { count: number }) => p.count), [4, 5], name);
+    assert.deepEqual(rate.points.map((p: { avg: number }) => p.avg), [100, 100], name);
+    answers.push(body.series);
+    await storage.close();
+  }
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual(answers[2], answers[0]);
+});
+
 test("all series of a target, sorted; the namespace alone selects everything in it", async () => {
   const { storage, get } = await setup();
   await ingest(storage, 0, 3);
