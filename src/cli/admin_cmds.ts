@@ -165,6 +165,9 @@ function printRetention(io: Io, plan: RetentionPlan, dry: boolean): void {
       humanSize(plan.bytesAfter)
     }${plan.capBytes > 0 ? ` (cap ${humanSize(plan.capBytes)})` : ""}\n`,
   );
+  if (plan.awaitingRollup > 0) {
+    io.out(`kept ${plan.awaitingRollup} expired file(s) until the coarser tier has them (run compact)\n`);
+  }
 }
 
 function iso(ms: number): string {

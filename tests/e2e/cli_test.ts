@@ -132,6 +132,51 @@ test("compact and retention run offline; retention --dry-run deletes nothing", a
   });
 });
 
+test("history imported 40 days ago, stop, retention, compact: the daily tier holds all 672 samples", async () => {
+  await withTempDir(async (dir) => {
+    const data = path.join(dir, "d");
+    const from = NOW - (NOW % 86_400_000) - 40 * 86_400_000; // past retention.five_min (720 h)
+    const samples = Array.from({ length: 672 }, (_, k) => ({
+      namespace: "n",
+      target: "t",
+      poller: "p",
+      timestamp_ms: from + k * 15 * 60_000,
+      value: 1,
+    }));
+    const bin = await startBinary(["--data-dir", data]);
+    const res = await fetch(`${bin.url}/api/v1/ingest`, {
+      method: "POST",
+      body: JSON.stringify({ samples }),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(await bin.stop(), 0);
+    const retention = runBinary(["retention", "--data-dir", data]);
+    assert.equal(retention.status, 0, retention.stderr);
+    assert.match(retention.stdout, /kept \d+ expired file\(s\) until the coarser tier has them/);
+    const compact = runBinary(["compact", "--data-dir", data]);
+    assert.equal(compact.status, 0, compact.stderr);
+    const q = runBinary([
+      "query",
+      "--data-dir",
+      data,
+      "--namespace",
+      "n",
+      "--from",
+      String(from),
+      "--to",
+      String(from + 7 * 86_400_000),
+      "--tier",
+      "daily",
+      "--format",
+      "json",
+    ]);
+    assert.equal(q.status, 0, q.stderr);
+    const points = JSON.parse(q.stdout).series[0].points as { count: number }[];
+    assert.equal(points.reduce((a, p) => a + p.count, 0), 672);
+  });
+});
+
 test("wal inspect lists segments; wal verify reports damage with exit code 1", async () => {
   await withTempDir(async (dir) => {
     const data = path.join(dir, "d");

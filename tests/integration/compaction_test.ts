@@ -204,6 +204,82 @@ test("retention deletes expired partitions; a dry run deletes nothing", async ()
   assert.ok(await fs.stat("/data/raw/date=2026-11-23"));
 });
 
+/** Total count of target r1's rows in a tier. */
+const tierCount = async (fs: MemFs, s: Storage, tier: string) =>
+  [...(await tierTotals(fs, s, tier)).values()].reduce((a, e) => a + e.count, 0);
+
+test("retention keeps expired 5-minute data until it is rolled up (history imported 40 days ago, stop, retention, compact)", async () => {
+  const fs = new MemFs();
+  const now = Date.UTC(2026, 10, 25, 12);
+  const clock = new FakeClock(now);
+  const from = Date.UTC(2026, 9, 16); // 40 days ago: past retention.five_min (720 h), within hourly (2160 h)
+  let s = await open(fs, clock);
+  const n = await ingestRange(s, from, from + 7 * DAY, 15 * MIN, ["r1"]);
+  assert.equal(n, 672);
+  await s.close(); // the shutdown flush writes the 5-minute files; no rollup has run
+  s = await open(fs, clock);
+  const plan = await s.retention();
+  assert.deepEqual(plan.deletions.filter((d) => d.tier === "5min"), [], "not rolled up yet: kept");
+  assert.equal(plan.awaitingRollup, s.core.manifest.files.filter((f) => f.tier === "5min").length);
+  await s.compact();
+  assert.equal(await tierCount(fs, s, "hourly"), 672);
+  assert.equal(await tierCount(fs, s, "daily"), 672);
+  assert.equal(await tierCount(fs, s, "weekly"), 672);
+  // rolled up now: the next run deletes the expired 5-minute partitions, the coarser tiers keep every sample
+  const second = await s.retention();
+  assert.deepEqual(new Set(second.deletions.map((d) => `${d.tier} ${d.reason}`)), new Set(["5min expired"]));
+  assert.equal(second.awaitingRollup, 0);
+  assert.equal(s.core.manifest.files.filter((f) => f.tier === "5min").length, 0);
+  assert.equal(await tierCount(fs, s, "daily"), 672);
+  await s.close();
+});
+
+test("in a running server, a retention run before the hourly rollup keeps the 5-minute data it needs", async () => {
+  const fs = new MemFs();
+  const now = Date.UTC(2026, 10, 25, 12);
+  const clock = new FakeClock(now);
+  const s = await open(fs, clock);
+  const from = Date.UTC(2026, 9, 16);
+  await ingestRange(s, from, from + DAY, 15 * MIN, ["r1"]);
+  await s.flushNow();
+  await s.retention(); // the retention timer fires first
+  await s.compact("hourly");
+  assert.equal(await tierCount(fs, s, "hourly"), 96);
+  await s.close();
+});
+
+test("retention.max_disk_bytes deletes what is rolled up before what is not, and says when it must delete both", async () => {
+  const fs = new MemFs();
+  const day0 = Date.UTC(2026, 10, 20);
+  const clock = new FakeClock(day0 + 4 * DAY + HOUR);
+  const logged: string[] = [];
+  const s = Storage.create(testConfig("/data", "retention:\n  raw: 720h\n"), {
+    fs,
+    clock,
+    log: { ...silentLogger, warn: (msg: string) => logged.push(msg) },
+    metrics: new Metrics(),
+    manualTimers: true,
+    encoding: "inline",
+    deleteDelayMs: 0,
+  });
+  await s.start();
+  await ingestRange(s, day0, day0 + 4 * DAY, 5 * MIN, ["r1", "r2", "r3"]);
+  await s.flushNow(); // no rollup: every 5-minute file waits for the hourly tier; raw files feed no tier
+  const files = s.core.manifest.files;
+  const total = files.reduce((a, f) => a + f.bytes, 0);
+  const oldRaw = files.filter((f) => f.tier === "raw" && f.partition !== day0 + 3 * DAY);
+  const oldRawBytes = oldRaw.reduce((a, f) => a + f.bytes, 0);
+  s.config.retention.maxDiskBytes = total - oldRawBytes;
+  const dry = await s.retention(true);
+  assert.deepEqual(dry.deletions.map((d) => [d.tier, d.reason]), oldRaw.map(() => ["raw", "size cap"]));
+  s.config.retention.maxDiskBytes = total - oldRawBytes - 1;
+  const plan = await s.retention();
+  const fiveMin = plan.deletions.filter((d) => d.tier === "5min");
+  assert.deepEqual(fiveMin.map((d) => [d.partition, d.reason]), [["2026-11-20", "size cap, not rolled up"]]);
+  assert.ok(logged.some((m) => /deleted data the coarser tiers have not received yet/.test(m)), logged.join("\n"));
+  await s.close();
+});
+
 test("retention.max_disk_bytes removes the oldest partitions first and keeps each tier's newest", async () => {
   const fs = new MemFs();
   const day0 = Date.UTC(2026, 10, 20);
@@ -216,7 +292,7 @@ test("retention.max_disk_bytes removes the oldest partitions first and keeps eac
   s.config.retention.maxDiskBytes = s2cap;
   const plan = await s.retention();
   assert.ok(plan.bytesAfter <= s2cap, `${plan.bytesAfter} > ${s2cap}`);
-  assert.ok(plan.deletions.every((d) => d.reason === "size cap"));
+  assert.ok(plan.deletions.every((d) => d.reason.startsWith("size cap")));
   const oldest = plan.deletions.map((d) => d.partition).sort()[0];
   assert.equal(oldest, "2026-11-20");
   for (const tier of ["raw", "5min"]) {
