@@ -7,6 +7,7 @@
  * ```
  * <data_dir>/
  *   MANIFEST.json                                  the committed state (docs/format/manifest.md)
+ *   MANIFEST.backup.json                           a copy written after it by every commit
  *   LOCK                                           PID of the owning process
  *   wal/0000000000000001.wal                       WAL segments (docs/format/wal.md)
  *   snapshots/snapshot-000000000007.bin            head state at a checkpoint (docs/format/snapshot.md)
@@ -26,6 +27,8 @@ const DAY = 86_400_000;
 
 /** Name of the manifest file in the data directory. */
 export const MANIFEST_FILE = "MANIFEST.json";
+/** Name of the manifest's backup copy, written after the manifest by every commit. */
+export const MANIFEST_BACKUP_FILE = "MANIFEST.backup.json";
 /** Directory of snapshots inside the data directory. */
 export const SNAPSHOT_DIR = "snapshots";
 /** Default WAL directory inside the data directory. */

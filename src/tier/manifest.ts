@@ -10,7 +10,7 @@
  */
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
-import { MANIFEST_FILE, parseTierFilePath } from "../model/paths.ts";
+import { MANIFEST_BACKUP_FILE, MANIFEST_FILE, parseTierFilePath } from "../model/paths.ts";
 import type { AggregateTier, Tier } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import type { FileSystem } from "../platform/fs.ts";
@@ -99,17 +99,28 @@ export function decodeManifest(bytes: Uint8Array, path: string): Manifest {
   return parsed;
 }
 
-/** Reads the manifest of `dataDir` (an empty one when there is none yet). */
-export async function readManifest(fs: FileSystem, dataDir: string): Promise<Manifest> {
-  const path = join(dataDir, MANIFEST_FILE);
-  if (!(await fs.stat(path))) return emptyManifest();
+/** Reads the manifest file `path`: null when absent; throws `CorruptionError` when damaged or foreign. */
+export async function readManifestFile(fs: FileSystem, path: string): Promise<Manifest | null> {
+  if (!(await fs.stat(path))) return null;
   return decodeManifest(await fs.readFile(path), path);
 }
 
-/** Writes `m` atomically as the new committed state (incrementing its commit number). */
+/** Reads the manifest of `dataDir`, or an empty one when it has none (recovery does more: `recovery.ts`). */
+export async function readManifest(fs: FileSystem, dataDir: string): Promise<Manifest> {
+  return (await readManifestFile(fs, join(dataDir, MANIFEST_FILE))) ?? emptyManifest();
+}
+
+/**
+ * Writes `m` atomically as the new committed state (incrementing its commit number), then the same
+ * bytes as the backup copy `MANIFEST.backup.json`. The commit is the first write; the backup lets
+ * recovery restore a lost or damaged manifest (`src/service/recovery.ts`). A failed backup write does
+ * not undo the commit: the backup is then older, which recovery detects before using it.
+ */
 export async function commitManifest(fs: FileSystem, dataDir: string, m: Manifest): Promise<Manifest> {
   const next = { ...m, commit: m.commit + 1 };
-  await writeAtomic(fs, join(dataDir, MANIFEST_FILE), encodeManifest(next));
+  const bytes = encodeManifest(next);
+  await writeAtomic(fs, join(dataDir, MANIFEST_FILE), bytes);
+  await writeAtomic(fs, join(dataDir, MANIFEST_BACKUP_FILE), bytes).catch(() => {});
   return next;
 }
 

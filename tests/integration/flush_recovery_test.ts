@@ -167,23 +167,131 @@ test("a failed flush keeps the data in memory and the next flush writes it once"
   await s.close();
 });
 
-test("startup removes leftovers: temp files and tier files no manifest lists", async () => {
+test("startup removes leftovers: temp files and tier files no manifest lists; foreign files are kept and reported", async () => {
   const fs = new MemFs();
   const clock = new FakeClock(T0 + 11 * 60_000);
   let s = await open(fs, clock);
   await ingestMinutes(s, 0, 11);
   await s.flushNow();
+  const live = s.core.manifest.files.find((f) => f.tier === "raw")!;
   await s.close();
-  await fs.mkdir("/data/raw/date=2026-11-25");
-  await fs.writeFile("/data/raw/date=2026-11-25/raw-000000099999.parquet", new Uint8Array([1, 2, 3]));
-  await fs.writeFile("/data/raw/date=2026-11-25/.raw-000000000001.parquet.x.tmp", new Uint8Array([1]));
+  const dir = "/data/raw/date=2026-11-25";
+  // an uncommitted flush's output: a valid tier file no manifest lists
+  await fs.writeFile(`${dir}/raw-000000088888.parquet`, await fs.readFile(`/data/${live.path}`));
+  // foreign bytes under a tier file's name
+  await fs.writeFile(`${dir}/raw-000000099999.parquet`, new Uint8Array([1, 2, 3]));
+  await fs.writeFile(`${dir}/.raw-000000000001.parquet.x.tmp`, new Uint8Array([1]));
   s = await open(fs, clock);
-  const names = await fs.readdir("/data/raw/date=2026-11-25");
-  assert.ok(!names.includes("raw-000000099999.parquet"));
+  const names = await fs.readdir(dir);
+  assert.ok(!names.includes("raw-000000088888.parquet"));
   assert.ok(!names.some((n) => n.endsWith(".tmp")));
+  assert.ok(names.includes("raw-000000099999.parquet"), "a foreign file is never deleted");
+  assert.ok(
+    s.core.problems.some((p) => p.includes("raw-000000099999.parquet is not in the manifest and was kept")),
+    s.core.problems.join("\n"),
+  );
   assert.equal(s.core.manifest.files.filter((f) => f.tier === "raw").length, 1);
   await s.close();
 });
+
+test("a lost MANIFEST.json is restored from its backup: every file kept, nothing lost or doubled", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  let s = await open(fs, clock);
+  let total = await ingestMinutes(s, 0, 11);
+  await s.flushNow();
+  total += await ingestMinutes(s, 11, 14); // WAL only
+  const files = s.core.manifest.files.map((f) => f.path).sort();
+  fs.crash();
+  await fs.unlink("/data/MANIFEST.json");
+  s = await open(fs, clock);
+  assert.deepEqual(s.core.manifest.files.map((f) => f.path).sort(), files);
+  for (const f of files) assert.ok(await fs.stat(`/data/${f}`), f);
+  assert.ok(await fs.stat("/data/MANIFEST.json"), "the manifest is written back");
+  assert.ok(s.core.problems.some((p) => /MANIFEST\.json is missing; restored from/.test(p)), s.core.problems.join());
+  clock.set(T0 + 21 * 60_000);
+  total += await ingestMinutes(s, 14, 20);
+  await s.flushNow();
+  const { raw, fiveMin } = await committed(fs, s);
+  assert.equal(raw, total);
+  for (const [key, e] of fiveMin) if (key.includes("cpu.load")) assert.equal(e.count, 5, key);
+  await s.close();
+});
+
+test("a backup older than the lost manifest is used only while the data still matches it", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  let crash = false;
+  let crashed!: () => void;
+  const died = new Promise<void>((r) => (crashed = r));
+  // kill -9 right after the second flush's manifest write, before its cleanup (and, in this model,
+  // before its backup write: the backup is put back to the first commit's below)
+  const hook = (step: FlushStep) => {
+    if (!crash || step !== "commit") return Promise.resolve();
+    fs.crash();
+    crashed();
+    return new Promise<void>(() => {});
+  };
+  let s = await open(fs, clock, hook);
+  let total = await ingestMinutes(s, 0, 11);
+  await s.flushNow();
+  const oldBackup = await fs.readFile("/data/MANIFEST.backup.json");
+  clock.set(T0 + 16 * 60_000);
+  total += await ingestMinutes(s, 11, 16);
+  crash = true;
+  void s.flushNow();
+  await died;
+  await fs.writeFile("/data/MANIFEST.backup.json", oldBackup);
+  await fs.unlink("/data/MANIFEST.json");
+  s = await open(fs, clock);
+  clock.set(T0 + 21 * 60_000);
+  total += await ingestMinutes(s, 16, 20);
+  await s.flushNow();
+  const { raw, fiveMin } = await committed(fs, s);
+  assert.equal(raw, total, "every raw sample exactly once");
+  for (const [key, e] of fiveMin) if (key.includes("cpu.load")) assert.equal(e.count, 5, key);
+  assert.equal(fiveMin.size, 2 * 3 * 4);
+  // once a later commit's cleanup removed what the old backup needs, it is refused
+  const older = await fs.readFile("/data/MANIFEST.backup.json");
+  clock.set(T0 + 31 * 60_000);
+  await ingestMinutes(s, 20, 30);
+  await s.flushNow();
+  await s.close();
+  await fs.writeFile("/data/MANIFEST.backup.json", older);
+  await fs.unlink("/data/MANIFEST.json");
+  const before = await listAll(fs, "/data");
+  await assert.rejects(open(fs, clock), /its backup \(commit \d+\) is older than the data: .*Nothing was deleted/);
+  assert.deepEqual(await listAll(fs, "/data"), before);
+});
+
+test("with no manifest and no backup, a directory holding data refuses to start and deletes nothing", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  const s = await open(fs, clock);
+  await ingestMinutes(s, 0, 11);
+  await s.flushNow();
+  await s.close();
+  await fs.unlink("/data/MANIFEST.json");
+  await fs.unlink("/data/MANIFEST.backup.json");
+  const before = await listAll(fs, "/data");
+  await assert.rejects(
+    open(fs, clock),
+    /MANIFEST\.json is missing, there is no backup of it, and the data directory holds \d+ tier files, 1 snapshots.*Nothing was deleted/,
+  );
+  assert.deepEqual(await listAll(fs, "/data"), before);
+  assert.ok(before.some((p) => p.endsWith(".parquet")));
+});
+
+/** Every file under `dir` (except the lock), sorted. */
+async function listAll(fs: MemFs, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await fs.readdir(dir)) {
+    const p = `${dir}/${name}`;
+    if ((await fs.stat(p))?.isDirectory) out.push(...(await listAll(fs, p)));
+    else if (name !== "LOCK") out.push(p);
+  }
+  return out.sort();
+}
 
 test("a graceful shutdown flushes, so a restart replays nothing", async () => {
   const fs = new MemFs();
