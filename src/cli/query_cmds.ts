@@ -138,7 +138,13 @@ Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See d
         headers: { "content-type": "application/json" },
       });
       const json = await res.json();
-      result = { columns: json.columns, rows: json.rows, truncated: json.truncated, elapsedMs: json.elapsed_ms };
+      result = {
+        columns: json.columns,
+        rows: json.rows,
+        truncated: json.truncated,
+        skipped: json.skipped ?? [],
+        elapsedMs: json.elapsed_ms,
+      };
     } else {
       const store = await OfflineStore.open(config, nodeFs, systemClock, silentLogger);
       try {
@@ -147,6 +153,7 @@ Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See d
         await store.close();
       }
     }
+    for (const f of result.skipped) io.err(`warning: ${f.file} was left out, it cannot be read: ${f.error}\n`);
     if (format === "csv") io.out(toCsv(result));
     else if (format === "json") {
       io.out(

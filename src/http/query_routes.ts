@@ -44,12 +44,15 @@ export function sqlHandler(storage: Storage): (c: Context) => Promise<Response> 
       return c.text(toCsv(result), 200, {
         "content-type": "text/csv; charset=utf-8",
         "x-stalker-truncated": String(result.truncated),
+        "x-stalker-partial": String(result.skipped.length > 0),
       });
     }
     return c.json({
       columns: result.columns,
       rows: result.rows,
       truncated: result.truncated,
+      partial: result.skipped.length > 0,
+      skipped: result.skipped,
       elapsed_ms: result.elapsedMs,
     });
   };

@@ -152,8 +152,8 @@ export class SqlEngine {
       .catch((err: Error) => this.#crashed(thread, err));
     if (reply.type === "failure") throw await this.#failure(thread, reply);
     if (reply.type !== "result") throw new SqlEngineError(`the worker sent an unexpected ${reply.type} reply`);
-    const { columns, rows, truncated } = reply;
-    return { columns, rows, truncated, elapsedMs: performance.now() - job.startedMs };
+    const { columns, rows, truncated, skipped } = reply;
+    return { columns, rows, truncated, skipped, elapsedMs: performance.now() - job.startedMs };
   }
 
   async #load(): Promise<SqlThread> {

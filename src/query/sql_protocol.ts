@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SqlColumn, SqlValue, SqlView } from "./sql_types.ts";
+import type { SqlColumn, SqlSkippedFile, SqlValue, SqlView } from "./sql_types.ts";
 
 /** First message to a fresh worker: load DuckDB with these settings. */
 export interface InitRequest {
@@ -47,12 +47,13 @@ export interface RowsReply {
   rows: SqlValue[][];
 }
 
-/** The end of a query's answer: its columns and whether rows were cut at `maxRows`. */
+/** The end of a query's answer: its columns, whether rows were cut at `maxRows`, damaged files left out. */
 export interface ResultReply {
   type: "result";
   id: number;
   columns: SqlColumn[];
   truncated: boolean;
+  skipped: SqlSkippedFile[];
 }
 
 /**

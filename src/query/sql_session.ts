@@ -10,8 +10,8 @@ import { type ArrowBatch, type DuckdbBindings, type DuckdbConnection, duckdbModu
 import { FileAllowList, sandboxRuntime } from "./sql_sandbox.ts";
 import { describeSql, runSql, singleQuery } from "./sql_statement.ts";
 import { valueConverter } from "./sql_values.ts";
-import { dropViewSql, viewFiles, viewSql } from "./sql_views.ts";
-import type { SqlColumn, SqlValue, SqlView } from "./sql_types.ts";
+import { dropViewSql, quoteString, viewFiles, viewSql } from "./sql_views.ts";
+import type { SqlColumn, SqlSkippedFile, SqlValue, SqlView } from "./sql_types.ts";
 import { SqlError } from "./sql_errors.ts";
 
 /** What a session is opened with. */
@@ -28,12 +28,22 @@ export interface SessionQuery {
   timeoutMs: number;
 }
 
-/** The rows of a query, `truncated` when there were more than `maxRows`. */
+/** The rows of a query, `truncated` when there were more than `maxRows`; `skipped` damaged files. */
 export interface SessionAnswer {
   columns: SqlColumn[];
   rows: SqlValue[][];
   truncated: boolean;
+  skipped: SqlSkippedFile[];
 }
+
+/**
+ * DuckDB's messages for a file it cannot decode (a damaged footer, page header or compressed page),
+ * as opposed to mistakes in the query (Binder, Parser, Catalog, Conversion, ... errors).
+ */
+const DAMAGE_ERROR =
+  /^(Invalid Error|IO Error|Invalid Input Error|Internal Error|Serialization Error):|parquet|zstd|snappy|gzip|decompress|thrift|corrupt/i;
+/** At most this many rounds of finding damaged files and running the query again. */
+const MAX_DAMAGE_ROUNDS = 4;
 
 /** The query reached its deadline and was cancelled. */
 export class DeadlineError extends Error {
@@ -81,6 +91,12 @@ export class SqlSession {
   readonly #root: string;
   /** The `CREATE VIEW` each view was last created with, by lower-case name. */
   readonly #views = new Map<string, string>();
+  /**
+   * Files found damaged (their error) and files read whole without error. Tier files are immutable and
+   * their names never reused, so a verdict holds for the session.
+   */
+  readonly #damaged = new Map<string, string>();
+  readonly #verified = new Set<string>();
 
   private constructor(
     allow: FileAllowList,
@@ -114,20 +130,66 @@ export class SqlSession {
     return this.#db.getVersion();
   }
 
-  /** Runs one query; throws `SqlError`, `DeadlineError`, `ViewInputError` or DuckDB's own error. */
+  /**
+   * Runs one query; throws `SqlError`, `DeadlineError`, `ViewInputError` or DuckDB's own error. A view
+   * file DuckDB cannot read is left out and named in `skipped`: when creating a view or running the
+   * query fails with a damage error, the files of the views are checked one by one (each at most once
+   * per session) and the query runs again without the damaged ones.
+   */
   run(query: SessionQuery): SessionAnswer {
     const deadline = performance.now() + query.timeoutMs;
     try {
       this.#allow.set(this.#viewFiles(query.views));
-      this.#syncViews(query.views);
       const sql = singleQuery(query.sql, this.#db.tokenize(query.sql));
-      const columns = this.#describe(sql);
-      const rows = this.#fetch(this.#start(runSql(sql, columns, query.maxRows), deadline), deadline);
-      const truncated = rows.length > query.maxRows;
-      return { columns, rows: truncated ? rows.slice(0, query.maxRows) : rows, truncated };
+      for (let round = 0;; round++) {
+        const views = query.views.map((v) => this.#withoutDamaged(v));
+        try {
+          this.#syncViews(views);
+          const columns = this.#describe(sql);
+          const rows = this.#fetch(this.#start(runSql(sql, columns, query.maxRows), deadline), deadline);
+          const truncated = rows.length > query.maxRows;
+          const skipped = this.#skipped(query.views);
+          return { columns, rows: truncated ? rows.slice(0, query.maxRows) : rows, truncated, skipped };
+        } catch (err) {
+          const message = err instanceof SqlError ? err.detail : (err as Error).message ?? "";
+          if (round >= MAX_DAMAGE_ROUNDS || err instanceof DeadlineError || !DAMAGE_ERROR.test(message)) throw err;
+          if (this.#findDamaged(views, deadline) === 0) throw err;
+        }
+      }
     } finally {
       this.#allow.set([]);
     }
+  }
+
+  /** The view without the files found damaged; an empty relation of its columns when none is left. */
+  #withoutDamaged(view: SqlView): SqlView {
+    if (!view.files.some((f) => this.#damaged.has(f))) return view;
+    const files = view.files.filter((f) => !this.#damaged.has(f));
+    const uniqueFiles = view.uniqueFiles?.filter((f) => !this.#damaged.has(f));
+    return { ...view, files, uniqueFiles };
+  }
+
+  #skipped(views: SqlView[]): SqlSkippedFile[] {
+    const files = new Set(views.flatMap((v) => v.files));
+    return [...files].filter((f) => this.#damaged.has(f)).map((file) => ({ file, error: this.#damaged.get(file)! }));
+  }
+
+  /** Reads every not yet verified file of `views` whole; returns how many were found damaged. */
+  #findDamaged(views: SqlView[], deadline: number): number {
+    let found = 0;
+    for (const file of new Set(views.flatMap((v) => v.files))) {
+      if (this.#verified.has(file) || this.#damaged.has(file)) continue;
+      if (performance.now() > deadline) throw new DeadlineError();
+      try {
+        // every column decoded (min over all columns), the footer and page headers parsed
+        this.#conn.query(`SELECT min(COLUMNS(*)) FROM read_parquet([${quoteString(file)}], hive_partitioning = false)`);
+        this.#verified.add(file);
+      } catch (err) {
+        this.#damaged.set(file, (err as Error).message.split("\n")[0]);
+        found++;
+      }
+    }
+    return found;
   }
 
   #viewFiles(views: SqlView[]): string[] {

@@ -51,6 +51,12 @@ export interface SqlView {
   columns?: SqlColumn[];
 }
 
+/** A view file left out of a query because DuckDB cannot read it, with DuckDB's error. */
+export interface SqlSkippedFile {
+  file: string;
+  error: string;
+}
+
 /** A JSON-safe value (see docs/sql.md for how each DuckDB type maps to one). */
 export type SqlValue = null | boolean | number | string | SqlValue[] | { [key: string]: SqlValue };
 
@@ -61,6 +67,11 @@ export interface SqlResult {
   rows: SqlValue[][];
   /** True when the query had more than `maxRows` rows: `rows` holds the first `maxRows`. */
   truncated: boolean;
+  /**
+   * View files DuckDB could not read (damaged), left out of the views: the answer lacks their rows.
+   * Empty when every file was read.
+   */
+  skipped: SqlSkippedFile[];
   /** Wall time from `query()` to the answer, engine load and waiting included. */
   elapsedMs: number;
 }

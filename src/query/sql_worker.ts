@@ -50,7 +50,7 @@ function respond(request: QueryRequest): void {
   for (let i = 0; i < answer.rows.length; i += ROWS_PER_MESSAGE) {
     post({ type: "rows", id, rows: answer.rows.slice(i, i + ROWS_PER_MESSAGE) });
   }
-  post({ type: "result", id, columns: answer.columns, truncated: answer.truncated });
+  post({ type: "result", id, columns: answer.columns, truncated: answer.truncated, skipped: answer.skipped });
 }
 
 /** DuckDB reports SQL problems as plain `Error`s; a wasm trap or any other error means DuckDB is broken. */

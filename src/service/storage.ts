@@ -233,7 +233,7 @@ export class Storage {
   }
 
   /** Runs read-only SQL over the tier files (DuckDB, loaded on first use). */
-  sql(text: string): Promise<SqlResult> {
+  async sql(text: string): Promise<SqlResult> {
     this.assertReady();
     this.sqlEngine ??= new SqlEngine({
       memoryLimitBytes: this.config.query.memoryLimitBytes,
@@ -243,7 +243,12 @@ export class Storage {
       allowedRoot: resolvePath(this.config.dataDir),
       log: this.deps.log,
     });
-    return this.sqlEngine.query(text, tierViews(this.core.manifest.files, resolvePath(this.core.dataDir)));
+    const result = await this.sqlEngine.query(
+      text,
+      tierViews(this.core.manifest.files, resolvePath(this.core.dataDir)),
+    );
+    for (const s of result.skipped) this.reportProblem(`Cannot read ${s.file}: ${s.error}`);
+    return result;
   }
 
   /** Whether DuckDB is loaded now. */
