@@ -44,7 +44,7 @@ test("a damaged raw file is skipped and reported; SQL keeps working", async () =
       }
       const raw = s.core.manifest.files.filter((f) => f.tier === "raw").sort((a, b) => a.seq - b.seq);
       assert.equal(raw.length, 3);
-      const [flipped, good, cut] = raw.map((f) => `${dir}/${f.path}`);
+      const [flipped, , cut] = raw.map((f) => `${dir}/${f.path}`);
       const bytes = fs.readFileSync(flipped);
       bytes[Math.floor(bytes.length * 0.4)] ^= 0xff; // inside a compressed page: the footer is fine
       fs.writeFileSync(flipped, bytes);
