@@ -1,6 +1,10 @@
 /**
  * The one place where errors become HTTP answers. Every answer body is
- * `{"error": {"code", "message", "index"?}}`.
+ * `{"error": {"code", "message", "index"?, "id"?}}`.
+ *
+ * Only errors that say what the client did wrong are 4xx: `HttpError`, `InputError` and the domain
+ * errors below. Anything else (a `TypeError` from a bug included) is a 500 `internal` with an `id` that
+ * the log line carrying the stack also has, so a bug is never blamed on the client nor lost.
  *
  * @module
  */
@@ -28,6 +32,8 @@ interface Mapped {
   code: string;
   message: string;
   index?: number;
+  /** Set for internal errors: the id of the log line with the stack. */
+  id?: string;
   headers: Record<string, string>;
 }
 
@@ -54,20 +60,31 @@ export function mapError(err: unknown): Mapped {
   if (err instanceof SqlEngineError) {
     return { status: 503, code: "engine_unavailable", message: err.message, headers: retryAfter(1_000) };
   }
-  if (err instanceof SyntaxError || err instanceof TypeError || err instanceof RangeError) {
-    return { status: 400, code: "bad_request", message: err.message, headers: {} };
-  }
-  return { status: 500, code: "internal", message: err instanceof Error ? err.message : String(err), headers: {} };
+  const id = crypto.randomUUID();
+  return {
+    status: 500,
+    code: "internal",
+    message: `Internal error ${id}: the server log has the details`,
+    id,
+    headers: {},
+  };
 }
 
-/** The JSON error answer for `err`; server errors are logged. */
+/** The JSON error answer for `err`; internal errors are logged with their id and stack. */
 export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   const m = mapError(err);
-  if (m.status >= 500 && m.status !== 503 && m.status !== 507) {
-    log.error("request failed", { method: c.req.method, path: c.req.path, error: err, stack: (err as Error)?.stack });
+  if (m.id !== undefined) {
+    log.error("request failed", {
+      id: m.id,
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
   }
-  const body: { code: string; message: string; index?: number } = { code: m.code, message: m.message };
+  const body: { code: string; message: string; index?: number; id?: string } = { code: m.code, message: m.message };
   if (m.index !== undefined) body.index = m.index;
+  if (m.id !== undefined) body.id = m.id;
   return new Response(JSON.stringify({ error: body }), {
     status: m.status,
     headers: { "content-type": "application/json", ...m.headers },
