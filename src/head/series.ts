@@ -133,6 +133,11 @@ export class SeriesIndex {
     return this.lastTs[id] !== -Infinity;
   }
 
+  /** The newest timestamp applied for series `id` (-Infinity when none): an upper bound of its stored samples. */
+  newestTs(id: number): number {
+    return id < this.lastTs.length ? this.lastTs[id] : -Infinity;
+  }
+
   /** Records sample `i` of `batch` as the series' last value when it is the newest. */
   observe(batch: SampleBatch, i: number): void {
     const id = batch.seriesId[i];

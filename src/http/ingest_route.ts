@@ -1,7 +1,8 @@
 /**
- * `POST /api/v1/ingest`: JSON, NDJSON or protobuf, optionally gzip. Answers `200 {"accepted": N}` only
- * after the durability point; invalid input gets 400 with the index of the first bad sample and
- * leaves no trace.
+ * `POST /api/v1/ingest`: JSON, NDJSON or protobuf, optionally gzip. Answers
+ * `200 {"accepted": N, "duplicates": M, "conflicts": K}` only after the durability point (N new samples
+ * stored, M skipped as already stored, K of them with a different value); invalid input gets 400 with
+ * the index of the first bad sample and leaves no trace.
  *
  * @module
  */
@@ -35,9 +36,13 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
       const body = decodeContent(raw, c.req.header("content-encoding") ?? null, limit);
       storage.assertReady();
       const batch = decode(type, body, clock.now(), storage.scanContext());
-      const accepted = await storage.ingest(batch, true);
+      const { accepted, duplicates, conflicts } = await storage.ingest(batch, true);
       const level = storage.backpressure;
-      return c.json({ accepted }, 200, level === "none" ? {} : { "x-stalker-backpressure": level });
+      return c.json(
+        { accepted, duplicates, conflicts },
+        200,
+        level === "none" ? {} : { "x-stalker-backpressure": level },
+      );
     } finally {
       active--;
     }

@@ -23,6 +23,18 @@ export function registerMetrics(s: Storage, m: Metrics): void {
     () => s.ingestCounters.rejectedSamples,
   );
   m.collected(
+    "stalker_ingest_duplicate_samples_total",
+    "Samples skipped because their (series, timestamp) was already stored.",
+    "counter",
+    () => s.ingestCounters.duplicates,
+  );
+  m.collected(
+    "stalker_ingest_conflicting_samples_total",
+    "Skipped duplicates whose value differed from the stored one (the first write wins).",
+    "counter",
+    () => s.ingestCounters.conflicts,
+  );
+  m.collected(
     "stalker_wal_bytes_written_total",
     "Bytes appended to the WAL.",
     "counter",

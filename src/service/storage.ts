@@ -9,9 +9,11 @@ import { type Config, maxSampleAgeMs } from "../config/schema.ts";
 import type { SeriesEntry } from "../head/series.ts";
 import { Admission, type Level } from "../ingest/admission.ts";
 import type { ScanContext } from "../ingest/json_scan.ts";
+import { type Claim, type ColdLookup, Dedup, type Found } from "../ingest/dedup.ts";
 import { SeriesCache } from "../ingest/series_cache.ts";
 import type { SampleBatch } from "../model/batch.ts";
 import { DiskFullError, UnavailableError } from "../model/errors.ts";
+import { KIND_CODE, type SampleKind } from "../model/sample.ts";
 import { bucketStart } from "../model/tier.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type FileSystem, isDiskFull, isNotFound } from "../platform/fs.ts";
@@ -77,6 +79,20 @@ export interface IngestCounters {
   samples: number;
   rejectedRequests: number;
   rejectedSamples: number;
+  /** Samples skipped because their (series, timestamp) was already stored. */
+  duplicates: number;
+  /** Of the duplicates, those with a different value (the stored one stays). */
+  conflicts: number;
+}
+
+/** What an ingest request stored. */
+export interface IngestResult {
+  /** New samples stored. */
+  accepted: number;
+  /** Samples skipped: their (series, timestamp) was already stored (or earlier in the request). */
+  duplicates: number;
+  /** Of the duplicates, those whose value differs from the stored one; the first write wins. */
+  conflicts: number;
 }
 
 /** The storage service. */
@@ -98,7 +114,16 @@ export class Storage {
   readonly admission: Admission;
   /** Identity bytes → series id, for the decoders (valid while this process runs). */
   readonly seriesCache = new SeriesCache();
-  readonly ingestCounters: IngestCounters = { requests: 0, samples: 0, rejectedRequests: 0, rejectedSamples: 0 };
+  readonly ingestCounters: IngestCounters = {
+    requests: 0,
+    samples: 0,
+    rejectedRequests: 0,
+    rejectedSamples: 0,
+    duplicates: 0,
+    conflicts: 0,
+  };
+  /** The duplicate check of ingest (after start). */
+  private dedupValue: Dedup | null = null;
 
   private constructor(readonly config: Config, private readonly deps: StorageDeps) {
     this.startedAt = deps.clock.now();
@@ -190,6 +215,11 @@ export class Storage {
     return this.coreValue;
   }
 
+  private get dedup(): Dedup {
+    this.dedupValue ??= new Dedup(this.core.head);
+    return this.dedupValue;
+  }
+
   /** The current lifecycle state. */
   get state(): StorageState {
     return this.stateValue;
@@ -275,31 +305,95 @@ export class Storage {
   }
 
   /**
-   * Stores a validated batch: admission, WAL (durability point per sync mode), head. Resolves with the
-   * number of samples once they are durable; rejects leaving no trace. `resolved` says the decoder
+   * Stores a validated batch: admission, duplicate check, WAL (durability point per sync mode), head.
+   * Resolves once the new samples are durable, with how many were new and how many were skipped as
+   * already stored (see `ingest/dedup.ts`); rejects leaving no trace. `resolved` says the decoder
    * already filled `seriesId` (the fast decoders do).
    */
-  async ingest(batch: SampleBatch, resolved = false): Promise<number> {
+  async ingest(batch: SampleBatch, resolved = false): Promise<IngestResult> {
     this.assertReady();
     const core = this.core;
     this.ingestCounters.requests++;
+    let claim: Claim | null = null;
     try {
       await this.checkDisk();
       this.admission.admit(core.head.raw.unflushed, batch.length);
       if (!resolved) core.head.series.resolveBatch(batch);
-      await core.wal.append(batch, () => core.head.apply(batch));
+      claim = await this.dedup.claim(batch, this.coldLookup);
+      const c = claim;
+      if (c.fresh.length > 0) await core.wal.append(c.fresh, () => c.apply());
+      await c.settled();
     } catch (err) {
+      claim?.fail();
       this.ingestCounters.rejectedRequests++;
       this.ingestCounters.rejectedSamples += batch.length;
       if (err instanceof DiskFullError) this.diskFull = true;
       throw err;
     }
-    this.ingestCounters.samples += batch.length;
+    this.ingestCounters.samples += claim.fresh.length;
+    this.ingestCounters.duplicates += claim.duplicates;
+    this.ingestCounters.conflicts += claim.conflicts;
     if (core.head.raw.unflushed >= this.config.ingestion.flush.maxBufferSamples * FLUSH_START_SHARE) {
       void this.flushNow("buffer").catch(() => {});
     }
-    return batch.length;
+    return { accepted: claim.fresh.length, duplicates: claim.duplicates, conflicts: claim.conflicts };
   }
+
+  /**
+   * The duplicate check's look-up in the raw tier: one raw query per namespace over the samples' time
+   * range (narrowed to a target or series when they share one). The query reads files and memory at one
+   * instant; a file it cannot read is reported as a problem and its samples count as not stored.
+   */
+  private readonly coldLookup: ColdLookup = async (wanted) => {
+    const view = this.queryView();
+    const series = view.head.series;
+    const groups = new Map<string, { ids: number[]; from: number; to: number }>();
+    for (const [id, times] of wanted) {
+      const ns = series.names(id)[0];
+      let g = groups.get(ns);
+      if (!g) groups.set(ns, g = { ids: [], from: Infinity, to: -Infinity });
+      g.ids.push(id);
+      for (const t of times) {
+        if (t < g.from) g.from = t;
+        if (t + 1 > g.to) g.to = t + 1;
+      }
+    }
+    const found: Found = new Map();
+    const requests = [...groups].map(([namespace, g]) => {
+      const [, target, poller] = series.names(g.ids[0]);
+      const filter: SeriesFilter = { namespace };
+      if (g.ids.every((id) => series.names(id)[1] === target)) {
+        filter.target = target;
+        if (g.ids.length === 1) filter.poller = poller;
+      }
+      // started synchronously: every query reads memory and the file list before its first await
+      return runQuery(view, { filter, fromMs: g.from, toMs: g.to, tier: "raw", limit: Number.MAX_SAFE_INTEGER });
+    });
+    for (const result of await Promise.all(requests)) {
+      for (const r of result.series) {
+        const id = series.lookup(r.namespace, r.target, r.poller);
+        const times = wanted.get(id);
+        if (!times) continue;
+        const want = new Set(times);
+        let byTs = found.get(id);
+        for (const p of r.samples ?? []) {
+          if (!want.has(p.ts)) continue;
+          if (!byTs) found.set(id, byTs = new Map());
+          if (!byTs.has(p.ts)) {
+            byTs.set(p.ts, {
+              kind: KIND_CODE[p.kind as SampleKind],
+              valid: p.valid,
+              value: p.kind === "gauge" ? p.value ?? NaN : NaN,
+              counter: p.counter ?? null,
+              text: p.text ?? null,
+              error: p.error ?? "",
+            });
+          }
+        }
+      }
+    }
+    return found;
+  };
 
   /** Known series with their last values. */
   series(filter: Partial<SeriesFilter> | null): SeriesEntry[] {

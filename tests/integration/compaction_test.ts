@@ -43,11 +43,11 @@ async function ingestRange(
   for (let t = from; t < to; t += stepMs) {
     for (const target of targets) batch.push(gauge("prod", target, "cpu", t, ((t - from) / MIN) % 97));
     if (batch.length >= 500) {
-      n += await s.ingest(SampleBatch.of(batch));
+      n += (await s.ingest(SampleBatch.of(batch))).accepted;
       batch = [];
     }
   }
-  if (batch.length) n += await s.ingest(SampleBatch.of(batch));
+  if (batch.length) n += (await s.ingest(SampleBatch.of(batch))).accepted;
   return n;
 }
 

@@ -53,7 +53,7 @@ test("JSON {samples:[...]} is accepted and visible in /api/v1/series", async () 
     json,
   );
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { accepted: 3 });
+  assert.deepEqual(await res.json(), { accepted: 3, duplicates: 0, conflicts: 0 });
   const all = await series();
   assert.deepEqual(all.map((s: { poller: string }) => s.poller), ["cpu.load", "ifHCInOctets.Gi0-1", "sysDescr"]);
   assert.equal(all[0].value, 45.67);
@@ -97,7 +97,7 @@ test("NDJSON: one sample per line, blank lines skipped", async () => {
     "",
   ].join("\n");
   const res = await post(body, { "content-type": "application/x-ndjson" });
-  assert.deepEqual(await res.json(), { accepted: 2 });
+  assert.deepEqual(await res.json(), { accepted: 2, duplicates: 0, conflicts: 0 });
   assert.equal((await series()).length, 2);
   await storage.close();
 });
@@ -127,7 +127,7 @@ test("protobuf stalker.SampleBatch, gzip-encoded", async () => {
   const body = new Uint8Array(zlib.gzipSync(toBinary(SampleBatchSchema, msg)));
   const res = await post(body, { "content-type": "application/x-protobuf", "content-encoding": "gzip" });
   assert.equal(res.status, 200, await res.clone().text());
-  assert.deepEqual(await res.json(), { accepted: 2 });
+  assert.deepEqual(await res.json(), { accepted: 2, duplicates: 0, conflicts: 0 });
   const all = await series();
   assert.equal(all.find((s: { poller: string }) => s.poller === "octets").value_counter, (2n ** 60n).toString());
   const down = all.find((s: { poller: string }) => s.poller === "down");
