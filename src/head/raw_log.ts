@@ -185,6 +185,11 @@ export class RawLog {
     return { chunk, i: pos - chunk.base };
   }
 
+  /** The newest position of `series` (by arrival), or -1; older ones follow `Chunk.prev` (see {@link locate}). */
+  lastPosition(series: number): number {
+    return series < this.lastPos.length ? this.lastPos[series] : -1;
+  }
+
   /** Positions of `series` at or above `minPos` (newest first). */
   positionsOf(series: number, minPos: number): number[] {
     const out: number[] = [];

@@ -133,9 +133,19 @@ export class SeriesIndex {
     return this.lastTs[id] !== -Infinity;
   }
 
-  /** The newest timestamp applied for series `id` (-Infinity when none): an upper bound of its stored samples. */
+  /**
+   * Newest timestamp of any stored sample whose series this index does not know (its snapshot was lost,
+   * or the series was dropped); -Infinity while it knows every series that has stored samples.
+   */
+  forgottenNewest = -Infinity;
+
+  /**
+   * An upper bound of the timestamps stored for series `id`: its newest applied one, or for a series
+   * without one, {@link forgottenNewest} (duplicate checks use it).
+   */
   newestTs(id: number): number {
-    return id < this.lastTs.length ? this.lastTs[id] : -Infinity;
+    const ts = id < this.lastTs.length ? this.lastTs[id] : -Infinity;
+    return ts !== -Infinity ? ts : this.forgottenNewest;
   }
 
   /** Records sample `i` of `batch` as the series' last value when it is the newest. */

@@ -18,9 +18,9 @@
  * counted duplicates of a queued one answers only once that one is applied, and fails (retry) if that
  * one failed: a duplicate is acknowledged only when the stored copy is durable.
  *
- * `NaN` in `claimed` means "unknown": the bound is recomputed from the series index (its newest applied
- * time), the queued requests and, for a series the index does not know, the raw log's coverage. Every
- * path that could make a bound wrong (a failed WAL write, a decision taken again) resets it to NaN.
+ * `NaN` in `claimed` means "unknown": the bound is recomputed from the series index
+ * (`SeriesIndex.newestTs`) and the queued requests. Every path that could make a bound wrong (a failed
+ * WAL write, a decision taken again, a series the index forgets) resets it to NaN.
  *
  * @module
  */
@@ -122,8 +122,8 @@ export interface Claim {
 class SlowPath {
   /** The request's new samples so far: series → timestamp → index. */
   readonly own = new Map<number, Map<number, number>>();
-  /** Raw log positions of a series by timestamp (walked once per series). */
-  private readonly memory = new Map<number, Map<number, number>>();
+  /** Raw log positions of a series by timestamp, walked lazily from the newest: seen so far, and next. */
+  private readonly memory = new Map<number, { seen: Map<number, number>; next: number }>();
   readonly deps = new Set<Queued>();
 
   constructor(private readonly head: Head) {}
@@ -134,19 +134,25 @@ class SlowPath {
     if (!m.has(ts)) m.set(ts, i);
   }
 
-  /** Position of (series, ts) in the raw log, or -1. */
+  /**
+   * Position of (series, ts) in the raw log, or -1. Follows the series' back links from the newest
+   * sample only as far as needed (a re-sent recent sample is found after a few steps), once per request.
+   */
   inMemory(series: number, ts: number): number {
+    const raw = this.head.raw;
     let m = this.memory.get(series);
-    if (!m) {
-      m = new Map();
-      const raw = this.head.raw;
-      for (const pos of raw.positionsOf(series, raw.start)) {
-        const { chunk, i } = raw.locate(pos);
-        m.set(chunk.ts[i], pos);
-      }
-      this.memory.set(series, m);
+    if (!m) this.memory.set(series, m = { seen: new Map(), next: raw.lastPosition(series) });
+    const known = m.seen.get(ts);
+    if (known !== undefined) return known;
+    while (m.next >= raw.start) {
+      const pos = m.next;
+      const { chunk, i } = raw.locate(pos);
+      m.next = chunk.prev[i];
+      const t = chunk.ts[i];
+      if (!m.seen.has(t)) m.seen.set(t, pos);
+      if (t === ts) return pos;
     }
-    return m.get(ts) ?? -1;
+    return -1;
   }
 }
 
@@ -315,13 +321,11 @@ export class Dedup {
   }
 
   /**
-   * An upper bound of the timestamps stored or queued for `series`: the newest applied one (the series
-   * index tracks it, also across restarts through the snapshot); for a series without one, the raw
-   * log's coverage (everything on disk is older).
+   * An upper bound of the timestamps stored or queued for `series`: what the series index says (its
+   * newest applied one, also across restarts through the snapshot) and the queued requests.
    */
   private bound(series: number): number {
-    const newest = this.head.series.newestTs(series);
-    let b = newest !== -Infinity ? newest : this.head.raw.coverageStart - 1;
+    let b = this.head.series.newestTs(series);
     for (const q of this.queued) b = Math.max(b, q.newest(series));
     return b;
   }

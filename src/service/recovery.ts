@@ -74,6 +74,8 @@ export async function recover(
       }; open 5-minute buckets and counter states of the checkpoint are lost (raw samples are safe in the raw tier)`;
       log.error(msg);
       problems.push(msg);
+      // the series index lost what it knew: any series may have samples on disk up to the newest one
+      head.series.forgottenNewest = head.raw.coverageStart - 1;
     }
   }
   const replay = await replayWal(fs, walDir, manifest.checkpoint.walSegment, {

@@ -278,3 +278,18 @@ test("a duplicate of a request whose WAL write fails is not acknowledged; retrie
   assert.equal(env.storage.core.head.raw.unflushed, 80);
   await env.storage.close();
 });
+
+test("re-sent after a restart that lost its snapshot: the raw files still tell", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(NOW);
+  let env = await open("", fs, clock);
+  assert.deepEqual(await env.post(minutes(0, 30)), ok(120));
+  await env.storage.close();
+  const snapshot = env.storage.core.manifest.checkpoint.snapshot;
+  assert.ok(snapshot);
+  await fs.unlink(`/data/${snapshot}`);
+  env = await open("", fs, clock);
+  assert.equal(env.storage.core.head.series.visible, 0, "the series index is empty");
+  assert.deepEqual(await env.post(minutes(0, 31)), ok(4, 120));
+  await env.storage.close();
+});
