@@ -78,11 +78,18 @@ export async function recover(
       head.series.forgottenNewest = head.raw.coverageStart - 1;
     }
   }
-  const replay = await replayWal(fs, walDir, manifest.checkpoint.walSegment, {
-    resolve: (ns, t, p) => head.series.resolve(ns, t, p),
-    apply: (b) => head.apply(b),
-  }, !readOnly);
-  for (const e of damageErrors(replay)) {
+  const replay = await replayWal(
+    fs,
+    walDir,
+    manifest.checkpoint.walSegment,
+    {
+      resolve: (ns, t, p) => head.series.resolve(ns, t, p),
+      apply: (b) => head.apply(b),
+    },
+    !readOnly,
+    manifest.commit > 0,
+  );
+  for (const e of damageErrors(replay, walDir)) {
     log.error("WAL damage", { error: e.message });
     problems.push(e.message);
   }

@@ -1,7 +1,9 @@
 /**
- * Payload of a BATCH record (docs/format/wal.md): the series the record uses for the first time in its
- * segment, then the samples referring to series by id. Each segment defines every series it uses, so
- * any segment can be replayed on its own.
+ * Payload of a BATCH record (docs/format/wal.md): series definitions — those the record uses for the
+ * first time in its segment, plus again those the record before it in the segment defined — then the
+ * samples referring to series by id. Each segment defines every series it uses, so any segment can be
+ * replayed on its own; every definition is written twice, so one damaged record costs only its own
+ * samples.
  *
  * ```
  * varint  new series count S
@@ -43,16 +45,24 @@ export interface SeriesDefiner {
   names(id: number): readonly [string, string, string];
 }
 
-/** Appends the payload for `batch` (whose `seriesId` is resolved) to `out`. */
-export function encodeBatchPayload(out: ByteWriter, batch: SampleBatch, definer: SeriesDefiner): void {
+/**
+ * Appends the payload for `batch` (whose `seriesId` is resolved) to `out`: definitions of `repeat` (the
+ * previous record's new series) and of the series new to the segment. Returns the new series' ids.
+ */
+export function encodeBatchPayload(
+  out: ByteWriter,
+  batch: SampleBatch,
+  definer: SeriesDefiner,
+  repeat: readonly number[] = [],
+): number[] {
   const n = batch.length;
   const ids = batch.seriesId;
   const fresh: number[] = [];
   for (let i = 0; i < n; i++) {
     if (definer.needsDefinition(ids[i])) fresh.push(ids[i]);
   }
-  out.varint(fresh.length);
-  for (const id of fresh) {
+  out.varint(repeat.length + fresh.length);
+  for (const id of repeat.length > 0 ? [...repeat, ...fresh] : fresh) {
     const [ns, target, poller] = definer.names(id);
     out.varint(id);
     out.string(ns);
@@ -63,6 +73,7 @@ export function encodeBatchPayload(out: ByteWriter, batch: SampleBatch, definer:
   const base = n > 0 ? batch.ts[0] : 0;
   out.zigzag(base);
   for (let i = 0; i < n; i++) encodeSample(out, batch, i, base);
+  return fresh;
 }
 
 function encodeSample(out: ByteWriter, b: SampleBatch, i: number, base: number): void {

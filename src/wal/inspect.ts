@@ -8,7 +8,7 @@ import type { FileSystem } from "../platform/fs.ts";
 import { decodeBatchPayload } from "./batch_codec.ts";
 import { scanSegment, type WalDamage } from "./reader.ts";
 import { decodeSegmentHeader } from "./record.ts";
-import { listSegments } from "./segments.ts";
+import { listSegments, segmentPath } from "./segments.ts";
 
 /** One segment's summary. */
 export interface SegmentSummary {
@@ -50,6 +50,20 @@ export async function inspectWal(fs: FileSystem, dir: string, withRecords = fals
   if (withRecords) report.records = [];
   for (let k = 0; k < all.length; k++) {
     const seg = all[k];
+    const gapFrom = k > 0 ? all[k - 1].segment + 1 : seg.segment;
+    if (seg.segment > gapFrom) {
+      // numbers are consecutive: a gap is a lost segment
+      const which = seg.segment - 1 === gapFrom
+        ? `segment ${gapFrom} is`
+        : `segments ${gapFrom} to ${seg.segment - 1} are`;
+      report.damages.push({
+        segment: gapFrom,
+        path: segmentPath(dir, gapFrom),
+        offset: 0,
+        bytesSkipped: 0,
+        reason: `${which} missing`,
+      });
+    }
     const bytes = await fs.readFile(seg.path);
     const s: SegmentSummary = {
       segment: seg.segment,

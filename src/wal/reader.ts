@@ -11,7 +11,7 @@ import { CorruptionError } from "../model/errors.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { decodeBatchPayload, type SeriesDef } from "./batch_codec.ts";
 import { decodeSegmentHeader, findNextRecord, readRecordAt, SEGMENT_HEADER_SIZE } from "./record.ts";
-import { listSegments, type SegmentInfo } from "./segments.ts";
+import { listSegments, type SegmentInfo, segmentPath } from "./segments.ts";
 
 /** One event while scanning a segment. */
 export type ScanEvent =
@@ -67,6 +67,11 @@ export interface ReplayReport {
   tornTail: { segment: number; offset: number; bytes: number } | null;
   /** The highest segment number seen (0 when there is none). */
   lastSegment: number;
+  /**
+   * Segments that should be there and are not (inclusive ranges): numbers are consecutive from the
+   * checkpoint's segment to the last one, so a gap is a deleted or lost segment and its samples.
+   */
+  missing: { from: number; to: number }[];
 }
 
 /** Callbacks of {@link replayWal}. */
@@ -79,7 +84,9 @@ export interface ReplayTarget {
 
 /**
  * Replays segments numbered `fromSegment` and above, in order, into `target`. Truncates a torn tail
- * of the last segment when `truncateTornTail` is set.
+ * of the last segment when `truncateTornTail` is set. Gaps in the numbering are reported in `missing`,
+ * and so is `fromSegment` itself when `fromMustExist` (a checkpoint's segment always exists: the
+ * writer creates it durably before the checkpoint is committed).
  */
 export async function replayWal(
   fs: FileSystem,
@@ -87,6 +94,7 @@ export async function replayWal(
   fromSegment: number,
   target: ReplayTarget,
   truncateTornTail = true,
+  fromMustExist = false,
 ): Promise<ReplayReport> {
   const all = await listSegments(fs, dir);
   const report: ReplayReport = {
@@ -97,8 +105,15 @@ export async function replayWal(
     damages: [],
     tornTail: null,
     lastSegment: all.length > 0 ? all[all.length - 1].segment : 0,
+    missing: [],
   };
   const todo = all.filter((s) => s.segment >= fromSegment);
+  let expected = fromMustExist || todo.length === 0 ? fromSegment : todo[0].segment;
+  for (const s of todo) {
+    if (s.segment > expected) report.missing.push({ from: expected, to: s.segment - 1 });
+    expected = s.segment + 1;
+  }
+  if (fromMustExist && todo.length === 0) report.missing.push({ from: fromSegment, to: fromSegment });
   for (let i = 0; i < todo.length; i++) {
     await replaySegment(fs, todo[i], i === todo.length - 1, target, report, truncateTornTail);
   }
@@ -192,9 +207,21 @@ async function truncate(fs: FileSystem, path: string, length: number): Promise<v
   }
 }
 
-/** The damages of a report as `CorruptionError`s (for logs and status). */
-export function damageErrors(report: ReplayReport): CorruptionError[] {
-  return report.damages.map((d) =>
-    new CorruptionError(d.path, d.offset, `${d.reason}; ${d.bytesSkipped} bytes skipped, later records recovered`)
+/** The damages and missing segments of a report as `CorruptionError`s (for logs and status). */
+export function damageErrors(report: ReplayReport, dir: string): CorruptionError[] {
+  const missing = report.missing.map(({ from, to }) =>
+    new CorruptionError(
+      segmentPath(dir, from),
+      0,
+      from === to
+        ? `WAL segment ${from} is missing: the acknowledged samples it held are lost`
+        : `WAL segments ${from} to ${to} are missing: the acknowledged samples they held are lost`,
+    )
   );
+  return [
+    ...missing,
+    ...report.damages.map((d) =>
+      new CorruptionError(d.path, d.offset, `${d.reason}; ${d.bytesSkipped} bytes skipped, later records recovered`)
+    ),
+  ];
 }

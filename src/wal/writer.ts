@@ -66,6 +66,8 @@ export class WalWriter {
   private handle!: FileHandle;
   private offset = 0;
   private defined = new Uint8Array(1024);
+  /** Series the last record written to the segment defined: the next record defines them again. */
+  private lastDefined: number[] = [];
   private readonly queue: Entry[] = [];
   private draining = false;
   private closed = false;
@@ -190,7 +192,7 @@ export class WalWriter {
 
   /** Writes a group; on failure rejects its entries (leaving no trace) and returns false. */
   private async writeGroup(group: BatchEntry[]): Promise<boolean> {
-    let fresh = this.encode(group);
+    let { fresh, last } = this.encode(group);
     if (this.offset > SEGMENT_HEADER_SIZE && this.offset + this.out.pos > this.opts.maxSegmentBytes) {
       this.undefine(fresh);
       try {
@@ -199,7 +201,7 @@ export class WalWriter {
         this.fail(group, err);
         return false;
       }
-      fresh = this.encode(group);
+      ({ fresh, last } = this.encode(group));
     }
     const bytes = this.out.bytes();
     try {
@@ -218,6 +220,7 @@ export class WalWriter {
       return false;
     }
     this.offset += bytes.length;
+    this.lastDefined = last;
     this.stats.segmentBytes = this.offset;
     this.stats.bytesWritten += bytes.length;
     this.stats.records += group.length;
@@ -235,7 +238,8 @@ export class WalWriter {
   }
 
   /** Encodes a group into `this.out`; returns the series ids defined for the first time. */
-  private encode(group: BatchEntry[]): number[] {
+  /** Encodes the group's records; `fresh` all series they define first, `last` those of the last record. */
+  private encode(group: BatchEntry[]): { fresh: number[]; last: number[] } {
     this.out.reset();
     const fresh: number[] = [];
     const definer: SeriesDefiner = {
@@ -249,12 +253,13 @@ export class WalWriter {
       },
       names: this.opts.names,
     };
+    let last = this.lastDefined;
     for (const e of group) {
       const start = beginRecord(this.out, RecordType.BATCH);
-      encodeBatchPayload(this.out, e.batch, definer);
+      last = encodeBatchPayload(this.out, e.batch, definer, last);
       endRecord(this.out, start);
     }
-    return fresh;
+    return { fresh, last };
   }
 
   private undefine(ids: number[]): void {
@@ -306,6 +311,7 @@ export class WalWriter {
     this.handle = handle;
     this.offset = SEGMENT_HEADER_SIZE;
     this.defined.fill(0);
+    this.lastDefined = [];
     this.stats.segment = segment;
     this.stats.segmentBytes = SEGMENT_HEADER_SIZE;
   }

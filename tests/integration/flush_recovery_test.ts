@@ -282,6 +282,44 @@ test("with no manifest and no backup, a directory holding data refuses to start 
   assert.ok(before.some((p) => p.endsWith(".parquet")));
 });
 
+test("a deleted WAL segment is reported in problems and stalker_problems, not lost silently", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  const metrics = new Metrics();
+  const openWith = () => {
+    const s = Storage.create(testConfig("/data"), {
+      fs,
+      clock,
+      log: silentLogger,
+      metrics,
+      manualTimers: true,
+      encoding: "inline",
+    });
+    return s.start().then(() => s);
+  };
+  let s = await openWith();
+  await ingestMinutes(s, 0, 11);
+  await s.flushNow(); // checkpoint: segment 2
+  let kept = 0;
+  for (const [from, to] of [[11, 12], [12, 13], [13, 14]]) {
+    const n = await ingestMinutes(s, from, to);
+    if (from !== 12) kept += n;
+    fs.crash(); // every restart starts a new segment: 3, 4, 5
+    s = await openWith();
+  }
+  assert.deepEqual((await listSegments(fs, "/data/wal")).map((x) => x.segment), [2, 3, 4, 5]);
+  fs.crash();
+  await fs.unlink("/data/wal/0000000000000003.wal");
+  s = await openWith();
+  assert.equal(s.core.head.raw.unflushed, kept);
+  assert.ok(
+    s.core.problems.some((p) => /0000000000000003\.wal at offset 0: WAL segment 3 is missing/.test(p)),
+    s.core.problems.join("\n"),
+  );
+  assert.match(metrics.render(), /^stalker_problems 1$/m);
+  await s.close();
+});
+
 /** Every file under `dir` (except the lock), sorted. */
 async function listAll(fs: MemFs, dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -2,7 +2,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
 import { listSegments, segmentPath } from "../../../src/wal/segments.ts";
-import { scanSegment } from "../../../src/wal/reader.ts";
+import { damageErrors, replayWal, scanSegment } from "../../../src/wal/reader.ts";
+import { inspectWal } from "../../../src/wal/inspect.ts";
+import { SeriesIndex } from "../../../src/head/series.ts";
 import { batchOf, DIR, openWriter, replayAll, samples } from "./wal_helpers.ts";
 
 /** Writes `records` batches of 4 samples into segment 1 (and optionally more segments); returns record offsets. */
@@ -122,12 +124,55 @@ test("a segment with a foreign header is reported and skipped", async () => {
   assert.match(report.damages[0].reason, /bad magic/);
 });
 
-test("samples whose series definition was lost are reported; the rest of the batch is recovered", async () => {
-  const { fs, offsets } = await writeLog(3);
+test("a damaged first record costs only its own samples: the next record defines its series again", async () => {
+  const { fs, offsets } = await writeLog(4);
   // damage the first record, which defines the series the later records use
   await patch(fs, 1, (b) => void (b[offsets[0][0] + 12] ^= 0xff));
   const { samples: back, report } = await replayAll(fs);
+  assert.equal(report.orphanSamples, 0);
+  assert.equal(back.length, 12, "records 2-4 whole");
+  assert.deepEqual(
+    back.map((x) => `${x.target}/${x.poller}`),
+    [1, 2, 3].flatMap(() => samples(4).map((x) => `${x.target}/${x.poller}`)),
+  );
+  assert.equal(report.damages.length, 1);
+  assert.match(report.damages[0].reason, /CRC mismatch/);
+});
+
+test("two damaged records in a row: samples whose series definition was lost are reported, the rest recovered", async () => {
+  const { fs, offsets } = await writeLog(3);
+  await patch(fs, 1, (b) => {
+    b[offsets[0][0] + 12] ^= 0xff;
+    b[offsets[0][1] + 12] ^= 0xff;
+  });
+  const { samples: back, report } = await replayAll(fs);
   assert.ok(report.orphanSamples > 0);
-  assert.equal(back.length + report.orphanSamples, 8);
+  assert.equal(back.length + report.orphanSamples, 4);
   assert.ok(report.damages.some((d) => /undefined series/.test(d.reason)));
+});
+
+test("segments missing between the checkpoint and the last one are reported; the others replay", async () => {
+  const { fs } = await writeLog(2, 5);
+  await fs.unlink(segmentPath(DIR, 2));
+  await fs.unlink(segmentPath(DIR, 3));
+  const { samples: back, report } = await replayAll(fs);
+  assert.equal(back.length, 3 * 8);
+  assert.deepEqual(report.missing, [{ from: 2, to: 3 }]);
+  assert.match(
+    damageErrors(report, DIR)[0].message,
+    /0000000000000002\.wal at offset 0: WAL segments 2 to 3 are missing: the acknowledged samples they held are lost/,
+  );
+  const inspected = await inspectWal(fs, DIR);
+  assert.deepEqual(inspected.damages.map((d) => [d.segment, d.reason]), [[2, "segments 2 to 3 are missing"]]);
+});
+
+test("a missing checkpoint segment is reported when the checkpoint requires it", async () => {
+  const { fs } = await writeLog(2, 3);
+  await fs.unlink(segmentPath(DIR, 1));
+  const index = new SeriesIndex();
+  const target = { resolve: (ns: string, t: string, p: string) => index.resolve(ns, t, p), apply: () => {} };
+  assert.deepEqual((await replayWal(fs, DIR, 1, target, false, true)).missing, [{ from: 1, to: 1 }]);
+  assert.deepEqual((await replayWal(fs, DIR, 1, target, false, false)).missing, [], "not for a new directory");
+  for (const n of [2, 3]) await fs.unlink(segmentPath(DIR, n));
+  assert.deepEqual((await replayWal(fs, DIR, 4, target, false, true)).missing, [{ from: 4, to: 4 }]);
 });
