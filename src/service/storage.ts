@@ -207,6 +207,10 @@ export class Storage {
     this.stateValue = "ready";
     if (!this.deps.manualTimers) this.startTimers();
     log.info("storage ready", { data_dir: this.config.dataDir });
+    // after a crash with a full buffer, flush now (ingest is refused until then), not at the next interval
+    if (r.head.raw.unflushed >= this.config.ingestion.flush.maxBufferSamples * FLUSH_START_SHARE) {
+      void this.flushNow("recovery").catch(() => {});
+    }
   }
 
   /** The shared state (after start). */

@@ -320,6 +320,42 @@ test("a deleted WAL segment is reported in problems and stalker_problems, not lo
   await s.close();
 });
 
+test("after a crash with a full buffer, the restart flushes at once (not at the next interval)", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  const config = testConfig("/data", "ingestion:\n  flush:\n    max_buffer_size: 1000\n");
+  let crashed!: () => void;
+  const died = new Promise<void>((r) => (crashed = r));
+  const deps = {
+    fs,
+    clock,
+    log: silentLogger,
+    metrics: new Metrics(),
+    manualTimers: true,
+    encoding: "inline" as const,
+  };
+  let s = Storage.create(config, {
+    ...deps,
+    flushHook: () => {
+      fs.crash(); // kill -9 while the buffer is over its flush share
+      crashed();
+      return new Promise<void>(() => {});
+    },
+  });
+  await s.start();
+  const batch: Sample[] = [];
+  for (let i = 0; i < 300; i++) batch.push(gauge("prod", `r${i}`, "cpu.load", T0 + 60_000, i));
+  await s.ingest(SampleBatch.of(batch)); // 300 >= 1000 × 0.25: starts a flush, which dies
+  await died;
+  s = Storage.create(config, deps);
+  await s.start();
+  assert.equal(s.core.jobs.get("recovery")?.detail?.replayed_samples, 300);
+  for (let i = 0; i < 200 && s.core.head.raw.unflushed > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(s.core.head.raw.unflushed, 0, "flushed right after recovery");
+  assert.equal((await committed(fs, s)).raw, 300);
+  await s.close();
+});
+
 /** Every file under `dir` (except the lock), sorted. */
 async function listAll(fs: MemFs, dir: string): Promise<string[]> {
   const out: string[] = [];
