@@ -53,7 +53,9 @@ export class UnavailableError extends Error {
 export class LockedError extends Error {
   constructor(readonly dataDir: string, readonly pid: number, options?: ErrorOptions) {
     super(
-      `Cannot open data directory ${dataDir}: it is in use by process ${pid} (a running stalker-storage server); stop it or use its HTTP API`,
+      `Cannot open data directory ${dataDir}: it is in use by ${
+        pid > 0 ? `process ${pid}` : "another process"
+      } (a running stalker-storage server); stop it or use its HTTP API`,
       options,
     );
     this.name = "LockedError";

@@ -8,7 +8,7 @@
  * <data_dir>/
  *   MANIFEST.json                                  the committed state (docs/format/manifest.md)
  *   MANIFEST.backup.json                           a copy written after it by every commit
- *   LOCK                                           PID of the owning process
+ *   LOCK                                           flock-ed by the owning process: its PID, then its URL
  *   wal/0000000000000001.wal                       WAL segments (docs/format/wal.md)
  *   snapshots/snapshot-000000000007.bin            head state at a checkpoint (docs/format/snapshot.md)
  *   raw/date=2026-11-25/raw-000000000042.parquet   tier files, partitioned by UTC date

@@ -47,8 +47,18 @@ export interface FileHandle {
   close(): Promise<void>;
 }
 
+/** An exclusive advisory lock on a file, held until released or until the process ends (however it ends). */
+export interface FileLock {
+  release(): Promise<void>;
+}
+
 /** The operations storage code needs from a file system. All paths are absolute or cwd-relative. */
 export interface FileSystem {
+  /**
+   * Takes an exclusive lock on `path` (created when missing) without waiting; null when it is held
+   * (by another process, or by another lock of this one). Writing or deleting the file is not prevented.
+   */
+  tryLock(path: string): Promise<FileLock | null>;
   open(path: string, mode: OpenMode): Promise<FileHandle>;
   readFile(path: string): Promise<Uint8Array>;
   /** Plain (non-atomic) write; use `writeAtomic` for data files. */

@@ -1,11 +1,14 @@
 /**
- * The data-directory lock: one process at a time owns a data directory. The lock file holds the owner's
- * PID; a lock left behind by a killed process (its PID no longer runs) is taken over.
+ * The data-directory lock: one process at a time owns a data directory. The owner holds an OS lock
+ * (`flock`) on the file `LOCK`, which the kernel releases when the process ends however it ends
+ * (`kill -9`, power loss), so a lock file left behind never blocks the next start, whatever PID it
+ * names. The file's content only informs: the owner's PID, then the URL it serves (CLI commands find
+ * a running server there).
  *
  * @module
  */
 import process from "node:process";
-import type { FileSystem } from "./fs.ts";
+import type { FileLock, FileSystem } from "./fs.ts";
 import { join } from "./path.ts";
 import { LockedError } from "../model/errors.ts";
 
@@ -21,40 +24,60 @@ export interface DirLock {
 
 /** Who holds a lock. */
 export interface LockInfo {
+  /** The owner's PID, or -1 when it has not written it yet. */
   pid: number;
   /** The HTTP API of the owner, when it serves one. */
   url: string | null;
 }
 
+/**
+ * A lock may be busy for an instant without an owner: {@link lockOwner} probes by taking it. Before
+ * calling the directory owned, {@link acquireLock} tries this many times, this far apart.
+ */
+const ATTEMPTS = 5;
+const RETRY_MS = 20;
+
 /** Takes the lock of `dataDir`, or throws {@link LockedError} naming the running owner. */
 export async function acquireLock(fs: FileSystem, dataDir: string): Promise<DirLock> {
   const path = join(dataDir, LOCK_FILE);
-  const text = new TextEncoder().encode(`${process.pid}\n`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await fs.open(path, "wx");
-      await handle.write(text, 0);
-      await handle.datasync();
-      await handle.close();
-      await fs.fsyncDir(dataDir);
-      return {
-        release: () => fs.unlink(path).catch(() => {}),
-        advertise: (url) => fs.writeFile(path, new TextEncoder().encode(`${process.pid}\n${url}\n`)),
-      };
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") throw err;
-      const owner = (await readInfo(fs, path))?.pid ?? null;
-      if (owner !== null && owner !== process.pid && isAlive(owner)) throw new LockedError(dataDir, owner);
-      await fs.unlink(path).catch(() => {});
-    }
+  for (let attempt = 1;; attempt++) {
+    const lock = await fs.tryLock(path);
+    if (lock) return await held(fs, path, lock);
+    if (attempt >= ATTEMPTS) throw new LockedError(dataDir, (await readInfo(fs, path))?.pid ?? -1);
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
-  throw new LockedError(dataDir, -1);
 }
 
-/** Who holds the lock of `dataDir` if that process runs, else null. */
+async function held(fs: FileSystem, path: string, lock: FileLock): Promise<DirLock> {
+  const write = async (text: string) => {
+    await fs.writeFile(path, new TextEncoder().encode(text));
+  };
+  try {
+    await write(`${process.pid}\n`);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  return {
+    // deleted while still locked: a process that opened the old file meanwhile sees it is gone
+    release: async () => {
+      await fs.unlink(path).catch(() => {});
+      await lock.release();
+    },
+    advertise: (url) => write(`${process.pid}\n${url}\n`),
+  };
+}
+
+/** Who holds the lock of `dataDir`, or null when no process holds it. */
 export async function lockOwner(fs: FileSystem, dataDir: string): Promise<LockInfo | null> {
-  const info = await readInfo(fs, join(dataDir, LOCK_FILE));
-  return info && info.pid !== process.pid && isAlive(info.pid) ? info : null;
+  const path = join(dataDir, LOCK_FILE);
+  if (!(await fs.stat(path))) return null;
+  const probe = await fs.tryLock(path);
+  if (probe) {
+    await probe.release();
+    return null;
+  }
+  return (await readInfo(fs, path)) ?? { pid: -1, url: null };
 }
 
 async function readInfo(fs: FileSystem, path: string): Promise<LockInfo | null> {
@@ -65,14 +88,5 @@ async function readInfo(fs: FileSystem, path: string): Promise<LockInfo | null> 
     return { pid, url: second?.trim() ? second.trim() : null };
   } catch {
     return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === "EPERM";
   }
 }

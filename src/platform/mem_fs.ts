@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { DiskSpace, FileHandle, FileInfo, FileSystem, OpenMode } from "./fs.ts";
+import type { DiskSpace, FileHandle, FileInfo, FileLock, FileSystem, OpenMode } from "./fs.ts";
 import { dirname } from "./path.ts";
 
 interface Inode {
@@ -45,6 +45,8 @@ export class MemFs implements FileSystem {
   tearNextWriteAt: number | null = null;
   /** Counts of operations, for assertions. */
   readonly counts = { datasync: 0, fsyncDir: 0, write: 0 };
+  /** Paths locked by {@link tryLock}; a crash (the process died) releases them. */
+  private locks = new Map<string, object>();
 
   /** Bytes in use. */
   usedBytes(): number {
@@ -62,6 +64,21 @@ export class MemFs implements FileSystem {
     }
     this.files = new Map(this.durableFiles);
     this.dirs = new Set(this.durableDirs);
+    this.locks.clear();
+  }
+
+  async tryLock(path: string): Promise<FileLock | null> {
+    path = norm(path);
+    if (this.locks.has(path)) return null;
+    if (!this.files.has(path)) await (await this.open(path, "w+")).close();
+    const token = {};
+    this.locks.set(path, token);
+    return {
+      release: () => {
+        if (this.locks.get(path) === token) this.locks.delete(path);
+        return Promise.resolve();
+      },
+    };
   }
 
   open(path: string, mode: OpenMode): Promise<FileHandle> {

@@ -5,7 +5,8 @@
  */
 import fs from "node:fs";
 import fsp from "node:fs/promises";
-import type { DiskSpace, FileHandle, FileInfo, FileSystem, OpenMode } from "./fs.ts";
+import type { DiskSpace, FileHandle, FileInfo, FileLock, FileSystem, OpenMode } from "./fs.ts";
+import { tryOsLock } from "./runtime.ts";
 import { isNotFound } from "./fs.ts";
 
 class NodeFileHandle implements FileHandle {
@@ -60,6 +61,10 @@ const FLAGS: Record<OpenMode, string> = { "r": "r", "r+": "r+", "wx": "wx+", "w+
 
 /** The file system of the host, through `node:fs`. */
 export const nodeFs: FileSystem = {
+  async tryLock(path: string): Promise<FileLock | null> {
+    const lock = await tryOsLock(path);
+    return lock && { release: () => Promise.resolve(lock.release()) };
+  },
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
     return new NodeFileHandle(path, await fsp.open(path, FLAGS[mode]));
   },

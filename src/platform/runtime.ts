@@ -1,9 +1,10 @@
 /**
- * The only place that touches `Deno.*` and `Bun.*`: serving HTTP and naming the runtime. Everything
- * else in the code base is runtime-neutral (`node:` built-ins, Web APIs).
+ * The only place that touches `Deno.*` and `Bun.*`: serving HTTP, OS file locks and naming the
+ * runtime. Everything else in the code base is runtime-neutral (`node:` built-ins, Web APIs).
  *
  * @module
  */
+import fs from "node:fs";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -99,4 +100,97 @@ export function workerUrl(sourceUrl: URL, entry: string): URL | string {
   if (!isCompiledBinary()) return sourceUrl;
   const root = String(g.Bun.main).replace(/\/[^/]*$/, "");
   return `${root}/${entry.replace(/\.ts$/, ".js")}`;
+}
+
+/** An exclusive OS lock (`flock`) on an open file. The kernel drops it when the process ends, however it ends. */
+export interface OsLock {
+  /** Unlocks and closes the file. */
+  release(): void;
+}
+
+const LOCK_EX = 2, LOCK_NB = 4, EINTR = 4, EWOULDBLOCK = 11;
+
+/**
+ * Opens `path` (creating it) and takes an exclusive `flock` on it without waiting. Null when another
+ * open file holds it: another process, or another {@link tryOsLock} of this one. The lock is on the
+ * file `path` names when it returns: a lock taken on a file that was unlinked or replaced meanwhile
+ * (its owner released it by deleting it) is dropped and taken again on the new file.
+ */
+export async function tryOsLock(path: string): Promise<OsLock | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const held = runtimeName === "deno" ? lockDeno(path) : runtimeName === "bun" ? await lockBun(path) : unsupported();
+    if (held === null) return null;
+    if (sameFile(path, held.ino)) return held;
+    held.release();
+  }
+  return null;
+}
+
+interface HeldLock extends OsLock {
+  ino: number;
+}
+
+function unsupported(): never {
+  throw new Error("Cannot lock a file under Node.js: run with Deno or the compiled binary");
+}
+
+function sameFile(path: string, ino: number): boolean {
+  try {
+    return fs.statSync(path).ino === ino;
+  } catch {
+    return false;
+  }
+}
+
+function lockDeno(path: string): HeldLock | null {
+  const file = g.Deno.openSync(path, { read: true, write: true, create: true });
+  let locked = false;
+  try {
+    locked = file.tryLockSync(true);
+    if (!locked) return null;
+    return { ino: file.statSync().ino, release: () => file.close() };
+  } finally {
+    if (!locked) file.close();
+  }
+}
+
+interface Libc {
+  flock(fd: number, operation: number): number;
+  errno(): number;
+}
+
+let libc: Libc | null = null;
+
+async function lockBun(path: string): Promise<HeldLock | null> {
+  const c = libc ??= await loadLibc();
+  const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+  let rc: number;
+  while ((rc = c.flock(fd, LOCK_EX | LOCK_NB)) !== 0 && c.errno() === EINTR);
+  if (rc !== 0) {
+    const errno = c.errno();
+    fs.closeSync(fd);
+    if (errno === EWOULDBLOCK) return null;
+    throw new Error(`Cannot lock ${path}: flock failed with errno ${errno}`);
+  }
+  return { ino: fs.fstatSync(fd).ino, release: () => fs.closeSync(fd) };
+}
+
+/** libc's `flock` through Bun's FFI (Bun has no file-lock API of its own). */
+async function loadLibc(): Promise<Libc> {
+  const spec = "bun:ffi"; // a variable: Deno must not try to resolve Bun's built-in module
+  const ffi = await import(spec);
+  const symbols = {
+    flock: { args: [ffi.FFIType.i32, ffi.FFIType.i32], returns: ffi.FFIType.i32 },
+    __errno_location: { args: [], returns: ffi.FFIType.ptr },
+  };
+  const problems: string[] = [];
+  for (const name of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", `libc.${ffi.suffix}`]) {
+    try {
+      const lib = ffi.dlopen(name, symbols).symbols;
+      return { flock: (fd, op) => lib.flock(fd, op), errno: () => ffi.read.i32(lib.__errno_location(), 0) };
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(`Cannot load libc to lock the data directory (${problems.join("; ")})`);
 }

@@ -2,6 +2,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import process from "node:process";
 import { BINARY, ROOT, withTempDir } from "../helpers.ts";
 import { runBinary, startBinary } from "./binary.ts";
 import { COMMANDS } from "../../src/cli/main.ts";
@@ -53,6 +54,40 @@ test("a second server on the same data directory is refused before it listens", 
       assert.equal((await fetch(`${bin.url}/readyz`)).status, 200, "the first server is unaffected");
     } finally {
       await bin.stop();
+    }
+  });
+});
+
+test("a lock left by kill -9, or naming a live process that holds no lock (PID reuse), does not block start", async () => {
+  await withTempDir(async (dir) => {
+    const first = await startBinary(["--data-dir", dir]);
+    assert.equal(await first.stop("SIGKILL"), "SIGKILL");
+    assert.match(fs.readFileSync(path.join(dir, "LOCK"), "utf8"), new RegExp(`^${first.proc.pid}\n`));
+    const second = await startBinary(["--data-dir", dir]);
+    assert.equal(await second.stop(), 0, second.stderr());
+    // after a reboot the PID in the file may belong to any process: here, this test's own
+    fs.writeFileSync(path.join(dir, "LOCK"), `${process.pid}\nhttp://127.0.0.1:1\n`);
+    const third = await startBinary(["--data-dir", dir]);
+    assert.match(fs.readFileSync(path.join(dir, "LOCK"), "utf8"), new RegExp(`^${third.proc.pid}\nhttp://`));
+    assert.equal(await third.stop(), 0, third.stderr());
+  });
+});
+
+test("two servers racing for one data directory: exactly one serves, the other fails naming it", async () => {
+  await withTempDir(async (dir) => {
+    const results = await Promise.allSettled([startBinary(["--data-dir", dir]), startBinary(["--data-dir", dir])]);
+    const up = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
+    const refused = results.filter((r) => r.status === "rejected").map((r) => String(r.reason));
+    try {
+      assert.equal(up.length, 1, refused.join("\n"));
+      assert.equal(refused.length, 1);
+      assert.match(
+        refused[0],
+        new RegExp(`exited with 1 before listening:[\\s\\S]*in use by process ${up[0].proc.pid} `),
+      );
+      assert.equal((await fetch(`${up[0].url}/readyz`)).status, 200);
+    } finally {
+      for (const bin of up) await bin.stop();
     }
   });
 });

@@ -2,10 +2,6 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { writeAtomic } from "../../../src/platform/atomic.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
-import { acquireLock } from "../../../src/platform/lock.ts";
-import { LockedError } from "../../../src/model/errors.ts";
-import { nodeFs } from "../../../src/platform/node_fs.ts";
-import { withTempDir } from "../../helpers.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -58,22 +54,4 @@ test("MemFs.crash drops unsynced writes and unsynced names", async () => {
   await h.write(bytes(" world"), 5);
   fs.crash();
   assert.equal(text(await fs.readFile("/d/a")), "hello");
-});
-
-test("the data-directory lock refuses a second owner that is alive", async () => {
-  await withTempDir(async (dir) => {
-    const lock = await acquireLock(nodeFs, dir);
-    // simulate another live process: PID 1 always runs
-    await nodeFs.writeFile(`${dir}/LOCK`, bytes("1\n"));
-    await assert.rejects(acquireLock(nodeFs, dir), (err) => err instanceof LockedError && err.pid === 1);
-    await lock.release();
-  });
-});
-
-test("a lock left by a dead process is taken over", async () => {
-  await withTempDir(async (dir) => {
-    await nodeFs.writeFile(`${dir}/LOCK`, bytes("999999999\n"));
-    const lock = await acquireLock(nodeFs, dir);
-    await lock.release();
-  });
 });

@@ -1,0 +1,19 @@
+/**
+ * A process that takes a data-directory lock, for the lock tests: `lock_child.ts DIR MODE START_AT_MS`.
+ * Waits until START_AT_MS (so several children race), then prints `won` or `refused: <message>`;
+ * MODE `hold` keeps the lock until killed, `race` keeps it for two seconds.
+ */
+import process from "node:process";
+import { acquireLock } from "../../../src/platform/lock.ts";
+import { nodeFs } from "../../../src/platform/node_fs.ts";
+
+const [dir, mode, startAt] = process.argv.slice(2);
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
+try {
+  const lock = await acquireLock(nodeFs, dir);
+  console.log("won");
+  await new Promise((resolve) => setTimeout(resolve, mode === "hold" ? 600_000 : 2_000));
+  await lock.release();
+} catch (err) {
+  console.log(`refused: ${(err as Error).message}`);
+}
