@@ -36,6 +36,8 @@ export interface LockInfo {
  */
 const ATTEMPTS = 5;
 const RETRY_MS = 20;
+/** How long to wait for a new owner to write its PID, to name it. */
+const OWNER_WAIT_MS = 2_000;
 
 /** Takes the lock of `dataDir`, or throws {@link LockedError} naming the running owner. */
 export async function acquireLock(fs: FileSystem, dataDir: string): Promise<DirLock> {
@@ -43,9 +45,22 @@ export async function acquireLock(fs: FileSystem, dataDir: string): Promise<DirL
   for (let attempt = 1;; attempt++) {
     const lock = await fs.tryLock(path);
     if (lock) return await held(fs, path, lock);
-    if (attempt >= ATTEMPTS) throw new LockedError(dataDir, (await readInfo(fs, path))?.pid ?? -1);
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    if (attempt >= ATTEMPTS) throw new LockedError(dataDir, await ownerPid(fs, path));
+    await sleep(RETRY_MS);
   }
+}
+
+/** The PID the owner wrote; an owner that took the lock an instant ago may not have written it yet. */
+async function ownerPid(fs: FileSystem, path: string): Promise<number> {
+  for (let waited = 0;; waited += RETRY_MS) {
+    const info = await readInfo(fs, path);
+    if (info || waited >= OWNER_WAIT_MS) return info?.pid ?? -1;
+    await sleep(RETRY_MS);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function held(fs: FileSystem, path: string, lock: FileLock): Promise<DirLock> {

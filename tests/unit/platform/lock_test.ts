@@ -13,8 +13,8 @@ import { withTempDir } from "../../helpers.ts";
 const CHILD = new URL("./lock_child.ts", import.meta.url).pathname;
 
 /** Starts a child that takes the lock of `dir` at `startAt`; resolves its first line of output. */
-function child(dir: string, mode: "hold" | "race", startAt = 0): { proc: ChildProcess; line: Promise<string> } {
-  const proc = spawn(process.execPath, ["run", "-A", CHILD, dir, mode, String(startAt)], {
+function child(dir: string, startAt = 0): { proc: ChildProcess; line: Promise<string> } {
+  const proc = spawn(process.execPath, ["run", "-A", CHILD, dir, String(startAt)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const line = new Promise<string>((resolve, reject) => {
@@ -62,7 +62,7 @@ test("a held lock refuses a second owner, also in the same process, naming the o
 
 test("a lock left by a process killed with SIGKILL does not block start", async () => {
   await withTempDir(async (dir) => {
-    const c = child(dir, "hold");
+    const c = child(dir);
     assert.equal(await c.line, "won");
     await assert.rejects(acquireLock(nodeFs, dir), (err) => err instanceof LockedError && err.pid === c.proc.pid);
     assert.equal((await lockOwner(nodeFs, dir))?.pid, c.proc.pid);
@@ -77,8 +77,9 @@ test("a lock left by a process killed with SIGKILL does not block start", async 
 test("processes racing for one directory: exactly one wins, the others are refused naming it", async () => {
   await withTempDir(async (dir) => {
     const startAt = Date.now() + 1_500;
-    const children = Array.from({ length: 4 }, () => child(dir, "race", startAt));
+    const children = Array.from({ length: 4 }, () => child(dir, startAt));
     const lines = await Promise.all(children.map((c) => c.line));
+    for (const c of children) c.proc.kill("SIGKILL");
     const winners = children.filter((_, i) => lines[i] === "won");
     assert.equal(winners.length, 1, lines.join("\n"));
     for (const line of lines.filter((l) => l !== "won")) {
