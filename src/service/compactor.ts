@@ -13,9 +13,9 @@
  */
 import { type AggregateTier, bucketStart, finerTier } from "../model/tier.ts";
 import { join } from "../platform/path.ts";
-import { commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
+import type { Manifest, TierFile } from "../tier/manifest.ts";
 import { writeEncoded } from "./flusher.ts";
-import { type Core, withSeq } from "./core.ts";
+import type { Core } from "./core.ts";
 
 /** How much of the finer tier one rollup run reads at most (bounds memory: series × buckets). */
 export const ROLLUP_WINDOW_MS: Readonly<Record<Exclude<AggregateTier, "5min">, number>> = {
@@ -42,7 +42,7 @@ export interface RollupReport {
 export async function rollupTier(core: Core, tier: Exclude<AggregateTier, "5min">): Promise<RollupReport[]> {
   const reports: RollupReport[] = [];
   for (;;) {
-    const report = await core.lock.run(() => rollupWindow(core, tier));
+    const report = await core.catalog.run(() => rollupWindow(core, tier));
     if (!report) return reports;
     if (report.inputRows === 0) continue;
     reports.push(report);
@@ -73,7 +73,7 @@ async function rollupWindow(core: Core, tier: Exclude<AggregateTier, "5min">): P
   for (const encoded of files) written.push(await writeEncoded(core, encoded));
   m.files.push(...written);
   m.watermarks[tier] = to;
-  core.manifest = await commitManifest(core.fs, core.dataDir, withSeq(core, m));
+  await core.catalog.commit(m, "rollup");
   return { tier, from, to, inputRows, outputRows, files: written.length };
 }
 

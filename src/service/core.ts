@@ -7,7 +7,6 @@
  */
 import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { TierRunner } from "../tier/tier_runner.ts";
-import type { Mutex } from "../platform/mutex.ts";
 import type { Config } from "../config/schema.ts";
 import type { Head } from "../head/head.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -17,8 +16,9 @@ import type { Metrics } from "../platform/metrics.ts";
 import { join } from "../platform/path.ts";
 import type { Manifest } from "../tier/manifest.ts";
 import type { WalWriter } from "../wal/writer.ts";
-import { tierFilePath, WAL_DIR } from "../model/paths.ts";
+import { WAL_DIR } from "../model/paths.ts";
 import type { Tier } from "../model/tier.ts";
+import type { Catalog } from "./catalog.ts";
 
 /** A flush between its cut and its commit: its closed buckets are only here. */
 export interface InFlight {
@@ -46,18 +46,15 @@ export interface Core {
   walDir: string;
   head: Head;
   wal: WalWriter;
-  manifest: Manifest;
+  /** The committed manifest (the catalog's). */
+  readonly manifest: Manifest;
+  /** The one owner of the manifest: sequence numbers, the commit lock, commits, delayed deletes. */
+  catalog: Catalog;
   inflight: InFlight | null;
   /** Encodes flush output off the main thread. */
   encoder: TierRunner;
   /** Runs rollups and merges off the main thread (its own worker: a long merge never delays a flush). */
   compactor: TierRunner;
-  /** Held by every change of the manifest that depends on its content (flush, rollup, merges, retention). */
-  lock: Mutex;
-  /** Deletes files no manifest lists any more, after queries that may still read them are done. */
-  deleteLater(paths: string[]): void;
-  /** Next tier-file sequence number (shared by concurrent jobs; commits record it in the manifest). */
-  nextSeq: number;
   /** Last runs of background jobs, by name (flush, compaction, retention). */
   jobs: Map<string, JobRun>;
   /** Problems found at startup or later (damaged files), for status. */
@@ -72,14 +69,7 @@ export function walDirOf(config: Config): string {
 /** Grace after a bucket's end before it closes, so polls pushed a little late still land in it. */
 export const CLOSE_GRACE_MS = 60_000;
 
-/** Reserves a name for a new tier file. */
+/** Reserves a name for a new tier file (see {@link Catalog.allocate}). */
 export function allocate(core: Core, tier: Tier, partition: number): { seq: number; path: string } {
-  const seq = core.nextSeq++;
-  return { seq, path: tierFilePath(tier, partition, seq) };
-}
-
-/** Records the reserved sequence numbers in a manifest about to be committed. */
-export function withSeq(core: Core, m: Manifest): Manifest {
-  m.nextSeq = Math.max(m.nextSeq, core.nextSeq);
-  return m;
+  return core.catalog.allocate(tier, partition);
 }

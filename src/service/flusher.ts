@@ -26,9 +26,9 @@ import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
 import { bucketStart } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import { join } from "../platform/path.ts";
-import { commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
+import type { Manifest, TierFile } from "../tier/manifest.ts";
 import { deleteSegmentsBefore } from "../wal/segments.ts";
-import { allocate, CLOSE_GRACE_MS, type Core, withSeq } from "./core.ts";
+import { allocate, CLOSE_GRACE_MS, type Core } from "./core.ts";
 
 /** What a flush did. */
 export interface FlushReport {
@@ -78,7 +78,7 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     m.files.push(...written);
     m.checkpoint = { walSegment: segment, snapshot: snapPath };
     m.watermarks["5min"] = watermark;
-    core.manifest = await commitManifest(core.fs, core.dataDir, withSeq(core, m));
+    await core.catalog.commit(m, "flush");
     committed = true;
     core.head.flushed(cut.rawTo, core.clock.now());
     core.inflight = null;

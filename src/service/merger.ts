@@ -14,8 +14,8 @@
 import { partitionEnd } from "../model/paths.ts";
 import { TIERS } from "../model/tier.ts";
 import { join } from "../platform/path.ts";
-import { commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
-import { allocate, type Core, withSeq } from "./core.ts";
+import type { Manifest, TierFile } from "../tier/manifest.ts";
+import { allocate, type Core } from "./core.ts";
 
 /** Files of one level that trigger a merge of an open partition. */
 export const FAN_IN = 8;
@@ -108,14 +108,13 @@ async function mergeOne(core: Core, plan: MergePlan): Promise<MergeReport> {
     bytes: result.bytes,
     level: plan.level,
   };
-  const committed = await core.lock.run(async () => {
+  const committed = await core.catalog.run(async () => {
     const live = new Set(core.manifest.files.map((f) => f.path));
     if (!plan.inputs.every((f) => live.has(f.path))) return false;
     const gone = new Set(plan.inputs.map((f) => f.path));
     const m: Manifest = structuredClone(core.manifest);
     m.files = [...m.files.filter((f) => !gone.has(f.path)), out];
-    core.manifest = await commitManifest(core.fs, core.dataDir, withSeq(core, m));
-    core.deleteLater([...gone]);
+    await core.catalog.commit(m, "merge"); // the inputs are deleted after the delay
     return true;
   });
   if (!committed) await core.fs.unlink(abs).catch(() => {}); // an input went away meanwhile: drop the result

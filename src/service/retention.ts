@@ -15,8 +15,8 @@ import type { Config } from "../config/schema.ts";
 import { partitionEnd } from "../model/paths.ts";
 import { coarserTier, TIERS } from "../model/tier.ts";
 import { retentionMs } from "../query/planner.ts";
-import { commitManifest, type Manifest, type TierFile } from "../tier/manifest.ts";
-import { type Core, withSeq } from "./core.ts";
+import type { Manifest, TierFile } from "../tier/manifest.ts";
+import type { Core } from "./core.ts";
 
 /** One file retention removes, and why. */
 export interface Deletion {
@@ -110,14 +110,13 @@ function deletion(f: TierFile, reason: Deletion["reason"]): Deletion {
 
 /** Runs retention: plans on the current manifest, commits without the files, deletes them later. */
 export async function applyRetention(core: Core, dryRun: boolean): Promise<RetentionPlan> {
-  return await core.lock.run(async () => {
+  return await core.catalog.run(async () => {
     const plan = planRetention(core.manifest, core.clock.now(), core.config);
     if (dryRun || plan.deletions.length === 0) return plan;
     const gone = new Set(plan.deletions.map((d) => d.path));
     const m: Manifest = structuredClone(core.manifest);
     m.files = m.files.filter((f) => !gone.has(f.path));
-    core.manifest = await commitManifest(core.fs, core.dataDir, withSeq(core, m));
-    core.deleteLater([...gone]);
+    await core.catalog.commit(m, "retention"); // the files are deleted after the delay
     if (plan.deletions.some((d) => d.reason !== "expired")) {
       core.log.warn("retention.max_disk_bytes reached: oldest data deleted", {
         bytes: plan.bytesBefore,

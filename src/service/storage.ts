@@ -16,7 +16,7 @@ import { DiskFullError, UnavailableError } from "../model/errors.ts";
 import { KIND_CODE, type SampleKind } from "../model/sample.ts";
 import { bucketStart } from "../model/tier.ts";
 import type { Clock } from "../platform/clock.ts";
-import { type FileSystem, isDiskFull, isNotFound } from "../platform/fs.ts";
+import { type FileSystem, isDiskFull } from "../platform/fs.ts";
 import { acquireLock, type DirLock } from "../platform/lock.ts";
 import type { Logger } from "../platform/log.ts";
 import type { Metrics } from "../platform/metrics.ts";
@@ -28,9 +28,7 @@ import type { SqlResult } from "../query/sql_types.ts";
 import { tierViews } from "../query/sql_tier_views.ts";
 import { WalWriter } from "../wal/writer.ts";
 import { TierRunner, type TierRunnerMode } from "../tier/tier_runner.ts";
-import { Mutex } from "../platform/mutex.ts";
-import { join } from "../platform/path.ts";
-import { evictTierFooter } from "../tier/parquet_footer.ts";
+import { Catalog, type CommitHook } from "./catalog.ts";
 import { type RollupReport, rollupTier } from "./compactor.ts";
 import { applyRetention, type RetentionPlan } from "./retention.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -53,6 +51,8 @@ export interface StorageDeps {
   metrics: Metrics;
   /** Test hook between flush steps (crash injection). */
   flushHook?: (step: FlushStep) => Promise<void>;
+  /** Test hook around every manifest commit (crash injection). */
+  commitHook?: CommitHook;
   /** Disable background timers (tests drive flushes by hand). */
   manualTimers?: boolean;
   /** Where flush encoding, rollups and merges run: worker threads (default) or inline (tests). */
@@ -106,8 +106,6 @@ export class Storage {
   private flushQueued: Promise<FlushReport | null> | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
   private scheduler: Scheduler | null = null;
-  private readonly pendingDeletes = new Set<string>();
-  private deleteTimer: ReturnType<typeof setTimeout> | null = null;
   private diskFull = false;
   private sqlEngine: SqlEngine | null = null;
   private diskCheckedAt = 0;
@@ -166,6 +164,11 @@ export class Storage {
       names: (id) => r.head.series.names(id),
       log,
     }, r.nextSegment);
+    const catalog = new Catalog(fs, this.config.dataDir, r.manifest, {
+      log,
+      deleteDelayMs: this.deps.deleteDelayMs ?? 30_000,
+      hook: this.deps.commitHook,
+    });
     this.coreValue = {
       config: this.config,
       fs,
@@ -176,13 +179,13 @@ export class Storage {
       walDir,
       head: r.head,
       wal,
-      manifest: r.manifest,
+      get manifest() {
+        return catalog.manifest;
+      },
+      catalog,
       inflight: null,
       encoder: new TierRunner(this.deps.encoding ?? "worker", this.deps.fs, "flush encoder", log),
       compactor: new TierRunner(this.deps.encoding ?? "worker", this.deps.fs, "compactor", log),
-      lock: new Mutex(),
-      deleteLater: (paths) => this.deleteLater(paths),
-      nextSeq: r.manifest.nextSeq,
       jobs: new Map(),
       problems: r.problems,
     };
@@ -438,7 +441,7 @@ export class Storage {
     const started = core.clock.now();
     core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
     try {
-      const report = await core.lock.run(() => flush(core, this.deps.flushHook));
+      const report = await core.catalog.run(() => flush(core, this.deps.flushHook));
       this.recordJob("flush", started, true, { reason, ...report });
       core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
       this.admission.update(core.head.raw.unflushed);
@@ -531,30 +534,6 @@ export class Storage {
     await this.merge();
   }
 
-  private deleteLater(paths: string[]): void {
-    for (const p of paths) this.pendingDeletes.add(p);
-    if (this.deleteTimer) return;
-    this.deleteTimer = setTimeout(() => void this.deletePending(), this.deps.deleteDelayMs ?? 30_000);
-    (this.deleteTimer as { unref?: () => void }).unref?.();
-  }
-
-  private async deletePending(): Promise<void> {
-    this.deleteTimer = null;
-    const core = this.core;
-    for (const rel of [...this.pendingDeletes]) {
-      this.pendingDeletes.delete(rel);
-      const abs = join(core.dataDir, rel);
-      evictTierFooter(core.fs, abs);
-      await core.fs.unlink(abs).catch((err) => {
-        if (!isNotFound(err)) {
-          core.log.warn("Cannot delete a file retention or compaction removed", { path: rel, error: err });
-        }
-      });
-      const dir = abs.slice(0, abs.lastIndexOf("/"));
-      if ((await core.fs.readdir(dir).catch(() => ["?"])).length === 0) await core.fs.rmdir(dir).catch(() => {});
-    }
-  }
-
   private startTimers(): void {
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const t = setInterval(() => void fn().catch(() => {}), ms);
@@ -621,8 +600,7 @@ export class Storage {
       await this.coreValue.wal.close();
       await this.coreValue.encoder.close();
       await this.coreValue.compactor.close();
-      if (this.deleteTimer) clearTimeout(this.deleteTimer);
-      await this.deletePending();
+      await this.coreValue.catalog.close();
     }
     await this.lock?.release();
     this.lock = null;
