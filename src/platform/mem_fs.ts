@@ -41,6 +41,11 @@ export class MemFs implements FileSystem {
   private durableDirs = new Set<string>(["/", "."]);
   /** Total bytes the disk can hold; writes beyond fail with ENOSPC. */
   capacityBytes = Infinity;
+  /**
+   * Separate disks: files under one of these directories count against its own capacity (bytes), not
+   * {@link capacityBytes} — e.g. a WAL directory on its own small disk.
+   */
+  readonly volumes = new Map<string, number>();
   /** When set, the next write keeps only this many bytes, then fails with EIO (a torn write). */
   tearNextWriteAt: number | null = null;
   /** Counts of operations, for assertions. */
@@ -48,11 +53,25 @@ export class MemFs implements FileSystem {
   /** Paths locked by {@link tryLock}; a crash (the process died) releases them. */
   private locks = new Map<string, object>();
 
-  /** Bytes in use. */
-  usedBytes(): number {
+  /** Bytes in use on the main disk, or on the volume mounted at `volume` ({@link volumes}). */
+  usedBytes(volume: string | null = null): number {
+    const counted = new Set<Inode>();
     let n = 0;
-    for (const inode of new Set(this.files.values())) n += inode.size;
+    for (const [path, inode] of this.files) {
+      if (this.volumeOf(path) !== volume || counted.has(inode)) continue;
+      counted.add(inode);
+      n += inode.size;
+    }
     return n;
+  }
+
+  /** The volume `path` is on (a key of {@link volumes}), or null for the main disk. */
+  private volumeOf(path: string): string | null {
+    let best: string | null = null;
+    for (const dir of this.volumes.keys()) {
+      if ((path === dir || path.startsWith(`${dir}/`)) && (best === null || dir.length > best.length)) best = dir;
+    }
+    return best;
   }
 
   /** Simulates power loss: only durable state remains. */
@@ -175,15 +194,20 @@ export class MemFs implements FileSystem {
     return Promise.resolve();
   }
 
-  diskSpace(): Promise<DiskSpace> {
-    const total = this.capacityBytes === Infinity ? 1e15 : this.capacityBytes;
-    return Promise.resolve({ freeBytes: Math.max(0, total - this.usedBytes()), totalBytes: total });
+  diskSpace(path = "/"): Promise<DiskSpace> {
+    const volume = this.volumeOf(norm(path));
+    const capacity = volume === null ? this.capacityBytes : this.volumes.get(volume)!;
+    const total = capacity === Infinity ? 1e15 : capacity;
+    return Promise.resolve({ freeBytes: Math.max(0, total - this.usedBytes(volume)), totalBytes: total });
   }
 
   /** @internal used by handles */
-  reserve(inode: Inode, newSize: number): void {
+  reserve(inode: Inode, newSize: number, path: string): void {
     const grow = newSize - inode.size;
-    if (grow > 0 && this.usedBytes() + grow > this.capacityBytes) throw fsError("ENOSPC", "no space left on device");
+    if (grow <= 0) return;
+    const volume = this.volumeOf(norm(path));
+    const capacity = volume === null ? this.capacityBytes : this.volumes.get(volume)!;
+    if (this.usedBytes(volume) + grow > capacity) throw fsError("ENOSPC", "no space left on device");
   }
 }
 
@@ -207,7 +231,7 @@ class MemHandle implements FileHandle {
     }
     const end = position + chunk.length;
     try {
-      this.fs.reserve(this.inode, Math.max(end, this.inode.size));
+      this.fs.reserve(this.inode, Math.max(end, this.inode.size), this.path);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -241,7 +265,7 @@ class MemHandle implements FileHandle {
 
   truncate(length: number): Promise<void> {
     if (length < this.inode.size) this.inode.data.fill(0, length, this.inode.size);
-    else this.fs.reserve(this.inode, length);
+    else this.fs.reserve(this.inode, length, this.path);
     if (length > this.inode.data.length) {
       const grown = new Uint8Array(length);
       grown.set(this.inode.data.subarray(0, this.inode.size));

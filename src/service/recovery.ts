@@ -32,7 +32,7 @@ export interface Recovered {
   manifest: Manifest;
   head: Head;
   replay: ReplayReport;
-  /** The segment the new WAL writer starts. */
+  /** The segment the new WAL writer continues in (or creates). */
   nextSegment: number;
   removed: string[];
   problems: string[];
@@ -94,7 +94,8 @@ export async function recover(
     problems.push(e.message);
   }
   if (replay.tornTail) log.warn("WAL torn tail truncated", replay.tornTail);
-  const nextSegment = Math.max(replay.lastSegment + 1, manifest.checkpoint.walSegment);
+  // the writer continues in the last segment written (a restart on a full disk needs no new space)
+  const nextSegment = Math.max(replay.appendSegment, manifest.checkpoint.walSegment);
   return { manifest, head, replay, nextSegment, removed, problems };
 }
 

@@ -6,7 +6,7 @@
  */
 import type { FileSystem } from "../platform/fs.ts";
 import { decodeBatchPayload } from "./batch_codec.ts";
-import { scanSegment, type WalDamage } from "./reader.ts";
+import { lastWritten, scanSegment, type WalDamage } from "./reader.ts";
 import { decodeSegmentHeader } from "./record.ts";
 import { listSegments, segmentPath } from "./segments.ts";
 
@@ -93,7 +93,7 @@ export async function inspectWal(fs: FileSystem, dir: string, withRecords = fals
       });
       continue;
     }
-    for (const ev of scanSegment(bytes, k === all.length - 1)) {
+    for (const ev of scanSegment(bytes, k >= lastWritten(all))) {
       if (ev.kind === "damage") {
         s.status = "damaged";
         report.damages.push({

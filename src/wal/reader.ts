@@ -72,6 +72,11 @@ export interface ReplayReport {
    * checkpoint's segment to the last one, so a gap is a deleted or lost segment and its samples.
    */
   missing: { from: number; to: number }[];
+  /**
+   * The segment a writer continues in after this replay: the last one (from `fromSegment` on) holding
+   * records, or the first header-only one when none does, or `fromSegment` when there is none.
+   */
+  appendSegment: number;
 }
 
 /** Callbacks of {@link replayWal}. */
@@ -106,6 +111,7 @@ export async function replayWal(
     tornTail: null,
     lastSegment: all.length > 0 ? all[all.length - 1].segment : 0,
     missing: [],
+    appendSegment: fromSegment,
   };
   const todo = all.filter((s) => s.segment >= fromSegment);
   let expected = fromMustExist || todo.length === 0 ? fromSegment : todo[0].segment;
@@ -114,10 +120,22 @@ export async function replayWal(
     expected = s.segment + 1;
   }
   if (fromMustExist && todo.length === 0) report.missing.push({ from: fromSegment, to: fromSegment });
+  const last = lastWritten(todo);
   for (let i = 0; i < todo.length; i++) {
-    await replaySegment(fs, todo[i], i === todo.length - 1, target, report, truncateTornTail);
+    await replaySegment(fs, todo[i], i >= last, target, report, truncateTornTail);
   }
+  if (todo.length > 0) report.appendSegment = todo[Math.max(0, Math.min(last, todo.length - 1))].segment;
   return report;
+}
+
+/**
+ * Index of the last segment written to: the last one, unless header-only segments follow it (the
+ * writer's spare, created ahead of use). Unreadable bytes at its end are a torn tail, not damage.
+ */
+export function lastWritten(segments: readonly SegmentInfo[]): number {
+  let i = segments.length - 1;
+  while (i > 0 && segments[i].size === SEGMENT_HEADER_SIZE) i--;
+  return i;
 }
 
 async function replaySegment(

@@ -18,7 +18,14 @@ import { ByteWriter } from "../model/bytes.ts";
 import { type FileHandle, type FileSystem, isDiskFull } from "../platform/fs.ts";
 import type { Logger } from "../platform/log.ts";
 import { encodeBatchPayload, type SeriesDefiner } from "./batch_codec.ts";
-import { beginRecord, encodeSegmentHeader, endRecord, RecordType, SEGMENT_HEADER_SIZE } from "./record.ts";
+import {
+  beginRecord,
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  endRecord,
+  RecordType,
+  SEGMENT_HEADER_SIZE,
+} from "./record.ts";
 import { segmentPath } from "./segments.ts";
 
 /** Options of the writer. */
@@ -60,6 +67,8 @@ export interface WalStats {
 }
 
 const DISK_FULL_RETRY_MS = 5_000;
+/** Least time between attempts to create the spare segment after one failed. */
+const SPARE_RETRY_MS = 1_000;
 
 /** The WAL writer. Always starts a new segment; it never appends to a segment written before. */
 export class WalWriter {
@@ -75,11 +84,22 @@ export class WalWriter {
   private dirty = false;
   private failure: unknown = null;
   private readonly out = new ByteWriter(1 << 20);
+  /**
+   * The next segment, created ahead (header written and durable): a rotation — which a flush needs
+   * before it can checkpoint and free space — then needs no new space, even on a full disk.
+   */
+  private spare: { segment: number; handle: FileHandle } | null = null;
+  /** When creating the spare may be tried again (performance.now() ms) after it failed. */
+  private spareRetryAt = 0;
   readonly stats: WalStats = { segment: 0, segmentBytes: 0, bytesWritten: 0, records: 0, writes: 0, fsyncs: 0 };
 
   private constructor(private readonly fs: FileSystem, private readonly opts: WalWriterOptions) {}
 
-  /** Opens a writer on a new segment numbered `segment`. */
+  /**
+   * Opens a writer on segment `segment`: a new one, or — after a restart — the existing one, appended
+   * after its last record (recovery has truncated any torn tail; the writer's records define again every
+   * series they use), so a restart on a full disk needs no new space.
+   */
   static async create(fs: FileSystem, opts: WalWriterOptions, segment: number): Promise<WalWriter> {
     await fs.mkdir(opts.dir);
     const w = new WalWriter(fs, opts);
@@ -147,6 +167,7 @@ export class WalWriter {
     await this.flush();
     this.closed = true;
     await this.handle.close();
+    await this.spare?.handle.close(); // the file stays: the next process uses it as its spare
   }
 
   private async periodicSync(): Promise<void> {
@@ -228,6 +249,7 @@ export class WalWriter {
       e.apply();
       e.resolve();
     }
+    if (!this.spare && performance.now() >= this.spareRetryAt) await this.prepareSpare(this.stats.segment + 1);
     return true;
   }
 
@@ -293,6 +315,48 @@ export class WalWriter {
   }
 
   private async openSegment(segment: number): Promise<void> {
+    const next = await this.takeSegment(segment);
+    if (this.handle) {
+      if (this.dirty) await this.datasync();
+      await this.handle.close();
+    }
+    this.handle = next.handle;
+    this.offset = next.size;
+    this.defined.fill(0);
+    this.lastDefined = [];
+    this.stats.segment = next.segment;
+    this.stats.segmentBytes = next.size;
+    await this.prepareSpare(next.segment + 1);
+  }
+
+  /** Segment `n` to write: the spare, the existing file (after a restart), or a new one. */
+  private async takeSegment(n: number): Promise<{ segment: number; handle: FileHandle; size: number }> {
+    if (this.spare?.segment === n) {
+      const { handle } = this.spare;
+      this.spare = null;
+      return { segment: n, handle, size: SEGMENT_HEADER_SIZE };
+    }
+    const path = segmentPath(this.opts.dir, n);
+    if (await this.fs.stat(path)) {
+      const handle = await this.openExisting(path, n);
+      if (handle) return { segment: n, handle, size: await handle.size() };
+      return this.takeSegment(n + 1); // a damaged header (reported by recovery): never append to it
+    }
+    return { segment: n, handle: await this.createSegment(n), size: SEGMENT_HEADER_SIZE };
+  }
+
+  /** An existing segment file opened for appending, or null when its header is not segment `n`'s. */
+  private async openExisting(path: string, n: number): Promise<FileHandle | null> {
+    const handle = await this.fs.open(path, "r+");
+    const header = new Uint8Array(SEGMENT_HEADER_SIZE);
+    const got = await handle.read(header, 0);
+    const decoded = decodeSegmentHeader(header.subarray(0, got));
+    if ("segment" in decoded && decoded.segment === n) return handle;
+    await handle.close();
+    return null;
+  }
+
+  private async createSegment(segment: number): Promise<FileHandle> {
     const path = segmentPath(this.opts.dir, segment);
     const handle = await this.fs.open(path, "wx");
     try {
@@ -304,16 +368,28 @@ export class WalWriter {
       await this.fs.unlink(path).catch(() => {});
       throw err;
     }
-    if (this.handle) {
-      if (this.dirty) await this.datasync();
-      await this.handle.close();
+    return handle;
+  }
+
+  /**
+   * Makes segment `n` the spare: the header-only file a previous process left, or a new one. On failure
+   * (a full disk) the writer goes on without one and tries again after a successful write.
+   */
+  private async prepareSpare(n: number): Promise<void> {
+    if (this.spare) return;
+    const path = segmentPath(this.opts.dir, n);
+    try {
+      if (await this.fs.stat(path)) {
+        const handle = await this.openExisting(path, n);
+        if (handle && (await handle.size()) === SEGMENT_HEADER_SIZE) this.spare = { segment: n, handle };
+        else await handle?.close();
+        return;
+      }
+      this.spare = { segment: n, handle: await this.createSegment(n) };
+    } catch (err) {
+      this.spareRetryAt = performance.now() + SPARE_RETRY_MS;
+      this.opts.log.warn("Cannot create the next WAL segment ahead; a rotation will need new space", { error: err });
     }
-    this.handle = handle;
-    this.offset = SEGMENT_HEADER_SIZE;
-    this.defined.fill(0);
-    this.lastDefined = [];
-    this.stats.segment = segment;
-    this.stats.segmentBytes = SEGMENT_HEADER_SIZE;
   }
 }
 

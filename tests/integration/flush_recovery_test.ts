@@ -287,7 +287,7 @@ test("a deleted WAL segment is reported in problems and stalker_problems, not lo
   const clock = new FakeClock(T0 + 11 * 60_000);
   const metrics = new Metrics();
   const openWith = () => {
-    const s = Storage.create(testConfig("/data"), {
+    const s = Storage.create(testConfig("/data", "ingestion:\n  wal:\n    max_segment_size: 1MiB\n"), {
       fs,
       clock,
       log: silentLogger,
@@ -300,18 +300,19 @@ test("a deleted WAL segment is reported in problems and stalker_problems, not lo
   let s = await openWith();
   await ingestMinutes(s, 0, 11);
   await s.flushNow(); // checkpoint: segment 2
-  let kept = 0;
-  for (const [from, to] of [[11, 12], [12, 13], [13, 14]]) {
-    const n = await ingestMinutes(s, from, to);
-    if (from !== 12) kept += n;
-    fs.crash(); // every restart starts a new segment: 3, 4, 5
-    s = await openWith();
+  for (let k = 0; k < 3; k++) {
+    // ~1.1 MB of WAL each: one segment per batch
+    const batch: Sample[] = [];
+    for (let m = 0; m < 80; m++) {
+      for (let t = 0; t < 1000; t++) batch.push(gauge("prod", `t${t}`, `p${k}`, T0 + 11 * 60_000 + m * 1000, t + m));
+    }
+    await s.ingest(SampleBatch.of(batch));
   }
-  assert.deepEqual((await listSegments(fs, "/data/wal")).map((x) => x.segment), [2, 3, 4, 5]);
   fs.crash();
+  assert.deepEqual((await listSegments(fs, "/data/wal")).map((x) => x.segment), [2, 3, 4, 5]); // 5: the spare
   await fs.unlink("/data/wal/0000000000000003.wal");
   s = await openWith();
-  assert.equal(s.core.head.raw.unflushed, kept);
+  assert.equal(s.core.head.raw.unflushed, 2 * 80_000);
   assert.ok(
     s.core.problems.some((p) => /0000000000000003\.wal at offset 0: WAL segment 3 is missing/.test(p)),
     s.core.problems.join("\n"),

@@ -39,8 +39,9 @@ test("segments rotate at max_segment_size and each defines its own series", asyn
   const segs = await listSegments(fs, DIR);
   assert.ok(segs.length > 3, `${segs.length} segments`);
   for (const s of segs.slice(0, -1)) assert.ok(s.size <= 1_000 + 1_000, `segment ${s.segment} is ${s.size} bytes`);
+  assert.equal(segs[segs.length - 1].size, 16, "the spare: the next segment, created ahead");
   // Every segment replays on its own: all its series are defined inside it.
-  const last = segs[segs.length - 1].segment;
+  const last = segs[segs.length - 2].segment;
   const { samples: tail, report } = await replayAll(fs, last);
   assert.equal(report.damages.length, 0);
   assert.ok(tail.length > 0 && tail.every((s) => s.namespace !== undefined));
