@@ -4,8 +4,9 @@
  * closed-but-unflushed 5-minute buckets) are merged; because aggregates are mergeable, a bucket whose
  * data is half in Parquet and half in memory comes out whole, and nothing is counted twice.
  *
- * Coarser tiers are read from their files for buckets before the tier's watermark and rolled up from
- * the finer tier (recursively, down to memory) after it, so a query always sees every sample.
+ * Coarser tiers are read from their files for buckets before the tier's watermark — plus the late
+ * 5-minute buckets in memory that the next flush writes there — and rolled up from the finer tier
+ * (recursively, down to memory) after it, so a query always sees every sample.
  *
  * The in-memory part is taken synchronously when the query starts, together with the list of files,
  * so a flush committing while Parquet is read can neither hide nor double data.
@@ -270,6 +271,13 @@ async function unmergedRows(
   }
   const w = view.watermarks[tier];
   const rows = from < w ? await fileRows(view, filter, tier, from, Math.min(to, w), result, sketches) : [];
+  if (from < w) {
+    // late samples for buckets already rolled up: in memory until the next flush writes them into this
+    // tier's files as partial rows
+    const end = Math.min(to, w);
+    const late = memory.filter((r) => r.bucket < end && bucketStart(tier, r.bucket) >= from);
+    if (late.length > 0) rows.push(...rollup(late.map((r) => ({ ...r, agg: r.agg.clone() })), tier));
+  }
   if (to > w) {
     const finer = finerTier(tier) as AggregateTier;
     const start = Math.max(from, w);

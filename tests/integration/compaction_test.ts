@@ -132,6 +132,41 @@ test("late data for an hour already rolled up reaches the hourly tier once, as a
   await s.close();
 });
 
+test("late data in hours and days already rolled up is in hourly and daily answers before the next flush", async () => {
+  const fs = new MemFs();
+  const T0 = Date.UTC(2026, 10, 25);
+  const clock = new FakeClock(T0 + DAY + 2 * HOUR);
+  const s = await open(fs, clock);
+  await ingestRange(s, T0, T0 + DAY + HOUR, 5 * MIN);
+  await s.flushNow();
+  await s.compact();
+  assert.ok(s.core.manifest.watermarks.daily > T0, "the day is rolled up");
+  const late = T0 + 10 * HOUR + 30 * MIN + 30_000;
+  await s.ingest(SampleBatch.of([gauge("prod", "r1", "cpu", late, 1000)]));
+  const query = async (tier: "hourly" | "daily", fromMs: number, toMs: number) => {
+    const res = await s.query({
+      filter: { namespace: "prod", target: "r1", poller: "cpu" },
+      fromMs,
+      toMs,
+      tier,
+      limit: 100,
+    });
+    assert.equal(res.partial, false);
+    return res.series[0].points!;
+  };
+  const before = {
+    hour: (await query("hourly", T0 + 10 * HOUR, T0 + 11 * HOUR))[0].agg,
+    day: (await query("daily", T0, T0 + DAY))[0].agg,
+  };
+  assert.equal(before.hour.count, 13, "12 samples + the late one");
+  assert.equal(before.hour.max, 1000);
+  assert.equal(before.day.count, 12 * 24 + 1);
+  await s.flushNow(); // the late row is now in the hourly and daily files: the same answers, counted once
+  assert.equal((await query("hourly", T0 + 10 * HOUR, T0 + 11 * HOUR))[0].agg.count, 13);
+  assert.equal((await query("daily", T0, T0 + DAY))[0].agg.count, 12 * 24 + 1);
+  await s.close();
+});
+
 test("daily and weekly rollups: a backfilled week comes out whole and equal at every tier", async () => {
   const fs = new MemFs();
   const monday = Date.UTC(2026, 10, 16); // Monday
