@@ -120,28 +120,50 @@ export interface Claim {
 
 /** Per request state of the slow path. */
 class SlowPath {
-  /** The request's new samples so far: series → timestamp → index. */
-  readonly own = new Map<number, Map<number, number>>();
+  /** The request's new samples so far: series → the index of its only one, or timestamp → index. */
+  private readonly own = new Map<number, number | Map<number, number>>();
   /** Raw log positions of a series by timestamp, walked lazily from the newest: seen so far, and next. */
   private readonly memory = new Map<number, { seen: Map<number, number>; next: number }>();
   readonly deps = new Set<Queued>();
+  /** Bounds of series before this request (see {@link Dedup.bound}). */
+  readonly before = new Map<number, number>();
 
-  constructor(private readonly head: Head) {}
+  constructor(private readonly head: Head, private readonly batch: SampleBatch) {}
 
   addOwn(series: number, ts: number, i: number): void {
-    let m = this.own.get(series);
-    if (!m) this.own.set(series, m = new Map());
-    if (!m.has(ts)) m.set(ts, i);
+    const m = this.own.get(series);
+    if (m === undefined) this.own.set(series, i);
+    else if (typeof m === "number") {
+      if (this.batch.ts[m] !== ts) this.own.set(series, new Map([[this.batch.ts[m], m], [ts, i]]));
+    } else if (!m.has(ts)) m.set(ts, i);
+  }
+
+  /** Index of the request's earlier new sample at (series, ts), or -1. */
+  ownAt(series: number, ts: number): number {
+    const m = this.own.get(series);
+    if (m === undefined) return -1;
+    if (typeof m === "number") return this.batch.ts[m] === ts ? m : -1;
+    return m.get(ts) ?? -1;
   }
 
   /**
    * Position of (series, ts) in the raw log, or -1. Follows the series' back links from the newest
-   * sample only as far as needed (a re-sent recent sample is found after a few steps), once per request.
+   * sample only as far as needed (a re-sent recent sample is found after a few steps). The first look-up
+   * of a series in a request only compares; from the second on, what was walked is remembered, so a
+   * request re-sending many samples of one series walks its chain once.
    */
   inMemory(series: number, ts: number): number {
     const raw = this.head.raw;
-    let m = this.memory.get(series);
-    if (!m) this.memory.set(series, m = { seen: new Map(), next: raw.lastPosition(series) });
+    const m = this.memory.get(series);
+    if (!m) {
+      this.memory.set(series, { seen: new Map(), next: raw.lastPosition(series) });
+      for (let pos = raw.lastPosition(series); pos >= raw.start;) {
+        const { chunk, i } = raw.locate(pos);
+        if (chunk.ts[i] === ts) return pos;
+        pos = chunk.prev[i];
+      }
+      return -1;
+    }
     const known = m.seen.get(ts);
     if (known !== undefined) return known;
     while (m.next >= raw.start) {
@@ -259,7 +281,7 @@ export class Dedup {
         continue;
       }
       if (!slow) {
-        slow = new SlowPath(this.head);
+        slow = new SlowPath(this.head, batch);
         verdicts = new Uint8Array(n);
         for (let j = 0; j < i; j++) slow.addOwn(seriesId[j], ts[j], j);
       }
@@ -300,8 +322,12 @@ export class Dedup {
       claimed[s] = t;
       return VERDICT_NEW;
     }
-    const own = slow.own.get(s)?.get(t);
-    if (own !== undefined) return sameAs(batch, i, batchValue(batch, own)) ? VERDICT_DUPLICATE : VERDICT_CONFLICT;
+    const own = slow.ownAt(s, t);
+    if (own >= 0) return sameAs(batch, i, batchValue(batch, own)) ? VERDICT_DUPLICATE : VERDICT_CONFLICT;
+    // newer than everything stored or queued before this request (a batch sent newest-first)
+    let before = slow.before.get(s);
+    if (before === undefined) slow.before.set(s, before = this.bound(s));
+    if (t > before) return VERDICT_NEW;
     for (const q of this.queued) {
       const j = q.find(s, t);
       if (j < 0) continue;
