@@ -8,9 +8,10 @@ import { runBinary, startBinary } from "./binary.ts";
 const NOW = Date.now();
 const T0 = NOW - (NOW % 300_000) - 3_600_000; // an hour ago, aligned to 5 minutes
 
-async function ingest(url: string): Promise<void> {
+/** Posts 30 minutes of a gauge and a counter from minute `from` on (a re-sent minute is a duplicate). */
+async function ingest(url: string, from = 0): Promise<void> {
   const samples = [];
-  for (let m = 0; m < 30; m++) {
+  for (let m = from; m < from + 30; m++) {
     samples.push({ namespace: "prod", target: "r1", poller: "cpu", timestamp_ms: T0 + m * 60_000, value: m });
     samples.push({
       namespace: "prod",
@@ -182,7 +183,7 @@ test("wal inspect lists segments; wal verify reports damage with exit code 1", a
     const data = path.join(dir, "d");
     const bin = await startBinary(["--data-dir", data]);
     await ingest(bin.url);
-    await ingest(bin.url);
+    await ingest(bin.url, 30);
     assert.equal(await bin.stop("SIGKILL"), "SIGKILL"); // leave the data in the WAL: two records
     const inspect = runBinary(["wal", "inspect", "--data-dir", data]);
     assert.equal(inspect.status, 0, inspect.stderr);
