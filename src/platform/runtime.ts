@@ -142,8 +142,25 @@ function sameFile(path: string, ino: number): boolean {
   }
 }
 
+/**
+ * Opens `path` for locking: read-write (creating it), or read-only when that is refused (another user's
+ * data directory, a read-only mount: `flock` needs no write access, and a CLI command only probes).
+ */
+function openForLock<T>(path: string, readWrite: () => T, readOnly: () => T): T {
+  try {
+    return readWrite();
+  } catch (err) {
+    if (!fs.existsSync(path)) throw err;
+    return readOnly();
+  }
+}
+
 function lockDeno(path: string): HeldLock | null {
-  const file = g.Deno.openSync(path, { read: true, write: true, create: true });
+  const file = openForLock(
+    path,
+    () => g.Deno.openSync(path, { read: true, write: true, create: true }),
+    () => g.Deno.openSync(path, { read: true }),
+  );
   let locked = false;
   try {
     locked = file.tryLockSync(true);
@@ -163,7 +180,11 @@ let libc: Libc | null = null;
 
 async function lockBun(path: string): Promise<HeldLock | null> {
   const c = libc ??= await loadLibc();
-  const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+  const fd = openForLock(
+    path,
+    () => fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644),
+    () => fs.openSync(path, fs.constants.O_RDONLY),
+  );
   let rc: number;
   while ((rc = c.flock(fd, LOCK_EX | LOCK_NB)) !== 0 && c.errno() === EINTR);
   if (rc !== 0) {

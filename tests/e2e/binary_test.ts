@@ -1,5 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
@@ -88,6 +89,34 @@ test("two servers racing for one data directory: exactly one serves, the other f
       assert.equal((await fetch(`${up[0].url}/readyz`)).status, 200);
     } finally {
       for (const bin of up) await bin.stop();
+    }
+  });
+});
+
+test("a CLI command run by another user than the server's (LOCK not writable for it) finds the server", async () => {
+  await withTempDir(async (dir) => {
+    fs.chmodSync(dir, 0o755);
+    const data = path.join(dir, "d");
+    const bin = await startBinary(["--data-dir", data]);
+    try {
+      const res = await fetch(`${bin.url}/api/v1/ingest`, {
+        method: "POST",
+        body: JSON.stringify([{ namespace: "n", target: "t", poller: "p", value: 1 }]),
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(res.status, 200, await res.text());
+      const args = ["series", "--data-dir", data, "--format", "json"];
+      // root may write any file: then run the command as nobody; any other user cannot write a 0444 file
+      const r = process.getuid?.() === 0
+        ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", BINARY, ...args], {
+          env: {},
+          encoding: "utf8",
+        })
+        : (fs.chmodSync(path.join(data, "LOCK"), 0o444), spawnSync(BINARY, args, { env: {}, encoding: "utf8" }));
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).map((s: { poller: string }) => s.poller), ["p"]);
+    } finally {
+      assert.equal(await bin.stop(), 0, bin.stderr());
     }
   });
 });
