@@ -215,9 +215,6 @@ export class Dedup {
 
   constructor(private readonly head: Head) {}
 
-  /** Bytes held per series (the bound array). */
-  static readonly BYTES_PER_SERIES = 8;
-
   /** Requests queued in the WAL, not applied yet. */
   get queuedRequests(): number {
     return this.queued.size;
