@@ -10,6 +10,17 @@ import { MAX_COUNTER, MAX_ERROR_LENGTH, MAX_FUTURE_MS, MAX_IDENTITY_LENGTH, MAX_
 // deno-lint-ignore no-control-regex -- identities must not contain control characters
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const MAX_INT32 = 2_147_483_647;
+/**
+ * A lone UTF-16 surrogate (JSON allows `"\ud800"`): not a character, and UTF-8 — the WAL, Parquet —
+ * cannot hold it (it would come back as U+FFFD after a restart, another series or value).
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Whether `v` holds a lone surrogate (the cheap test first: most strings have no surrogate at all). */
+function hasLoneSurrogate(v: string): boolean {
+  return SURROGATE.test(v) && LONE_SURROGATE.test(v);
+}
 
 /** Fails sample `index` with code `invalid_sample`. */
 export function bad(index: number, message: string): never {
@@ -22,6 +33,7 @@ export function checkIdentity(v: unknown, field: string, index: number): string 
   if (v.length === 0) bad(index, `${field} must not be empty`);
   if (v.length > MAX_IDENTITY_LENGTH) bad(index, `${field} is longer than ${MAX_IDENTITY_LENGTH} characters`);
   if (CONTROL.test(v)) bad(index, `${field} must not contain control characters`);
+  if (hasLoneSurrogate(v)) bad(index, `${field} must not contain a lone UTF-16 surrogate (not a character)`);
   return v;
 }
 
@@ -108,6 +120,7 @@ function checkBigCounter(v: bigint, index: number): number | bigint {
 export function checkText(v: unknown, index: number): string {
   if (typeof v !== "string") bad(index, "a text value must be a string");
   if (v.length > MAX_TEXT_LENGTH) bad(index, `a text value is longer than ${MAX_TEXT_LENGTH} characters`);
+  if (hasLoneSurrogate(v)) bad(index, "a text value must not contain a lone UTF-16 surrogate (not a character)");
   return v;
 }
 
@@ -123,6 +136,7 @@ export function checkError(v: unknown, index: number): string {
   if (v === undefined || v === null) return "";
   if (typeof v !== "string") bad(index, "error must be a string");
   if (v.length > MAX_ERROR_LENGTH) bad(index, `error is longer than ${MAX_ERROR_LENGTH} characters`);
+  if (hasLoneSurrogate(v)) bad(index, "error must not contain a lone UTF-16 surrogate (not a character)");
   return v;
 }
 

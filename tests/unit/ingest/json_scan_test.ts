@@ -204,3 +204,39 @@ test("a text starting with U+FEFF keeps it (like JSON.parse)", () => {
   assert.deepEqual(fast, ref);
   assert.equal(("samples" in fast) && (fast.samples[0] as { text: string }).text, "\uFEFFné");
 });
+
+test("a lone UTF-16 surrogate in an identity, a text or an error is refused with the sample's index", () => {
+  const sample = (extra: Record<string, unknown>) => ({
+    namespace: "n",
+    target: "t",
+    poller: "p",
+    timestamp_ms: NOW - 1000,
+    value: 1,
+    ...extra,
+  });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ target: "router-\ud800" }, /sample 1: target must not contain a lone UTF-16 surrogate/],
+    [{ namespace: "\udc00x" }, /sample 1: namespace must not contain a lone UTF-16 surrogate/],
+    [{ poller: "p\ude00\ud83d" }, /sample 1: poller must not contain a lone UTF-16 surrogate/],
+    [{ value: undefined, value_text: "up \ud800" }, /sample 1: a text value must not contain a lone UTF-16 surrogate/],
+    [{ valid: false, error: "\udfff timeout" }, /sample 1: error must not contain a lone UTF-16 surrogate/],
+  ];
+  for (const [extra, message] of cases) {
+    for (const mode of ["json", "ndjson"] as const) {
+      const samples = [sample({}), sample(extra)];
+      // JSON.stringify writes a lone surrogate as its \u escape, as a client would
+      const text = mode === "json" ? JSON.stringify(samples) : samples.map((s) => JSON.stringify(s)).join("\n");
+      const { ref, fast } = both(text, mode);
+      for (const outcome of [ref, fast]) {
+        assert.ok("error" in outcome, `${mode} accepted ${JSON.stringify(extra)}`);
+        assert.equal(outcome.error.code, "invalid_sample");
+        assert.equal(outcome.error.index, 1);
+        assert.match(outcome.error.message, message);
+      }
+    }
+  }
+  // a surrogate pair is a character: accepted, and read back the same
+  const { fast } = both(JSON.stringify([sample({ target: "router-\ud83d\ude00" })]), "json");
+  assert.ok(!("error" in fast));
+  assert.equal((fast.samples[0] as { target: string }).target, "router-\u{1F600}");
+});
