@@ -42,6 +42,12 @@ export interface SessionAnswer {
  */
 const DAMAGE_ERROR =
   /^(Invalid Error|IO Error|Invalid Input Error|Internal Error|Serialization Error):|parquet|zstd|snappy|gzip|decompress|thrift|corrupt/i;
+/**
+ * A PIVOT without an `IN` list makes DuckDB first run statements of its own (it collects the values
+ * into a new ENUM type), which a read-only single query cannot do; with the list it is one query.
+ */
+const PIVOT_NEEDS_IN = "PIVOT needs the values to pivot on listed: PIVOT … ON column IN ('a', 'b') USING …; " +
+  "without IN, DuckDB first creates a type from the data, which read-only SQL does not allow";
 /** At most this many rounds of finding damaged files and running the query again. */
 const MAX_DAMAGE_ROUNDS = 4;
 
@@ -152,6 +158,9 @@ export class SqlSession {
           return { columns, rows: truncated ? rows.slice(0, query.maxRows) : rows, truncated, skipped };
         } catch (err) {
           const message = err instanceof SqlError ? err.detail : (err as Error).message ?? "";
+          if (/PendingQuery can only take a single statement/.test(message) && /^\s*pivot\b/i.test(sql)) {
+            throw new SqlError(PIVOT_NEEDS_IN, { cause: err });
+          }
           if (round >= MAX_DAMAGE_ROUNDS || err instanceof DeadlineError || !DAMAGE_ERROR.test(message)) throw err;
           if (this.#findDamaged(views, deadline) === 0) throw err;
         }

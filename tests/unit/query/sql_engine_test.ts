@@ -213,6 +213,21 @@ test("SQL errors carry DuckDB's own message", async () => {
   }
 });
 
+test("PIVOT and UNPIVOT work as documented; a PIVOT without its IN list says what is missing", async () => {
+  const t = "(SELECT * FROM (VALUES ('a', 1), ('b', 2), ('a', 3)) t(k, v))";
+  assert.deepEqual((await engine.query(`PIVOT ${t} ON k IN ('a', 'b') USING sum(v)`, [raw])).rows, [[4, 2]]);
+  assert.deepEqual((await engine.query(`FROM ${t} PIVOT (sum(v) FOR k IN ('a', 'b'))`, [raw])).rows, [[4, 2]]);
+  assert.deepEqual(
+    (await engine.query("UNPIVOT (SELECT 1 AS a, 2 AS b) ON a, b INTO NAME k VALUE v", [raw])).rows,
+    [["a", 1], ["b", 2]],
+  );
+  await assert.rejects(
+    engine.query(`PIVOT ${t} ON k USING sum(v)`, [raw]),
+    (err: Error) =>
+      err instanceof SqlError && /^PIVOT needs the values to pivot on listed: .* ON column IN/.test(err.detail),
+  );
+});
+
 test("values come back JSON-safe, in the documented representation", async () => {
   const result = await engine.query(
     `SELECT 42::TINYINT AS i8, 9007199254740993::BIGINT AS big, 18446744073709551615::UBIGINT AS ubig,
