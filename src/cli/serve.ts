@@ -45,9 +45,10 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
     const stop = (signal: string) => {
       if (stopping) return stopping;
       log.info("shutting down", { signal });
+      // the listener stays open while storage stops (final flush): requests get 503, not a refused connection
       stopping = (async () => {
-        await server.close();
         await storage.close();
+        await server.close();
       })();
       return stopping;
     };

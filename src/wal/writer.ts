@@ -13,7 +13,7 @@
  */
 import type { SyncMode } from "../config/schema.ts";
 import type { SampleBatch } from "../model/batch.ts";
-import { DiskFullError } from "../model/errors.ts";
+import { DiskFullError, UnavailableError } from "../model/errors.ts";
 import { ByteWriter } from "../model/bytes.ts";
 import { type FileHandle, type FileSystem, isDiskFull } from "../platform/fs.ts";
 import type { Logger } from "../platform/log.ts";
@@ -121,7 +121,9 @@ export class WalWriter {
    * full, leaving no trace of the batch.
    */
   append(batch: SampleBatch, apply: () => void): Promise<void> {
-    if (this.closed) return Promise.reject(new Error("Cannot append to the WAL: it is closed"));
+    if (this.closed) {
+      return Promise.reject(new UnavailableError("Cannot append to the WAL: it is closed (shutting down)"));
+    }
     if (this.opts.syncMode === "async") {
       if (this.failure) return Promise.reject(this.failure);
       apply();
