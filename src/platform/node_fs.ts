@@ -58,6 +58,12 @@ class NodeFileHandle implements FileHandle {
 }
 
 const FLAGS: Record<OpenMode, string> = { "r": "r", "r+": "r+", "wx": "wx+", "w+": "w+" };
+/**
+ * Modes of what this program creates: owner read-write, group read, nothing for others — samples may
+ * be sensitive, and the default umask (022) would leave them world-readable. The umask can only narrow these.
+ */
+export const FILE_MODE = 0o640;
+export const DIR_MODE = 0o750;
 
 /** The file system of the host, through `node:fs`. */
 export const nodeFs: FileSystem = {
@@ -66,13 +72,13 @@ export const nodeFs: FileSystem = {
     return lock && { release: () => Promise.resolve(lock.release()) };
   },
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    return new NodeFileHandle(path, await fsp.open(path, FLAGS[mode]));
+    return new NodeFileHandle(path, await fsp.open(path, FLAGS[mode], FILE_MODE));
   },
   async readFile(path: string): Promise<Uint8Array> {
     return new Uint8Array(await fsp.readFile(path));
   },
   writeFile(path: string, data: Uint8Array): Promise<void> {
-    return fsp.writeFile(path, data);
+    return fsp.writeFile(path, data, { mode: FILE_MODE });
   },
   rename(from: string, to: string): Promise<void> {
     return fsp.rename(from, to);
@@ -81,7 +87,7 @@ export const nodeFs: FileSystem = {
     return fsp.unlink(path);
   },
   async mkdir(path: string): Promise<void> {
-    await fsp.mkdir(path, { recursive: true });
+    await fsp.mkdir(path, { recursive: true, mode: DIR_MODE });
   },
   rmdir(path: string): Promise<void> {
     return fsp.rmdir(path);

@@ -106,12 +106,17 @@ test("a CLI command run by another user than the server's (LOCK not writable for
       });
       assert.equal(res.status, 200, await res.text());
       const args = ["series", "--data-dir", data, "--format", "json"];
-      // root may write any file: then run the command as nobody; any other user cannot write a 0444 file
+      // root may write any file: then run the command as nobody in the data directory's group (the data
+      // directory is 0750: operators share the service's group); any other user cannot write a 0444 file
       const r = process.getuid?.() === 0
-        ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", BINARY, ...args], {
-          env: {},
-          encoding: "utf8",
-        })
+        ? spawnSync(
+          "setpriv",
+          ["--reuid=65534", `--regid=${fs.statSync(data).gid}`, "--clear-groups", BINARY, ...args],
+          {
+            env: {},
+            encoding: "utf8",
+          },
+        )
         : (fs.chmodSync(path.join(data, "LOCK"), 0o444), spawnSync(BINARY, args, { env: {}, encoding: "utf8" }));
       assert.equal(r.status, 0, r.stderr);
       assert.deepEqual(JSON.parse(r.stdout).map((s: { poller: string }) => s.poller), ["p"]);
@@ -188,4 +193,35 @@ test("an unknown command or flag fails with usage", () => {
   const f = runBinary(["serve", "--bogus"]);
   assert.equal(f.status, 2);
   assert.match(f.stderr, /Unknown option '--bogus'/);
+});
+
+test("data files are 0640 and directories 0750 under the default umask: nothing is world-readable", async () => {
+  const old = process.umask(0o022);
+  try {
+    await withTempDir(async (dir) => {
+      const data = path.join(dir, "d");
+      const bin = await startBinary(["--data-dir", data]);
+      const samples = [];
+      const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+      for (let m = 0; m < 30; m++) {
+        samples.push({ namespace: "e2e", target: "r1", poller: "cpu", timestamp_ms: t0 + m * 60_000, value: m });
+      }
+      const res = await fetch(`${bin.url}/api/v1/ingest`, {
+        method: "POST",
+        body: JSON.stringify({ samples }),
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await bin.stop("SIGTERM"), 0, bin.stderr()); // flushes: Parquet, snapshot, manifest
+      const entries = [data, ...(fs.readdirSync(data, { recursive: true }) as string[]).map((n) => path.join(data, n))];
+      assert.ok(entries.some((p) => p.endsWith(".parquet")) && entries.some((p) => p.endsWith(".wal")));
+      for (const p of entries) {
+        const st = fs.statSync(p);
+        const want = st.isDirectory() ? 0o750 : 0o640;
+        assert.equal((st.mode & 0o777).toString(8), want.toString(8), p);
+      }
+    });
+  } finally {
+    process.umask(old);
+  }
 });
