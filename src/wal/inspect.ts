@@ -6,8 +6,7 @@
  */
 import type { FileSystem } from "../platform/fs.ts";
 import { decodeBatchPayload } from "./batch_codec.ts";
-import { lastWritten, scanSegment, type WalDamage } from "./reader.ts";
-import { decodeSegmentHeader } from "./record.ts";
+import { headerCheck, lastWritten, scanSegment, type WalDamage } from "./reader.ts";
 import { listSegments, segmentPath } from "./segments.ts";
 
 /** One segment's summary. */
@@ -81,19 +80,19 @@ export async function inspectWal(fs: FileSystem, dir: string, withRecords = fals
       s.status = "empty";
       continue;
     }
-    const header = decodeSegmentHeader(bytes);
-    if ("error" in header) {
+    const header = headerCheck(bytes, seg.segment);
+    if (header.kind !== "ok") {
       s.status = "damaged";
       report.damages.push({
         segment: seg.segment,
         path: seg.path,
         offset: 0,
-        bytesSkipped: bytes.length,
-        reason: header.error,
+        bytesSkipped: header.kind === "skip" ? bytes.length : 0,
+        reason: header.reason,
       });
-      continue;
+      if (header.kind === "skip") continue;
     }
-    for (const ev of scanSegment(bytes, k >= lastWritten(all))) {
+    for (const ev of scanSegment(bytes, k >= lastWritten(all) && header.kind === "ok")) {
       if (ev.kind === "damage") {
         s.status = "damaged";
         report.damages.push({

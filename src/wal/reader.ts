@@ -10,7 +10,7 @@ import type { SampleBatch } from "../model/batch.ts";
 import { CorruptionError } from "../model/errors.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { decodeBatchPayload, type SeriesDef } from "./batch_codec.ts";
-import { decodeSegmentHeader, findNextRecord, readRecordAt, SEGMENT_HEADER_SIZE } from "./record.ts";
+import { decodeSegmentHeader, findNextRecord, readRecordAt, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC } from "./record.ts";
 import { listSegments, type SegmentInfo, segmentPath } from "./segments.ts";
 
 /** One event while scanning a segment. */
@@ -45,6 +45,26 @@ export function* scanSegment(bytes: Uint8Array, isLast: boolean): Generator<Scan
       return;
     }
   }
+}
+
+/** What a segment's header allows: reading it, reading it despite damage, or skipping it. */
+export type HeaderCheck = { kind: "ok" } | { kind: "salvage" | "skip"; reason: string };
+
+/**
+ * Checks the header of segment `segment`. A header naming another WAL version is skipped (its records
+ * may mean something else); a damaged one — bad magic, another segment number — costs nothing more:
+ * every record carries its own CRC, so the records after it are read as usual ("salvage").
+ */
+export function headerCheck(bytes: Uint8Array, segment: number): HeaderCheck {
+  const header = decodeSegmentHeader(bytes);
+  if ("segment" in header) {
+    if (header.segment === segment) return { kind: "ok" };
+    return { kind: "salvage", reason: `damaged header (says segment ${header.segment}); records read by their CRC` };
+  }
+  if (bytes.length < SEGMENT_HEADER_SIZE) return { kind: "skip", reason: header.error };
+  const magicOk = SEGMENT_MAGIC.every((b, i) => bytes[i] === b);
+  if (magicOk) return { kind: "skip", reason: header.error }; // another version: not ours to read
+  return { kind: "salvage", reason: `damaged header (${header.error}); records read by their CRC` };
 }
 
 /** Damage found while reading. */
@@ -152,18 +172,19 @@ async function replaySegment(
     if (!isLast) report.damages.push(damage(seg, 0, 0, "empty segment"));
     return;
   }
-  const header = decodeSegmentHeader(bytes);
-  if ("error" in header || header.segment !== seg.segment) {
-    const reason = "error" in header ? header.error : `header says segment ${header.segment}`;
-    if (isLast && bytes.length < SEGMENT_HEADER_SIZE) {
-      report.tornTail = { segment: seg.segment, offset: 0, bytes: bytes.length };
-      return;
-    }
-    report.damages.push(damage(seg, 0, bytes.length, reason));
+  if (isLast && bytes.length < SEGMENT_HEADER_SIZE) {
+    report.tornTail = { segment: seg.segment, offset: 0, bytes: bytes.length };
     return;
   }
+  const header = headerCheck(bytes, seg.segment);
+  if (header.kind === "skip") {
+    report.damages.push(damage(seg, 0, bytes.length, header.reason));
+    return;
+  }
+  if (header.kind === "salvage") report.damages.push(damage(seg, 0, 0, header.reason));
   const ids = new Map<number, number>();
-  for (const ev of scanSegment(bytes, isLast)) {
+  // a segment whose header is damaged is never truncated (nor appended to): its end is reported
+  for (const ev of scanSegment(bytes, isLast && header.kind === "ok")) {
     if (ev.kind === "damage") report.damages.push(damage(seg, ev.offset, ev.bytesSkipped, ev.reason));
     else if (ev.kind === "torn") {
       report.tornTail = { segment: seg.segment, offset: ev.offset, bytes: ev.bytes };

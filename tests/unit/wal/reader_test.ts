@@ -116,12 +116,30 @@ test("a zero-length segment in the middle is reported", async () => {
   assert.deepEqual(report.damages.map((d) => [d.segment, d.reason]), [[2, "empty segment"]]);
 });
 
-test("a segment with a foreign header is reported and skipped", async () => {
+test("a damaged segment header is reported and costs nothing more: the records are read by their CRC", async () => {
   const { fs } = await writeLog(2, 2);
-  await patch(fs, 1, (b) => void b.set([0x50, 0x4b, 0x03, 0x04], 0));
+  await patch(fs, 1, (b) => void b.set([0x50, 0x4b, 0x03, 0x04], 0)); // the magic
+  await patch(fs, 2, (b) => void (b[8] ^= 0x01)); // the segment number: 2 becomes 3
   const { samples: back, report } = await replayAll(fs);
-  assert.equal(back.length, 8);
-  assert.match(report.damages[0].reason, /bad magic/);
+  assert.equal(back.length, 16);
+  assert.deepEqual(report.damages.map((d) => [d.segment, d.bytesSkipped]), [[1, 0], [2, 0]]);
+  assert.match(report.damages[0].reason, /damaged header \(bad magic .*records read by their CRC/);
+  assert.match(report.damages[1].reason, /damaged header \(says segment 3\)/);
+  const inspected = await inspectWal(fs, DIR);
+  assert.equal(inspected.totalSamples, 16);
+  assert.equal(inspected.damages.length, 2);
+});
+
+test("a segment of another WAL version is reported and skipped; a foreign file is never truncated", async () => {
+  const { fs } = await writeLog(2, 2);
+  await patch(fs, 1, (b) => void (b[4] = 2));
+  const foreign = new TextEncoder().encode("PK\u0003\u0004 not a WAL segment at all, just bytes");
+  await fs.writeFile(segmentPath(DIR, 4), foreign); // after the spare (3): the last segment
+  const { samples: back, report } = await replayAll(fs);
+  assert.equal(back.length, 8, "segment 2 only");
+  assert.match(report.damages[0].reason, /unsupported WAL version 2/);
+  assert.equal((await fs.readFile(segmentPath(DIR, 4))).length, foreign.length, "not truncated");
+  assert.equal(report.tornTail, null);
 });
 
 test("a damaged first record costs only its own samples: the next record defines its series again", async () => {
