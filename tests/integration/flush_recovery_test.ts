@@ -218,6 +218,25 @@ test("a lost MANIFEST.json is restored from its backup: every file kept, nothing
   await s.close();
 });
 
+test("a damaged MANIFEST.json (checksum mismatch) is restored from its backup too", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  let s = await open(fs, clock);
+  const total = await ingestMinutes(s, 0, 11);
+  await s.flushNow();
+  await s.close();
+  const bytes = await fs.readFile("/data/MANIFEST.json");
+  bytes[40] ^= 0x01;
+  await fs.writeFile("/data/MANIFEST.json", bytes);
+  s = await open(fs, clock);
+  assert.ok(
+    s.core.problems.some((p) => /manifest is damaged .*checksum mismatch.*restored from/.test(p)),
+    s.core.problems.join(),
+  );
+  assert.equal((await committed(fs, s)).raw, total);
+  await s.close();
+});
+
 test("a backup older than the lost manifest is used only while the data still matches it", async () => {
   const fs = new MemFs();
   const clock = new FakeClock(T0 + 11 * 60_000);
