@@ -44,7 +44,8 @@ export interface Config {
     recovery: { hysteresis: number; cooldownMs: number };
   };
   query: { memoryLimitBytes: number; timeoutMs: number; maxRows: number };
-  server: { listen: string; authToken: string; allowInsecure: boolean; maxBodyBytes: number };
+  server: { listen: string; authToken: string; allowInsecure: boolean; maxBodyBytes: number; memoryLimitBytes: number };
+  limits: { maxSeries: number };
 }
 
 /** How a key's YAML value is read. */
@@ -348,9 +349,10 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   spec<number>({
     key: "query.memory_limit",
     kind: "size",
-    default: "256MiB",
+    default: "64MiB",
     min: 16 << 20,
-    doc: "Memory limit of the embedded DuckDB for SQL queries.",
+    doc:
+      "Memory limit of DuckDB's working set for SQL queries. It is part of server.memory_limit: while DuckDB is loaded (on first SQL, released when idle or under memory pressure) the raw ring's cache gives way to it.",
     set: (c, v) => (c.query.memoryLimitBytes = v),
   }),
   spec<number>({
@@ -398,6 +400,24 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: "Largest accepted request body (after gzip decoding too); larger bodies get 413.",
     set: (c, v) => (c.server.maxBodyBytes = v),
   }),
+  spec<number>({
+    key: "server.memory_limit",
+    kind: "size",
+    default: "512MiB",
+    min: 64 * 2 ** 20,
+    doc:
+      "Memory budget of the whole process (resident memory, as systemd's MemoryMax sees it). Every consumer draws a share (docs/memory.md); the raw ring shrinks first, then ingest is refused with 429 before the budget would be crossed.",
+    set: (c, v) => (c.server.memoryLimitBytes = v),
+  }),
+  spec<number>({
+    key: "limits.max_series",
+    kind: "int",
+    default: 0,
+    min: 0,
+    doc:
+      "Most series held in memory; a request that would add more is refused with 400 `series_limit`. 0 derives it from server.memory_limit (the head's share divided by the cost of one series).",
+    set: (c, v) => (c.limits.maxSeries = v),
+  }),
 ];
 
 /**
@@ -441,6 +461,7 @@ export function blankConfig(): Config {
       recovery: { hysteresis: 0, cooldownMs: 0 },
     },
     query: { memoryLimitBytes: 0, timeoutMs: 0, maxRows: 0 },
-    server: { listen: "", authToken: "", allowInsecure: false, maxBodyBytes: 0 },
+    server: { listen: "", authToken: "", allowInsecure: false, maxBodyBytes: 0, memoryLimitBytes: 0 },
+    limits: { maxSeries: 0 },
   };
 }

@@ -81,10 +81,13 @@ export class Head {
     this.evict(nowMs);
   }
 
-  /** Drops flushed raw samples outside the hot window or over its memory bound. */
-  evict(nowMs: number): number {
+  /**
+   * Drops flushed raw samples outside the hot window or over its memory bound (`maxBytes`, lower than
+   * the configured bound while memory is short).
+   */
+  evict(nowMs: number, maxBytes = this.opts.hotMemoryBytes): number {
     if (this.opts.hotWindowMs <= 0) return this.raw.evict(Infinity, 0);
-    return this.raw.evict(nowMs - this.opts.hotWindowMs, this.opts.hotMemoryBytes);
+    return this.raw.evict(nowMs - this.opts.hotWindowMs, Math.min(maxBytes, this.opts.hotMemoryBytes));
   }
 
   /** Approximate bytes held. */

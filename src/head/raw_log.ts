@@ -103,6 +103,13 @@ export class RawLog {
     return (this.chunks.length + this.spares.length) * CHUNK_BYTES;
   }
 
+  /** Bytes that eviction could free now: chunks whose samples are all in Parquet, and spare chunks. */
+  evictableBytes(): number {
+    let k = 0;
+    while (k < this.chunks.length && this.chunks[k].base + this.chunks[k].n <= this.flushedPos) k++;
+    return (k + this.spares.length) * CHUNK_BYTES;
+  }
+
   /** Appends sample `i` of a resolved batch; returns its position. */
   append(b: SampleBatch, i: number): number {
     const pos = this.end;

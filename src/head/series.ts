@@ -8,6 +8,7 @@
  * @module
  */
 import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
+import { InputError } from "../model/errors.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { copyReusing } from "../model/typed.ts";
 import type { SeriesFilter } from "../tier/columns.ts";
@@ -70,14 +71,27 @@ export class SeriesIndex {
     return this.visibleCount;
   }
 
-  /** The id of a series, creating it (invisible) when new. */
-  resolve(namespace: string, target: string, poller: string): number {
+  /**
+   * Most series this index creates (`limits.max_series`); a new one past it is refused with
+   * `InputError` code `series_limit`. Recovery sets it only after replay: acknowledged data always loads.
+   */
+  limit = Infinity;
+
+  /** The id of a series, creating it (invisible) when new; `index` names the sample in errors. */
+  resolve(namespace: string, target: string, poller: string, index?: number): number {
     let targets = this.byNs.get(namespace);
     if (!targets) this.byNs.set(namespace, targets = new Map());
     let pollers = targets.get(target);
     if (!pollers) targets.set(target, pollers = new Map());
     let id = pollers.get(poller);
     if (id === undefined) {
+      if (this.ns.length >= this.limit) {
+        throw new InputError(
+          "series_limit",
+          `Cannot add series ${namespace}/${target}/${poller}: ${this.ns.length} series are held, the limit (limits.max_series, or what server.memory_limit allows) is ${this.limit}; raise it or stop sending new series`,
+          index,
+        );
+      }
       id = this.ns.length;
       pollers.set(poller, id);
       this.ns.push(namespace);
@@ -97,7 +111,7 @@ export class SeriesIndex {
   /** Resolves every sample of a batch (fills `batch.seriesId`). */
   resolveBatch(batch: SampleBatch): void {
     for (let i = 0; i < batch.length; i++) {
-      batch.seriesId[i] = this.resolve(batch.namespace[i], batch.target[i], batch.poller[i]);
+      batch.seriesId[i] = this.resolve(batch.namespace[i], batch.target[i], batch.poller[i], i);
     }
   }
 

@@ -16,15 +16,40 @@ function tooLarge(limit: number, what = "body"): HttpError {
   );
 }
 
-/** The raw request body, at most `limit` bytes. */
-export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+/**
+ * The raw request body, at most `limit` bytes, arriving within `deadlineMs` (else 408: a client that
+ * trickles its body must not hold an ingest slot and its memory forever).
+ */
+export async function readBody(req: Request, limit: number, deadlineMs = Infinity): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!req.body) return new Uint8Array(0);
+  if (!Number.isFinite(deadlineMs)) return await readAll(req, declared !== null, limit);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      req.body?.cancel().catch(() => {});
+      reject(
+        new HttpError(408, "body_timeout", `The request body did not arrive within ${deadlineMs / 1000} s`, {
+          connection: "close",
+        }),
+      );
+    }, deadlineMs);
+  });
+  const reading = readAll(req, declared !== null, limit);
+  reading.catch(() => {}); // when the deadline wins, the read fails later: nobody awaits it then
+  try {
+    return await Promise.race([reading, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readAll(req: Request, declared: boolean, limit: number): Promise<Uint8Array> {
   // A declared length bounds the body (HTTP framing reads exactly that many bytes): let the runtime
   // buffer it natively, several times cheaper than pulling the stream chunk by chunk.
-  if (declared !== null) return new Uint8Array(await req.arrayBuffer());
-  const reader = req.body.getReader();
+  if (declared) return new Uint8Array(await req.arrayBuffer());
+  const reader = req.body!.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
   for (;;) {

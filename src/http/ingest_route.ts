@@ -7,6 +7,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { MEMORY_COSTS } from "../config/memory_budget.ts";
 import { type ScanContext, scanJson } from "../ingest/json_scan.ts";
 import { scanProtobuf } from "../ingest/protobuf_scan.ts";
 import type { SampleBatch } from "../model/batch.ts";
@@ -17,6 +18,10 @@ import { HttpError } from "./errors.ts";
 
 /** Most ingest requests processed at once; more get 429 (bodies are held in memory meanwhile). */
 export const MAX_CONCURRENT_INGEST = 256;
+/** A body must arrive within this time (a slow trickle must not hold a slot and its memory forever). */
+export const BODY_DEADLINE_MS = 30_000;
+/** Memory a body takes per byte while it is handled: the bytes, then the decoded batch and WAL record. */
+const BODY_EXPANSION = 1 + MEMORY_COSTS.bodyExpansion;
 
 /** The route handler. */
 export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => Promise<Response> {
@@ -28,11 +33,22 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
         "retry-after": "1",
       });
     }
+    const limit = storage.config.server.maxBodyBytes;
+    const declared = Number(c.req.header("content-length") ?? NaN);
+    // a body's share of the memory budget: what it is, plus what it decodes to
+    const reserved = (Number.isFinite(declared) ? Math.min(declared, limit) : limit) * BODY_EXPANSION;
+    if (!storage.memory.reserveBody(reserved)) {
+      throw new HttpError(
+        429,
+        "overloaded",
+        `Request bodies in flight fill their share of server.memory_limit (${storage.plan.bodiesBytes} bytes); retry`,
+        { "retry-after": "1" },
+      );
+    }
     active++;
     try {
       const type = mediaType(c.req.header("content-type"));
-      const limit = storage.config.server.maxBodyBytes;
-      const raw = await readBody(c.req.raw, limit);
+      const raw = await readBody(c.req.raw, limit, BODY_DEADLINE_MS);
       const body = decodeContent(raw, c.req.header("content-encoding") ?? null, limit);
       storage.assertReady();
       const batch = decode(type, body, clock.now(), storage.scanContext());
@@ -45,6 +61,7 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
       );
     } finally {
       active--;
+      storage.memory.releaseBody(reserved);
     }
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Backpressure: a fixed budget of unflushed samples (`ingestion.flush.max_buffer_size`) and levels
- * at fractions of it, with hysteresis and a cooldown so the level does not flap.
+ * Backpressure: two budgets, unflushed samples (`ingestion.flush.max_buffer_size`, capped by the memory
+ * plan) and resident memory that cannot be evicted (`server.memory_limit`), with levels at fractions of
+ * whichever is fuller, hysteresis and a cooldown so the level does not flap.
  *
  * - `warning`: flushing does not keep up (one starts at a quarter of the budget); requests are accepted, answers say so.
  * - `critical`: a request is refused (429) when accepting it would reach the emergency threshold.
@@ -49,9 +50,16 @@ export class Admission {
     return LEVELS[this.levelIndex];
   }
 
-  /** Recomputes the level from the number of unflushed samples; returns it. */
-  update(unflushed: number): Level {
-    const usage = unflushed / this.capacity;
+  /** Fraction of the memory budget last reported (see {@link update}). */
+  memoryUsage = 0;
+
+  /**
+   * Recomputes the level from the number of unflushed samples and, when given, the fraction of the
+   * memory budget held by what cannot be evicted; returns it.
+   */
+  update(unflushed: number, memoryUsage = this.memoryUsage): Level {
+    this.memoryUsage = memoryUsage;
+    const usage = Math.max(unflushed / this.capacity, memoryUsage);
     const t = this.cfg.thresholds;
     const thresholds = [0, t.warning, t.critical, t.emergency];
     let target = 0;
@@ -77,22 +85,32 @@ export class Admission {
     return this.level;
   }
 
-  /** Throws `OverloadedError` when a batch of `size` samples must be refused. */
-  admit(unflushed: number, size: number): void {
-    const level = this.update(unflushed);
+  /**
+   * Throws `OverloadedError` when a batch of `size` samples must be refused; `memoryUsage` is the
+   * fraction of the memory budget held now and `incoming` the fraction the request would add.
+   */
+  admit(unflushed: number, size: number, memoryUsage = this.memoryUsage, incoming = 0): void {
+    const level = this.update(unflushed, memoryUsage);
     if (!this.cfg.enabled) return;
+    const byMemory = memoryUsage >= unflushed / this.capacity;
+    const cause = byMemory
+      ? `memory at ${Math.round(memoryUsage * 100)} % of server.memory_limit`
+      : `${unflushed} unflushed samples of ${this.capacity}`;
     if (level === "emergency") {
       this.refused.emergency++;
       throw new OverloadedError(
-        5_000,
-        `Cannot accept samples now: backpressure level emergency (${unflushed} unflushed of ${this.capacity}); retry later or raise ingestion.flush.max_buffer_size`,
+        byMemory ? 2_000 : 5_000,
+        `Cannot accept samples now: backpressure level emergency (${cause}); retry later${
+          byMemory ? " or raise server.memory_limit" : " or raise ingestion.flush.max_buffer_size"
+        }`,
       );
     }
-    if (level === "critical" && (unflushed + size) / this.capacity >= this.cfg.thresholds.emergency) {
+    const after = Math.max((unflushed + size) / this.capacity, memoryUsage + incoming);
+    if (level === "critical" && after >= this.cfg.thresholds.emergency) {
       this.refused.critical++;
       throw new OverloadedError(
         2_000,
-        `Cannot accept ${size} samples now: backpressure level critical; retry later or send smaller batches`,
+        `Cannot accept ${size} samples now: backpressure level critical (${cause}); retry later or send smaller batches`,
       );
     }
   }

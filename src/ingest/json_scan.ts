@@ -38,7 +38,7 @@ const JSON_BYTES_PER_SAMPLE = 128;
 /** What the decoder needs from the storage: the cache and the series index behind it. */
 export interface ScanContext {
   cache: SeriesCache;
-  resolve(namespace: string, target: string, poller: string): number;
+  resolve(namespace: string, target: string, poller: string, index?: number): number;
   /** Oldest sample age accepted (`ingestion.max_sample_age`); absent: only the 2000-01-01 floor. */
   maxSampleAgeMs?: number;
 }
@@ -407,7 +407,7 @@ class Scanner {
     const namespace = checkIdentity(this.js(ns), "namespace", i);
     const target = checkIdentity(this.js(tg), "target", i);
     const poller = checkIdentity(this.js(pl), "poller", i);
-    const id = this.ctx.resolve(namespace, target, poller);
+    const id = this.ctx.resolve(namespace, target, poller, i);
     b.seriesId[i] = id;
     b.namespace[i] = namespace;
     b.target[i] = target;

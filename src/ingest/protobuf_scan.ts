@@ -227,7 +227,7 @@ class Scanner {
     this.value(i);
     let id = known?.id;
     if (id === undefined) {
-      id = this.ctx.resolve(namespace, target, poller);
+      id = this.ctx.resolve(namespace, target, poller, i);
       // the body's bytes are the identity's canonical UTF-8 (protobuf strings have no escapes)
       this.ctx.cache.insert(this.buf, nsStart, nsEnd, tStart, tEnd, pStart, pEnd, h, { id, namespace, target, poller });
     }

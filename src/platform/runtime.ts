@@ -215,3 +215,9 @@ async function loadLibc(): Promise<Libc> {
   }
   throw new Error(`Cannot load libc to lock the data directory (${problems.join("; ")})`);
 }
+
+/** Asks the runtime to collect garbage now (Bun: `Bun.gc`; elsewhere `gc` when exposed). */
+export function collectGarbage(sync: boolean): void {
+  if (runtimeName === "bun") g.Bun.gc(sync);
+  else if (typeof g.gc === "function") g.gc();
+}

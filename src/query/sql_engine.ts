@@ -87,6 +87,11 @@ export class SqlEngine {
     return this.#loaded && this.#thread !== null && this.#thread.alive;
   }
 
+  /** Whether DuckDB is loaded with no query running or waiting (it may be released without failing one). */
+  get idle(): boolean {
+    return this.loaded && !this.#busy && this.#queue.length === 0;
+  }
+
   /**
    * Runs one read-only query over `views`. Rejects with `SqlError` (the query is wrong or not allowed;
    * DuckDB's message), `SqlTimeoutError`, `SqlEngineError`, `OverloadedError` (too many waiting) or

@@ -7,6 +7,7 @@
 import { LEVELS } from "../ingest/admission.ts";
 import { TIERS } from "../model/tier.ts";
 import type { Metrics } from "../platform/metrics.ts";
+import { type ProcessStats, readProcessStats } from "../platform/process_stats.ts";
 import type { Storage } from "./storage.ts";
 
 /** Registers the service's metrics. */
@@ -85,12 +86,117 @@ export function registerMetrics(s: Storage, m: Metrics): void {
     "gauge",
     () => perTier(core(), (f) => f.reduce((a, x) => a + x.bytes, 0)),
   );
+  registerProcessMetrics(m);
+  m.collected(
+    "stalker_memory_limit_bytes",
+    "server.memory_limit: the budget of the whole process.",
+    "gauge",
+    () => s.plan.limitBytes,
+  );
+  m.collected(
+    "stalker_memory_share_bytes",
+    "Each consumer's share of server.memory_limit, as planned (src/config/memory_budget.ts).",
+    "gauge",
+    () => memoryShares(s).map(([consumer, share]) => [{ consumer }, share]),
+  );
+  m.collected(
+    "stalker_memory_used_bytes",
+    "Each consumer's memory now (runtime: resident memory not accounted to any other consumer).",
+    "gauge",
+    () => memoryUsed(s).map(([consumer, used]) => [{ consumer }, used]),
+  );
+  m.collected(
+    "stalker_memory_usage_ratio",
+    "Resident memory that cannot be evicted, as a fraction of server.memory_limit (drives backpressure).",
+    "gauge",
+    () => s.admission.memoryUsage,
+  );
+  m.collected(
+    "stalker_memory_relief_total",
+    "Times memory ran short of the budget, by action taken.",
+    "counter",
+    () => Object.entries(s.memory.actions).map(([action, n]) => [{ action }, n]),
+  );
+  m.collected(
+    "stalker_series_limit",
+    "Most series held in memory (limits.max_series).",
+    "gauge",
+    () => s.plan.maxSeries,
+  );
   m.collected(
     "stalker_problems",
     "Problems found (damaged or missing files, WAL damage).",
     "gauge",
     () => core()?.problems.length ?? 0,
   );
+}
+
+/** Process figures every Prometheus exporter carries (names as client libraries use them). */
+function registerProcessMetrics(m: Metrics): void {
+  let last: ProcessStats | null = null;
+  let at = 0;
+  const read = () => {
+    if (!last || Date.now() - at > 100) [last, at] = [readProcessStats(), Date.now()];
+    return last;
+  };
+  m.collected("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", () => read().residentBytes);
+  m.collected(
+    "process_resident_memory_max_bytes",
+    "Peak resident memory size in bytes (VmHWM).",
+    "gauge",
+    () => read().residentPeakBytes,
+  );
+  m.collected("process_cpu_seconds_total", "User and system CPU time in seconds.", "counter", () => read().cpuSeconds);
+  m.collected("process_open_fds", "Open file descriptors.", "gauge", () => read().openFds);
+  m.collected(
+    "process_heap_used_bytes",
+    "JavaScript heap in use (runtime's figure).",
+    "gauge",
+    () => read().heapUsedBytes,
+  );
+  m.collected(
+    "process_heap_total_bytes",
+    "JavaScript heap reserved (runtime's figure).",
+    "gauge",
+    () => read().heapTotalBytes,
+  );
+  m.collected(
+    "process_external_memory_bytes",
+    "Memory of ArrayBuffers and other objects outside the heap.",
+    "gauge",
+    () => read().externalBytes,
+  );
+}
+
+/** Each consumer's planned share, bytes. */
+export function memoryShares(s: Storage): [string, number][] {
+  const p = s.plan;
+  return [
+    ["runtime", p.runtimeBytes],
+    ["request_bodies", p.bodiesBytes],
+    ["head", p.headBytes],
+    ["unflushed_raw", p.unflushedBytes],
+    ["flush", p.flushWorkBytes],
+    ["raw_ring", p.ringBytes],
+    ["sql", p.queryBytes],
+  ];
+}
+
+/** Each consumer's memory now, bytes (what the product accounts; `runtime` takes the rest of RSS). */
+export function memoryUsed(s: Storage): [string, number][] {
+  const core = s.ready ? s.core : null;
+  const head = core?.head;
+  const raw = head?.raw.memoryBytes() ?? 0;
+  const evictable = head?.raw.evictableBytes() ?? 0;
+  const accounted: [string, number][] = [
+    ["request_bodies", s.memory.inflightBodies],
+    ["head", head ? head.memoryBytes() - raw : 0],
+    ["unflushed_raw", raw - evictable],
+    ["raw_ring", evictable],
+  ];
+  const resident = readProcessStats().residentBytes;
+  const rest = resident - accounted.reduce((a, [, b]) => a + b, 0);
+  return [["runtime", Math.max(0, rest)], ...accounted];
 }
 
 function perTier(

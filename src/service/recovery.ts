@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { planMemory } from "../config/memory_budget.ts";
 import type { Config } from "../config/schema.ts";
 import { Head } from "../head/head.ts";
 import { loadSnapshot } from "../head/snapshot.ts";
@@ -102,10 +103,12 @@ export async function recover(
 /** Head options from the config. */
 export function headOptions(config: Config) {
   const rb = config.features.rawBuffer;
+  const plan = planMemory(config);
   return {
     accuracy: config.features.percentile.enabled ? config.features.percentile.accuracy : null,
     hotWindowMs: rb.enabled ? rb.durationMs : 0,
-    hotMemoryBytes: rb.enabled ? rb.memoryLimitBytes : 0,
+    // the log's bound covers the unflushed samples too (never evicted) plus the ring's share of the budget
+    hotMemoryBytes: rb.enabled ? plan.ringBytes + plan.unflushedBytes : 0,
   };
 }
 

@@ -4,6 +4,8 @@
  * @module
  */
 import { TIERS } from "../model/tier.ts";
+import { readProcessStats } from "../platform/process_stats.ts";
+import { memoryShares, memoryUsed } from "./metrics.ts";
 import type { Storage, StorageState } from "./storage.ts";
 
 /** The status document. */
@@ -17,6 +19,17 @@ export interface StatusReport {
   wal?: Record<string, number | string>;
   buffer?: Record<string, number>;
   backpressure?: { level: string; refused_critical: number; refused_emergency: number };
+  memory?: {
+    limit_bytes: number;
+    resident_bytes: number;
+    resident_peak_bytes: number;
+    usage: number;
+    shares: Record<string, number>;
+    used: Record<string, number>;
+    max_series: number;
+    problems: string[];
+  };
+  process?: { cpu_seconds: number; open_fds: number; heap_used_bytes: number; external_bytes: number };
   tiers?: Record<string, { files: number; bytes: number; rows: number; min_ts: string | null; max_ts: string | null }>;
   watermarks?: Record<string, string | null>;
   jobs?: Record<string, unknown>;
@@ -78,6 +91,23 @@ export async function buildStatus(storage: Storage, b: Basics): Promise<StatusRe
     level: storage.backpressure,
     refused_critical: storage.admission.refused.critical,
     refused_emergency: storage.admission.refused.emergency,
+  };
+  const proc = readProcessStats();
+  report.memory = {
+    limit_bytes: storage.plan.limitBytes,
+    resident_bytes: proc.residentBytes,
+    resident_peak_bytes: proc.residentPeakBytes,
+    usage: storage.admission.memoryUsage,
+    shares: Object.fromEntries(memoryShares(storage)),
+    used: Object.fromEntries(memoryUsed(storage)),
+    max_series: storage.plan.maxSeries,
+    problems: storage.plan.problems,
+  };
+  report.process = {
+    cpu_seconds: proc.cpuSeconds,
+    open_fds: proc.openFds,
+    heap_used_bytes: proc.heapUsedBytes,
+    external_bytes: proc.externalBytes,
   };
   report.tiers = {};
   for (const tier of TIERS) {

@@ -7,7 +7,11 @@
 import { resolve as resolvePath } from "node:path";
 import { type Config, maxSampleAgeMs } from "../config/schema.ts";
 import type { SeriesEntry } from "../head/series.ts";
+import { MEMORY_COSTS, type MemoryPlan, planMemory } from "../config/memory_budget.ts";
 import { Admission, type Level } from "../ingest/admission.ts";
+import { residentBytes } from "../platform/process_stats.ts";
+import { collectGarbage } from "../platform/runtime.ts";
+import { MemoryMonitor } from "./memory.ts";
 import type { ScanContext } from "../ingest/json_scan.ts";
 import { type Claim, type ColdLookup, Dedup, type Found } from "../ingest/dedup.ts";
 import { SeriesCache } from "../ingest/series_cache.ts";
@@ -63,12 +67,8 @@ export interface StorageDeps {
 
 /** Free space below which ingest answers 507 (the WAL and flushes need room). */
 const MIN_FREE_BYTES = 64 * 2 ** 20;
-/**
- * Share of `ingestion.flush.max_buffer_size` at which a flush starts. Well below the warning level, so
- * under a sustained high rate flushes follow one another (one queued behind the running one) while the
- * rest of the budget absorbs bursts; backpressure starts only when flushing cannot keep up.
- */
-export const FLUSH_START_SHARE = 0.25;
+/** How often resident memory is checked against the budget between requests. */
+const MEMORY_CHECK_MS = 250;
 const DISK_CHECK_MS = 2_000;
 /** DuckDB is released after this long without SQL (it holds 150-250 MB while loaded). */
 const SQL_IDLE_RELEASE_MS = 10 * 60_000;
@@ -110,6 +110,10 @@ export class Storage {
   private sqlEngine: SqlEngine | null = null;
   private diskCheckedAt = 0;
   readonly admission: Admission;
+  /** How `server.memory_limit` is shared (see src/config/memory_budget.ts). */
+  readonly plan: MemoryPlan;
+  /** Holds resident memory to the plan. */
+  readonly memory: MemoryMonitor;
   /** Identity bytes → series id, for the decoders (valid while this process runs). */
   readonly seriesCache = new SeriesCache();
   readonly ingestCounters: IngestCounters = {
@@ -125,7 +129,19 @@ export class Storage {
 
   private constructor(readonly config: Config, private readonly deps: StorageDeps) {
     this.startedAt = deps.clock.now();
-    this.admission = new Admission(config.backpressure, config.ingestion.flush.maxBufferSamples, deps.clock);
+    this.plan = planMemory(config);
+    this.admission = new Admission(config.backpressure, this.plan.bufferSamples, deps.clock);
+    this.memory = new MemoryMonitor(this.plan, {
+      residentBytes,
+      now: () => deps.clock.now(),
+      head: () => this.coreValue?.head ?? null,
+      collectGarbage: () => collectGarbage(false),
+      releaseIdleSql: () => {
+        if (!this.sqlEngine?.idle) return false;
+        void this.sqlEngine.release().catch(() => {});
+        return true;
+      },
+    });
     registerMetrics(this, deps.metrics);
   }
 
@@ -207,11 +223,12 @@ export class Storage {
       series: r.head.series.visible,
       ms: clock.now() - started,
     });
+    r.head.series.limit = Math.max(this.plan.maxSeries, r.head.series.size);
     this.stateValue = "ready";
     if (!this.deps.manualTimers) this.startTimers();
     log.info("storage ready", { data_dir: this.config.dataDir });
     // after a crash with a full buffer, flush now (ingest is refused until then), not at the next interval
-    if (r.head.raw.unflushed >= this.config.ingestion.flush.maxBufferSamples * FLUSH_START_SHARE) {
+    if (r.head.raw.unflushed >= this.plan.flushStartSamples) {
       void this.flushNow("recovery").catch(() => {});
     }
   }
@@ -306,7 +323,7 @@ export class Storage {
     const series = this.core.head.series;
     return {
       cache: this.seriesCache,
-      resolve: (ns, t, p) => series.resolve(ns, t, p),
+      resolve: (ns, t, p, i) => series.resolve(ns, t, p, i),
       maxSampleAgeMs: maxSampleAgeMs(this.config),
     };
   }
@@ -324,7 +341,12 @@ export class Storage {
     let claim: Claim | null = null;
     try {
       await this.checkDisk();
-      this.admission.admit(core.head.raw.unflushed, batch.length);
+      this.admission.admit(
+        core.head.raw.unflushed,
+        batch.length,
+        this.memory.usage(),
+        this.memory.bodyShare(batch.length * MEMORY_COSTS.rawSample),
+      );
       if (!resolved) core.head.series.resolveBatch(batch);
       claim = await this.dedup.claim(batch, this.coldLookup);
       const c = claim;
@@ -340,7 +362,7 @@ export class Storage {
     this.ingestCounters.samples += claim.fresh.length;
     this.ingestCounters.duplicates += claim.duplicates;
     this.ingestCounters.conflicts += claim.conflicts;
-    if (core.head.raw.unflushed >= this.config.ingestion.flush.maxBufferSamples * FLUSH_START_SHARE) {
+    if (core.head.raw.unflushed >= this.plan.flushStartSamples) {
       void this.flushNow("buffer").catch(() => {});
     }
     return { accepted: claim.fresh.length, duplicates: claim.duplicates, conflicts: claim.conflicts };
@@ -444,7 +466,9 @@ export class Storage {
       const report = await core.catalog.run(() => flush(core, this.deps.flushHook));
       this.recordJob("flush", started, true, { reason, ...report });
       core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
-      this.admission.update(core.head.raw.unflushed);
+      // a flush leaves its working set as garbage: collect it before it counts against the budget
+      collectGarbage(false);
+      this.admission.update(core.head.raw.unflushed, this.memory.usage());
       return report;
     } catch (err) {
       this.recordJob("flush", started, false, { reason }, err);
@@ -561,7 +585,11 @@ export class Storage {
     this.scheduler.start();
     every(10_000, () => {
       this.core.head.evict(this.deps.clock.now());
-      this.admission.update(this.core.head.raw.unflushed);
+      return Promise.resolve();
+    });
+    every(MEMORY_CHECK_MS, () => {
+      this.memory.relieve();
+      this.admission.update(this.core.head.raw.unflushed, this.memory.usage());
       return Promise.resolve();
     });
   }

@@ -1,15 +1,16 @@
 /**
- * Encodes columns as one complete tier file in memory (the bytes are written atomically by the
- * caller): used by flush encoding and rollups, on worker threads or inline.
+ * Encodes tier files in memory (the bytes are written atomically by the caller): used by flush
+ * encoding and rollups, on worker threads or inline. Columns arrive in batches, so a large file never
+ * needs all its rows as columns at once: each batch is encoded into row groups and dropped.
  *
  * @module
  */
 import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import type { CompressionAlgorithm } from "../config/schema.ts";
 import type { AggregateTier } from "../model/tier.ts";
-import { MemFs } from "../platform/mem_fs.ts";
+import type { AtomicFile } from "../platform/atomic.ts";
 import type { AggColumns, RawColumns } from "./columns.ts";
-import { createTierWriter } from "./parquet_writer.ts";
+import { tierWriterTo } from "./parquet_writer.ts";
 
 /** Compression of the files. */
 export interface EncodeOptions {
@@ -23,19 +24,59 @@ export function encodeAggFile(
   cols: AggColumns,
   opts: EncodeOptions,
 ): Promise<EncodedFile> {
-  return encode(tier, partition, cols, opts);
+  return encode(tier, partition, [cols], opts);
 }
 
+/**
+ * Encodes `batches` (sorted, and in order) as one tier file. Each batch is taken only once the
+ * previous one is encoded, so a generator keeps one batch of columns alive at a time.
+ */
 export async function encode(
   tier: EncodedFile["tier"],
   partition: number,
-  cols: RawColumns | AggColumns,
+  batches: Iterable<RawColumns | AggColumns>,
   opts: EncodeOptions,
 ): Promise<EncodedFile> {
-  const fs = new MemFs();
-  const path = "/encode/file.parquet";
-  const writer = await createTierWriter(fs, path, { tier, compression: opts.compression } as never);
-  await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
+  const sink = new MemorySink(`${tier}/${partition}.parquet`);
+  const writer = tierWriterTo(sink, { tier, compression: opts.compression });
+  for (const cols of batches) await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
   const r = await writer.finish();
-  return { tier, partition, bytes: await fs.readFile(path), rows: r.rows, minTs: r.minTs, maxTs: r.maxTs };
+  return { tier, partition, bytes: sink.bytes(), rows: r.rows, minTs: r.minTs, maxTs: r.maxTs };
+}
+
+/** An {@link AtomicFile} that keeps the bytes in memory. */
+class MemorySink implements AtomicFile {
+  private parts: Uint8Array[] = [];
+  bytesWritten = 0;
+  constructor(readonly path: string) {}
+
+  get tempPath(): string {
+    return this.path;
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    this.parts.push(data);
+    this.bytesWritten += data.length;
+    return Promise.resolve();
+  }
+
+  commit(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  abort(): Promise<void> {
+    this.parts = [];
+    return Promise.resolve();
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.bytesWritten);
+    let off = 0;
+    for (const p of this.parts) {
+      out.set(p, off);
+      off += p.length;
+    }
+    this.parts = [];
+    return out;
+  }
 }

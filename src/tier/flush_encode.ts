@@ -26,21 +26,59 @@ import { byPartition, rollup } from "./rollup.ts";
 
 export type { EncodeOptions };
 
+/**
+ * Rows turned into columns at a time: one row group. A flush of a million samples then holds one row
+ * group's columns (a few MB) instead of the whole flush's (hundreds of MB of short-lived objects).
+ */
+const BATCH_ROWS = 65_536;
+
 /** Encodes every file of a flush. */
 export async function encodeFlush(b: FlushBatch, opts: EncodeOptions): Promise<EncodedFile[]> {
   const files: EncodedFile[] = [];
-  for (const [partition, cols] of rawColumns(b)) files.push(await encode("raw", partition, cols, opts));
-  const order = closedOrder(b.closed);
-  for (const [partition, cols] of fiveMinColumns(b, order)) files.push(await encode("5min", partition, cols, opts));
-  let late = lateRows(b, order);
+  const order = rawOrder(b.raw, b.series.namespace.length);
+  for (const p of partitionsOf(order, (i) => partitionStart("raw", b.raw.ts[i]))) {
+    files.push(await encode("raw", p, rawBatches(b, order, p), opts));
+  }
+  const closedRows = closedOrder(b.closed);
+  for (const p of partitionsOf(closedRows, (i) => partitionStart("5min", b.closed.start[i]))) {
+    files.push(await encode("5min", p, aggBatches(b, closedRows, p), opts));
+  }
+  let late = lateRows(b, closedRows);
   for (const tier of ["hourly", "daily", "weekly"] as const) {
     late = rollup(late.filter((r) => r.bucket < b.watermarks[tier]), tier);
     if (late.length === 0) break;
     for (const [partition, rows] of byPartition(late, tier)) {
-      files.push(await encode(tier, partition, rowsToColumns(rows), opts));
+      files.push(await encode(tier, partition, [rowsToColumns(rows)], opts));
     }
   }
   return files;
+}
+
+/** The partitions the rows fall in, ascending. */
+function partitionsOf(order: Int32Array, partition: (row: number) => number): number[] {
+  const seen = new Set<number>();
+  let last = NaN;
+  for (let k = 0; k < order.length; k++) {
+    const p = partition(order[k]);
+    if (p !== last) seen.add(last = p);
+  }
+  return [...seen].sort((x, y) => x - y);
+}
+
+/** The rows of `order` in `partition`, BATCH_ROWS at a time (the array is reused between batches). */
+function* rowsIn(order: Int32Array, partition: number, partitionOf: (row: number) => number): Generator<Int32Array> {
+  const rows = new Int32Array(Math.min(BATCH_ROWS, order.length));
+  let n = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
+    if (partitionOf(i) !== partition) continue;
+    rows[n++] = i;
+    if (n === rows.length) {
+      yield rows;
+      n = 0;
+    }
+  }
+  if (n > 0) yield rows.subarray(0, n);
 }
 
 // ---------------------------------------------------------------- raw
@@ -68,27 +106,19 @@ function sortRange(order: Int32Array, lo: number, hi: number, key: Float64Array)
   }
 }
 
-function rawColumns(b: FlushBatch): Map<number, RawColumns> {
+function* rawBatches(b: FlushBatch, order: Int32Array, partition: number): Generator<RawColumns> {
   const r = b.raw;
-  const order = rawOrder(r, b.series.namespace.length);
-  const groups = new Map<number, number[]>();
-  for (const i of order) {
-    const p = partitionStart("raw", r.ts[i]);
-    let g = groups.get(p);
-    if (!g) groups.set(p, g = []);
-    g.push(i);
-  }
   const big = new Map(r.big);
   const text = new Map(r.text);
   const error = new Map(r.error);
-  const out = new Map<number, RawColumns>();
-  for (const [p, rows] of [...groups].sort((x, y) => x[0] - y[0])) out.set(p, toRaw(b, rows, big, text, error));
-  return out;
+  for (const rows of rowsIn(order, partition, (i) => partitionStart("raw", r.ts[i]))) {
+    yield toRaw(b, rows, big, text, error);
+  }
 }
 
 function toRaw(
   b: FlushBatch,
-  rows: number[],
+  rows: Int32Array,
   big: Map<number, string>,
   text: Map<number, string>,
   error: Map<number, string>,
@@ -126,22 +156,14 @@ function closedOrder(c: ClosedSlice): Int32Array {
   return order;
 }
 
-function fiveMinColumns(b: FlushBatch, order: Int32Array): Map<number, AggColumns> {
-  const c = b.closed;
-  const groups = new Map<number, number[]>();
-  for (const i of order) {
-    const p = partitionStart("5min", c.start[i]);
-    let g = groups.get(p);
-    if (!g) groups.set(p, g = []);
-    g.push(i);
+function* aggBatches(b: FlushBatch, order: Int32Array, partition: number): Generator<AggColumns> {
+  const sketches = new Map(b.closed.sketches);
+  for (const rows of rowsIn(order, partition, (i) => partitionStart("5min", b.closed.start[i]))) {
+    yield toAgg(b, rows, sketches);
   }
-  const sketches = new Map(c.sketches);
-  const out = new Map<number, AggColumns>();
-  for (const [p, rows] of [...groups].sort((x, y) => x[0] - y[0])) out.set(p, toAgg(b, rows, sketches));
-  return out;
 }
 
-function toAgg(b: FlushBatch, rows: number[], sketches: Map<number, Uint8Array>): AggColumns {
+function toAgg(b: FlushBatch, rows: Int32Array, sketches: Map<number, Uint8Array>): AggColumns {
   const c = b.closed;
   const n = rows.length;
   const out = allocAggColumns(n);

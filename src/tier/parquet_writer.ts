@@ -11,7 +11,7 @@
  * @module
  */
 import type { AggregateTier, Tier } from "../model/tier.ts";
-import { createAtomicFile } from "../platform/atomic.ts";
+import { type AtomicFile, createAtomicFile } from "../platform/atomic.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { dirname } from "../platform/path.ts";
 import type { AggColumns, RawColumns } from "./columns.ts";
@@ -107,7 +107,21 @@ export async function createTierWriter(
 ): Promise<TierWriter<RawColumns> | TierWriter<AggColumns>> {
   checkOptions(path, options);
   await ensureDir(fs, dirname(path));
-  const file = await createAtomicFile(fs, path);
+  return tierWriterTo(await createAtomicFile(fs, path), options);
+}
+
+/** A tier writer into `file`: an atomic file, or any sink with the same interface (encoding in memory). */
+export function tierWriterTo(file: AtomicFile, options: RawWriterOptions): TierWriter<RawColumns>;
+export function tierWriterTo(file: AtomicFile, options: AggWriterOptions): TierWriter<AggColumns>;
+export function tierWriterTo(
+  file: AtomicFile,
+  options: TierWriterOptions,
+): TierWriter<RawColumns> | TierWriter<AggColumns>;
+export function tierWriterTo(
+  file: AtomicFile,
+  options: TierWriterOptions,
+): TierWriter<RawColumns> | TierWriter<AggColumns> {
+  checkOptions(file.path, options);
   return options.tier === "raw"
     ? new TierFileWriter(RAW_LAYOUT, file, options)
     : new TierFileWriter(AGG_LAYOUT, file, options);

@@ -1,0 +1,136 @@
+/**
+ * The memory budget: how `server.memory_limit` is shared among the consumers of the process. Pure
+ * arithmetic on the configuration, so `serve`, `config check` and `requirements` plan alike; the
+ * running server then holds resident memory to the plan (`src/ingest/admission.ts`).
+ *
+ * The unit costs are measured on the compiled binary (Bun 1.4.5, x86-64; see docs/memory.md for how):
+ * the runtime with the code loaded and the tier worker started, one series in the head (series index,
+ * decoder cache, last value, counter state, its open 5-minute bucket and the snapshot's copy of it), a
+ * raw sample in the log, and what a flush allocates per raw sample while it encodes.
+ *
+ * @module
+ */
+import type { Config } from "./schema.ts";
+
+const MiB = 2 ** 20;
+
+/** Measured unit costs (bytes), rounded up. */
+export const MEMORY_COSTS = {
+  /** Resident memory of the idle binary with the flush worker started. */
+  runtime: 72 * MiB,
+  /** One series in the head, all structures included. */
+  series: 1_100,
+  /** One raw sample in the log (typed-array columns). */
+  rawSample: 34,
+  /** Transient memory of a flush per raw sample it writes (with its share of 5-minute rows). */
+  flushPerSample: 160,
+  /** Decoded batch and WAL record per byte of JSON body. */
+  bodyExpansion: 2,
+} as const;
+
+/** The plan: each consumer's share, in bytes (samples where said). */
+export interface MemoryPlan {
+  limitBytes: number;
+  runtimeBytes: number;
+  /** Request bodies in flight, with what they decode to. */
+  bodiesBytes: number;
+  /** Series index and open aggregates. */
+  headBytes: number;
+  maxSeries: number;
+  /** Raw samples not yet in Parquet (they cannot be evicted). */
+  unflushedBytes: number;
+  /** Unflushed samples at which backpressure reaches 100 % (`ingestion.flush.max_buffer_size`, capped). */
+  bufferSamples: number;
+  /** A flush starts at this many unflushed samples. */
+  flushStartSamples: number;
+  /** What a flush allocates while it runs. */
+  flushWorkBytes: number;
+  /** The raw ring's cache of flushed samples: what is left, capped by `features.raw_buffer.memory_limit`. */
+  ringBytes: number;
+  /** DuckDB while SQL runs (`query.memory_limit`): taken from the ring's cache while it is loaded. */
+  queryBytes: number;
+  /** Problems: the configured scale does not fit (empty when it does). */
+  problems: string[];
+}
+
+/** Share of the budget after the runtime that the head may take when `limits.max_series` is 0. */
+const HEAD_SHARE = 0.6;
+/** Share of the budget after the runtime for unflushed raw samples. */
+const UNFLUSHED_SHARE = 0.15;
+/** A flush starts at this fraction of the buffer (one runs while the next fills). */
+export const FLUSH_START_SHARE = 0.25;
+
+/**
+ * Plans the budget of `config`.
+ *
+ * @example
+ * ```ts
+ * import { planMemory } from "./memory_budget.ts";
+ * import { defaultConfig } from "./load.ts";
+ * const plan = planMemory(defaultConfig());
+ * if (plan.limitBytes !== 512 * 2 ** 20 || plan.problems.length !== 0 || plan.maxSeries < 100_000) throw new Error();
+ * ```
+ */
+export function planMemory(config: Config): MemoryPlan {
+  const c = MEMORY_COSTS;
+  const limit = config.server.memoryLimitBytes;
+  const usable = Math.max(0, limit - c.runtime);
+  const bodies = Math.min(64 * MiB, Math.max(4 * MiB, Math.floor(usable / 16)));
+  const maxSeries = config.limits.maxSeries > 0 ? config.limits.maxSeries : Math.floor(usable * HEAD_SHARE / c.series);
+  const head = maxSeries * c.series;
+  const bufferSamples = Math.max(
+    1,
+    Math.min(config.ingestion.flush.maxBufferSamples, Math.floor(usable * UNFLUSHED_SHARE / c.rawSample)),
+  );
+  const flushStart = Math.max(1, Math.floor(bufferSamples * FLUSH_START_SHARE));
+  const unflushed = bufferSamples * c.rawSample;
+  const flushWork = flushStart * c.flushPerSample;
+  const left = limit - c.runtime - bodies - head - unflushed - flushWork;
+  const ring = config.features.rawBuffer.enabled
+    ? Math.max(0, Math.min(left, config.features.rawBuffer.memoryLimitBytes))
+    : 0;
+  const problems: string[] = [];
+  if (left < 0) {
+    problems.push(
+      `server.memory_limit (${
+        mib(limit)
+      }) is too small for limits.max_series ${maxSeries}: the runtime, the head, request bodies and flushing need ${
+        mib(limit - left)
+      }; raise server.memory_limit or lower limits.max_series`,
+    );
+  }
+  if (config.scale.pollerCount > maxSeries) {
+    problems.push(
+      `scale.poller_count ${config.scale.pollerCount} exceeds the series that fit (${maxSeries}); raise server.memory_limit to at least ${
+        mib(c.runtime + (config.scale.pollerCount * c.series) / HEAD_SHARE)
+      } or set limits.max_series`,
+    );
+  }
+  if (config.query.memoryLimitBytes > usable / 2) {
+    problems.push(
+      `query.memory_limit (${
+        mib(config.query.memoryLimitBytes)
+      }) is more than half of server.memory_limit after the runtime (${
+        mib(usable)
+      }): SQL would crowd out ingest; lower query.memory_limit or raise server.memory_limit`,
+    );
+  }
+  return {
+    limitBytes: limit,
+    runtimeBytes: c.runtime,
+    bodiesBytes: bodies,
+    headBytes: head,
+    maxSeries,
+    unflushedBytes: unflushed,
+    bufferSamples,
+    flushStartSamples: flushStart,
+    flushWorkBytes: flushWork,
+    ringBytes: ring,
+    queryBytes: config.query.memoryLimitBytes,
+    problems,
+  };
+}
+
+function mib(bytes: number): string {
+  return `${Math.ceil(bytes / MiB)} MiB`;
+}

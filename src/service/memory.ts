@@ -1,0 +1,89 @@
+/**
+ * Holds the process to its memory budget (`server.memory_limit`, planned by
+ * `src/config/memory_budget.ts`): reads resident memory often (one small `/proc` read), tells
+ * admission how full the budget is with what cannot be evicted, and when memory runs short gives it
+ * back in order of cost: the raw ring's cache first (durable data: eviction is not loss), then
+ * garbage, then DuckDB when no query runs. Ingest is refused (429) before the budget would be crossed.
+ *
+ * @module
+ */
+import type { MemoryPlan } from "../config/memory_budget.ts";
+import type { Head } from "../head/head.ts";
+
+/** Resident memory readings are reused for this long (admission runs on every request). */
+const READING_MS = 20;
+/** Above this fraction of the budget the ring gives way and garbage is collected. */
+export const SOFT_SHARE = 0.85;
+
+/** What the monitor acts on. */
+export interface MemoryHooks {
+  residentBytes(): number;
+  now(): number;
+  head(): Head | null;
+  collectGarbage(): void;
+  /** Releases DuckDB when it is loaded and idle; resolves whether it did. */
+  releaseIdleSql(): boolean;
+}
+
+/** The monitor. */
+export class MemoryMonitor {
+  private readAt = -Infinity;
+  private resident = 0;
+  /** Bytes of request bodies being read or decoded now (with what they decode to). */
+  inflightBodies = 0;
+  /** How often memory ran short, by the action taken. */
+  readonly actions = { evictions: 0, collections: 0, sqlReleases: 0 };
+
+  constructor(readonly plan: MemoryPlan, private readonly hooks: MemoryHooks) {}
+
+  /** Resident memory now (bytes), at most {@link READING_MS} old. */
+  residentBytes(): number {
+    const now = this.hooks.now();
+    if (now - this.readAt >= READING_MS) {
+      this.resident = this.hooks.residentBytes();
+      this.readAt = now;
+    }
+    return this.resident;
+  }
+
+  /** Fraction of the budget held by what cannot be evicted (the ring's flushed samples can). */
+  usage(): number {
+    const evictable = this.hooks.head()?.raw.evictableBytes() ?? 0;
+    return Math.max(0, this.residentBytes() - evictable) / this.plan.limitBytes;
+  }
+
+  /** Fraction of the budget that `bytes` of request body would add once decoded. */
+  bodyShare(bytes: number): number {
+    return bytes / this.plan.limitBytes;
+  }
+
+  /**
+   * Takes `bytes` of the in-flight body share, or returns false when it is used up (one request always
+   * fits, so a body up to `server.max_body_bytes` is never refused for this alone).
+   */
+  reserveBody(bytes: number): boolean {
+    if (this.inflightBodies > 0 && this.inflightBodies + bytes > this.plan.bodiesBytes) return false;
+    this.inflightBodies += bytes;
+    return true;
+  }
+
+  /** Returns what {@link reserveBody} took. */
+  releaseBody(bytes: number): void {
+    this.inflightBodies = Math.max(0, this.inflightBodies - bytes);
+  }
+
+  /** Gives memory back when resident memory is above the soft share of the budget. */
+  relieve(): void {
+    this.readAt = -Infinity;
+    const over = this.residentBytes() - SOFT_SHARE * this.plan.limitBytes;
+    if (over <= 0) return;
+    const head = this.hooks.head();
+    if (head) {
+      const ring = head.raw.memoryBytes();
+      if (head.evict(this.hooks.now(), Math.max(0, ring - over)) > 0) this.actions.evictions++;
+    }
+    if (this.hooks.releaseIdleSql()) this.actions.sqlReleases++;
+    this.hooks.collectGarbage();
+    this.actions.collections++;
+  }
+}
