@@ -11,7 +11,7 @@ import { FakeClock } from "../src/platform/clock.ts";
 import { silentLogger } from "../src/platform/log.ts";
 import { MemFs } from "../src/platform/mem_fs.ts";
 import { Metrics } from "../src/platform/metrics.ts";
-import { Storage } from "../src/service/storage.ts";
+import { Storage, type StorageDeps } from "../src/service/storage.ts";
 
 /** A fresh temporary directory, removed when `fn` settles. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -24,7 +24,11 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
 }
 
 /** A started storage service on a memory file system with a fake clock. */
-export async function memStorage(yaml = "", start = Date.UTC(2026, 10, 25, 12)): Promise<{
+export async function memStorage(
+  yaml = "",
+  start = Date.UTC(2026, 10, 25, 12),
+  deps: Partial<StorageDeps> = {},
+): Promise<{
   storage: Storage;
   fs: MemFs;
   clock: FakeClock;
@@ -42,6 +46,7 @@ export async function memStorage(yaml = "", start = Date.UTC(2026, 10, 25, 12)):
     metrics,
     manualTimers: true,
     encoding: "inline",
+    ...deps,
   });
   await storage.start();
   return { storage, fs, clock, metrics, config };

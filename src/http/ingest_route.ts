@@ -22,6 +22,8 @@ export const MAX_CONCURRENT_INGEST = 256;
 export const BODY_DEADLINE_MS = 30_000;
 /** Memory a body takes per byte while it is handled: the bytes, then the decoded batch and WAL record. */
 const BODY_EXPANSION = 1 + MEMORY_COSTS.bodyExpansion;
+/** What a body of unknown length reserves before it is read. */
+const UNKNOWN_LENGTH_STEP = 1 << 20;
 
 /** The route handler. */
 export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => Promise<Response> {
@@ -35,21 +37,27 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
     }
     const limit = storage.config.server.maxBodyBytes;
     const declared = Number(c.req.header("content-length") ?? NaN);
-    // a body's share of the memory budget: what it is, plus what it decodes to
-    const reserved = (Number.isFinite(declared) ? Math.min(declared, limit) : limit) * BODY_EXPANSION;
-    if (!storage.memory.reserveBody(reserved)) {
-      throw new HttpError(
-        429,
-        "overloaded",
-        `Request bodies in flight fill their share of server.memory_limit (${storage.plan.bodiesBytes} bytes); retry`,
-        { "retry-after": "1" },
-      );
-    }
+    // a body's share of the memory budget: what it is, plus what it decodes to; a body of unknown
+    // length (chunked, gzip) reserves a first step and the rest once its size is known
+    let reserved = 0;
+    const reserve = (bytes: number) => {
+      if (!storage.memory.reserveBody(bytes)) {
+        throw new HttpError(
+          429,
+          "overloaded",
+          `Request bodies in flight fill their share of server.memory_limit (${storage.plan.bodiesBytes} bytes); retry`,
+          { "retry-after": "1" },
+        );
+      }
+      reserved += bytes;
+    };
+    reserve(Math.min(Number.isFinite(declared) ? declared : UNKNOWN_LENGTH_STEP, limit) * BODY_EXPANSION);
     active++;
     try {
       const type = mediaType(c.req.header("content-type"));
       const raw = await readBody(c.req.raw, limit, BODY_DEADLINE_MS);
       const body = decodeContent(raw, c.req.header("content-encoding") ?? null, limit);
+      if (body.length * BODY_EXPANSION > reserved) reserve(body.length * BODY_EXPANSION - reserved);
       storage.assertReady();
       const batch = decode(type, body, clock.now(), storage.scanContext());
       const { accepted, duplicates, conflicts } = await storage.ingest(batch, true);

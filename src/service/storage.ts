@@ -61,6 +61,8 @@ export interface StorageDeps {
   manualTimers?: boolean;
   /** Where flush encoding, rollups and merges run: worker threads (default) or inline (tests). */
   encoding?: TierRunnerMode;
+  /** Reads the process's resident memory in bytes (default: `/proc/self/statm`). */
+  residentBytes?: () => number;
   /** How long files removed from the manifest stay on disk for queries still reading them (default 30 s). */
   deleteDelayMs?: number;
 }
@@ -132,7 +134,7 @@ export class Storage {
     this.plan = planMemory(config);
     this.admission = new Admission(config.backpressure, this.plan.bufferSamples, deps.clock);
     this.memory = new MemoryMonitor(this.plan, {
-      residentBytes,
+      residentBytes: deps.residentBytes ?? residentBytes,
       now: () => deps.clock.now(),
       head: () => this.coreValue?.head ?? null,
       collectGarbage: () => collectGarbage(false),

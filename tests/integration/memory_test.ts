@@ -1,0 +1,172 @@
+/**
+ * The memory budget in the running service: admission by resident memory, the ring giving way first,
+ * the series limit, the in-flight body share and what /metrics and /api/v1/status show.
+ */
+import test from "node:test";
+import assert from "node:assert/strict";
+import { createApp } from "../../src/http/app.ts";
+import { readBody } from "../../src/http/body.ts";
+import { HttpError } from "../../src/http/errors.ts";
+import { SampleBatch } from "../../src/model/batch.ts";
+import { gauge } from "../../src/model/sample.ts";
+import { silentLogger } from "../../src/platform/log.ts";
+import { memStorage } from "../helpers.ts";
+
+const NOW = Date.UTC(2026, 10, 25, 12);
+const MiB = 2 ** 20;
+const json = { "content-type": "application/json" };
+
+async function setup(yaml = "server:\n  memory_limit: 256MiB\n") {
+  let resident = 100 * MiB;
+  const env = await memStorage(yaml, NOW, { residentBytes: () => resident });
+  const app = createApp({
+    storage: env.storage,
+    metrics: env.metrics,
+    log: silentLogger,
+    clock: env.clock,
+    authToken: "",
+  });
+  const post = (samples: unknown[]) =>
+    app.request("/api/v1/ingest", { method: "POST", body: JSON.stringify(samples), headers: json });
+  const setResident = (bytes: number) => {
+    resident = bytes;
+    env.clock.advance(1_000); // past the reading's reuse window
+  };
+  return { ...env, app, post, setResident };
+}
+
+const samples = (n: number, minute: number, poller = "cpu") =>
+  Array.from({ length: n }, (_, i) => ({
+    namespace: "prod",
+    target: `r${i}`,
+    poller,
+    timestamp_ms: NOW - 60 * 60_000 + minute * 60_000,
+    value: i,
+  }));
+
+test("ingest is refused with 429 naming server.memory_limit before resident memory crosses it, and resumes", async () => {
+  const { storage, post, setResident, clock } = await setup();
+  assert.equal((await post(samples(10, 0))).status, 200);
+  setResident(250 * MiB); // 98 % of 256 MiB, nothing evictable
+  const refused = await post(samples(10, 1));
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get("retry-after")) >= 1);
+  const body = await refused.json();
+  assert.equal(body.error.code, "overloaded");
+  assert.match(body.error.message, /server\.memory_limit/);
+  assert.equal(storage.ingestCounters.samples, 10, "the refused request left no trace");
+  setResident(100 * MiB);
+  clock.advance(60_000); // past the cooldown
+  assert.equal((await post(samples(10, 1))).status, 200);
+  assert.equal(storage.ingestCounters.samples, 20);
+  await storage.close();
+});
+
+test("the raw ring's flushed samples give way first: relieve() evicts them and queries still find the data", async () => {
+  const { storage, setResident } = await setup();
+  for (let m = 0; m < 30; m++) await storage.ingest(SampleBatch.of(samples(3000, m).map(toSample)), false);
+  await storage.flushNow();
+  const raw = storage.core.head.raw;
+  assert.ok(raw.evictableBytes() > 0, "flushed chunks are held as cache");
+  const held = raw.held;
+  setResident(250 * MiB);
+  const usageBefore = storage.memory.usage();
+  storage.memory.relieve();
+  assert.ok(raw.held < held, `held ${raw.held} of ${held}`);
+  assert.ok(storage.memory.actions.evictions >= 1 && storage.memory.actions.collections >= 1);
+  assert.ok(usageBefore > 0 && usageBefore < 250 / 256, "evictable memory does not count as pressure");
+  const q = await storage.query({
+    filter: { namespace: "prod", target: "r7", poller: "cpu" },
+    fromMs: NOW - 2 * 3_600_000,
+    toMs: NOW,
+    tier: "raw",
+    limit: 10_000,
+  });
+  assert.equal(q.partial, false);
+  assert.deepEqual(q.series[0].samples?.map((p) => p.value), Array(30).fill(7));
+  await storage.close();
+});
+
+test("limits.max_series refuses a request that would add a series past it, with the sample's index, storing nothing", async () => {
+  const { storage, post } = await setup("limits:\n  max_series: 5\n");
+  assert.equal((await post(samples(4, 0))).status, 200);
+  const res = await post([...samples(4, 1), ...samples(3, 1, "mem")]);
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(body.error.code, "series_limit");
+  assert.equal(body.error.index, 5, "r1/mem is the sixth series: the fifth is r0/mem at index 4");
+  assert.match(body.error.message, /limits\.max_series/);
+  assert.equal(storage.ingestCounters.samples, 4);
+  assert.equal(storage.series(null).length, 4, "no series of the refused request is visible");
+  assert.equal((await post(samples(4, 2))).status, 200, "known series are still accepted");
+  await storage.close();
+});
+
+test("request bodies beyond their share of the budget are refused at once with 429", async () => {
+  const { storage, app } = await setup();
+  const share = storage.plan.bodiesBytes;
+  assert.ok(storage.memory.reserveBody(share - 1000), "one body always fits");
+  const body = JSON.stringify(samples(50, 0));
+  const res = await app.request("/api/v1/ingest", {
+    method: "POST",
+    body,
+    headers: { ...json, "content-length": String(body.length) },
+  });
+  assert.equal(res.status, 429);
+  assert.match((await res.json()).error.message, /Request bodies in flight .* server\.memory_limit/);
+  storage.memory.releaseBody(share - 1000);
+  assert.equal(storage.memory.inflightBodies, 0, "the refused request reserved nothing");
+  await storage.close();
+});
+
+test("a body that trickles past its deadline is answered 408", async () => {
+  const stalled = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode("[{"));
+    },
+  });
+  const req = new Request("http://x/api/v1/ingest", { method: "POST", body: stalled, duplex: "half" } as RequestInit);
+  await assert.rejects(readBody(req, 1 << 20, 50), (err: unknown) => {
+    assert.ok(err instanceof HttpError);
+    assert.equal(err.status, 408);
+    assert.equal(err.code, "body_timeout");
+    return true;
+  });
+});
+
+test("/metrics and /api/v1/status show process figures and memory against the budget", async () => {
+  const { storage, app, post } = await setup();
+  await post(samples(10, 0));
+  const text = await (await app.request("/metrics")).text();
+  for (
+    const name of [
+      "process_resident_memory_bytes",
+      "process_cpu_seconds_total",
+      "process_open_fds",
+      "stalker_memory_limit_bytes 268435456",
+      'stalker_memory_share_bytes{consumer="head"}',
+      'stalker_memory_used_bytes{consumer="raw_ring"}',
+      "stalker_memory_usage_ratio",
+      "stalker_series_limit",
+    ]
+  ) assert.ok(text.includes(name), `missing ${name}`);
+  const status = await (await app.request("/api/v1/status")).json();
+  assert.equal(status.memory.limit_bytes, 256 * MiB);
+  assert.ok(status.memory.resident_bytes > 0 && status.memory.resident_peak_bytes >= status.memory.resident_bytes);
+  assert.deepEqual(Object.keys(status.memory.shares).sort(), [
+    "flush",
+    "head",
+    "raw_ring",
+    "request_bodies",
+    "runtime",
+    "sql",
+    "unflushed_raw",
+  ]);
+  assert.ok(status.memory.used.head > 0);
+  assert.ok(status.process.open_fds > 0);
+  await storage.close();
+});
+
+function toSample(s: { namespace: string; target: string; poller: string; timestamp_ms: number; value: number }) {
+  return gauge(s.namespace, s.target, s.poller, s.timestamp_ms, s.value);
+}
