@@ -4,6 +4,7 @@
  * @module
  */
 import fs from "node:fs";
+import { planMemory } from "../config/memory_budget.ts";
 import process from "node:process";
 import { ConfigError, loadConfigText } from "../config/load.ts";
 import { renderDefaultYaml } from "../config/example.ts";
@@ -38,7 +39,12 @@ print-default  prints the default configuration as commented YAML
         return Promise.resolve(1);
       }
       try {
-        loadConfigText(text, { envToken: process.env.STALKER_STORAGE_TOKEN });
+        const config = loadConfigText(text, { envToken: process.env.STALKER_STORAGE_TOKEN });
+        const { problems } = planMemory(config);
+        if (problems.length > 0) {
+          io.err(`${file}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}\n`).join("")}`);
+          return Promise.resolve(1);
+        }
         io.out(`${file}: OK\n`);
         return Promise.resolve(0);
       } catch (err) {

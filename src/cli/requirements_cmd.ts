@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { planMemory } from "../config/memory_budget.ts";
 import { computeRequirements, type PlanLine } from "../config/requirements.ts";
 import { humanSize } from "../config/units.ts";
 import type { Command } from "./args.ts";
@@ -19,10 +20,27 @@ costs behind the formulas are measured by the benchmarks (bench/REPORT.md).
   run({ loadConfig, values, io }) {
     const config = loadConfig();
     const plan = computeRequirements(config);
+    const budget = planMemory(config);
+    if (plan.ramTotalBytes > budget.limitBytes) {
+      budget.problems.push(
+        `the RAM this scale needs (${humanSize(Math.round(plan.ramTotalBytes))}) exceeds server.memory_limit (${
+          humanSize(budget.limitBytes)
+        }): raise server.memory_limit, or lower scale.poller_count or features.raw_buffer.memory_limit`,
+      );
+    }
     if (values.json) {
-      io.out(JSON.stringify(plan, null, 2) + "\n");
+      io.out(JSON.stringify({ ...plan, memoryBudget: budget }, null, 2) + "\n");
       return Promise.resolve(0);
     }
+    const shares = [
+      ["runtime", budget.runtimeBytes, "measured idle RSS of the binary"],
+      ["request bodies in flight", budget.bodiesBytes, "bodies being read and decoded"],
+      ["head (expected series)", budget.headBytes, `up to limits.max_series = ${budget.maxSeries} series`],
+      ["unflushed raw samples", budget.unflushedBytes, `${budget.bufferSamples} samples`],
+      ["flush working set", budget.flushWorkBytes, `a flush starts at ${budget.flushStartSamples} samples`],
+      ["raw ring (cache)", budget.ringBytes, "gives way first when memory is short"],
+      ["SQL (DuckDB working set)", budget.queryBytes, "taken from the ring while DuckDB is loaded"],
+    ] as const;
     const rows = (lines: PlanLine[], unit: "bytes" | "cores") =>
       lines.map((l) =>
         `  ${l.item.padEnd(34)} ${
@@ -44,6 +62,14 @@ ${rows(plan.ram, "bytes")}
 Disk
 ${rows(plan.disk, "bytes")}
   ${"total".padEnd(34)} ${humanSize(Math.round(plan.diskTotalBytes)).padStart(11)}
+
+Memory budget (server.memory_limit = ${humanSize(budget.limitBytes)}; docs/memory.md)
+${
+        shares.map(([item, bytes, note]) =>
+          `  ${item.padEnd(34)} ${humanSize(Math.round(bytes)).padStart(11)}   ${note}`
+        ).join("\n")
+      }
+${budget.problems.length === 0 ? "  fits" : budget.problems.map((p) => `  DOES NOT FIT: ${p}`).join("\n")}
 
 CPU (busy cores on average)
 ${rows(plan.cpu, "cores")}

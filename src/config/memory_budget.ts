@@ -34,7 +34,7 @@ export interface MemoryPlan {
   runtimeBytes: number;
   /** Request bodies in flight, with what they decode to. */
   bodiesBytes: number;
-  /** Series index and open aggregates. */
+  /** Series index and open aggregates of the expected series (`scale.poller_count`, at most `maxSeries`). */
   headBytes: number;
   maxSeries: number;
   /** Raw samples not yet in Parquet (they cannot be evicted). */
@@ -77,7 +77,10 @@ export function planMemory(config: Config): MemoryPlan {
   const usable = Math.max(0, limit - c.runtime);
   const bodies = Math.min(64 * MiB, Math.max(4 * MiB, Math.floor(usable / 16)));
   const maxSeries = config.limits.maxSeries > 0 ? config.limits.maxSeries : Math.floor(usable * HEAD_SHARE / c.series);
-  const head = maxSeries * c.series;
+  // the ring is planned for the expected series (scale.poller_count); when more arrive, the running
+  // server trims the ring as memory runs short (src/service/memory.ts)
+  const head = Math.min(maxSeries, config.scale.pollerCount) * c.series;
+  const fixedHead = config.limits.maxSeries > 0 ? config.limits.maxSeries * c.series : head;
   const bufferSamples = Math.max(
     1,
     Math.min(config.ingestion.flush.maxBufferSamples, Math.floor(usable * UNFLUSHED_SHARE / c.rawSample)),
@@ -86,16 +89,17 @@ export function planMemory(config: Config): MemoryPlan {
   const unflushed = bufferSamples * c.rawSample;
   const flushWork = flushStart * c.flushPerSample;
   const left = limit - c.runtime - bodies - head - unflushed - flushWork;
+  const leftAtLimit = limit - c.runtime - bodies - fixedHead - unflushed - flushWork;
   const ring = config.features.rawBuffer.enabled
     ? Math.max(0, Math.min(left, config.features.rawBuffer.memoryLimitBytes))
     : 0;
   const problems: string[] = [];
-  if (left < 0) {
+  if (leftAtLimit < 0) {
     problems.push(
       `server.memory_limit (${
         mib(limit)
       }) is too small for limits.max_series ${maxSeries}: the runtime, the head, request bodies and flushing need ${
-        mib(limit - left)
+        mib(limit - leftAtLimit)
       }; raise server.memory_limit or lower limits.max_series`,
     );
   }

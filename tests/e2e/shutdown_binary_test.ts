@@ -4,6 +4,7 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { withTempDir } from "../helpers.ts";
@@ -13,7 +14,10 @@ const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
 
 test("binary: during the shutdown flush requests get 503 unavailable, never a refused connection", async () => {
   await withTempDir(async (dir) => {
-    const bin = await startBinary(["--data-dir", path.join(dir, "d")]);
+    // a buffer large enough that the only flush is the final one (the default budget flushes at ~500k samples)
+    const config = path.join(dir, "storage.yaml");
+    fs.writeFileSync(config, "server:\n  memory_limit: 2GiB\ningestion:\n  flush:\n    max_buffer_size: 8000000\n");
+    const bin = await startBinary(["--data-dir", path.join(dir, "d"), "--config", config]);
     // enough unflushed samples that the final flush takes a while
     for (let k = 0; k < 30; k++) {
       const samples = [];
