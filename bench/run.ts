@@ -11,7 +11,7 @@
  * ```
  *
  * Flags (defaults in brackets; `--quick` lowers every size):
- * `--suite LIST` [wal,ring,replay,decode,agg,flush,storage,ingest,query,peers] · `--quick` ·
+ * `--suite LIST` [wal,ring,replay,decode,agg,flush,storage,ingest,query,peers,memory] · `--quick` ·
  * `--runtime deno|bun|both` [both]: runtime(s) of the in-process suites (wal, ring, replay, decode, agg,
  * flush) · `--series N` [100000]: series of wal, ring, replay, decode, agg, ingest · `--ingest-points N` [60] ·
  * `--concurrency LIST` [2,4] · `--wal-samples N` [5000000] · `--wal-appenders LIST` [1,2,4,8,16,64] ·
@@ -24,7 +24,8 @@
  * [dist/stalker-storage] · `--no-compile` (use the binary as it is) · `--work-dir DIR`
  * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report=PATH`
  * [bench/REPORT.md] · `--no-report` · `--render DIR`: only render the report again from the results
- * directory DIR of an earlier run.
+ * directory DIR of an earlier run · `--memory-reps N` [2]: alternating runs of ours and VictoriaMetrics in
+ * `memory` · `--flood-budget SIZE` [160MiB]: `server.memory_limit` of the flood in `memory`.
  *
  * @module
  */
@@ -38,7 +39,19 @@ import { renderReport, type RunInfo, type SuiteRun } from "./lib/report.ts";
 import { type Runtime, scriptCommand } from "./lib/runtime.ts";
 import type { CommonOpts, SuiteOutput } from "./lib/suite.ts";
 
-const SUITES = ["wal", "ring", "replay", "decode", "agg", "flush", "storage", "ingest", "query", "peers"] as const;
+const SUITES = [
+  "wal",
+  "ring",
+  "replay",
+  "decode",
+  "agg",
+  "flush",
+  "storage",
+  "ingest",
+  "query",
+  "peers",
+  "memory",
+] as const;
 const IN_PROCESS = new Set(["wal", "ring", "replay", "decode", "agg", "flush"]);
 const BOOLEANS = ["quick", "compile", "keep-data", "report", "help"];
 const KNOWN_FLAGS = new Set([
@@ -46,7 +59,7 @@ const KNOWN_FLAGS = new Set([
   ...["suite", "runtime", "series", "ingest-points", "concurrency", "wal-samples", "wal-appenders", "ring-pushes"],
   ...["replay-samples", "agg-memory-series", "storage-series", "storage-points", "steady-series", "query-series"],
   ...["query-days", "query-workers", "query-max-age-h", "reps", "warmup", "sql-reps", "sql-deadline-s"],
-  ...["peer-query-series", "start-ms", "binary", "work-dir", "peers-dir", "render"],
+  ...["peer-query-series", "start-ms", "binary", "work-dir", "peers-dir", "render", "memory-reps", "flood-budget"],
 ]);
 const DAY = 86_400_000;
 
@@ -85,7 +98,7 @@ async function main(): Promise<void> {
     peersDir: path.resolve(strFlag(f, "peers-dir", path.join(repoDir, "../shared/bench-peers"))),
     quick: f.quick === true,
   };
-  const needsBinary = suites.includes("ingest") || suites.includes("query");
+  const needsBinary = suites.includes("ingest") || suites.includes("query") || suites.includes("memory");
   const binary = needsBinary ? await prepareBinary(f, repoDir, workDir) : null;
   const steps = plan(f, suites, common, binary, path.join(workRoot, "cache"));
   const info: RunInfo = {
@@ -229,6 +242,17 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
       workers: n("query-workers", 2, 2),
       maxAgeHours: n("query-max-age-h", 24, 24),
     },
+    memory: {
+      binary,
+      series: ingestSeries,
+      points: ingestPoints,
+      startMs: ingestStart,
+      concurrency: 4,
+      reps: n("memory-reps", 2, 1),
+      floodBudget: strFlag(f, "flood-budget", "160MiB"),
+      floodConcurrency: 16,
+      vmBinary: "/usr/bin/victoria-metrics",
+    },
     peers: {
       ingestSeries,
       ingestPoints,
@@ -247,7 +271,7 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
     steps.push({ key, suite, runtime, opts: { ...common, ...opts[suite], ...extra } });
   // each peer part runs right after the suite it is compared with (same conditions, minutes apart)
   const peerAfter: Record<string, string> = { storage: "storage", ingest: "ingest", query: "query" };
-  for (const suite of ["wal", "ring", "replay", "decode", "agg", "flush", "storage", "ingest", "query"]) {
+  for (const suite of ["wal", "ring", "replay", "decode", "agg", "flush", "storage", "ingest", "query", "memory"]) {
     if (suites.includes(suite)) {
       if (IN_PROCESS.has(suite)) { for (const rt of runtimes) add(suite, rt, `${suite}.${rt}`); }
       else add(suite, "deno", suite);

@@ -15,6 +15,7 @@ import type { DecodeResult } from "../suites/decode.ts";
 import type { FlushResult } from "../suites/flush.ts";
 import type { StorageResult } from "../suites/storage.ts";
 import type { IngestResult, IngestRun } from "../suites/ingest.ts";
+import type { MemoryResult, MemoryRun } from "../suites/memory.ts";
 import type { QueryResult, ScenarioResult } from "../suites/query.ts";
 import type { PeerRun, PeersResult } from "../suites/peers.ts";
 import { UNIT_COSTS } from "../../src/config/requirements.ts";
@@ -145,6 +146,7 @@ export function renderReport(info: RunInfo, runs: SuiteRun[]): string {
     flushSection(r, targets),
     storageSection(r),
     ingestSection(r, targets),
+    memorySection(r, targets),
     querySection(r, targets),
     unitCostsSection(r),
   ].filter((s) => s !== "");
@@ -595,6 +597,93 @@ function storageSection(r: Results): string {
     table(["raw column", "bytes/sample"], cols, [1]),
     table(["5-minute column", "bytes/row"], aggCols, [1]),
   ].join("\n\n");
+}
+
+// ---------------------------------------------------------------- memory
+
+function memorySection(r: Results, targets: Target[]): string {
+  const res = r.get<MemoryResult>("memory");
+  if (!res) return r.has("memory") ? sectionFailed(r, "memory") : "";
+  const out = [
+    "## The whole process next to VictoriaMetrics (`memory`)",
+    `${int(res.samples)} samples (${int(res.series)} series × ${res.points} points at 60 s), the same driver ` +
+    `(\`<peers>/post_lines.mjs\`, ${res.concurrency} requests in flight, a 429 waits its Retry-After and is sent again), ` +
+    "the two servers alternating. Ours: the compiled binary on embedded defaults, 1,000-sample JSON documents, fsync " +
+    "before every answer (group commit). VictoriaMetrics: 1,000 single-sample lines of its JSON import per request, " +
+    "answered before its data is on disk. CPU from `/proc/PID/stat` around the load; peak RSS is `VmHWM`.",
+    table(
+      [
+        "server",
+        "run",
+        "samples/s",
+        "CPU-s per M samples",
+        "peak RSS MiB",
+        "RSS after MiB",
+        "p50 / p99 ms",
+        "429 retries",
+      ],
+      res.runs.map((x) => [
+        x.server,
+        String(x.rep),
+        x.ok ? int(x.samples_per_s) : `failed: ${x.error}`,
+        dec(x.cpu_s_per_million, 2),
+        dec(x.peak_rss_mib, 0),
+        dec(x.rss_after_mib, 0),
+        pair(x.p50_ms, x.p99_ms),
+        String(x.retries_429),
+      ]),
+    ),
+  ];
+  const f = res.flood;
+  out.push(
+    `Flood: ours with \`server.memory_limit: ${f.budget}\` and ${f.concurrency} clients: ${
+      f.ok
+        ? `${int(f.samples_per_s)} samples/s, ${f.retries_429} requests refused with 429 and sent again`
+        : `failed: ${f.error}`
+    }, peak RSS ${dec(f.peak_rss_mib, 0)} MiB, ${int(f.accepted ?? 0)} of ${
+      int(res.samples)
+    } samples counted as accepted.`,
+  );
+  const ours = res.runs.filter((x) => x.server === "stalker-storage" && x.ok);
+  const vm = res.runs.filter((x) => x.server === "victoriametrics" && x.ok);
+  if (ours.length && vm.length) {
+    const worst = (xs: MemoryRun[], k: keyof MemoryRun) => Math.max(...xs.map((x) => x[k] as number));
+    const best = (xs: MemoryRun[], k: keyof MemoryRun) => Math.min(...xs.map((x) => x[k] as number));
+    const budget = ours[0].budget_mib ?? NaN;
+    const add = (target: string, measured: string, pass: boolean) =>
+      targets.push({ issue: "#8", target, measured, pass });
+    add(
+      `peak RSS ≤ server.memory_limit (${budget} MiB)`,
+      `${worst(ours, "peak_rss_mib")} MiB`,
+      worst(ours, "peak_rss_mib") <= budget,
+    );
+    add(
+      "peak RSS ≤ 1.25 × VictoriaMetrics'",
+      `${worst(ours, "peak_rss_mib")} vs ${worst(vm, "peak_rss_mib")} MiB`,
+      worst(ours, "peak_rss_mib") <= 1.25 * worst(vm, "peak_rss_mib"),
+    );
+    add(
+      "server CPU ≤ 2.0 s per million samples",
+      `${best(ours, "cpu_s_per_million")} (VictoriaMetrics ${best(vm, "cpu_s_per_million")})`,
+      best(ours, "cpu_s_per_million") <= 2,
+    );
+    add(
+      "samples/s ≥ 0.8 × VictoriaMetrics'",
+      `${int(worst(ours, "samples_per_s"))} vs ${int(best(vm, "samples_per_s"))}`,
+      worst(ours, "samples_per_s") >= 0.8 * best(vm, "samples_per_s"),
+    );
+    add(
+      "ack p99 ≤ VictoriaMetrics' request p99",
+      `${worst(ours, "p99_ms")} vs ${worst(vm, "p99_ms")} ms`,
+      worst(ours, "p99_ms") <= worst(vm, "p99_ms"),
+    );
+    add(
+      `flood at ${f.budget}: peak RSS under the budget, every sample stored`,
+      `${dec(f.peak_rss_mib, 0)} MiB, ${int(f.accepted ?? 0)} of ${int(res.samples)}`,
+      f.ok && f.peak_rss_mib <= (f.budget_mib ?? 0) && f.accepted === res.samples,
+    );
+  }
+  return out.join("\n\n");
 }
 
 // ---------------------------------------------------------------- ingest

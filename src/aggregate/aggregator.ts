@@ -334,6 +334,11 @@ export class Aggregator {
     return st;
   }
 
+  /** Lets the last capture go once it is encoded: its memory counts against the budget until the next flush. */
+  releaseCapture(): void {
+    this.spare = null;
+  }
+
   /** Restores what {@link writeAggregatorState} wrote; `mapSeries` turns snapshot ids into head ids. */
   decodeState(r: ByteReader, mapSeries: (id: number) => number): void {
     const counters = r.varint();

@@ -90,6 +90,16 @@ export class Head {
     return this.raw.evict(nowMs - this.opts.hotWindowMs, Math.min(maxBytes, this.opts.hotMemoryBytes));
   }
 
+  /**
+   * Drops the memory of the last snapshot capture once it is encoded. Reusing it saves page faults at
+   * the next cut, but it doubles the open state for the whole flush interval: under a memory budget,
+   * the copy is the cheaper cost.
+   */
+  releaseCapture(): void {
+    this.series.releaseCapture();
+    this.agg.releaseCapture();
+  }
+
   /** Approximate bytes held. */
   memoryBytes(): number {
     return this.raw.memoryBytes() + this.agg.memoryBytes() + this.series.size * 200;

@@ -142,6 +142,11 @@ export class SeriesIndex {
     return this.spare;
   }
 
+  /** Lets the last capture go once it is encoded (see `Aggregator.releaseCapture`). */
+  releaseCapture(): void {
+    this.spare = null;
+  }
+
   /** Whether a sample of series `id` has been applied. */
   isVisible(id: number): boolean {
     return this.lastTs[id] !== -Infinity;

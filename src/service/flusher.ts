@@ -72,7 +72,9 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     for (const f of files) written.push(await writeEncoded(core, f));
     await hook?.("files");
     const snapPath = `${SNAPSHOT_DIR}/${snapshotName(m.commit + 1)}`;
-    await writeAtomic(core.fs, join(core.dataDir, snapPath), await snapshotBytes);
+    const snapshot = await snapshotBytes;
+    core.head.releaseCapture();
+    await writeAtomic(core.fs, join(core.dataDir, snapPath), snapshot);
     await hook?.("snapshot");
     const previousSnapshot = m.checkpoint.snapshot;
     m.files.push(...written);
