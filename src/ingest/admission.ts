@@ -45,36 +45,33 @@ export class Admission {
     private readonly clock: Clock,
   ) {}
 
-  /** The current level. */
+  /** The current level: the higher of the buffer's and memory's. */
   get level(): Level {
-    return LEVELS[this.levelIndex];
+    return LEVELS[Math.max(this.levelIndex, this.memoryIndex)];
   }
 
   /** Fraction of the memory budget last reported (see {@link update}). */
   memoryUsage = 0;
+  private memoryIndex = 0;
 
   /**
    * Recomputes the level from the number of unflushed samples and, when given, the fraction of the
-   * memory budget held by what cannot be evicted; returns it.
+   * memory budget held by what cannot be evicted; returns it. The buffer's level moves with hysteresis
+   * and a cooldown (it drains slowly, by flushes); memory's follows each reading at once (a collection
+   * gives memory back in milliseconds, and holding a refusal for a cooldown after that only loses time).
    */
   update(unflushed: number, memoryUsage = this.memoryUsage): Level {
     this.memoryUsage = memoryUsage;
-    const usage = Math.max(unflushed / this.capacity, memoryUsage);
-    const t = this.cfg.thresholds;
-    const thresholds = [0, t.warning, t.critical, t.emergency];
-    let target = 0;
-    for (let i = 3; i > 0; i--) {
-      if (usage >= thresholds[i]) {
-        target = i;
-        break;
-      }
-    }
+    this.memoryIndex = this.target(memoryUsage);
+    const usage = unflushed / this.capacity;
+    const target = this.target(usage);
     const now = this.clock.now();
     if (target > this.levelIndex) {
       this.levelIndex = target;
       this.changedAt = now;
     } else if (target < this.levelIndex && now - this.changedAt >= this.cfg.recovery.cooldownMs) {
       // leave a level only when usage is clearly below it (hysteresis)
+      const thresholds = this.thresholds();
       let next = this.levelIndex;
       while (next > target && usage < thresholds[next] - this.cfg.recovery.hysteresis) next--;
       if (next !== this.levelIndex) {
@@ -85,6 +82,18 @@ export class Admission {
     return this.level;
   }
 
+  private thresholds(): number[] {
+    const t = this.cfg.thresholds;
+    return [0, t.warning, t.critical, t.emergency];
+  }
+
+  /** The level a usage reaches. */
+  private target(usage: number): number {
+    const thresholds = this.thresholds();
+    for (let i = 3; i > 0; i--) if (usage >= thresholds[i]) return i;
+    return 0;
+  }
+
   /**
    * Throws `OverloadedError` when a batch of `size` samples must be refused; `memoryUsage` is the
    * fraction of the memory budget held now and `incoming` the fraction the request would add.
@@ -92,7 +101,7 @@ export class Admission {
   admit(unflushed: number, size: number, memoryUsage = this.memoryUsage, incoming = 0): void {
     const level = this.update(unflushed, memoryUsage);
     if (!this.cfg.enabled) return;
-    const byMemory = memoryUsage >= unflushed / this.capacity;
+    const byMemory = this.memoryIndex >= this.levelIndex;
     const cause = byMemory
       ? `memory at ${Math.round(memoryUsage * 100)} % of server.memory_limit`
       : `${unflushed} unflushed samples of ${this.capacity}`;

@@ -14,13 +14,20 @@ import type { Head } from "../head/head.ts";
 const READING_MS = 20;
 /** Above this fraction of the budget the ring gives way and garbage is collected. */
 export const SOFT_SHARE = 0.85;
+/**
+ * Full collections under pressure are at most this frequent: one costs 10-40 ms of this thread at
+ * 100,000 series, and JavaScriptCore otherwise lets request garbage (bodies, batches, WAL records)
+ * reach hundreds of MB before it collects.
+ */
+const FULL_COLLECTION_MS = 1_000;
 
 /** What the monitor acts on. */
 export interface MemoryHooks {
   residentBytes(): number;
   now(): number;
   head(): Head | null;
-  collectGarbage(): void;
+  /** `full`: a synchronous full collection (tens of ms on this thread); else a hint. */
+  collectGarbage(full: boolean): void;
   /** Releases DuckDB when it is loaded and idle; resolves whether it did. */
   releaseIdleSql(): boolean;
 }
@@ -28,6 +35,7 @@ export interface MemoryHooks {
 /** The monitor. */
 export class MemoryMonitor {
   private readAt = -Infinity;
+  private collectedAt = -Infinity;
   private resident = 0;
   /** Bytes of request bodies being read or decoded now (with what they decode to). */
   inflightBodies = 0;
@@ -83,7 +91,11 @@ export class MemoryMonitor {
       if (head.evict(this.hooks.now(), Math.max(0, ring - over)) > 0) this.actions.evictions++;
     }
     if (this.hooks.releaseIdleSql()) this.actions.sqlReleases++;
-    this.hooks.collectGarbage();
+    const now = this.hooks.now();
+    const full = now - this.collectedAt >= FULL_COLLECTION_MS;
+    if (full) this.collectedAt = now;
+    this.hooks.collectGarbage(full);
     this.actions.collections++;
+    this.readAt = -Infinity; // admission reads what the collection gave back
   }
 }

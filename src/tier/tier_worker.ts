@@ -2,10 +2,22 @@
  * Entrypoint of the tier worker threads (see `tier_jobs.ts`): encodes flushes, rolls up windows and
  * merges files. Encoded bytes travel back transferred, not copied.
  *
+ * A job leaves its working set (columns, pages, sketches: up to hundreds of MB for a large flush) as
+ * garbage in this thread's own heap, which the main thread's collections never reach; it is collected
+ * right after the answer is sent, on this thread, so it neither counts against the memory budget until
+ * the next job nor stalls ingest.
+ *
  * @module
  */
 import { nodeFs } from "../platform/node_fs.ts";
+import { collectGarbage } from "../platform/runtime.ts";
 import { serveRequests } from "../platform/worker_client.ts";
 import { runTierJob, type TierJob } from "./tier_job.ts";
 
-serveRequests((job: TierJob) => runTierJob(nodeFs, job));
+serveRequests(async (job: TierJob) => {
+  try {
+    return await runTierJob(nodeFs, job);
+  } finally {
+    setTimeout(() => collectGarbage(true), 0);
+  }
+});

@@ -23,17 +23,26 @@ test("levels follow whichever budget is fuller: unflushed samples or memory", ()
   }
 });
 
-test("a level is left only after the cooldown and clearly below it (hysteresis)", () => {
+test("the buffer's level is left only after the cooldown and clearly below it (hysteresis)", () => {
   const clock = new FakeClock(0);
   const a = new Admission(cfg, 1000, clock);
-  assert.equal(a.update(0, 0.96), "emergency");
+  assert.equal(a.update(960, 0), "emergency");
   clock.advance(1_000);
-  assert.equal(a.update(0, 0.5), "emergency", "within the cooldown");
+  assert.equal(a.update(500, 0), "emergency", "within the cooldown");
   clock.advance(cfg.recovery.cooldownMs);
-  assert.equal(a.update(0, 0.9), "emergency", "0.9 is not below 0.95 - 0.1");
-  assert.equal(a.update(0, 0.8), "critical", "below emergency - hysteresis, not below critical - hysteresis");
+  assert.equal(a.update(900, 0), "emergency", "0.9 is not below 0.95 - 0.1");
+  assert.equal(a.update(800, 0), "critical", "below emergency - hysteresis, not below critical - hysteresis");
   clock.advance(cfg.recovery.cooldownMs);
-  assert.equal(a.update(0, 0.1), "none");
+  assert.equal(a.update(100, 0), "none");
+});
+
+test("memory's level follows each reading at once: a collection ends the refusals it caused", () => {
+  const a = new Admission(cfg, 1000, new FakeClock(0));
+  assert.equal(a.update(0, 0.96), "emergency");
+  assert.throws(() => a.admit(0, 10, 0.96), OverloadedError);
+  assert.equal(a.update(0, 0.3), "none", "no cooldown, no hysteresis");
+  a.admit(0, 10, 0.3);
+  assert.equal(a.update(800, 0.3), "warning", "the buffer's level still counts");
 });
 
 test("refusals under memory pressure are 429s that name server.memory_limit; under buffer pressure the buffer", () => {
