@@ -25,7 +25,7 @@
  * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report=PATH`
  * [bench/REPORT.md] · `--no-report` · `--render DIR`: only render the report again from the results
  * directory DIR of an earlier run · `--memory-reps N` [2]: alternating runs of ours and VictoriaMetrics in
- * `memory` · `--flood-budget SIZE` [160MiB]: `server.memory_limit` of the flood in `memory`.
+ * `memory` · `--flood-budget SIZE` [384MiB]: `server.memory_limit` of the flood in `memory`.
  *
  * @module
  */
@@ -249,7 +249,7 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
       startMs: ingestStart,
       concurrency: 4,
       reps: n("memory-reps", 2, 1),
-      floodBudget: strFlag(f, "flood-budget", "160MiB"),
+      floodBudget: strFlag(f, "flood-budget", "384MiB"),
       floodConcurrency: 16,
       vmBinary: "/usr/bin/victoria-metrics",
     },

@@ -1044,7 +1044,7 @@ function unitCostsSection(r: Results): string {
     ],
     ["flush CPU-s per million samples", dec(c.flushCpuSecondsPerMillion, 1), dec(flushCpu, 1), "`flush` steady, p50"],
     [
-      "DuckDB loaded and its query memory (default `query.memory_limit` 256 MiB), extra RSS MiB",
+      "DuckDB loaded and its query memory (default `query.memory_limit` 64 MiB), extra RSS MiB",
       int((c.duckdbRssBytes + DEFAULT_SQL_MEMORY) / 2 ** 20),
       duck === undefined ? "–" : int(duck / 2 ** 20),
       "`query`: RSS after the SQL scenario − before",

@@ -15,8 +15,9 @@
  * `/proc/PID/stat` around the load), peak RSS (`VmHWM` after the load), request p50/p99 (the driver's).
  * Ours is checked: `/api/v1/status` must count exactly the dataset's samples.
  *
- * Then the flood: ours with a small `server.memory_limit` (default 160 MiB) and 16 clients in flight:
- * peak RSS against the budget, the 429s answered, and every acknowledged sample stored.
+ * Then the flood: ours with a small `server.memory_limit` (default 384 MiB, `limits.max_series` set to
+ * the dataset's series so they all fit) and 16 clients in flight: peak RSS against the budget, the 429s
+ * answered, and every acknowledged sample stored.
  *
  * @module
  */
@@ -95,7 +96,11 @@ export async function runMemory(o: MemoryOpts): Promise<MemoryResult> {
     }
   }
   const floodConfig = path.join(o.workDir, "flood.yaml");
-  fs.writeFileSync(floodConfig, `server:\n  memory_limit: ${o.floodBudget}\n`);
+  // every series of the dataset fits (an explicit limit): the flood tests memory, not the series limit
+  fs.writeFileSync(
+    floodConfig,
+    `server:\n  memory_limit: ${o.floodBudget}\nlimits:\n  max_series: ${o.series}\n`,
+  );
   const flood = await ourRun(o, dataDir, samples, 1, ["--config", floodConfig], o.floodConcurrency);
   progress(`memory flood (${o.floodBudget}, ${o.floodConcurrency} clients): ${describe(flood)}`);
   return {

@@ -108,7 +108,7 @@ export class Admission {
     if (level === "emergency") {
       this.refused.emergency++;
       throw new OverloadedError(
-        byMemory ? 2_000 : 5_000,
+        byMemory ? 1_000 : 5_000,
         `Cannot accept samples now: backpressure level emergency (${cause}); retry later${
           byMemory ? " or raise server.memory_limit" : " or raise ingestion.flush.max_buffer_size"
         }`,

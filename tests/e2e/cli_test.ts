@@ -215,6 +215,8 @@ test("install-systemd --dry-run shows a hardened unit; --root writes the files",
         "NoNewPrivileges=yes",
         "ProtectSystem=strict",
         "ReadWritePaths=/var/lib/stalker-storage",
+        "MemoryMax=768M",
+        "SystemCallFilter=@system-service",
         "ExecStart=/usr/local/bin/stalker-storage serve --config /etc/stalker-storage/storage.yaml",
       ]
     ) {
