@@ -35,6 +35,7 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
         "retry-after": "1",
       });
     }
+    storage.admitEarly();
     const limit = storage.config.server.maxBodyBytes;
     const declared = Number(c.req.header("content-length") ?? NaN);
     // a body's share of the memory budget: what it is, plus what it decodes to; a body of unknown

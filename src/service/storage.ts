@@ -331,6 +331,23 @@ export class Storage {
   }
 
   /**
+   * Refuses a request before its body is read when ingest is refused anyway (backpressure level
+   * emergency, by memory or by the buffer): under a flood, reading and decoding bodies only to refuse
+   * them is the garbage that pushes memory further.
+   */
+  admitEarly(): void {
+    this.assertReady();
+    const core = this.core;
+    try {
+      this.admission.admit(core.head.raw.unflushed, 0, this.memory.usage());
+    } catch (err) {
+      this.ingestCounters.requests++;
+      this.ingestCounters.rejectedRequests++;
+      throw err;
+    }
+  }
+
+  /**
    * Stores a validated batch: admission, duplicate check, WAL (durability point per sync mode), head.
    * Resolves once the new samples are durable, with how many were new and how many were skipped as
    * already stored (see `ingest/dedup.ts`); rejects leaving no trace. `resolved` says the decoder

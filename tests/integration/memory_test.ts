@@ -55,6 +55,8 @@ test("ingest is refused with 429 naming server.memory_limit before resident memo
   assert.equal(body.error.code, "overloaded");
   assert.match(body.error.message, /server\.memory_limit/);
   assert.equal(storage.ingestCounters.samples, 10, "the refused request left no trace");
+  const unread = await post("not even JSON" as unknown as unknown[]);
+  assert.equal(unread.status, 429, "refused before its body is read or decoded");
   setResident(100 * MiB);
   clock.advance(60_000); // past the cooldown
   assert.equal((await post(samples(10, 1))).status, 200);
