@@ -28,6 +28,9 @@ import { silentLogger } from "../../src/platform/log.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { Storage } from "../../src/service/storage.ts";
+
+/** The bench process holds the dataset too: its RSS is not the storage's, so admission must not read it. */
+const testResidentBytes = (): number => 64 * 2 ** 20;
 import { readTierFileInfo } from "../../src/tier/parquet_footer.ts";
 import { openDataset, PollRounds } from "../lib/dataset.ts";
 import { StallMonitor } from "../lib/stall.ts";
@@ -97,6 +100,7 @@ async function openStorage(dir: string, yaml: string, clock: Clock): Promise<Sto
   fs.rmSync(dir, { recursive: true, force: true });
   const config = loadConfigText(yaml, { dataDir: dir });
   const storage = Storage.create(config, {
+    residentBytes: testResidentBytes,
     fs: nodeFs,
     clock,
     log: silentLogger,

@@ -1,5 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
+import { testResidentBytes } from "../helpers.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge, type Sample } from "../../src/model/sample.ts";
@@ -20,6 +21,7 @@ const CONFIG = "retention:\n  raw: 48h\n";
 
 function open(fs: MemFs, clock: FakeClock, commitHook?: CommitHook): Promise<Storage> {
   const s = Storage.create(testConfig("/data", CONFIG), {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: silentLogger,

@@ -1,5 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
+import { testResidentBytes } from "../helpers.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge, type Sample } from "../../src/model/sample.ts";
@@ -18,6 +19,7 @@ const DAY = 86_400_000;
 
 async function open(fs: MemFs, clock: FakeClock, yaml = ""): Promise<Storage> {
   const s = Storage.create(testConfig("/data", yaml), {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: silentLogger,
@@ -289,6 +291,7 @@ test("retention.max_disk_bytes deletes what is rolled up before what is not, and
   const clock = new FakeClock(day0 + 4 * DAY + HOUR);
   const logged: string[] = [];
   const s = Storage.create(testConfig("/data", "retention:\n  raw: 720h\n"), {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: { ...silentLogger, warn: (msg: string) => logged.push(msg) },

@@ -5,6 +5,7 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
+import { testResidentBytes } from "../helpers.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { createApp } from "../../src/http/app.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
@@ -35,6 +36,7 @@ interface Env {
 async function open(yaml = "", fs = new MemFs(), clock = new FakeClock(NOW)): Promise<Env> {
   const metrics = new Metrics();
   const storage = Storage.create(testConfig("/data", yaml), {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: silentLogger,

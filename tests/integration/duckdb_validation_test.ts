@@ -15,7 +15,7 @@ import { Metrics } from "../../src/platform/metrics.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { duckQuery } from "../duckdb_helper.ts";
-import { rng, withTempDir } from "../helpers.ts";
+import { rng, testResidentBytes, withTempDir } from "../helpers.ts";
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -73,6 +73,7 @@ test("DuckDB reads every tier; aggregates match an independent computation from 
     const clock = new FakeClock(MONDAY + DAYS * DAY + 2 * 3_600_000);
     const metrics = new Metrics();
     const storage = Storage.create(testConfig(dir, "retention:\n  raw: 720h\n"), {
+      residentBytes: testResidentBytes,
       fs: nodeFs,
       clock,
       log: silentLogger,

@@ -1,5 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
+import { testResidentBytes } from "../helpers.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { counter, gauge, type Sample } from "../../src/model/sample.ts";
@@ -16,6 +17,7 @@ const T0 = Date.UTC(2026, 10, 25, 10); // 10:00 UTC
 
 function open(fs: MemFs, clock: FakeClock, hook?: (s: FlushStep) => Promise<void>): Promise<Storage> {
   const s = Storage.create(testConfig("/data"), {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: silentLogger,
@@ -307,6 +309,7 @@ test("a deleted WAL segment is reported in problems and stalker_problems, not lo
   const metrics = new Metrics();
   const openWith = () => {
     const s = Storage.create(testConfig("/data", "ingestion:\n  wal:\n    max_segment_size: 1MiB\n"), {
+      residentBytes: testResidentBytes,
       fs,
       clock,
       log: silentLogger,
@@ -347,6 +350,7 @@ test("after a crash with a full buffer, the restart flushes at once (not at the 
   let crashed!: () => void;
   const died = new Promise<void>((r) => (crashed = r));
   const deps = {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: silentLogger,

@@ -15,13 +15,14 @@ import { Metrics } from "../../src/platform/metrics.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import type { FlushStep } from "../../src/service/flusher.ts";
 import { Storage } from "../../src/service/storage.ts";
-import { withTempDir } from "../helpers.ts";
+import { testResidentBytes, withTempDir } from "../helpers.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
 const MIN = 60_000;
 
 async function open(dir: string, hook: (s: FlushStep) => Promise<void>): Promise<Storage> {
   const s = Storage.create(testConfig(path.join(dir, "data")), {
+    residentBytes: testResidentBytes,
     fs: nodeFs,
     clock: new FakeClock(T0 + 30 * MIN),
     log: silentLogger,

@@ -1,5 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
+import { testResidentBytes } from "../helpers.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { createApp } from "../../src/http/app.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
@@ -18,6 +19,7 @@ async function setup() {
   const clock = new FakeClock(T0 + 11 * MIN);
   const metrics = new Metrics();
   const storage = Storage.create(testConfig("/data"), {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: silentLogger,

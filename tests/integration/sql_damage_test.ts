@@ -13,7 +13,7 @@ import { silentLogger } from "../../src/platform/log.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { Storage } from "../../src/service/storage.ts";
-import { withTempDir } from "../helpers.ts";
+import { testResidentBytes, withTempDir } from "../helpers.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
 
@@ -27,6 +27,7 @@ test("a damaged raw file is skipped and reported; SQL keeps working", async () =
   await withTempDir(async (dir) => {
     const clock = new FakeClock(T0 + 10 * 60_000);
     const s = Storage.create(testConfig(dir), {
+      residentBytes: testResidentBytes,
       fs: nodeFs,
       clock,
       log: silentLogger,

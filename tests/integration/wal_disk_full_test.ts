@@ -6,6 +6,7 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
+import { testResidentBytes } from "../helpers.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { DiskFullError } from "../../src/model/errors.ts";
@@ -22,6 +23,7 @@ const WAL_DISK = 64 * 1024;
 
 function open(fs: MemFs, clock: FakeClock): Promise<Storage> {
   const s = Storage.create(testConfig("/data", "ingestion:\n  wal:\n    dir: /wal\n"), {
+    residentBytes: testResidentBytes,
     fs,
     clock,
     log: silentLogger,
