@@ -11,7 +11,7 @@
  * ```
  *
  * Flags (defaults in brackets; `--quick` lowers every size):
- * `--suite LIST` [wal,ring,replay,decode,agg,flush,storage,ingest,query,peers,memory] · `--quick` ·
+ * `--suite LIST` [wal,ring,replay,decode,agg,flush,storage,ingest,query,peers,memory,dedup] · `--quick` ·
  * `--runtime deno|bun|both` [both]: runtime(s) of the in-process suites (wal, ring, replay, decode, agg,
  * flush) · `--series N` [100000]: series of wal, ring, replay, decode, agg, ingest · `--ingest-points N` [60] ·
  * `--concurrency LIST` [2,4] · `--wal-samples N` [5000000] · `--wal-appenders LIST` [1,2,4,8,16,64] ·
@@ -25,7 +25,8 @@
  * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report=PATH`
  * [bench/REPORT.md] · `--no-report` · `--render DIR`: only render the report again from the results
  * directory DIR of an earlier run · `--memory-reps N` [2]: alternating runs of ours and VictoriaMetrics in
- * `memory` · `--flood-budget SIZE` [384MiB]: `server.memory_limit` of the flood in `memory`.
+ * `memory` · `--flood-budget SIZE` [384MiB]: `server.memory_limit` of the flood in `memory` · `--crash-cycles N` [20]: kill -9
+ * cycles of the crash run in `dedup`.
  *
  * @module
  */
@@ -51,6 +52,7 @@ const SUITES = [
   "query",
   "peers",
   "memory",
+  "dedup",
 ] as const;
 const IN_PROCESS = new Set(["wal", "ring", "replay", "decode", "agg", "flush"]);
 const BOOLEANS = ["quick", "compile", "keep-data", "report", "help"];
@@ -59,7 +61,17 @@ const KNOWN_FLAGS = new Set([
   ...["suite", "runtime", "series", "ingest-points", "concurrency", "wal-samples", "wal-appenders", "ring-pushes"],
   ...["replay-samples", "agg-memory-series", "storage-series", "storage-points", "steady-series", "query-series"],
   ...["query-days", "query-workers", "query-max-age-h", "reps", "warmup", "sql-reps", "sql-deadline-s"],
-  ...["peer-query-series", "start-ms", "binary", "work-dir", "peers-dir", "render", "memory-reps", "flood-budget"],
+  ...[
+    "peer-query-series",
+    "start-ms",
+    "binary",
+    "work-dir",
+    "peers-dir",
+    "render",
+    "memory-reps",
+    "flood-budget",
+    "crash-cycles",
+  ],
 ]);
 const DAY = 86_400_000;
 
@@ -98,7 +110,7 @@ async function main(): Promise<void> {
     peersDir: path.resolve(strFlag(f, "peers-dir", path.join(repoDir, "../shared/bench-peers"))),
     quick: f.quick === true,
   };
-  const needsBinary = suites.includes("ingest") || suites.includes("query") || suites.includes("memory");
+  const needsBinary = ["ingest", "query", "memory", "dedup"].some((s) => suites.includes(s));
   const binary = needsBinary ? await prepareBinary(f, repoDir, workDir) : null;
   const steps = plan(f, suites, common, binary, path.join(workRoot, "cache"));
   const info: RunInfo = {
@@ -253,6 +265,7 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
       floodConcurrency: 16,
       vmBinary: "/usr/bin/victoria-metrics",
     },
+    dedup: { series: ingestSeries, rounds: q ? 5 : 10, crashCycles: n("crash-cycles", 20, 4) },
     peers: {
       ingestSeries,
       ingestPoints,
@@ -271,7 +284,9 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
     steps.push({ key, suite, runtime, opts: { ...common, ...opts[suite], ...extra } });
   // each peer part runs right after the suite it is compared with (same conditions, minutes apart)
   const peerAfter: Record<string, string> = { storage: "storage", ingest: "ingest", query: "query" };
-  for (const suite of ["wal", "ring", "replay", "decode", "agg", "flush", "storage", "ingest", "query", "memory"]) {
+  for (
+    const suite of ["wal", "ring", "replay", "decode", "agg", "flush", "storage", "ingest", "query", "memory", "dedup"]
+  ) {
     if (suites.includes(suite)) {
       if (IN_PROCESS.has(suite)) { for (const rt of runtimes) add(suite, rt, `${suite}.${rt}`); }
       else add(suite, "deno", suite);
