@@ -34,6 +34,11 @@ export class WorkerClient {
     });
   }
 
+  /** Whether the worker thread runs (it starts with the first request). */
+  get started(): boolean {
+    return this.worker !== null;
+  }
+
   /** Stops the worker. */
   async close(): Promise<void> {
     const w = this.worker;

@@ -101,7 +101,7 @@ export function registerMetrics(s: Storage, m: Metrics): void {
   );
   m.collected(
     "stalker_memory_used_bytes",
-    "Each consumer's memory now (runtime: resident memory not accounted to any other consumer).",
+    "Each consumer's memory now (flush: the tier worker threads' heaps; runtime: resident memory not accounted to any other consumer).",
     "gauge",
     () => memoryUsed(s).map(([consumer, used]) => [{ consumer }, used]),
   );
@@ -193,6 +193,7 @@ export function memoryUsed(s: Storage): [string, number][] {
     ["head", head ? head.memoryBytes() - raw : 0],
     ["unflushed_raw", raw - evictable],
     ["raw_ring", evictable],
+    ["flush", s.workerHeapBytes],
   ];
   const resident = readProcessStats().residentBytes;
   const rest = resident - accounted.reduce((a, [, b]) => a + b, 0);

@@ -71,6 +71,8 @@ export interface StorageDeps {
 const MIN_FREE_BYTES = 64 * 2 ** 20;
 /** How often resident memory is checked against the budget between requests. */
 const MEMORY_CHECK_MS = 250;
+/** How often the tier workers' heaps are read for `/metrics` and the status. */
+const WORKER_MEMORY_MS = 2_000;
 const DISK_CHECK_MS = 2_000;
 /** DuckDB is released after this long without SQL (it holds 150-250 MB while loaded). */
 const SQL_IDLE_RELEASE_MS = 10 * 60_000;
@@ -116,6 +118,9 @@ export class Storage {
   readonly plan: MemoryPlan;
   /** Holds resident memory to the plan. */
   readonly memory: MemoryMonitor;
+  /** The tier worker threads' heaps at their last reading (bytes; see {@link refreshWorkerMemory}). */
+  workerHeapBytes = 0;
+  private workerMemoryReading: Promise<void> | null = null;
   /** Identity bytes → series id, for the decoders (valid while this process runs). */
   readonly seriesCache = new SeriesCache();
   readonly ingestCounters: IngestCounters = {
@@ -607,11 +612,28 @@ export class Storage {
       this.core.head.evict(this.deps.clock.now());
       return Promise.resolve();
     });
+    every(WORKER_MEMORY_MS, () => this.refreshWorkerMemory());
     every(MEMORY_CHECK_MS, () => {
       this.memory.relieve();
       this.admission.update(this.core.head.raw.unflushed, this.memory.usage());
       return Promise.resolve();
     });
+  }
+
+  /**
+   * Reads the tier worker threads' heaps (flush encoding, rollups, merges): memory the main thread's
+   * figures do not show. A worker busy with a job answers after it; one reading is pending at a time.
+   */
+  refreshWorkerMemory(): Promise<void> {
+    const core = this.coreValue;
+    if (!core) return Promise.resolve();
+    this.workerMemoryReading ??= Promise.all([core.encoder.memory(), core.compactor.memory()])
+      .then((threads) => {
+        this.workerHeapBytes = threads.reduce((a, t) => a + (t?.heapUsedBytes ?? 0), 0);
+      })
+      .catch(() => {})
+      .finally(() => (this.workerMemoryReading = null));
+    return this.workerMemoryReading;
   }
 
   /** WAL size on disk (bytes). */

@@ -5,6 +5,7 @@
  * @module
  */
 import { type EncodedFile, type FlushBatch, transferables } from "../aggregate/flush_batch.ts";
+import process from "node:process";
 import type { FileSystem } from "../platform/fs.ts";
 import { encodeFlush, type EncodeOptions } from "./flush_encode.ts";
 import { type MergeOptions, mergeTierFiles } from "./merge.ts";
@@ -15,13 +16,20 @@ import { rollupFiles, type RollupRequest, type RollupResult } from "./rollup.ts"
 export type TierJob =
   | { type: "encode"; batch: FlushBatch; options: EncodeOptions }
   | { type: "rollup"; request: RollupRequest }
-  | { type: "merge"; inputs: string[]; output: string; options: MergeOptions };
+  | { type: "merge"; inputs: string[]; output: string; options: MergeOptions }
+  | { type: "memory" };
 
 /** What each job answers. */
 export interface TierJobResults {
   encode: EncodedFile[];
   rollup: RollupResult;
   merge: TierWriteResult;
+  memory: ThreadMemory;
+}
+
+/** The JavaScript heap of the thread that ran the job (its typed arrays included), bytes. */
+export interface ThreadMemory {
+  heapUsedBytes: number;
 }
 
 /** Buffers a job's message can transfer instead of copying. */
@@ -42,6 +50,8 @@ export async function runTierJob(fs: FileSystem, job: TierJob): Promise<{ result
     }
     case "merge":
       return { result: await mergeTierFiles(fs, job.inputs, job.output, job.options), transfer: [] };
+    case "memory":
+      return { result: { heapUsedBytes: process.memoryUsage().heapUsed }, transfer: [] };
   }
 }
 

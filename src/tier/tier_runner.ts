@@ -15,7 +15,7 @@ import type { EncodeOptions } from "./flush_encode.ts";
 import type { MergeOptions } from "./merge.ts";
 import type { TierWriteResult } from "./parquet_writer.ts";
 import type { RollupRequest, RollupResult } from "./rollup.ts";
-import { jobTransferables, runTierJob, type TierJob, type TierJobResults } from "./tier_job.ts";
+import { jobTransferables, runTierJob, type ThreadMemory, type TierJob, type TierJobResults } from "./tier_job.ts";
 
 /** Entrypoint of the worker relative to the repository root (an extra entrypoint of the binary). */
 export const TIER_WORKER_ENTRY = "src/tier/tier_worker.ts";
@@ -47,6 +47,12 @@ export class TierRunner {
   /** Merges `inputs` into `output` (absolute paths; written atomically). */
   merge(inputs: string[], output: string, options: MergeOptions): Promise<TierWriteResult> {
     return this.run({ type: "merge", inputs, output, options });
+  }
+
+  /** The worker thread's heap, or null inline (no thread of its own) and before the worker started. */
+  async memory(): Promise<ThreadMemory | null> {
+    if (!this.client?.started) return null;
+    return await this.run({ type: "memory" });
   }
 
   /** Stops the worker. */

@@ -18,6 +18,6 @@ serveRequests(async (job: TierJob) => {
   try {
     return await runTierJob(nodeFs, job);
   } finally {
-    setTimeout(() => collectGarbage(true), 0);
+    if (job.type !== "memory") setTimeout(() => collectGarbage(true), 0);
   }
 });

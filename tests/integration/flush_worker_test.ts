@@ -68,6 +68,8 @@ test("a query while the worker encodes the flush sees every closed bucket", asyn
     release();
     await flushing;
     assert.deepEqual(await fiveMinCounts(s), [5, 5, 5, 5]);
+    await s.refreshWorkerMemory();
+    assert.ok(s.workerHeapBytes > 0, "the encoder thread's heap is read for /metrics");
     await s.close();
   });
 });
