@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { testConfig } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
-import { FakeClock } from "../src/platform/clock.ts";
+import { type Clock, FakeClock } from "../src/platform/clock.ts";
+import type { FileSystem } from "../src/platform/fs.ts";
 import { silentLogger } from "../src/platform/log.ts";
 import { MemFs } from "../src/platform/mem_fs.ts";
 import { Metrics } from "../src/platform/metrics.ts";
@@ -30,6 +31,23 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
  */
 export const testResidentBytes = (): number => 64 * 2 ** 20;
 
+/**
+ * A storage service as tests open it (not started): data in `/data` of `fs`, inline encoding, no
+ * background timers, a silent log and {@link testResidentBytes}; `deps` add or override.
+ */
+export function testStorage(fs: FileSystem, clock: Clock, yaml = "", deps: Partial<StorageDeps> = {}): Storage {
+  return Storage.create(testConfig("/data", yaml), {
+    residentBytes: testResidentBytes,
+    fs,
+    clock,
+    log: silentLogger,
+    metrics: new Metrics(),
+    manualTimers: true,
+    encoding: "inline",
+    ...deps,
+  });
+}
+
 /** A started storage service on a memory file system with a fake clock. */
 export async function memStorage(
   yaml = "",
@@ -46,16 +64,7 @@ export async function memStorage(
   const clock = new FakeClock(start);
   const metrics = new Metrics();
   const config = testConfig("/data", yaml);
-  const storage = Storage.create(config, {
-    residentBytes: testResidentBytes,
-    fs,
-    clock,
-    log: silentLogger,
-    metrics,
-    manualTimers: true,
-    encoding: "inline",
-    ...deps,
-  });
+  const storage = testStorage(fs, clock, yaml, { metrics, ...deps });
   await storage.start();
   return { storage, fs, clock, metrics, config };
 }

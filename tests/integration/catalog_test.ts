@@ -1,13 +1,11 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { testResidentBytes } from "../helpers.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testStorage } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge, type Sample } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
 import { MemFs } from "../../src/platform/mem_fs.ts";
-import { Metrics } from "../../src/platform/metrics.ts";
 import { Catalog, type CommitHook, type CommitJob } from "../../src/service/catalog.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { emptyManifest } from "../../src/tier/manifest.ts";
@@ -20,17 +18,7 @@ const D = Date.UTC(2026, 10, 20);
 const CONFIG = "retention:\n  raw: 48h\n";
 
 function open(fs: MemFs, clock: FakeClock, commitHook?: CommitHook): Promise<Storage> {
-  const s = Storage.create(testConfig("/data", CONFIG), {
-    residentBytes: testResidentBytes,
-    fs,
-    clock,
-    log: silentLogger,
-    metrics: new Metrics(),
-    manualTimers: true,
-    encoding: "inline",
-    deleteDelayMs: 0,
-    commitHook,
-  });
+  const s = testStorage(fs, clock, CONFIG, { deleteDelayMs: 0, commitHook });
   return s.start().then(() => s);
 }
 

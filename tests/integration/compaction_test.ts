@@ -1,13 +1,11 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { testResidentBytes } from "../helpers.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testStorage } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge, type Sample } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
 import { MemFs } from "../../src/platform/mem_fs.ts";
-import { Metrics } from "../../src/platform/metrics.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { readAggFile } from "../../src/tier/parquet_reader.ts";
 import { resultJson } from "../../src/query/format.ts";
@@ -18,16 +16,7 @@ const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 async function open(fs: MemFs, clock: FakeClock, yaml = ""): Promise<Storage> {
-  const s = Storage.create(testConfig("/data", yaml), {
-    residentBytes: testResidentBytes,
-    fs,
-    clock,
-    log: silentLogger,
-    metrics: new Metrics(),
-    manualTimers: true,
-    encoding: "inline",
-    deleteDelayMs: 0,
-  });
+  const s = testStorage(fs, clock, yaml, { deleteDelayMs: 0 });
   await s.start();
   return s;
 }
@@ -290,14 +279,8 @@ test("retention.max_disk_bytes deletes what is rolled up before what is not, and
   const day0 = Date.UTC(2026, 10, 20);
   const clock = new FakeClock(day0 + 4 * DAY + HOUR);
   const logged: string[] = [];
-  const s = Storage.create(testConfig("/data", "retention:\n  raw: 720h\n"), {
-    residentBytes: testResidentBytes,
-    fs,
-    clock,
+  const s = testStorage(fs, clock, "retention:\n  raw: 720h\n", {
     log: { ...silentLogger, warn: (msg: string) => logged.push(msg) },
-    metrics: new Metrics(),
-    manualTimers: true,
-    encoding: "inline",
     deleteDelayMs: 0,
   });
   await s.start();

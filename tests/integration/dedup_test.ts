@@ -5,8 +5,7 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
-import { testResidentBytes } from "../helpers.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testStorage } from "../helpers.ts";
 import { createApp } from "../../src/http/app.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
@@ -35,15 +34,7 @@ interface Env {
 
 async function open(yaml = "", fs = new MemFs(), clock = new FakeClock(NOW)): Promise<Env> {
   const metrics = new Metrics();
-  const storage = Storage.create(testConfig("/data", yaml), {
-    residentBytes: testResidentBytes,
-    fs,
-    clock,
-    log: silentLogger,
-    metrics,
-    manualTimers: true,
-    encoding: "inline",
-  });
+  const storage = testStorage(fs, clock, yaml, { metrics });
   await storage.start();
   const app = createApp({ storage, metrics, log: silentLogger, clock, authToken: "" });
   return {

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { testResidentBytes } from "../helpers.ts";
+import { testResidentBytes, testStorage } from "../helpers.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { counter, gauge, type Sample } from "../../src/model/sample.ts";
@@ -16,16 +16,7 @@ import { listSegments } from "../../src/wal/segments.ts";
 const T0 = Date.UTC(2026, 10, 25, 10); // 10:00 UTC
 
 function open(fs: MemFs, clock: FakeClock, hook?: (s: FlushStep) => Promise<void>): Promise<Storage> {
-  const s = Storage.create(testConfig("/data"), {
-    residentBytes: testResidentBytes,
-    fs,
-    clock,
-    log: silentLogger,
-    metrics: new Metrics(),
-    manualTimers: true,
-    encoding: "inline",
-    flushHook: hook,
-  });
+  const s = testStorage(fs, clock, "", { flushHook: hook });
   return s.start().then(() => s);
 }
 
@@ -308,15 +299,7 @@ test("a deleted WAL segment is reported in problems and stalker_problems, not lo
   const clock = new FakeClock(T0 + 11 * 60_000);
   const metrics = new Metrics();
   const openWith = () => {
-    const s = Storage.create(testConfig("/data", "ingestion:\n  wal:\n    max_segment_size: 1MiB\n"), {
-      residentBytes: testResidentBytes,
-      fs,
-      clock,
-      log: silentLogger,
-      metrics,
-      manualTimers: true,
-      encoding: "inline",
-    });
+    const s = testStorage(fs, clock, "ingestion:\n  wal:\n    max_segment_size: 1MiB\n", { metrics });
     return s.start().then(() => s);
   };
   let s = await openWith();

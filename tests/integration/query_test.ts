@@ -1,7 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { testResidentBytes } from "../helpers.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testStorage } from "../helpers.ts";
 import { createApp } from "../../src/http/app.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { counter, gauge, type Sample } from "../../src/model/sample.ts";
@@ -18,15 +17,7 @@ async function setup() {
   const fs = new MemFs();
   const clock = new FakeClock(T0 + 11 * MIN);
   const metrics = new Metrics();
-  const storage = Storage.create(testConfig("/data"), {
-    residentBytes: testResidentBytes,
-    fs,
-    clock,
-    log: silentLogger,
-    metrics,
-    manualTimers: true,
-    encoding: "inline",
-  });
+  const storage = testStorage(fs, clock, "", { metrics });
   await storage.start();
   const app = createApp({ storage, metrics, log: silentLogger, clock, authToken: "" });
   const get = async (q: string) => {
