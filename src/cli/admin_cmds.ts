@@ -14,6 +14,7 @@ import { nodeFs } from "../platform/node_fs.ts";
 import { walDirOf } from "../service/core.ts";
 import { Storage } from "../service/storage.ts";
 import { inspectWal } from "../wal/inspect.ts";
+import { usageError } from "./errors.ts";
 import type { Command, Io } from "./args.ts";
 import { OfflineStore } from "../service/offline.ts";
 import { planRetention, type RetentionPlan } from "../service/retention.ts";
@@ -46,7 +47,7 @@ compaction.schedule by itself).
   async run({ values, io, loadConfig }) {
     const tier = values.tier as string | undefined;
     if (tier !== undefined && !["hourly", "daily", "weekly"].includes(tier)) {
-      throw new TypeError(`--tier must be hourly, daily or weekly, got "${tier}"`);
+      throw usageError(`--tier must be hourly, daily or weekly, got "${tier}"`);
     }
     const storage = await openStorage(loadConfig());
     try {

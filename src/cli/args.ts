@@ -46,6 +46,7 @@ export const COMMON_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
   config: { type: "string", short: "c" },
   "data-dir": { type: "string" },
   listen: { type: "string" },
+  debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -54,14 +55,19 @@ export const COMMON_HELP = `Common options:
   -c, --config FILE    YAML configuration (default: embedded defaults; env STALKER_STORAGE_CONFIG)
       --data-dir DIR   data directory (overrides data_dir)
       --listen ADDR    HTTP address host:port (overrides server.listen)
+      --debug          on failure, print the whole error with its stack trace
   -h, --help           show help
+
+Exit codes: 0 done, 1 failed (the message says why), 2 bad usage, 3 not allowed (token refused, not
+root), 4 unavailable (server unreachable, port in use). See docs/operations.md.
 `;
 
 /** Parses `argv` for `command`; throws a TypeError with a readable message on bad flags. */
 export function parseCommandArgs(command: Command, argv: string[]): CommandContext["values"] & { _: string[] } {
+  const options = { ...COMMON_OPTIONS, ...command.options };
   const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...COMMON_OPTIONS, ...command.options },
+    args: joinNegativeValues(argv, options),
+    options,
     allowPositionals: true,
     strict: true,
   });
@@ -69,6 +75,30 @@ export function parseCommandArgs(command: Command, argv: string[]): CommandConte
     throw new TypeError(`unexpected argument "${positionals[0]}"`);
   }
   return { ...values, _: positionals };
+}
+
+/**
+ * `--from -1h` as `--from=-1h`: a string option's value may start with a dash when a digit follows
+ * (relative times, negative numbers); `node:util` `parseArgs` would take it for an option.
+ */
+export function joinNegativeValues(argv: string[], options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    const short = /^-([A-Za-z])$/.exec(arg)?.[1];
+    const name = long ?? (short ? Object.keys(options).find((k) => options[k].short === short) : undefined);
+    const next = argv[i + 1];
+    if (name && options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** Reads the configuration named by the flags. */

@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { ConfigError } from "../config/load.ts";
-import { LockedError } from "../model/errors.ts";
 import { VERSION } from "../version.ts";
 import { type Command, COMMON_HELP, configFromFlags, type Io, parseCommandArgs, processIo } from "./args.ts";
 import { configCommand } from "./config_cmd.ts";
@@ -13,6 +11,7 @@ import { serveCommand } from "./serve.ts";
 import { queryCommand, seriesCommand, sqlCommand } from "./query_cmds.ts";
 import { compactCommand, retentionCommand, walCommand } from "./admin_cmds.ts";
 import { installSystemdCommand } from "./systemd_cmd.ts";
+import { EXIT, explain } from "./errors.ts";
 
 const versionCommand: Command = {
   summary: "print the version",
@@ -67,14 +66,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const command = COMMANDS[name];
   if (!command) {
     io.err(`Unknown command "${name}".\n\n${mainHelp()}`);
-    return 2;
+    return EXIT.usage;
   }
   let values;
   try {
     values = parseCommandArgs(command, named ? argv.slice(1) : argv);
   } catch (err) {
-    io.err(`${name}: ${(err as Error).message}\n\nUsage: ${command.usage}\n${COMMON_HELP}`);
-    return 2;
+    io.err(`${name}: ${(err as Error).message}\nRun "stalker-storage ${name} --help" for its usage and options.\n`);
+    return EXIT.usage;
   }
   if (values.help) {
     io.out(`${command.summary}\n\nUsage: ${command.usage}\n${COMMON_HELP}`);
@@ -88,11 +87,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       loadConfig: () => configFromFlags(values),
     });
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof LockedError) {
-      io.err(`${err.message}\n`);
-      return 1;
-    }
-    io.err(`${name}: ${(err as Error).stack ?? err}\n`);
-    return 1;
+    const { text, code } = explain(name, err, Boolean(values.debug));
+    io.err(text);
+    return code;
   }
 }

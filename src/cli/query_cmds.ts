@@ -13,20 +13,23 @@ import { parseQueryParams } from "../query/params.ts";
 import { toCsv } from "../query/sql_csv.ts";
 import type { SqlResult } from "../query/sql_types.ts";
 import { OfflineStore } from "../service/offline.ts";
+import { InputError } from "../model/errors.ts";
 import { seriesJson } from "../http/json_out.ts";
+import { usageError } from "./errors.ts";
 import type { Command, CommandContext } from "./args.ts";
 import { call, findRemote } from "./remote.ts";
 import { renderTable } from "./table.ts";
 
 const REMOTE_OPTIONS = {
   server: { type: "string" as const },
+  token: { type: "string" as const },
   format: { type: "string" as const, short: "f" },
 };
 
 function formatOf(values: CommandContext["values"]): "table" | "json" | "csv" {
   const f = String(values.format ?? "table");
   if (f !== "table" && f !== "json" && f !== "csv") {
-    throw new TypeError(`--format must be table, json or csv, got "${f}"`);
+    throw usageError(`--format must be table, json or csv, got "${f}"`);
   }
   return f;
 }
@@ -36,10 +39,11 @@ export const queryCommand: Command = {
   summary: "query one series or all series of a target/namespace (offline or through a server)",
   usage: `stalker-storage query --namespace NS [--target T] [--poller P] [--from TIME] [--to TIME]
                        [--tier auto|raw|5min|hourly|daily|weekly] [--limit N] [--format table|json|csv]
-                       [--server URL]
+                       [--server URL] [--token TOKEN]
 
 TIME is Unix milliseconds, RFC 3339 or relative (now, -24h). Default: the last 24 hours, tier auto.
 Without --server it reads the data directory directly (WAL included), or asks the server that holds it.
+--token (or STALKER_STORAGE_TOKEN, or server.auth_token of --config) is the server's bearer token.
 `,
   options: {
     ...REMOTE_OPTIONS,
@@ -58,7 +62,14 @@ Without --server it reads the data directory directly (WAL included), or asks th
     for (const k of ["namespace", "target", "poller", "from", "to", "tier", "limit"]) {
       params[k] = values[k] as string | undefined;
     }
-    const remote = await findRemote(config, values.server as string | undefined);
+    let parsed;
+    try {
+      parsed = parseQueryParams(params, systemClock.now(), config); // usage errors before asking anyone
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw usageError(err.message.replace(/^(namespace|target|poller|from|to|tier|limit)\b/, "--$1"));
+    }
+    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
     if (remote) {
       const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined) as [string, string][]);
       qs.set("format", format === "csv" ? "csv" : "json");
@@ -67,7 +78,6 @@ Without --server it reads the data directory directly (WAL included), or asks th
       else printQuery(io, await res.json(), format);
       return 0;
     }
-    const parsed = parseQueryParams(params, systemClock.now(), config);
     const store = await OfflineStore.open(config, nodeFs, systemClock, silentLogger);
     const result = await store.query(parsed.request);
     if (format === "csv") io.out(resultCsv(result));
@@ -116,7 +126,7 @@ function iso(t: unknown): string {
 /** The `sql` command. */
 export const sqlCommand: Command = {
   summary: "read-only SQL (DuckDB) over the tier files (offline or through a server)",
-  usage: `stalker-storage sql "SELECT ..." [--format table|json|csv] [--server URL]
+  usage: `stalker-storage sql "SELECT ..." [--format table|json|csv] [--server URL] [--token TOKEN]
 stalker-storage sql - < query.sql
 
 Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See docs/sql.md.
@@ -129,7 +139,7 @@ Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See d
     const text = positionals[0] === "-" || positionals.length === 0
       ? fs.readFileSync(0, "utf8")
       : positionals.join(" ");
-    const remote = await findRemote(config, values.server as string | undefined);
+    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
     let result: SqlResult;
     if (remote) {
       const res = await call(remote, "/api/v1/sql", {
@@ -170,7 +180,8 @@ Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See d
 /** The `series` command. */
 export const seriesCommand: Command = {
   summary: "list known series with their last value (offline or through a server)",
-  usage: `stalker-storage series [--namespace NS] [--target T] [--poller P] [--format table|json|csv] [--server URL]
+  usage: `stalker-storage series [--namespace NS] [--target T] [--poller P] [--format table|json|csv]
+                       [--server URL] [--token TOKEN]
 `,
   options: { ...REMOTE_OPTIONS, namespace: { type: "string" }, target: { type: "string" }, poller: { type: "string" } },
   async run({ values, io, loadConfig }) {
@@ -181,7 +192,7 @@ export const seriesCommand: Command = {
       target: values.target as string | undefined,
       poller: values.poller as string | undefined,
     };
-    const remote = await findRemote(config, values.server as string | undefined);
+    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
     let list: Record<string, unknown>[];
     if (remote) {
       const qs = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);
@@ -192,7 +203,10 @@ export const seriesCommand: Command = {
       await store.close();
     }
     const cols = ["namespace", "target", "poller", "last_time", "kind", "value", "valid", "error"];
-    const rows = list.map((s) => cols.map((c) => (c === "value" ? s.value ?? s.value_counter ?? s.value_text : s[c])));
+    // a field a series does not have (no error, no value) is empty, never "undefined"
+    const rows = list.map((s) =>
+      cols.map((c) => (c === "value" ? s.value ?? s.value_counter ?? s.value_text : s[c]) ?? null)
+    );
     if (format === "json") io.out(JSON.stringify(list, null, 2) + "\n");
     else if (format === "csv") {
       io.out(toCsv({ columns: cols.map((name) => ({ name, type: "VARCHAR" })), rows: rows as never }));

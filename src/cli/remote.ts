@@ -8,6 +8,7 @@
 import type { Config } from "../config/schema.ts";
 import { lockOwner } from "../platform/lock.ts";
 import { nodeFs } from "../platform/node_fs.ts";
+import { CliError, EXIT } from "./errors.ts";
 
 /** A server to ask. */
 export interface Remote {
@@ -15,11 +16,19 @@ export interface Remote {
   token: string;
 }
 
-/** The server to use: `--server`, else the one holding the data directory, else null (offline). */
-export async function findRemote(config: Config, server: string | undefined): Promise<Remote | null> {
-  if (server) return { url: server.replace(/\/+$/, ""), token: config.server.authToken };
+/**
+ * The server to use: `--server`, else the one holding the data directory, else null (offline). The
+ * token: `--token`, else `server.auth_token` of the configuration (or `STALKER_STORAGE_TOKEN`).
+ */
+export async function findRemote(
+  config: Config,
+  server: string | undefined,
+  token?: string,
+): Promise<Remote | null> {
+  const bearer = token ?? config.server.authToken;
+  if (server) return { url: server.replace(/\/+$/, ""), token: bearer };
   const owner = await lockOwner(nodeFs, config.dataDir);
-  if (owner?.url) return { url: owner.url, token: config.server.authToken };
+  if (owner?.url) return { url: owner.url, token: bearer };
   return null;
 }
 
@@ -31,7 +40,12 @@ export async function call(remote: Remote, path: string, init: RequestInit = {})
   try {
     res = await fetch(`${remote.url}${path}`, { ...init, headers });
   } catch (err) {
-    throw new Error(`Cannot reach the server at ${remote.url}: ${(err as Error).message}`, { cause: err });
+    throw new CliError(
+      `cannot reach the server at ${remote.url} (${(err as Error).message}); is it running? ` +
+        `Name another one with --server URL.`,
+      EXIT.unavailable,
+      { cause: err },
+    );
   }
   if (!res.ok) {
     const text = await res.text();
@@ -41,7 +55,15 @@ export async function call(remote: Remote, path: string, init: RequestInit = {})
     } catch {
       // not JSON
     }
-    throw new Error(`The server answered ${res.status}: ${message}`);
+    if (res.status === 401 || res.status === 403) {
+      throw new CliError(
+        `the server at ${remote.url} refused ${remote.token ? "the token" : "the request without a token"} ` +
+          `(${res.status}: ${message.split("\n")[0]}).\nGive its server.auth_token with --token TOKEN, the ` +
+          `STALKER_STORAGE_TOKEN environment variable, or server.auth_token in --config FILE.`,
+        EXIT.denied,
+      );
+    }
+    throw new Error(`the server answered ${res.status}: ${message}`);
   }
   return res;
 }

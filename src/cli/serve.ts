@@ -14,6 +14,21 @@ import { runtimeName, serve } from "../platform/runtime.ts";
 import { Storage } from "../service/storage.ts";
 import { VERSION } from "../version.ts";
 import type { Command } from "./args.ts";
+import { CliError, EXIT, whoAmI } from "./errors.ts";
+
+/** Why binding failed, in words (Bun and Deno word it differently). */
+function listenProblem(err: unknown, port: number): string {
+  const e = err as Error & { code?: string; name?: string };
+  const text = `${e?.code ?? ""} ${e?.name ?? ""} ${e?.message ?? err}`;
+  if (/EADDRINUSE|AddrInUse|in use/i.test(text)) return `the port ${port} is in use by another process`;
+  if (/EACCES|PermissionDenied|permission/i.test(text)) {
+    return `not allowed for user ${whoAmI()}${
+      port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : ""
+    }`;
+  }
+  if (/EADDRNOTAVAIL|AddrNotAvailable|not available/i.test(text)) return "no interface has that address";
+  return String(e?.message ?? err).split("\n")[0];
+}
 
 /** The `serve` command (also the default). */
 export const serveCommand: Command = {
@@ -31,12 +46,17 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
     await storage.lockDataDir(); // fail before listening when another server owns the directory
     const app = createApp({ storage, metrics, log, clock: systemClock, authToken: config.server.authToken });
     const { hostname, port } = splitListen(config.server.listen);
-    const server = await serve({
-      hostname,
-      port,
-      fetch: app.fetch,
-      maxRequestBodySize: config.server.maxBodyBytes,
-    });
+    let server;
+    try {
+      server = await serve({ hostname, port, fetch: app.fetch, maxRequestBodySize: config.server.maxBodyBytes });
+    } catch (err) {
+      throw new CliError(
+        `cannot listen on ${config.server.listen}: ${listenProblem(err, port)}.\n` +
+          `Choose another address with --listen HOST:PORT or server.listen in the configuration.`,
+        EXIT.unavailable,
+        { cause: err },
+      );
+    }
     const url = `http://${server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
     await storage.advertise(url);
     log.info("stalker-storage listening", { version: VERSION, runtime: runtimeName, url, data_dir: config.dataDir });

@@ -10,6 +10,7 @@ import path from "node:path";
 import process from "node:process";
 import { renderDefaultYaml } from "../config/example.ts";
 import type { Command } from "./args.ts";
+import { CliError, EXIT, whoAmI } from "./errors.ts";
 
 /** Where things go. */
 export interface InstallPlan {
@@ -107,6 +108,13 @@ no user creation, no systemctl).
     };
     const dry = Boolean(values["dry-run"]);
     const root = values.root as string | undefined;
+    if (!dry && root === undefined && process.getuid?.() !== 0) {
+      throw new CliError(
+        `needs root (it creates a system user, writes ${plan.binary}, /etc and the unit, and runs systemctl); ` +
+          `you are ${whoAmI()}.\nRun it with sudo, or see what it would do with --dry-run.`,
+        EXIT.denied,
+      );
+    }
     const steps = stepsOf(plan, root, !values["no-start"] && !root);
     for (const step of steps) {
       io.out(`${dry ? "would " : ""}${step.describe}\n`);

@@ -11,6 +11,7 @@ import type { Storage } from "../service/storage.ts";
 import { requireToken } from "./auth.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { ingestHandler } from "./ingest_route.ts";
+import { methodNotAllowed, mountRoot } from "./root_route.ts";
 import { queryHandler, sqlHandler } from "./query_routes.ts";
 import { parseLimit, seriesJson } from "./json_out.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -43,7 +44,14 @@ export function createApp(deps: AppDeps): Hono {
     requests.inc(1, { route: c.req.routePath, status: String(c.res.status) });
   });
   app.onError((err, c) => errorResponse(c, err, log));
-  app.notFound((c) => errorResponse(c, new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}`), log));
+  app.notFound((c) =>
+    errorResponse(
+      c,
+      methodNotAllowed(app, c) ?? new HttpError(404, "not_found", `No route ${c.req.method} ${c.req.path}`),
+      log,
+    )
+  );
+  mountRoot(app);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {
