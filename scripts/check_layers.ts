@@ -19,8 +19,9 @@ export const LAYERS: Readonly<Record<string, number>> = {
   ingest: 8,
   query: 9,
   service: 10,
-  http: 11,
-  cli: 12,
+  prom: 11,
+  http: 12,
+  cli: 13,
 };
 
 const src = new URL("../src/", import.meta.url).pathname;

@@ -14,6 +14,7 @@ import { ingestHandler } from "./ingest_route.ts";
 import { methodNotAllowed, mountRoot } from "./root_route.ts";
 import { queryHandler, sqlHandler } from "./query_routes.ts";
 import { parseLimit, seriesJson } from "./json_out.ts";
+import { promApi } from "../prom/api.ts";
 import type { Clock } from "../platform/clock.ts";
 
 /** What the app needs. */
@@ -72,5 +73,6 @@ export function createApp(deps: AppDeps): Hono {
     const all = storage.series(filter);
     return c.json({ series: all.slice(0, limit).map(seriesJson), total: all.length, truncated: all.length > limit });
   });
+  app.route("/prometheus", promApi({ storage, clock: deps.clock, log, auth: requireToken(deps.authToken) }));
   return app;
 }

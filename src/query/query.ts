@@ -51,6 +51,8 @@ export interface QueryRequest {
   tier: Tier;
   /** Most points (or samples) in the answer, over all series. */
   limit: number;
+  /** Aggregate tiers: read the sketches too, so the points can be merged (quantiles over buckets). */
+  sketches?: boolean;
 }
 
 /** One raw sample of the answer. */
@@ -206,7 +208,7 @@ async function aggregateSeries(
   result: QueryResult,
 ): Promise<Map<string, SeriesResult>> {
   const from = bucketStart(tier, req.fromMs);
-  const rows = await aggRows(view, req.filter, tier, from, req.toMs, memory, result);
+  const rows = await aggRows(view, req.filter, tier, from, req.toMs, memory, result, req.sketches ?? false);
   const out = new Map<string, SeriesResult>();
   for (const r of rows) {
     const key = keyOf(r.namespace, r.target, r.poller);
