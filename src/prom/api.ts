@@ -137,7 +137,6 @@ export function promApi(deps: PromApiDeps): Hono {
 
   route("/api/v1/query_exemplars", () => success([]));
   route("/api/v1/rules", () => success({ groups: [] }));
-  app.notFound((c) => c.json(errorBody("bad_data", `No Prometheus API endpoint ${c.req.method} ${c.req.path}`), 404));
   return app;
 }
 
