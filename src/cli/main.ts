@@ -10,7 +10,7 @@ import { requirementsCommand } from "./requirements_cmd.ts";
 import { serveCommand } from "./serve.ts";
 import { queryCommand, seriesCommand, sqlCommand } from "./query_cmds.ts";
 import { compactCommand, retentionCommand, walCommand } from "./admin_cmds.ts";
-import { installSystemdCommand } from "./systemd_cmd.ts";
+import { installSystemdCommand, uninstallSystemdCommand } from "./systemd_cmd.ts";
 import { EXIT, explain } from "./errors.ts";
 
 const versionCommand: Command = {
@@ -34,6 +34,7 @@ export const COMMANDS: Record<string, Command> = {
   requirements: requirementsCommand,
   config: configCommand,
   "install-systemd": installSystemdCommand,
+  "uninstall-systemd": uninstallSystemdCommand,
   version: versionCommand,
 };
 

@@ -80,6 +80,8 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
         });
       };
       process.on("SIGTERM", () => onSignal("SIGTERM"));
+      // systemctl reload: SIGHUP must not end the process (its default action)
+      process.on("SIGHUP", () => log.info("SIGHUP received: nothing to reload"));
       process.on("SIGINT", () => onSignal("SIGINT"));
     });
     try {
