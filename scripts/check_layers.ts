@@ -20,8 +20,9 @@ export const LAYERS: Readonly<Record<string, number>> = {
   query: 9,
   service: 10,
   prom: 11,
-  http: 12,
-  cli: 13,
+  ui: 12,
+  http: 13,
+  cli: 14,
 };
 
 const src = new URL("../src/", import.meta.url).pathname;

@@ -9,7 +9,8 @@ import fs from "node:fs";
 export const BUN_VERSION = "1.4.5";
 const root = new URL("../", import.meta.url).pathname;
 
-function bunCommand(): string[] {
+/** The `bun` command line: a local bun of the pinned version, else `npx -y bun@<pinned>`. */
+export function bunCommand(): string[] {
   const local = spawnSync("bun", ["--version"], { encoding: "utf8" });
   if (local.status === 0 && local.stdout.trim() === BUN_VERSION) return ["bun"];
   return ["npx", "-y", `bun@${BUN_VERSION}`];

@@ -1,11 +1,13 @@
 /**
  * Regenerates everything derived from a single source: TypeScript from `proto/` (buf + protoc-gen-es,
  * offline, local plugin), `storage.example.yaml` and the key table in `docs/config.md` from the config
- * schema. Run with `deno task gen`; tests fail when the committed files drift.
+ * schema, and the web UI's embedded assets (`scripts/build_ui.ts`). Run with `deno task gen`; tests fail when the
+ * committed files drift.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { renderConfigTable, renderDefaultYaml } from "../src/config/example.ts";
+import { buildUi, renderUiModule, UI_MODULE } from "./build_ui.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -34,5 +36,6 @@ if (import.meta.main) {
   fs.writeFileSync(`${root}storage.example.yaml`, renderDefaultYaml());
   const doc = `${root}docs/config.md`;
   fs.writeFileSync(doc, renderConfigDoc(fs.readFileSync(doc, "utf8")));
-  console.log("generated src/gen, storage.example.yaml, docs/config.md");
+  fs.writeFileSync(UI_MODULE, renderUiModule(buildUi()));
+  console.log("generated src/gen, storage.example.yaml, docs/config.md, src/ui/assets_gen.ts");
 }

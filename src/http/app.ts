@@ -15,6 +15,8 @@ import { methodNotAllowed, mountRoot } from "./root_route.ts";
 import { queryHandler, sqlHandler } from "./query_routes.ts";
 import { parseLimit, seriesJson } from "./json_out.ts";
 import { promApi } from "../prom/api.ts";
+import { seriesSearch } from "./series_search.ts";
+import { mountUi } from "../ui/route.ts";
 import type { Clock } from "../platform/clock.ts";
 
 /** What the app needs. */
@@ -61,6 +63,8 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
 
+  mountUi(app);
+
   app.use("/api/*", requireToken(deps.authToken));
   app.get("/api/v1/status", async (c) => c.json(await storage.status()));
   app.post("/api/v1/ingest", ingestHandler(storage, deps.clock));
@@ -70,7 +74,7 @@ export function createApp(deps: AppDeps): Hono {
     const q = c.req.query();
     const filter = { namespace: q.namespace, target: q.target, poller: q.poller };
     const limit = parseLimit(q.limit, storage.config.query.maxRows);
-    const all = storage.series(filter);
+    const all = storage.series(filter).filter(seriesSearch(q.q));
     return c.json({ series: all.slice(0, limit).map(seriesJson), total: all.length, truncated: all.length > limit });
   });
   app.route("/prometheus", promApi({ storage, clock: deps.clock, log, auth: requireToken(deps.authToken) }));

@@ -1,0 +1,73 @@
+/**
+ * Headless Chromium (Debian's `/usr/bin/chromium`) driven by playwright-core, for the web UI tests: a
+ * fresh profile per launch, no network beyond the server under test, console errors and CSP violations
+ * collected so a test can assert there were none.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+
+/** Debian's Chromium, installed by .ci/run. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** Where tests leave their screenshots (git-ignored). */
+export const SCREENSHOT_DIR = path.resolve(new URL("../../dist/test-output/ui", import.meta.url).pathname);
+
+/** A launched browser with one page, and the errors its pages reported. */
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /**
+   * Console errors (CSP violations among them) and uncaught exceptions so far; not the browser's own
+   * "Failed to load resource" lines for API answers a test provokes (401, 400).
+   */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** Launches Chromium headless with an empty profile and opens a page of `width`×`height`. */
+export async function launchBrowser(width = 1280, height = 720): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (see .ci/run)`);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "stalker-ui-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width, height },
+    timeout: 30_000,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  context.setDefaultTimeout(15_000);
+  const page = context.pages()[0] ?? await context.newPage();
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return {
+    context,
+    page,
+    errors,
+    close: async () => {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves a full-page screenshot as `<name>.png` under {@link SCREENSHOT_DIR}; returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
