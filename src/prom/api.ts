@@ -17,7 +17,7 @@ import type { Storage } from "../service/storage.ts";
 import { VERSION } from "../version.ts";
 import { type Expr, type Matcher, parseDurationMs, parsePromQL, PromError } from "./ast.ts";
 import { type EvalResult, evaluate, planTier } from "./eval.ts";
-import { type Labels, labelsKey, labelsObject, labelValue } from "./labels.ts";
+import { compareLabels, type Labels, labelsKey, labelsObject, labelValue } from "./labels.ts";
 import { StorageSource } from "./source.ts";
 
 /** What the API needs. */
@@ -80,7 +80,7 @@ export function promApi(deps: PromApiDeps): Hono {
     if (selectors.length === 0) throw new PromError("bad_data", "no match[] parameter provided");
     const found = matching(source, selectors, p);
     const limit = parseLimit(p.get("limit"));
-    const list = [...found.values()].sort(byLabels);
+    const list = [...found.values()].sort(compareLabels);
     const warnings = limit > 0 && list.length > limit ? ["results truncated due to limit"] : [];
     return success((limit > 0 ? list.slice(0, limit) : list).map(labelsObject), warnings);
   });
@@ -170,7 +170,7 @@ function instantData(r: EvalResult): unknown {
 function rangeData(r: EvalResult): unknown {
   const series = r.value.kind === "scalar"
     ? [{ labels: [] as Labels, values: r.value.values, present: new Uint8Array(r.steps.length).fill(1) }]
-    : [...r.value.series].sort((a, b) => byLabels(a.labels, b.labels));
+    : [...r.value.series].sort((a, b) => compareLabels(a.labels, b.labels));
   return {
     resultType: "matrix",
     result: series.map((s) => {
@@ -252,15 +252,6 @@ function selectorMatchers(text: string): Matcher[] {
     );
   }
   return e.matchers;
-}
-
-function byLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i][0] !== b[i][0]) return a[i][0] < b[i][0] ? -1 : 1;
-    if (a[i][1] !== b[i][1]) return a[i][1] < b[i][1] ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 function limited(list: string[], p: Params): Response {

@@ -12,7 +12,7 @@ import { Aggregate } from "../model/aggregate.ts";
 import { type AggregateTier, bucketMs, type Tier } from "../model/tier.ts";
 import { type Aggregation, type BinaryOp, type Expr, PromError, type RangeFunction, type Selector } from "./ast.ts";
 import type { AggData, DataSource, RawData, SeriesData } from "./data.ts";
-import { dropName, type Labels, labelsKey } from "./labels.ts";
+import { compareLabels, dropName, type Labels, labelsKey } from "./labels.ts";
 
 /** Prometheus's default lookback for instant selectors. */
 export const LOOKBACK_MS = 5 * 60_000;
@@ -157,6 +157,8 @@ class Evaluator {
     const series = refs.length === 0
       ? []
       : await req.source.fetch(refs, from, last + 1, tier, consumer === "quantile_over_time", this.warnings);
+    // in label order, as Prometheus answers them
+    series.sort((a, b) => compareLabels(a.labels, b.labels));
     this.data.set(s, { series, tier });
     this.tiers.set(s.text, tier);
   }
@@ -170,7 +172,7 @@ class Evaluator {
       case "matrix":
         throw new PromError("bad_data", "A range vector cannot be the result of a query: wrap it in a function");
       case "call":
-        return { kind: "vector", series: this.call(e) };
+        return { kind: "vector", series: unique(this.call(e)) };
       case "aggregate":
         return { kind: "vector", series: this.aggregate(e) };
       case "binary":
@@ -359,8 +361,33 @@ class Evaluator {
       }
       if (v.present.some((p) => p === 1)) out.push(v);
     }
-    return { kind: "vector", series: out };
+    return { kind: "vector", series: unique(out) };
   }
+}
+
+/**
+ * Refuses a result in which two series have the same labels at the same step (a function or operator
+ * dropped the metric name that told them apart), as Prometheus does.
+ */
+function unique(series: Vec[]): Vec[] {
+  const byKey = new Map<string, Vec>();
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    const other = byKey.get(key);
+    if (other && s.present.some((p, i) => p === 1 && other.present[i] === 1)) {
+      throw new PromError("execution", "vector cannot contain metrics with the same labelset");
+    }
+    if (other) {
+      // disjoint in time: one series
+      for (let i = 0; i < s.present.length; i++) {
+        if (s.present[i]) {
+          other.values[i] = s.values[i];
+          other.present[i] = 1;
+        }
+      }
+    } else byKey.set(key, s);
+  }
+  return [...byKey.values()];
 }
 
 /** `a op b`; comparisons answer 1 or 0. */
@@ -430,7 +457,10 @@ function aggregateValues(op: Aggregation, vals: number[], param: number): number
   }
 }
 
-/** topk / bottomk within one group: the members selected at each step keep their own labels. */
+/**
+ * topk / bottomk within one group: the members selected at each step keep their own labels. Between
+ * equal values the choice is arbitrary, as in Prometheus (here: the first in label order).
+ */
 function selectK(op: "topk" | "bottomk", members: Vec[], param: Float64Array, n: number): Vec[] {
   const picked = members.map((m) => ({ labels: m.labels, values: m.values, present: new Uint8Array(n) }));
   const idx: number[] = [];
@@ -439,7 +469,7 @@ function selectK(op: "topk" | "bottomk", members: Vec[], param: Float64Array, n:
     if (!(k >= 1)) continue;
     idx.length = 0;
     for (let j = 0; j < members.length; j++) if (members[j].present[i]) idx.push(j);
-    // NaN sorts last for both topk and bottomk, as in Prometheus
+    // NaN sorts last for both, as in Prometheus
     idx.sort((a, b) => {
       const x = members[a].values[i], y = members[b].values[i];
       if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;

@@ -88,3 +88,13 @@ export function labelsKey(labels: Labels): string {
 export function dropName(labels: Labels): Labels {
   return labels.filter(([n]) => n !== "__name__");
 }
+
+/** Orders label sets as Prometheus does (`labels.Compare`: pair by pair, name then value). */
+export function compareLabels(a: Labels, b: Labels): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i][0] !== b[i][0]) return a[i][0] < b[i][0] ? -1 : 1;
+    if (a[i][1] !== b[i][1]) return a[i][1] < b[i][1] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
