@@ -7,13 +7,26 @@
  */
 import type { Config } from "../config/schema.ts";
 import { lockOwner } from "../platform/lock.ts";
+import fs from "node:fs";
 import { nodeFs } from "../platform/node_fs.ts";
+import { fetchTrusting } from "../platform/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /** A server to ask. */
 export interface Remote {
   url: string;
   token: string;
+  /** PEM of `server.tls.cert_file` when readable: trusted for an https URL (a self-signed certificate). */
+  ca?: string;
+}
+
+function caOf(config: Config): string | undefined {
+  if (config.server.tls.certFile === "") return undefined;
+  try {
+    return fs.readFileSync(config.server.tls.certFile, "utf8");
+  } catch {
+    return undefined; // not readable for this user: the system's CAs only
+  }
 }
 
 /**
@@ -26,9 +39,9 @@ export async function findRemote(
   token?: string,
 ): Promise<Remote | null> {
   const bearer = token ?? config.server.authToken;
-  if (server) return { url: server.replace(/\/+$/, ""), token: bearer };
+  if (server) return { url: server.replace(/\/+$/, ""), token: bearer, ca: caOf(config) };
   const owner = await lockOwner(nodeFs, config.dataDir);
-  if (owner?.url) return { url: owner.url, token: bearer };
+  if (owner?.url) return { url: owner.url, token: bearer, ca: caOf(config) };
   return null;
 }
 
@@ -38,7 +51,10 @@ export async function call(remote: Remote, path: string, init: RequestInit = {})
   if (remote.token) headers.set("authorization", `Bearer ${remote.token}`);
   let res: Response;
   try {
-    res = await fetch(`${remote.url}${path}`, { ...init, headers });
+    const url = `${remote.url}${path}`;
+    res = remote.ca && url.startsWith("https:")
+      ? await fetchTrusting(url, { ...init, headers }, remote.ca)
+      : await fetch(url, { ...init, headers });
   } catch (err) {
     throw new CliError(
       `cannot reach the server at ${remote.url} (${(err as Error).message}); is it running? ` +

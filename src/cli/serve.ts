@@ -4,31 +4,17 @@
  * @module
  */
 import process from "node:process";
-import { splitListen } from "../config/load.ts";
+import { isLoopback, splitListen } from "../config/load.ts";
 import { createApp } from "../http/app.ts";
 import { systemClock } from "../platform/clock.ts";
 import { createLogger } from "../platform/log.ts";
 import { Metrics } from "../platform/metrics.ts";
 import { nodeFs } from "../platform/node_fs.ts";
-import { runtimeName, serve } from "../platform/runtime.ts";
+import { runtimeName } from "../platform/runtime.ts";
 import { Storage } from "../service/storage.ts";
 import { VERSION } from "../version.ts";
 import type { Command } from "./args.ts";
-import { CliError, EXIT, whoAmI } from "./errors.ts";
-
-/** Why binding failed, in words (Bun and Deno word it differently). */
-function listenProblem(err: unknown, port: number): string {
-  const e = err as Error & { code?: string; name?: string };
-  const text = `${e?.code ?? ""} ${e?.name ?? ""} ${e?.message ?? err}`;
-  if (/EADDRINUSE|AddrInUse|in use/i.test(text)) return `the port ${port} is in use by another process`;
-  if (/EACCES|PermissionDenied|permission/i.test(text)) {
-    return `not allowed for user ${whoAmI()}${
-      port < 1024 ? " (ports below 1024 need root or CAP_NET_BIND_SERVICE)" : ""
-    }`;
-  }
-  if (/EADDRNOTAVAIL|AddrNotAvailable|not available/i.test(text)) return "no interface has that address";
-  return String(e?.message ?? err).split("\n")[0];
-}
+import { listen } from "./listener.ts";
 
 /** The `serve` command (also the default). */
 export const serveCommand: Command = {
@@ -45,19 +31,13 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
     const storage = Storage.create(config, { fs: nodeFs, clock: systemClock, log, metrics });
     await storage.lockDataDir(); // fail before listening when another server owns the directory
     const app = createApp({ storage, metrics, log, clock: systemClock, authToken: config.server.authToken });
-    const { hostname, port } = splitListen(config.server.listen);
-    let server;
-    try {
-      server = await serve({ hostname, port, fetch: app.fetch, maxRequestBodySize: config.server.maxBodyBytes });
-    } catch (err) {
-      throw new CliError(
-        `cannot listen on ${config.server.listen}: ${listenProblem(err, port)}.\n` +
-          `Choose another address with --listen HOST:PORT or server.listen in the configuration.`,
-        EXIT.unavailable,
-        { cause: err },
-      );
+    const server = await listen(config, app.fetch);
+    const url = server.url;
+    if (!server.secure && config.server.authToken !== "" && !isLoopback(splitListen(config.server.listen).hostname)) {
+      log.warn("the bearer token crosses the network in clear: set server.tls.cert_file and key_file", {
+        listen: config.server.listen,
+      });
     }
-    const url = `http://${server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname}:${server.port}`;
     await storage.advertise(url);
     log.info("stalker-storage listening", { version: VERSION, runtime: runtimeName, url, data_dir: config.dataDir });
 
@@ -81,7 +61,13 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
       };
       process.on("SIGTERM", () => onSignal("SIGTERM"));
       // systemctl reload: SIGHUP must not end the process (its default action)
-      process.on("SIGHUP", () => log.info("SIGHUP received: nothing to reload"));
+      process.on("SIGHUP", () => {
+        if (!server.secure) return log.info("SIGHUP: nothing to reload (no server.tls)");
+        server.reload().then(
+          () => log.info("SIGHUP: TLS certificate reloaded", { cert_file: config.server.tls.certFile }),
+          (err) => log.error("SIGHUP: the TLS certificate was not reloaded, the old one stays", { error: err.message }),
+        );
+      });
       process.on("SIGINT", () => onSignal("SIGINT"));
     });
     try {

@@ -209,6 +209,9 @@ function crossCheck(c: Config): string[] {
     );
   }
   if (c.dataDir.trim() === "") problems.push("data_dir: must not be empty");
+  if ((c.server.tls.certFile === "") !== (c.server.tls.keyFile === "")) {
+    problems.push("server.tls: cert_file and key_file go together: set both (HTTPS) or neither (HTTP)");
+  }
   return problems;
 }
 

@@ -44,7 +44,15 @@ export interface Config {
     recovery: { hysteresis: number; cooldownMs: number };
   };
   query: { memoryLimitBytes: number; timeoutMs: number; maxRows: number };
-  server: { listen: string; authToken: string; allowInsecure: boolean; maxBodyBytes: number; memoryLimitBytes: number };
+  server: {
+    listen: string;
+    authToken: string;
+    allowInsecure: boolean;
+    maxBodyBytes: number;
+    memoryLimitBytes: number;
+    /** PEM files of the HTTPS listener; both empty: plain HTTP. */
+    tls: { certFile: string; keyFile: string };
+  };
   limits: { maxSeries: number };
 }
 
@@ -392,6 +400,21 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: "Allow listening on a non-loopback address without auth_token.",
     set: (c, v) => (c.server.allowInsecure = v),
   }),
+  spec<string>({
+    key: "server.tls.cert_file",
+    kind: "string",
+    default: "",
+    doc: "PEM certificate (chain) of the HTTPS listener; with key_file the API is served over TLS only. " +
+      "Both files are read again on SIGHUP (systemctl reload): new connections get the new certificate.",
+    set: (c, v) => (c.server.tls.certFile = v),
+  }),
+  spec<string>({
+    key: "server.tls.key_file",
+    kind: "string",
+    default: "",
+    doc: "PEM private key of server.tls.cert_file.",
+    set: (c, v) => (c.server.tls.keyFile = v),
+  }),
   spec<number>({
     key: "server.max_body_bytes",
     kind: "size",
@@ -461,7 +484,14 @@ export function blankConfig(): Config {
       recovery: { hysteresis: 0, cooldownMs: 0 },
     },
     query: { memoryLimitBytes: 0, timeoutMs: 0, maxRows: 0 },
-    server: { listen: "", authToken: "", allowInsecure: false, maxBodyBytes: 0, memoryLimitBytes: 0 },
+    server: {
+      listen: "",
+      authToken: "",
+      allowInsecure: false,
+      maxBodyBytes: 0,
+      memoryLimitBytes: 0,
+      tls: { certFile: "", keyFile: "" },
+    },
     limits: { maxSeries: 0 },
   };
 }

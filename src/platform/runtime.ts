@@ -28,6 +28,13 @@ export interface ServeOptions {
   fetch: (request: Request) => Response | Promise<Response>;
   /** Largest request body the runtime itself should accept, in bytes. */
   maxRequestBodySize: number;
+  /** PEM certificate (chain) and key: HTTPS with the runtime's own TLS. */
+  tls?: { cert: string; key: string };
+  /**
+   * SO_REUSEPORT, so a second listener can take the same port before the first closes (a certificate
+   * reload without refusing a connection). Linux; another process of the same user could bind it too.
+   */
+  reusePort?: boolean;
 }
 
 /** Starts an HTTP server with the runtime's native server. */
@@ -45,6 +52,8 @@ function serveBun(options: ServeOptions): Promise<HttpServer> {
     // Bun rejects larger bodies itself (413); our own limit check runs first for a JSON error.
     maxRequestBodySize: options.maxRequestBodySize + 1024 * 1024,
     idleTimeout: 60,
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.reusePort ? { reusePort: true } : {}),
   });
   return Promise.resolve({
     port: server.port,
@@ -61,6 +70,8 @@ function serveDeno(options: ServeOptions): Promise<HttpServer> {
       const server = g.Deno.serve({
         hostname: options.hostname,
         port: options.port,
+        ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+        ...(options.reusePort ? { reusePort: true } : {}),
         onListen: (addr: { hostname: string; port: number }) => {
           resolve({
             port: addr.port,
@@ -220,4 +231,17 @@ async function loadLibc(): Promise<Libc> {
 export function collectGarbage(sync: boolean): void {
   if (runtimeName === "bun") g.Bun.gc(sync);
   else if (typeof g.gc === "function") g.gc();
+}
+
+/**
+ * `fetch` that also trusts the PEM certificate `caPem` (a server's own, possibly self-signed,
+ * certificate), with the runtime's TLS options (Bun's `tls.ca`, Deno's `createHttpClient`).
+ */
+export function fetchTrusting(url: string, init: RequestInit, caPem: string): Promise<Response> {
+  if (runtimeName === "bun") return fetch(url, { ...init, tls: { ca: caPem } } as RequestInit);
+  if (runtimeName === "deno") {
+    const client = g.Deno.createHttpClient({ caCerts: [caPem] });
+    return fetch(url, { ...init, client } as RequestInit);
+  }
+  return fetch(url, init);
 }
