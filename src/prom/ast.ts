@@ -111,7 +111,14 @@ export function parsePromQL(text: string): Expr {
   } while (cursor.next());
   const top = tree.topNode.firstChild;
   if (!top) throw new PromError("bad_data", "The query is empty");
-  return new Builder(text).expr(top);
+  const expr = new Builder(text).expr(top);
+  if (expr.type === "matrix") {
+    throw new PromError(
+      "bad_data",
+      `A range vector is not supported as a query's result (in "${text}"): wrap it in a function such as rate() or max_over_time()`,
+    );
+  }
+  return expr;
 }
 
 class Builder {
