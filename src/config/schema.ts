@@ -33,6 +33,14 @@ export interface Config {
     flush: { intervalMs: number; maxBufferSamples: number };
     /** Oldest sample accepted; 0 = the longest tier retention (see {@link maxSampleAgeMs}). */
     maxSampleAgeMs: number;
+    /** Identity mapping of the foreign protocols (Influx, remote-write, collectd). */
+    mapping: {
+      namespaceLabel: string;
+      namespaceDefault: string;
+      targetLabels: string[];
+      targetDefault: string;
+      counterPatterns: string[];
+    };
   };
   compaction: {
     workers: number;
@@ -84,6 +92,11 @@ export interface KeySpec {
   max?: number;
   /** Stores the parsed value into the config object. */
   set(config: Config, value: never): void;
+}
+
+/** A comma-separated list's entries, trimmed, without empty ones. */
+function splitList(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
 function spec<T>(s: Omit<KeySpec, "set"> & { set(config: Config, value: T): void }): KeySpec {
@@ -274,6 +287,44 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc:
       "Samples older than this are refused (400 with the sample index), since retention would delete them at once. 0 = the longest retention of any tier, so backfilling history into the aggregates keeps working. Timestamps before 2000-01-01 are always refused (usually seconds sent as milliseconds).",
     set: (c, v) => (c.ingestion.maxSampleAgeMs = v),
+  }),
+  spec<string>({
+    key: "ingestion.mapping.namespace_label",
+    kind: "string",
+    default: "namespace",
+    doc:
+      "Foreign protocols (InfluxDB line protocol, remote-write, collectd; see docs/ingest_protocols.md): the label or tag whose value is the namespace. Without it the namespace is the request's `db`/`bucket`, else `namespace_default`. Empty = no such label.",
+    set: (c, v) => (c.ingestion.mapping.namespaceLabel = v),
+  }),
+  spec<string>({
+    key: "ingestion.mapping.namespace_default",
+    kind: "string",
+    default: "default",
+    doc: "Foreign protocols: the namespace when neither the namespace label nor a `db`/`bucket` names one.",
+    set: (c, v) => (c.ingestion.mapping.namespaceDefault = v),
+  }),
+  spec<string>({
+    key: "ingestion.mapping.target_labels",
+    kind: "string",
+    default: "agent_host,host,instance,target",
+    doc:
+      "Foreign protocols: comma-separated labels or tags; the first present one is the target (the device) and is removed from the poller's labels.",
+    set: (c, v) => (c.ingestion.mapping.targetLabels = splitList(v)),
+  }),
+  spec<string>({
+    key: "ingestion.mapping.target_default",
+    kind: "string",
+    default: "unknown",
+    doc: "Foreign protocols: the target when none of `target_labels` is present.",
+    set: (c, v) => (c.ingestion.mapping.targetDefault = v),
+  }),
+  spec<string>({
+    key: "ingestion.mapping.counter_patterns",
+    kind: "string",
+    default: "*_total,*if*Octets,*if*Pkts,*if*Errors,*if*Discards,*if*UnknownProtos",
+    doc:
+      "Foreign protocols: comma-separated name patterns (`*` = any characters) of metrics, or Influx field names, that are counters (IF-MIB octet/packet/error counters by default). Influx `u` fields, remote-write `TYPE counter` metadata and collectd counter/derive values are counters anyway.",
+    set: (c, v) => (c.ingestion.mapping.counterPatterns = splitList(v)),
   }),
   spec<number>({
     key: "compaction.workers",
@@ -476,6 +527,7 @@ export function blankConfig(): Config {
       wal: { dir: "", syncMode: "fsync", syncIntervalMs: 0, maxSegmentBytes: 0 },
       flush: { intervalMs: 0, maxBufferSamples: 0 },
       maxSampleAgeMs: 0,
+      mapping: { namespaceLabel: "", namespaceDefault: "", targetLabels: [], targetDefault: "", counterPatterns: [] },
     },
     compaction: { workers: 0, schedule: { rawTo5min: "", fiveMinToHourly: "", hourlyToDaily: "", dailyToWeekly: "" } },
     backpressure: {

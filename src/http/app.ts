@@ -10,6 +10,7 @@ import type { Metrics } from "../platform/metrics.ts";
 import type { Storage } from "../service/storage.ts";
 import { requireToken } from "./auth.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { mountForeignRoutes } from "./foreign_routes.ts";
 import { ingestHandler } from "./ingest_route.ts";
 import { methodNotAllowed, mountRoot } from "./root_route.ts";
 import { queryHandler, sqlHandler } from "./query_routes.ts";
@@ -65,6 +66,8 @@ export function createApp(deps: AppDeps): Hono {
 
   mountUi(app);
 
+  // before the /api/* middleware: these routes accept their protocols' own token forms
+  mountForeignRoutes(app, { storage, clock: deps.clock, authToken: deps.authToken });
   app.use("/api/*", requireToken(deps.authToken));
   app.get("/api/v1/status", async (c) => c.json(await storage.status()));
   app.post("/api/v1/ingest", ingestHandler(storage, deps.clock));

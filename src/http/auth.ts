@@ -39,3 +39,28 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   pb.set(b);
   return timingSafeEqual(pa, pb) && a.length === b.length;
 }
+
+/**
+ * The token a foreign-protocol request presents: `Authorization: Bearer <t>` or `Token <t>` (InfluxDB
+ * v2, Telegraf), HTTP basic auth (Influx v1 clients, Prometheus `basic_auth`: the password is the token,
+ * the user name is ignored), else `fallback` (Influx v1's `p` query parameter). Undefined when none.
+ */
+export function presentedToken(header: string | undefined, fallback?: string): string | undefined {
+  const m = /^(Bearer|Token|Basic)\s+(.+)$/i.exec(header ?? "");
+  if (m === null) return fallback === "" ? undefined : fallback;
+  const value = m[2].trim();
+  if (m[1].toLowerCase() !== "basic") return value;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(value), (ch) => ch.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? decoded : decoded.slice(colon + 1);
+}
+
+/** Whether `presented` is `token`, compared in constant time. */
+export function tokenMatches(token: string, presented: string): boolean {
+  return sameBytes(new TextEncoder().encode(presented), new TextEncoder().encode(token));
+}

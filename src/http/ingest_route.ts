@@ -25,41 +25,66 @@ const BODY_EXPANSION = 1 + MEMORY_COSTS.bodyExpansion;
 /** What a body of unknown length reserves before it is read. */
 const UNKNOWN_LENGTH_STEP = 1 << 20;
 
+/** The ingest requests of a set of routes in flight (at most {@link MAX_CONCURRENT_INGEST}). */
+export interface IngestGate {
+  active: number;
+}
+
+/**
+ * Receives one ingest request's body, the same way for every ingest route (ours and the foreign
+ * protocols'): readiness, the concurrency limit, early admission, the body's share of the memory budget,
+ * the size limit and deadline, then `decodeBody` (`Content-Encoding`); `work` decodes and stores it.
+ */
+export async function receiveBody<T>(
+  c: Context,
+  storage: Storage,
+  gate: IngestGate,
+  work: (body: Uint8Array) => Promise<T>,
+  decodeBody: (raw: Uint8Array, encoding: string | null, limit: number) => Uint8Array = decodeContent,
+): Promise<T> {
+  storage.assertReady();
+  if (gate.active >= MAX_CONCURRENT_INGEST) {
+    throw new HttpError(429, "overloaded", `More than ${MAX_CONCURRENT_INGEST} ingest requests at once; retry`, {
+      "retry-after": "1",
+    });
+  }
+  storage.admitEarly();
+  const limit = storage.config.server.maxBodyBytes;
+  const declared = Number(c.req.header("content-length") ?? NaN);
+  // a body's share of the memory budget: what it is, plus what it decodes to; a body of unknown
+  // length (chunked, gzip) reserves a first step and the rest once its size is known
+  let reserved = 0;
+  const reserve = (bytes: number) => {
+    if (!storage.memory.reserveBody(bytes)) {
+      throw new HttpError(
+        429,
+        "overloaded",
+        `Request bodies in flight fill their share of server.memory_limit (${storage.plan.bodiesBytes} bytes); retry`,
+        { "retry-after": "1" },
+      );
+    }
+    reserved += bytes;
+  };
+  reserve(Math.min(Number.isFinite(declared) ? declared : UNKNOWN_LENGTH_STEP, limit) * BODY_EXPANSION);
+  gate.active++;
+  try {
+    const raw = await readBody(c.req.raw, limit, BODY_DEADLINE_MS);
+    const body = decodeBody(raw, c.req.header("content-encoding") ?? null, limit);
+    if (body.length * BODY_EXPANSION > reserved) reserve(body.length * BODY_EXPANSION - reserved);
+    storage.assertReady();
+    return await work(body);
+  } finally {
+    gate.active--;
+    storage.memory.releaseBody(reserved);
+  }
+}
+
 /** The route handler. */
 export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => Promise<Response> {
-  let active = 0;
-  return async (c) => {
-    storage.assertReady();
-    if (active >= MAX_CONCURRENT_INGEST) {
-      throw new HttpError(429, "overloaded", `More than ${MAX_CONCURRENT_INGEST} ingest requests at once; retry`, {
-        "retry-after": "1",
-      });
-    }
-    storage.admitEarly();
-    const limit = storage.config.server.maxBodyBytes;
-    const declared = Number(c.req.header("content-length") ?? NaN);
-    // a body's share of the memory budget: what it is, plus what it decodes to; a body of unknown
-    // length (chunked, gzip) reserves a first step and the rest once its size is known
-    let reserved = 0;
-    const reserve = (bytes: number) => {
-      if (!storage.memory.reserveBody(bytes)) {
-        throw new HttpError(
-          429,
-          "overloaded",
-          `Request bodies in flight fill their share of server.memory_limit (${storage.plan.bodiesBytes} bytes); retry`,
-          { "retry-after": "1" },
-        );
-      }
-      reserved += bytes;
-    };
-    reserve(Math.min(Number.isFinite(declared) ? declared : UNKNOWN_LENGTH_STEP, limit) * BODY_EXPANSION);
-    active++;
-    try {
+  const gate: IngestGate = { active: 0 };
+  return (c) =>
+    receiveBody(c, storage, gate, async (body) => {
       const type = mediaType(c.req.header("content-type"));
-      const raw = await readBody(c.req.raw, limit, BODY_DEADLINE_MS);
-      const body = decodeContent(raw, c.req.header("content-encoding") ?? null, limit);
-      if (body.length * BODY_EXPANSION > reserved) reserve(body.length * BODY_EXPANSION - reserved);
-      storage.assertReady();
       const batch = decode(type, body, clock.now(), storage.scanContext());
       const { accepted, duplicates, conflicts } = await storage.ingest(batch, true);
       const level = storage.backpressure;
@@ -68,11 +93,7 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
         200,
         level === "none" ? {} : { "x-stalker-backpressure": level },
       );
-    } finally {
-      active--;
-      storage.memory.releaseBody(reserved);
-    }
-  };
+    });
 }
 
 function mediaType(header: string | undefined): string {
