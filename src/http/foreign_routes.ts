@@ -14,6 +14,8 @@ import type { Context, Hono } from "hono";
 import { maxSampleAgeMs } from "../config/schema.ts";
 import { isPrecision, parseLineProtocol } from "../ingest/influx.ts";
 import { IdentityMapper } from "../ingest/mapping.ts";
+import { RemoteWriteDecoder, snappyDecode } from "../ingest/remote_write.ts";
+import { InputError } from "../model/errors.ts";
 import { oldestAccepted } from "../ingest/validate.ts";
 import type { SampleBatch } from "../model/batch.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -90,6 +92,46 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
   app.post("/write", influxWrite(1));
   app.post("/api/v2/write", influxWrite(2));
 
+  const remote = new RemoteWriteDecoder(mapper);
+  const snappyBody = (raw: Uint8Array, encoding: string | null, limit: number): Uint8Array => {
+    const enc = (encoding ?? "snappy").trim().toLowerCase();
+    if (enc !== "snappy") {
+      throw new HttpError(
+        415,
+        "unsupported_encoding",
+        `Content-Encoding "${encoding}" is not supported: a remote-write body is snappy-compressed`,
+      );
+    }
+    try {
+      return snappyDecode(raw, limit);
+    } catch (err) {
+      if (err instanceof InputError && err.code === "body_too_large") throw new HttpError(413, err.code, err.message);
+      throw err;
+    }
+  };
+  app.post("/api/v1/write", async (c) => {
+    try {
+      authorize(c, authToken, undefined);
+      const type = c.req.header("content-type") ?? "";
+      if (/proto=io\.prometheus\.write\.v2/i.test(type)) {
+        throw new HttpError(
+          415,
+          "unsupported_media_type",
+          "remote-write 2.0 is not supported: send remote-write 1.0 (prometheus.WriteRequest)",
+        );
+      }
+      return await receiveBody(c, storage, gate, async (body) => {
+        const { batch, stats } = remote.decode(body, now());
+        const headers = await store(batch);
+        if (stats.exemplars > 0) headers["x-stalker-ignored-exemplars"] = String(stats.exemplars);
+        if (stats.histograms > 0) headers["x-stalker-ignored-histograms"] = String(stats.histograms);
+        return c.body(null, 204, headers);
+      }, snappyBody);
+    } catch (err) {
+      return remoteWriteError(err);
+    }
+  });
+
   // Telegraf's `outputs.influxdb` creates its database at start-up (unless `skip_database_creation`):
   // namespaces need no creating, so that statement succeeds; anything else is refused.
   app.post("/query", (c) => {
@@ -138,6 +180,20 @@ function influxError(err: unknown, version: 1 | 2): Response {
   return new Response(JSON.stringify(body), {
     status: m.status,
     headers: { "content-type": "application/json", "x-influxdb-error": headerSafe(m.message), ...m.headers },
+  });
+}
+
+/**
+ * An error as remote-write senders expect it: the message as plain text. Backpressure (`429`) is answered
+ * `503` + `Retry-After`: senders MUST retry 5xx, while retrying 429 is optional in the spec (Prometheus 2.42
+ * drops the data unless `retry_on_http_429` is set). Internal errors are rethrown for the app's handler.
+ */
+function remoteWriteError(err: unknown): Response {
+  const m = mapError(err);
+  if (m.status >= 500 && m.id !== undefined) throw err;
+  return new Response(m.message + "\n", {
+    status: m.status === 429 ? 503 : m.status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...m.headers },
   });
 }
 
