@@ -5,6 +5,9 @@
  *
  * @module
  */
+import type { ClosedSlice } from "./bucket_columns.ts";
+
+export { type ClosedSlice, SKETCH_MODE } from "./bucket_columns.ts";
 
 /** The identities of the series a flush touches, in (namespace, target, poller) order. */
 export interface SeriesTable {
@@ -27,31 +30,6 @@ export interface RawSlice {
   text: [number, string][];
   error: [number, string][];
 }
-
-/**
- * Closed 5-minute buckets. Percentile state per bucket: `nvals[i]` exact values at
- * `values[i * inline …]`, or (nvals 255) encoded sketch bytes in `sketches`.
- */
-export interface ClosedSlice {
-  n: number;
-  inline: number;
-  series: Int32Array;
-  start: Float64Array;
-  kind: Uint8Array;
-  count: Float64Array;
-  errors: Float64Array;
-  sum: Float64Array;
-  min: Float64Array;
-  max: Float64Array;
-  first: Float64Array;
-  last: Float64Array;
-  nvals: Uint8Array;
-  values: Float64Array;
-  sketches: [number, Uint8Array][];
-}
-
-/** Marker in `ClosedSlice.nvals`: the bucket's percentiles are in `sketches`. */
-export const SKETCH_MODE = 255;
 
 /** A flush's data. */
 export interface FlushBatch {

@@ -15,6 +15,7 @@
 import { BinSketch } from "./bin_sketch.ts";
 import { quantileOfValues } from "./sketch.ts";
 import { encodeValuesAsSketch } from "./sketch_codec.ts";
+import { copyStats, emptyStats, mergeStats, type Stats } from "./aggregate_stats.ts";
 
 /** What the numbers of an aggregate describe. On-disk codes are explicit and never reused. */
 export type ValueKind = "gauge" | "rate" | "text";
@@ -33,8 +34,12 @@ export const EXACT_VALUES = 16;
 /** Values an open bucket of the streaming aggregator keeps inline before it builds a sketch. */
 export const INLINE_VALUES = 8;
 
+/** The statistics of an aggregate are fields of it (declared in `aggregate_stats.ts`). */
+export interface Aggregate extends Stats {}
+
 /**
- * A mergeable aggregate.
+ * A mergeable aggregate: the statistics of `STATS` (count, errorCount, sum, min, max, firstTs,
+ * lastTs) plus the state of its percentiles.
  *
  * @example
  * ```ts
@@ -46,15 +51,6 @@ export const INLINE_VALUES = 8;
  * ```
  */
 export class Aggregate {
-  count = 0;
-  sum = 0;
-  min = Infinity;
-  max = -Infinity;
-  /** Timestamp of the first sample that touched the bucket (valid or not). */
-  firstTs = Infinity;
-  /** Timestamp of the last sample that touched the bucket (valid or not). */
-  lastTs = -Infinity;
-  errorCount = 0;
   /** The exact values, while there are few and no sketch was needed; else null. */
   values: number[] | null;
   /** The sketch, once built or decoded; else null. */
@@ -68,6 +64,7 @@ export class Aggregate {
 
   /** `accuracy` null switches percentiles off. */
   constructor(readonly accuracy: number | null) {
+    emptyStats(this);
     this.values = accuracy === null ? null : [];
   }
 
@@ -140,13 +137,7 @@ export class Aggregate {
   merge(other: Aggregate): void {
     if (this.detached || other.detached) throw detachedError("merge");
     const hadValues = this.count > 0;
-    this.count += other.count;
-    this.sum += other.sum;
-    if (other.min < this.min) this.min = other.min;
-    if (other.max > this.max) this.max = other.max;
-    if (other.firstTs < this.firstTs) this.firstTs = other.firstTs;
-    if (other.lastTs > this.lastTs) this.lastTs = other.lastTs;
-    this.errorCount += other.errorCount;
+    mergeStats(this, other);
     this.mergePercentiles(other, hadValues);
   }
 
@@ -243,13 +234,7 @@ export class Aggregate {
   /** A deep copy. */
   clone(): Aggregate {
     const c = new Aggregate(this.accuracy);
-    c.count = this.count;
-    c.sum = this.sum;
-    c.min = this.min;
-    c.max = this.max;
-    c.firstTs = this.firstTs;
-    c.lastTs = this.lastTs;
-    c.errorCount = this.errorCount;
+    copyStats(c, this);
     c.adopt(this);
     return c;
   }

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type BucketRow, sliceAggregate } from "../aggregate/aggregator.ts";
+import { type BucketRow, sliceAggregate } from "../aggregate/aggregator_read.ts";
 import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { Head } from "../head/head.ts";
 import type { Chunk } from "../head/raw_log.ts";
@@ -340,7 +340,7 @@ function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {
     for (let i = 0; i < c.n; i++) {
       if (!ids.has(c.series[i])) continue;
       const agg = sliceAggregate(c, i, view.accuracy, sketches);
-      rows.push(rowOf(view.head, { series: c.series[i], start: c.start[i], kind: c.kind[i], agg }));
+      rows.push(rowOf(view.head, { series: c.series[i], bucket: c.bucket[i], kind: c.kind[i], agg }));
     }
   }
   return rows;
@@ -348,7 +348,7 @@ function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {
 
 function rowOf(head: Head, b: BucketRow): AggRow {
   const [namespace, target, poller] = head.series.names(b.series);
-  return { namespace, target, poller, bucket: b.start, kind: b.kind, agg: b.agg };
+  return { namespace, target, poller, bucket: b.bucket, kind: b.kind, agg: b.agg };
 }
 
 /** Live files of a tier that can hold data in [from, to). */

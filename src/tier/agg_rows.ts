@@ -6,7 +6,7 @@
  * @module
  */
 import { Aggregate } from "../model/aggregate.ts";
-import { type AggColumns, allocAggColumns } from "./columns.ts";
+import { type AggColumns, allocAggColumns, putStats, takeStats } from "./columns.ts";
 
 /** One aggregate row. */
 export interface AggRow {
@@ -67,14 +67,7 @@ export function rowsToColumns(rows: readonly AggRow[]): AggColumns {
     c.poller[i] = r.poller;
     c.bucket[i] = r.bucket;
     c.kind[i] = r.kind;
-    c.count[i] = a.count;
-    c.errorCount[i] = a.errorCount;
-    const has = a.count > 0;
-    c.sum[i] = has ? a.sum : NaN;
-    c.min[i] = has ? a.min : NaN;
-    c.max[i] = has ? a.max : NaN;
-    c.firstTs[i] = a.firstTs;
-    c.lastTs[i] = a.lastTs;
+    putStats(c, i, a);
     a.quantiles(q);
     for (let k = 0; k < 4; k++) ps[k][i] = q[k];
     c.sketch[i] = a.sketchBytes();
@@ -94,15 +87,7 @@ export function columnsToRows(c: AggColumns, accuracy: number | null, withSketch
     const agg = withSketch
       ? Aggregate.stored(accuracy, c.sketch[i], quantiles)
       : Aggregate.reported(accuracy, quantiles);
-    agg.count = c.count[i];
-    agg.errorCount = c.errorCount[i];
-    if (agg.count > 0) {
-      agg.sum = c.sum[i];
-      agg.min = c.min[i];
-      agg.max = c.max[i];
-    }
-    agg.firstTs = c.firstTs[i];
-    agg.lastTs = c.lastTs[i];
+    takeStats(c, i, agg);
     rows[i] = {
       namespace: c.namespace[i],
       target: c.target[i],

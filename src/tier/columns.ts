@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { allocStatColumns, type StatColumns, STATS, type Stats } from "../model/aggregate_stats.ts";
 
 /** Which series to read: a namespace, optionally narrowed to a target and a poller. */
 export interface SeriesFilter {
@@ -36,8 +37,11 @@ export interface RawColumns {
   pollMs: Int32Array;
 }
 
-/** Aggregate rows (partial aggregates: a key may appear in several files; readers merge them). */
-export interface AggColumns {
+/**
+ * Aggregate rows (partial aggregates: a key may appear in several files; readers merge them). The
+ * statistics are the columns of `STATS`; those of type `value` (sum, min, max) are NaN when count is 0.
+ */
+export interface AggColumns extends StatColumns {
   length: number;
   namespace: string[];
   target: string[];
@@ -46,14 +50,6 @@ export interface AggColumns {
   bucket: Float64Array;
   /** `VALUE_KIND_CODE` (1 gauge, 2 rate of a counter, 3 text). */
   kind: Uint8Array;
-  count: Float64Array;
-  errorCount: Float64Array;
-  /** NaN when count is 0. */
-  sum: Float64Array;
-  min: Float64Array;
-  max: Float64Array;
-  firstTs: Float64Array;
-  lastTs: Float64Array;
   /** Percentiles derived from the sketch; NaN when unknown (no sketch or no values). */
   p50: Float64Array;
   p90: Float64Array;
@@ -90,17 +86,23 @@ export function allocAggColumns(n: number): AggColumns {
     poller: new Array(n),
     bucket: new Float64Array(n),
     kind: new Uint8Array(n),
-    count: new Float64Array(n),
-    errorCount: new Float64Array(n),
-    sum: new Float64Array(n),
-    min: new Float64Array(n),
-    max: new Float64Array(n),
-    firstTs: new Float64Array(n),
-    lastTs: new Float64Array(n),
+    ...allocStatColumns(n),
     p50: new Float64Array(n),
     p90: new Float64Array(n),
     p95: new Float64Array(n),
     p99: new Float64Array(n),
     sketch: new Array(n),
   };
+}
+
+/** Puts an aggregate's statistics into row `i` (statistics of type `value` are NaN when count is 0). */
+export function putStats(c: AggColumns, i: number, stats: Stats): void {
+  const empty = stats.count === 0;
+  for (const s of STATS) c[s.name][i] = empty && s.type === "value" ? NaN : stats[s.name];
+}
+
+/** Row `i`'s statistics into `into` (statistics of type `value` left alone when count is 0: they are null). */
+export function takeStats(c: AggColumns, i: number, into: Stats): void {
+  const empty = c.count[i] === 0;
+  for (const s of STATS) if (!(empty && s.type === "value")) into[s.name] = c[s.name][i];
 }

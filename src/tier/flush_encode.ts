@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sliceAggregate } from "../aggregate/aggregator.ts";
+import { sliceAggregate } from "../aggregate/aggregator_read.ts";
 import {
   type ClosedSlice,
   type EncodedFile,
@@ -20,7 +20,8 @@ import { partitionStart } from "../model/paths.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { summarizeValues } from "../model/sketch_codec.ts";
 import { type AggRow, rowsToColumns } from "./agg_rows.ts";
-import { type AggColumns, allocAggColumns, allocRawColumns, type RawColumns } from "./columns.ts";
+import { type AggColumns, allocAggColumns, allocRawColumns, putStats, type RawColumns } from "./columns.ts";
+import { emptyStats, type Stats, statsAt } from "../model/aggregate_stats.ts";
 import { encode, type EncodeOptions } from "./encode_file.ts";
 import { byPartition, rollup } from "./rollup.ts";
 
@@ -40,7 +41,7 @@ export async function encodeFlush(b: FlushBatch, opts: EncodeOptions): Promise<E
     files.push(await encode("raw", p, rawBatches(b, order, p), opts));
   }
   const closedRows = closedOrder(b.closed);
-  for (const p of partitionsOf(closedRows, (i) => partitionStart("5min", b.closed.start[i]))) {
+  for (const p of partitionsOf(closedRows, (i) => partitionStart("5min", b.closed.bucket[i]))) {
     files.push(await encode("5min", p, aggBatches(b, closedRows, p), opts));
   }
   let late = lateRows(b, closedRows);
@@ -152,13 +153,13 @@ function toRaw(
 /** Bucket order: by series number, then start. */
 function closedOrder(c: ClosedSlice): Int32Array {
   const order = Int32Array.from({ length: c.n }, (_, i) => i);
-  order.sort((a, b) => c.series[a] - c.series[b] || c.start[a] - c.start[b]);
+  order.sort((a, b) => c.series[a] - c.series[b] || c.bucket[a] - c.bucket[b]);
   return order;
 }
 
 function* aggBatches(b: FlushBatch, order: Int32Array, partition: number): Generator<AggColumns> {
   const sketches = new Map(b.closed.sketches);
-  for (const rows of rowsIn(order, partition, (i) => partitionStart("5min", b.closed.start[i]))) {
+  for (const rows of rowsIn(order, partition, (i) => partitionStart("5min", b.closed.bucket[i]))) {
     yield toAgg(b, rows, sketches);
   }
 }
@@ -167,6 +168,7 @@ function toAgg(b: FlushBatch, rows: Int32Array, sketches: Map<number, Uint8Array
   const c = b.closed;
   const n = rows.length;
   const out = allocAggColumns(n);
+  const stats = emptyStats({} as Stats);
   const q = new Float64Array(4);
   for (let k = 0; k < n; k++) {
     const i = rows[k];
@@ -174,16 +176,11 @@ function toAgg(b: FlushBatch, rows: Int32Array, sketches: Map<number, Uint8Array
     out.namespace[k] = b.series.namespace[s];
     out.target[k] = b.series.target[s];
     out.poller[k] = b.series.poller[s];
-    out.bucket[k] = c.start[i];
+    out.bucket[k] = c.bucket[i];
     out.kind[k] = c.kind[i];
-    out.count[k] = c.count[i];
-    out.errorCount[k] = c.errors[i];
+    statsAt(c, i, stats);
+    putStats(out, k, stats);
     const has = c.count[i] > 0;
-    out.sum[k] = has ? c.sum[i] : NaN;
-    out.min[k] = has ? c.min[i] : NaN;
-    out.max[k] = has ? c.max[i] : NaN;
-    out.firstTs[k] = c.first[i];
-    out.lastTs[k] = c.last[i];
     out.sketch[k] = has && b.accuracy !== null ? percentiles(c, i, b.accuracy, sketches, q) : null;
     if (!out.sketch[k]) q.fill(NaN);
     out.p50[k] = q[0];
@@ -219,14 +216,14 @@ function lateRows(b: FlushBatch, order: Int32Array): AggRow[] {
   const rows: AggRow[] = [];
   let sketches: Map<number, Uint8Array> | null = null;
   for (const i of order) {
-    if (c.start[i] >= b.watermarks.hourly) continue;
+    if (c.bucket[i] >= b.watermarks.hourly) continue;
     sketches ??= new Map(c.sketches);
     const s = c.series[i];
     rows.push({
       namespace: b.series.namespace[s],
       target: b.series.target[s],
       poller: b.series.poller[s],
-      bucket: c.start[i],
+      bucket: c.bucket[i],
       kind: c.kind[i],
       agg: sliceAggregate(c, i, b.accuracy, sketches),
     });

@@ -17,10 +17,12 @@
  * @module
  */
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
+import { type StatName, STATS, type StatType } from "../model/aggregate_stats.ts";
 import type { AggColumns } from "./columns.ts";
 import { DoubleValues, Int64Values } from "./parquet_fast_column.ts";
 import {
   assertIntegers,
+  type ColumnData,
   type EncodedColumns,
   mapRows,
   type PhysicalColumns,
@@ -32,40 +34,31 @@ import {
 } from "./parquet_layout.ts";
 import { type ColumnSpec, floatColumn, identityColumn, int64Column, kindColumn, timeColumn } from "./parquet_schema.ts";
 
-/** Fields of `AggColumns` a reader may ask for (identity and `bucket` are always read). */
-export type AggField =
-  | "kind"
-  | "count"
-  | "errorCount"
-  | "sum"
-  | "min"
-  | "max"
-  | "firstTs"
-  | "lastTs"
-  | "p50"
-  | "p90"
-  | "p95"
-  | "p99"
-  | "sketch";
+const PERCENTILES = ["p50", "p90", "p95", "p99"] as const;
 
-const PHYSICAL: Readonly<Record<AggField, string>> = {
+/** Fields of `AggColumns` a reader may ask for (identity and `bucket` are always read). */
+export type AggField = "kind" | StatName | typeof PERCENTILES[number] | "sketch";
+
+const PHYSICAL = {
   kind: "kind",
-  count: "count",
-  errorCount: "error_count",
-  sum: "sum",
-  min: "min",
-  max: "max",
-  firstTs: "first_ts",
-  lastTs: "last_ts",
-  p50: "p50",
-  p90: "p90",
-  p95: "p95",
-  p99: "p99",
+  ...Object.fromEntries(STATS.map((s) => [s.name, s.column])),
+  ...Object.fromEntries(PERCENTILES.map((p) => [p, p])),
   sketch: "sketch",
-};
+} as Readonly<Record<AggField, string>>;
 
 const AGG_FIELDS = Object.keys(PHYSICAL) as AggField[];
-const FLOAT_FIELDS = ["sum", "min", "max", "p50", "p90", "p95", "p99"] as const;
+
+/** How each type of statistic is stored: its Parquet column, check and encoder. */
+const STAT_CODEC: Record<StatType, {
+  spec(column: string): ColumnSpec;
+  /** The smallest valid value, for integer types (null: any double). */
+  minInteger: number | null;
+  encode(values: Float64Array): ColumnData;
+}> = {
+  count: { spec: (c) => int64Column(c, "REQUIRED"), minInteger: 0, encode: (v) => new Int64Values(v) },
+  value: { spec: (c) => floatColumn(c, "DOUBLE"), minInteger: null, encode: (v) => new DoubleValues(v) },
+  time: { spec: timeColumn, minInteger: Number.MIN_SAFE_INTEGER, encode: (v) => new Int64Values(v) },
+};
 
 const AGG_SPECS: readonly ColumnSpec[] = [
   identityColumn("namespace"),
@@ -73,26 +66,17 @@ const AGG_SPECS: readonly ColumnSpec[] = [
   identityColumn("poller"),
   timeColumn("bucket"),
   kindColumn(),
-  int64Column("count", "REQUIRED"),
-  int64Column("error_count", "REQUIRED"),
-  floatColumn("sum", "DOUBLE"),
-  floatColumn("min", "DOUBLE"),
-  floatColumn("max", "DOUBLE"),
-  timeColumn("first_ts"),
-  timeColumn("last_ts"),
-  floatColumn("p50", "DOUBLE"),
-  floatColumn("p90", "DOUBLE"),
-  floatColumn("p95", "DOUBLE"),
-  floatColumn("p99", "DOUBLE"),
+  ...STATS.map((s) => STAT_CODEC[s.type].spec(s.column)),
+  ...PERCENTILES.map((p) => floatColumn(p, "DOUBLE")),
   { element: { name: "sketch", type: "BYTE_ARRAY", repetition_type: "OPTIONAL" }, encoding: "PLAIN" },
 ];
 
 function validateAgg(cols: AggColumns, where: string): void {
   assertKinds(cols.kind, where);
-  assertIntegers(cols.count, 0, "count", where);
-  assertIntegers(cols.errorCount, 0, "error_count", where);
-  assertIntegers(cols.firstTs, Number.MIN_SAFE_INTEGER, "first_ts", where);
-  assertIntegers(cols.lastTs, Number.MIN_SAFE_INTEGER, "last_ts", where);
+  for (const s of STATS) {
+    const min = STAT_CODEC[s.type].minInteger;
+    if (min !== null) assertIntegers(cols[s.name], min, s.column, where);
+  }
 }
 
 function encodeAgg(cols: AggColumns): EncodedColumns {
@@ -102,13 +86,10 @@ function encodeAgg(cols: AggColumns): EncodedColumns {
     poller: () => cols.poller,
     bucket: () => new Int64Values(cols.bucket),
     kind: () => Int32Array.from(cols.kind),
-    count: () => new Int64Values(cols.count),
-    error_count: () => new Int64Values(cols.errorCount),
-    first_ts: () => new Int64Values(cols.firstTs),
-    last_ts: () => new Int64Values(cols.lastTs),
     sketch: () => mapRows(cols.length, (i) => cols.sketch[i] ?? null),
   };
-  for (const field of FLOAT_FIELDS) out[field] = () => new DoubleValues(cols[field]);
+  for (const s of STATS) out[s.column] = () => STAT_CODEC[s.type].encode(cols[s.name]);
+  for (const p of PERCENTILES) out[p] = () => new DoubleValues(cols[p]);
   return out;
 }
 
@@ -122,26 +103,21 @@ function assertKinds(kind: Uint8Array, where: string): void {
 
 function decodeAgg(columns: PhysicalColumns, length: number): AggColumns {
   const floats = (name: string) => toFloat64(columns[name], length);
-  return {
+  const out = {
     length,
     namespace: toStrings(columns.namespace, length),
     target: toStrings(columns.target, length),
     poller: toStrings(columns.poller, length),
     bucket: floats("bucket"),
     kind: toIntegers(columns.kind, new Uint8Array(length)),
-    count: columns.count ? floats("count") : new Float64Array(length),
-    errorCount: columns.error_count ? floats("error_count") : new Float64Array(length),
-    sum: floats("sum"),
-    min: floats("min"),
-    max: floats("max"),
-    firstTs: floats("first_ts"),
-    lastTs: floats("last_ts"),
-    p50: floats("p50"),
-    p90: floats("p90"),
-    p95: floats("p95"),
-    p99: floats("p99"),
     sketch: toNullable<Uint8Array>(columns.sketch, length),
-  };
+  } as AggColumns;
+  for (const s of STATS) {
+    // counts not read are zero (a reader that skips them must not see NaN counts)
+    out[s.name] = columns[s.column] || s.type !== "count" ? floats(s.column) : new Float64Array(length);
+  }
+  for (const p of PERCENTILES) out[p] = floats(p);
+  return out;
 }
 
 /**

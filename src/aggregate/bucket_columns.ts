@@ -1,0 +1,116 @@
+/**
+ * 5-minute buckets as columns: the streaming aggregator's slots, the closed buckets a flush takes and
+ * the open state a snapshot captures all have this one shape. The columns are declared once in
+ * {@link BUCKET_COLUMNS} (the key, the statistics of `STATS`, the percentile state); allocation,
+ * growth, copy and selection derive from that list.
+ *
+ * @module
+ */
+import { type StatColumns, STATS } from "../model/aggregate_stats.ts";
+import { copyReusing } from "../model/typed.ts";
+
+/** Marker in `nvals`: the bucket's percentiles are in a sketch. */
+export const SKETCH_MODE = 255;
+
+/** The typed-array columns of buckets. */
+export interface SlotColumns extends StatColumns {
+  /** The series (head id or a flush's number); -1 marks a free slot. */
+  series: Int32Array;
+  /** Bucket start, Unix ms. */
+  bucket: Float64Array;
+  /** `VALUE_KIND_CODE` of the bucket. */
+  kind: Uint8Array;
+  /** Exact values kept, or {@link SKETCH_MODE}. */
+  nvals: Uint8Array;
+  /** `inline` exact values per bucket: bucket `i` at `values[i * inline …]`. */
+  values: Float64Array;
+}
+
+/**
+ * Buckets as columns. Percentile state per bucket: `nvals[i]` exact values at `values[i * inline …]`,
+ * or (nvals {@link SKETCH_MODE}) encoded sketch bytes in `sketches`.
+ */
+export interface ClosedSlice extends SlotColumns {
+  n: number;
+  inline: number;
+  sketches: [number, Uint8Array][];
+}
+
+type SlotArray = Int32Array | Float64Array | Uint8Array;
+
+/** One column: its typed array, and whether it holds `inline` entries per bucket (else one). */
+interface BucketColumn {
+  readonly name: keyof SlotColumns;
+  readonly array: new (n: number) => SlotArray;
+  readonly perInline?: true;
+}
+
+/** Every column of {@link SlotColumns}, declared once. */
+export const BUCKET_COLUMNS: readonly BucketColumn[] = [
+  { name: "series", array: Int32Array },
+  { name: "bucket", array: Float64Array },
+  { name: "kind", array: Uint8Array },
+  ...STATS.map((s) => ({ name: s.name, array: Float64Array })),
+  { name: "nvals", array: Uint8Array },
+  { name: "values", array: Float64Array, perInline: true },
+];
+
+function size(c: BucketColumn, n: number, inline: number): number {
+  return c.perInline ? n * inline : n;
+}
+
+/**
+ * Empty columns of `n` buckets (zeroed).
+ *
+ * @example
+ * ```ts
+ * import { allocSlice } from "./bucket_columns.ts";
+ * const s = allocSlice(3, 8);
+ * if (s.count.length !== 3 || s.values.length !== 24 || s.sketches.length !== 0) throw new Error();
+ * ```
+ */
+export function allocSlice(n: number, inline: number): ClosedSlice {
+  const out = { n, inline, sketches: [] } as unknown as ClosedSlice;
+  const cols = out as unknown as Record<string, SlotArray>;
+  for (const c of BUCKET_COLUMNS) cols[c.name] = new c.array(size(c, n, inline));
+  return out;
+}
+
+/** The columns resized to `cap` buckets (contents kept, new room zeroed; `series` -1: free). */
+export function resizeColumns<T extends SlotColumns>(s: T, cap: number, inline: number): T {
+  const out = { ...s } as unknown as Record<string, SlotArray>;
+  const from = s.series.length;
+  for (const c of BUCKET_COLUMNS) {
+    const old = s[c.name];
+    const next = new c.array(size(c, cap, inline));
+    next.set(old.length > next.length ? old.subarray(0, next.length) : old);
+    out[c.name] = next;
+  }
+  if (cap > from) (out.series as Int32Array).fill(-1, from);
+  return out as unknown as T;
+}
+
+/**
+ * The first `n` buckets of `s` copied into `reuse`'s memory when it is large enough (a capture that
+ * reuses the previous one's arrays), else into new arrays.
+ */
+export function copySlice(s: SlotColumns, n: number, inline: number, reuse: ClosedSlice | null): ClosedSlice {
+  const out = { n, inline, sketches: [] } as unknown as ClosedSlice;
+  const cols = out as unknown as Record<string, SlotArray>;
+  for (const c of BUCKET_COLUMNS) {
+    cols[c.name] = copyReusing(s[c.name], size(c, n, inline), reuse?.[c.name] ?? null);
+  }
+  return out;
+}
+
+/**
+ * Copies buckets `slots` of `src` to buckets 0… of `dst`, column by column (every column but the
+ * exact values, whose count `nvals` is copied: the caller copies the values it keeps).
+ */
+export function selectBuckets(dst: SlotColumns, src: SlotColumns, slots: ArrayLike<number>): void {
+  for (const c of BUCKET_COLUMNS) {
+    if (c.perInline) continue;
+    const from = src[c.name], to = dst[c.name];
+    for (let i = 0; i < slots.length; i++) to[i] = from[slots[i]];
+  }
+}
