@@ -9,7 +9,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { InputError, UnavailableError } from "../model/errors.ts";
 import { KIND_CODE } from "../model/sample.ts";
-import type { Tier } from "../model/tier.ts";
+import { type Tier, TIERS } from "../model/tier.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/log.ts";
 import { chooseTier, retentionMs } from "../query/planner.ts";
@@ -56,7 +56,12 @@ export function promApi(deps: PromApiDeps): Hono {
     const now = clock.now();
     const expr = parsePromQL(required(p, "query"));
     const t = p.get("time") ? parseTime(p.get("time")!, "time") : now;
-    const r = await evaluate(expr, evalRequest(storage, source, t, t, 0, now));
+    const r = await withTimeout(
+      p,
+      storage,
+      clock,
+      (check) => evaluate(expr, evalRequest(storage, source, t, t, 0, now, check)),
+    );
     return success(instantData(r), r.warnings, tierHeader(r));
   });
 
@@ -70,7 +75,12 @@ export function promApi(deps: PromApiDeps): Hono {
       throw new PromError("bad_data", 'invalid parameter "end": end timestamp must not be before start time');
     }
     const step = parseStep(required(p, "step"));
-    const r = await evaluate(expr, evalRequest(storage, source, start, end, step, now));
+    const r = await withTimeout(
+      p,
+      storage,
+      clock,
+      (check) => evaluate(expr, evalRequest(storage, source, start, end, step, now, check)),
+    );
     return success(rangeData(r), r.warnings, tierHeader(r));
   });
 
@@ -142,7 +152,52 @@ export function promApi(deps: PromApiDeps): Hono {
 
 // ------------------------------------------------------------ evaluation
 
-function evalRequest(storage: Storage, source: StorageSource, start: number, end: number, step: number, now: number) {
+/**
+ * Runs a query under the smaller of `query.timeout` and the request's `timeout`: past it the answer is
+ * `503 timeout` (the evaluation also stops at its next read).
+ */
+async function withTimeout<T>(
+  p: Params,
+  storage: Storage,
+  clock: Clock,
+  run: (checkDeadline: () => void) => Promise<T>,
+): Promise<T> {
+  let limit = storage.config.query.timeoutMs;
+  const asked = p.get("timeout");
+  if (asked) {
+    let ms: number;
+    try {
+      ms = parseDurationMs(asked);
+    } catch {
+      throw new PromError("bad_data", `invalid parameter "timeout": cannot parse "${asked}" to a valid duration`);
+    }
+    if (ms > 0) limit = Math.min(limit, ms);
+  }
+  const error = () => new PromError("timeout", `query timed out in query execution (after ${limit} ms)`);
+  const deadline = clock.now() + limit;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => timer = setTimeout(() => reject(error()), limit));
+  try {
+    return await Promise.race([
+      run(() => {
+        if (clock.now() > deadline) throw error();
+      }),
+      expired,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function evalRequest(
+  storage: Storage,
+  source: StorageSource,
+  start: number,
+  end: number,
+  step: number,
+  now: number,
+  checkDeadline: () => void,
+) {
   const config = storage.config;
   const covers = (tier: Tier, fromMs: number) => fromMs >= now - retentionMs(tier, config.retention);
   return {
@@ -150,6 +205,7 @@ function evalRequest(storage: Storage, source: StorageSource, start: number, end
     endMs: end,
     stepMs: step,
     source,
+    checkDeadline,
     tierFor: (fromMs: number, toMs: number, widthMs: number): Tier =>
       planTier(widthMs, fromMs, covers, chooseTier(fromMs, Math.max(toMs, fromMs + 1), now, config).tier),
   };
@@ -353,7 +409,7 @@ function success(data: unknown, warnings: string[] = [], headers: Record<string,
 
 /** `x-stalker-tier`: the tiers the query read (comma-separated), for operators and tests. */
 function tierHeader(r: EvalResult): Record<string, string> {
-  const tiers = [...new Set(r.tiers.values())];
+  const tiers = TIERS.filter((t) => r.tiers.has(t));
   return tiers.length > 0 ? { "x-stalker-tier": tiers.join(",") } : {};
 }
 

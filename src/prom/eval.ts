@@ -11,7 +11,7 @@
 import { Aggregate } from "../model/aggregate.ts";
 import { type AggregateTier, bucketMs, type Tier } from "../model/tier.ts";
 import { type Aggregation, type BinaryOp, type Expr, PromError, type RangeFunction, type Selector } from "./ast.ts";
-import type { AggData, DataSource, RawData, SeriesData } from "./data.ts";
+import type { AggData, DataSource, RawData, SeriesData, SeriesRef } from "./data.ts";
 import { compareLabels, dropName, type Labels, labelsKey } from "./labels.ts";
 
 /** Prometheus's default lookback for instant selectors. */
@@ -43,6 +43,8 @@ export interface EvalRequest {
    * samples are needed); see {@link planTier}.
    */
   tierFor: (fromMs: number, toMs: number, widthMs: number) => Tier;
+  /** Called between reads: throws when the query ran out of time. */
+  checkDeadline?: () => void;
 }
 
 /** The result of an evaluation. */
@@ -51,8 +53,8 @@ export interface EvalResult {
   /** Evaluation times, Unix ms. */
   steps: Float64Array;
   warnings: string[];
-  /** The tiers read, by selector text. */
-  tiers: Map<string, Tier>;
+  /** The tiers read. */
+  tiers: Set<Tier>;
 }
 
 /** Functions whose answer the aggregate tiers hold (see docs/prometheus_api.md for how exactly). */
@@ -108,7 +110,7 @@ interface Fetched {
 
 class Evaluator {
   readonly warnings: string[] = [];
-  readonly tiers = new Map<string, Tier>();
+  readonly tiers = new Set<Tier>();
   private readonly data = new Map<Selector, Fetched>();
 
   constructor(private readonly req: EvalRequest, private readonly steps: Float64Array) {}
@@ -154,13 +156,39 @@ class Evaluator {
       windowMs = Math.max(windowMs, bucketMs(tier));
       from = first - windowMs - bucketMs(tier);
     }
-    const series = refs.length === 0
+    let series = refs.length === 0
       ? []
       : await req.source.fetch(refs, from, last + 1, tier, consumer === "quantile_over_time", this.warnings);
+    req.checkDeadline?.();
+    if (consumer === "selector" && tier !== "raw") series = await this.countersFromRaw(series, refs, first, last);
     // in label order, as Prometheus answers them
     series.sort((a, b) => compareLabels(a.labels, b.labels));
     this.data.set(s, { series, tier });
-    this.tiers.set(s.text, tier);
+    this.tiers.add(tier);
+  }
+
+  /**
+   * An aggregate tier keeps a counter's rates, not its values: a plain selector of counters reads their
+   * raw samples instead, while the raw tier still holds the range.
+   */
+  private async countersFromRaw(
+    series: SeriesData[],
+    refs: SeriesRef[],
+    first: number,
+    last: number,
+  ): Promise<SeriesData[]> {
+    const counters = new Set(series.filter((d) => d.tier !== "raw" && d.rate).map((d) => d.labels));
+    if (counters.size === 0 || this.req.tierFor(first - LOOKBACK_MS, last, 0) !== "raw") return series;
+    const raw = await this.req.source.fetch(
+      refs.filter((r) => counters.has(r.labels)),
+      first - LOOKBACK_MS,
+      last + 1,
+      "raw",
+      false,
+      this.warnings,
+    );
+    this.tiers.add("raw");
+    return [...series.filter((d) => !counters.has(d.labels)), ...raw];
   }
 
   eval(e: Expr): Value {
@@ -233,8 +261,8 @@ class Evaluator {
     }
     if (skipped > 0) {
       this.warnings.push(
-        `${s.text}: ${skipped} counter series left out: the ${tier} tier keeps their rates, not their values; ` +
-          `use rate() or increase(), or a step below 5m (raw samples)`,
+        `${s.text}: ${skipped} counter series left out: the ${tier} tier keeps their rates, not their values, ` +
+          `and the raw tier no longer holds the range; use rate() or increase()`,
       );
     }
     return out;

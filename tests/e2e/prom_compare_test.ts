@@ -110,6 +110,12 @@ const CASES: Case[] = [
   { name: "a scalar", query: "2 ^ 3 + 1", grid: "raw" },
   // ---- aggregate tiers
   {
+    name: "octet counters, 5-minute step (raw values: the tier keeps rates)",
+    query: `${IN.slice(0, -1)},target="core-router-001"}`,
+    grid: "5m",
+    tier: "raw,5min",
+  },
+  {
     name: "CPU, 5-minute step",
     query: "cpu_load",
     grid: "5m",

@@ -202,6 +202,18 @@ test("a 5-minute step reads the 5-minute tier: count, sum, min and max exactly",
     step: "300",
   });
   assert.equal(rate.headers.get("x-stalker-tier"), "5min");
+  // a plain selector of a counter at a 5-minute step: the tier keeps rates, so its raw values are read
+  const counter = await get("/api/v1/query_range", {
+    query: 'ifHCInOctets_Gi0_1{target="r1"}',
+    start: String(sec(start)),
+    end: String(sec(end)),
+    step: "300",
+  });
+  assert.equal(counter.headers.get("x-stalker-tier"), "raw,5min");
+  assert.equal(counter.body.warnings, undefined);
+  for (const [t, v] of counter.body.data.result[0].values) {
+    assert.equal(Number(v), 1_000_000 + 6000 * ((t * 1000 - FIRST) / MIN)); // the sample at t itself
+  }
   for (const [, v] of rate.body.data.result[0].values) assert.ok(Math.abs(Number(v) - 100) < 1e-9, v);
 });
 
@@ -258,4 +270,22 @@ test("the /api/ token protects /prometheus too, answered in Prometheus's envelop
   assert.equal(body.errorType, "unauthorized");
   const ok = await get("/api/v1/query", { query: "1" });
   assert.equal(ok.status, 200);
+});
+
+test("a query past query.timeout (or a smaller timeout parameter) is a 503 timeout", async () => {
+  const { get, storage, clock } = await setup();
+  const query = storage.query.bind(storage);
+  // every read takes 40 s of the fake clock
+  storage.query = (req) => {
+    clock.advance(40_000);
+    return query(req);
+  };
+  const slow = await get("/api/v1/query", { query: "cpu_load", time: String(sec(FIRST + 60 * MIN)) });
+  assert.equal(slow.status, 503);
+  assert.equal(slow.body.errorType, "timeout");
+  const asked = await get("/api/v1/query", { query: "sum(cpu_load)", time: String(sec(FIRST)), timeout: "10s" });
+  assert.equal(asked.status, 503);
+  storage.query = query;
+  const fine = await get("/api/v1/query", { query: "sum(cpu_load)", time: String(sec(FIRST)), timeout: "10s" });
+  assert.equal(fine.status, 200);
 });
