@@ -1,7 +1,7 @@
 /**
  * The routes of the foreign ingest protocols (see docs/ingest_protocols.md): InfluxDB line protocol
  * (`POST /write`, `POST /api/v2/write`, `GET|HEAD /ping`, `POST /query` for `CREATE DATABASE`),
- * Prometheus remote-write and collectd. Each stores through the same path as `POST /api/v1/ingest`
+ * Prometheus remote-write (`POST /api/v1/write`) and collectd's `write_http` JSON (`POST /collectd`). Each stores through the same path as `POST /api/v1/ingest`
  * (`receiveBody` then `Storage.ingest`): the whole request is accepted or refused, the answer comes after
  * the durability point, backpressure is `429` + `Retry-After`, re-sent samples are skipped as duplicates.
  * Errors are answered in each protocol's own shape; authentication accepts each protocol's usual forms.
@@ -12,6 +12,7 @@
  */
 import type { Context, Hono } from "hono";
 import { maxSampleAgeMs } from "../config/schema.ts";
+import { parseCollectd } from "../ingest/collectd.ts";
 import { isPrecision, parseLineProtocol } from "../ingest/influx.ts";
 import { IdentityMapper } from "../ingest/mapping.ts";
 import { RemoteWriteDecoder, snappyDecode } from "../ingest/remote_write.ts";
@@ -130,6 +131,23 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
     } catch (err) {
       return remoteWriteError(err);
     }
+  });
+
+  // collectd's write_http plugin, Format "JSON": errors and answers are ours (collectd only logs them)
+  app.post("/collectd", (c) => {
+    authorize(c, authToken, undefined);
+    return receiveBody(c, storage, gate, async (body) => {
+      const batch = parseCollectd(body, mapper, now());
+      const { accepted, duplicates, conflicts } = batch.length > 0
+        ? await storage.ingest(batch)
+        : { accepted: 0, duplicates: 0, conflicts: 0 };
+      const level = storage.backpressure;
+      return c.json(
+        { accepted, duplicates, conflicts },
+        200,
+        level === "none" ? {} : { "x-stalker-backpressure": level },
+      );
+    });
   });
 
   // Telegraf's `outputs.influxdb` creates its database at start-up (unless `skip_database_creation`):

@@ -44,6 +44,8 @@ export async function scrapeTarget(page: (n: number) => string): Promise<{
 /** A running client process. */
 export interface Client {
   proc: ChildProcess;
+  /** Whether it has exited. */
+  exited(): boolean;
   output(): string;
   stop(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export function startClient(command: string, args: string[]): Promise<Client> {
     proc.on("spawn", () =>
       resolve({
         proc,
+        exited: () => proc.exitCode !== null || proc.signalCode !== null,
         output: () => output,
         stop: async () => {
           if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
