@@ -121,6 +121,21 @@ test("web UI: explorer finds a series, charts it with the tier's points, health 
       assert.match(page.url(), /from=-7d/, "the range is in the URL");
       await screenshot(page, "ui-chart");
 
+      // Two series on one chart, chosen with the keyboard alone.
+      await page.goto(`${bin.url}/ui#/series?q=core-router-1`);
+      await page.waitForFunction(() => document.querySelectorAll("#series-table tbody tr").length === 2);
+      for (const box of await page.$$("#series-table tbody input[type=checkbox]")) {
+        await box.focus();
+        await page.keyboard.press("Space");
+      }
+      await page.focus("button:text-is('Chart selected (2)')");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("#chart[data-points] canvas");
+      const both = await page.$eval("#chart", (e) => ({ ...(e as HTMLElement).dataset }));
+      const n = expectedBuckets(cpu, FIVE_MIN, Number(both.from), Number(both.to));
+      assert.equal(both.points, `${n},${n}`);
+      assert.equal(await page.locator(".chips li").count(), 2);
+
       // A counter is drawn as a rate with its unit.
       await page.goto(`${bin.url}/ui#/series?q=ifHCInOctets`);
       await page.click("#series-table a.series-link");
@@ -163,7 +178,11 @@ test("web UI: explorer finds a series, charts it with the tier's points, health 
       );
       await page.waitForFunction(() => document.querySelector("#ingest-rate")?.textContent !== "0");
       assert.equal(await page.textContent("#backpressure"), "none");
-      assert.equal(await page.textContent("#problems"), "None.");
+      assert.equal(await page.textContent("#problems"), "No problems reported.");
+      // a few points of the rate sparkline for the screenshot
+      await page.waitForFunction(() =>
+        Number(document.querySelector<HTMLElement>("#ingest-chart")?.dataset.points) >= 3
+      );
       await screenshot(page, "ui-health");
       feeding = false;
       await feeder;
@@ -220,6 +239,7 @@ test("web UI: with a token set, nothing is readable until the token is given", a
       await page.fill("#token-input", "wrong");
       await page.press("#token-input", "Enter");
       await page.waitForSelector("#token-error:not([hidden])");
+      await screenshot(page, "ui-token-refused");
       assert.match(await page.textContent("#token-error") ?? "", /refused/);
       assert.equal(await page.locator("#series-table").count(), 0);
 

@@ -69,12 +69,22 @@ function kv(rows: [string, Node | string | number][], id?: string): HTMLElement 
   return h("dl", { class: "kv", id }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
+/** The jobs that ran, and a row for each regular job that has not run yet since the start. */
+function withExpectedJobs(jobs: Record<string, JobRun>): [string, JobRun | null][] {
+  const out: [string, JobRun | null][] = Object.entries(jobs);
+  for (const name of ["flush", "compaction", "retention"]) {
+    if (!out.some(([n]) => n === name || n.startsWith(name + "_"))) out.push([name, null]);
+  }
+  return out;
+}
+
 /** Renders the health page. */
 export function renderHealth(root: HTMLElement): () => void {
   const head = h("p", { class: "muted", id: "health-head", "aria-live": "polite" }, "Loading…");
+  const problemBox = h("div", { class: "problem-box" });
   const grid = h("div", { class: "cards", id: "health" });
   const rateBox = h("div", { class: "spark", id: "ingest-chart" });
-  root.append(h("h1", {}, "Health"), head, grid);
+  root.append(h("h1", {}, "Health"), head, problemBox, grid);
 
   const history: { t: number[]; rate: number[] } = { t: [], rate: [] };
   let prev: { t: number; samples: number; requests: number } | null = null;
@@ -109,12 +119,14 @@ export function renderHealth(root: HTMLElement): () => void {
     );
     const cards: HTMLElement[] = [];
     const problems = [...(s.problems ?? []), ...(s.memory?.problems ?? [])];
-    cards.push(card(
-      "Problems",
-      problems.length === 0
-        ? h("p", { class: "ok-text", id: "problems" }, "None.")
-        : h("ul", { class: "problems", id: "problems" }, problems.map((p) => h("li", {}, p))),
-    ));
+    problemBox.replaceChildren(
+      problems.length === 0 ? h("p", { class: "ok-text", id: "problems" }, "No problems reported.") : h(
+        "div",
+        { class: "error", role: "alert" },
+        h("strong", {}, problems.length === 1 ? "1 problem" : `${problems.length} problems`),
+        h("ul", { class: "problems", id: "problems" }, problems.map((p) => h("li", {}, p))),
+      ),
+    );
     if (s.ingest) {
       const i = s.ingest;
       cards.push(card(
@@ -198,7 +210,9 @@ export function renderHealth(root: HTMLElement): () => void {
               h(
                 "tr",
                 {},
-                ["Tier", "Files", "Size", "Rows", "Oldest", "Newest"].map((c) => h("th", { scope: "col" }, c)),
+                ["Tier", "Files", "Size", "Rows", "Oldest", "Newest"].map((c, i) =>
+                  h("th", { scope: "col", class: i >= 1 && i <= 3 ? "num" : "" }, c)
+                ),
               ),
             ),
             h(
@@ -230,24 +244,35 @@ export function renderHealth(root: HTMLElement): () => void {
           h(
             "table",
             { class: "data", id: "jobs" },
-            h("thead", {}, h("tr", {}, ["Job", "When", "Took", "Result"].map((c) => h("th", { scope: "col" }, c)))),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                ["Job", "When", "Took", "Result"].map((c, i) =>
+                  h("th", { scope: "col", class: i === 2 ? "num" : "" }, c)
+                ),
+              ),
+            ),
             h(
               "tbody",
               {},
-              Object.entries(s.jobs).map(([name, j]) =>
-                h(
-                  "tr",
-                  {},
-                  h("th", { scope: "row" }, name),
-                  h("td", { title: new Date(j.atMs).toISOString() }, ago(j.atMs, now)),
-                  h("td", { class: "num" }, `${j.durationMs} ms`),
-                  h("td", { class: j.ok ? "ok-text" : "bad" }, j.ok ? "ok" : `failed: ${j.error ?? "unknown error"}`),
-                )
+              withExpectedJobs(s.jobs).map(([name, j]) =>
+                j === null
+                  ? h("tr", {}, h("th", { scope: "row" }, name), h("td", { class: "muted", colspan: 3 }, "not run yet"))
+                  : h(
+                    "tr",
+                    {},
+                    h("th", { scope: "row" }, name),
+                    h("td", { title: new Date(j.atMs).toISOString() }, ago(j.atMs, now)),
+                    h("td", { class: "num" }, `${j.durationMs} ms`),
+                    h("td", { class: j.ok ? "ok-text" : "bad" }, j.ok ? "ok" : `failed: ${j.error ?? "unknown error"}`),
+                  )
               ),
             ),
           ),
         ),
-        Object.keys(s.jobs).length === 0 ? h("p", { class: "muted" }, "No job has run yet.") : null,
       ));
     }
     grid.replaceChildren(...cards);
@@ -279,10 +304,10 @@ export function renderHealth(root: HTMLElement): () => void {
         rateBox,
       );
     } else {
-      rateBox.append(plot.root);
       if (plot.width !== width) plot.setSize({ width, height: 90 });
       plot.setData([history.t.slice(), history.rate.slice()]);
     }
+    rateBox.dataset.points = String(history.t.length);
   };
 
   const tick = async () => {

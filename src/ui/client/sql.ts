@@ -95,6 +95,7 @@ export function renderSql(root: HTMLElement, params: URLSearchParams): () => voi
   let result: SqlAnswer | null = null;
   let page = 0;
   let busy = false;
+  let ran = false;
 
   const showPage = () => {
     if (!result) return;
@@ -137,7 +138,8 @@ export function renderSql(root: HTMLElement, params: URLSearchParams): () => voi
     busy = true;
     run.disabled = true;
     navigate("sql", new URLSearchParams({ q: editor.value }), true);
-    status.textContent = "Running…";
+    status.textContent = ran ? "Running…" : "Running… (the first query loads DuckDB: a few seconds)";
+    ran = true;
     try {
       result = await apiJson<SqlAnswer>("/api/v1/sql", {
         method: "POST",
