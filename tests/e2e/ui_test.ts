@@ -135,6 +135,8 @@ test("web UI: explorer finds a series, charts it with the tier's points, health 
       const n = expectedBuckets(cpu, FIVE_MIN, Number(both.from), Number(both.to));
       assert.equal(both.points, `${n},${n}`);
       assert.equal(await page.locator(".chips li").count(), 2);
+      // a gauge and a counter's rate do not share a scale: one y axis each
+      assert.equal(await page.textContent("#chart-unit"), "no unit (left axis), B/s (a counter's rate) (right axis)");
 
       // A counter is drawn as a rate with its unit.
       await page.goto(`${bin.url}/ui#/series?q=ifHCInOctets`);

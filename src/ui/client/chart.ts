@@ -66,6 +66,8 @@ interface Line {
   color: string;
   role: "main" | "min" | "max" | "pct";
   dash?: number[];
+  /** Its unit; each unit of a chart gets its own y axis. */
+  unit?: string;
 }
 
 /** The unit of a series: per second for counters, guessed from the poller's name for bytes and bits. */
@@ -126,7 +128,7 @@ function linesOf(s: QuerySeries, color: string, detail: boolean): { lines: Line[
 }
 
 function describeUnit(unit: string): string {
-  if (unit === "") return "the series' own unit";
+  if (unit === "") return "no unit";
   if (unit === "/s") return "per second (a counter's rate)";
   return unit.endsWith("/s") ? `${unit} (a counter's rate)` : unit;
 }
@@ -283,6 +285,7 @@ export function renderChart(root: HTMLElement, params: URLSearchParams): () => v
       const { lines, unit, note } = linesOf(s, PALETTE[i % PALETTE.length], single);
       if (note) messages.push(note);
       if (lines.length) units.add(unit);
+      for (const l of lines) l.unit = unit;
       counts.push(lines[0]?.values.filter((v) => v !== null).length ?? 0);
       all.push(...lines);
       if (a.partial || a.truncated) {
@@ -290,14 +293,18 @@ export function renderChart(root: HTMLElement, params: URLSearchParams): () => v
       }
     });
     const a0 = answers[0];
+    const unitList = [...units];
+    const sideOf = (k: number) => (unitList.length < 2 ? "" : k % 2 === 0 ? " (left axis)" : " (right axis)");
+    const unitText = unitList.map((u, k) => (u === "" && unitList.length === 1 ? "" : describeUnit(u) + sideOf(k)))
+      .filter((t) => t !== "");
     const tiers = [...new Set(answers.map((a) => a.tier))].join(", ");
     info.replaceChildren(
       h("strong", { id: "chart-tier" }, `Tier: ${tiers}`),
       a0.auto ? ` (chosen automatically: ${a0.tier_reason ?? ""})` : " (chosen by hand)",
       ` · ${localTime(a0.from)} – ${localTime(a0.to)} · `,
       h("span", { id: "chart-points" }, counts.length === 1 ? `${counts[0]} points` : `${counts.join(" + ")} points`),
-      units.size ? " · values in " : "",
-      units.size ? h("span", { id: "chart-unit" }, [...units].map((u) => describeUnit(u)).join(", ")) : "",
+      unitText.length ? " · values in " : "",
+      unitText.length ? h("span", { id: "chart-unit" }, unitText.join(", ")) : "",
     );
     fromInput.value = toInputValue(String(a0.from), a0.from);
     toInput.value = toInputValue(String(a0.to), a0.to);
@@ -306,7 +313,6 @@ export function renderChart(root: HTMLElement, params: URLSearchParams): () => v
     box.dataset.to = String(a0.to);
     notes.replaceChildren(...messages.map((m) => h("p", { class: "warning" }, m)));
 
-    const unit = units.size === 1 ? [...units][0] : "";
     const tables = all.map((l) => [l.xs, l.values] as uPlot.AlignedData);
     const data = tables.length ? uPlot.join(tables) : ([[]] as unknown as uPlot.AlignedData);
     const fg = cssVar("--fg") || "#222";
@@ -319,7 +325,8 @@ export function renderChart(root: HTMLElement, params: URLSearchParams): () => v
         stroke: l.role === "min" || l.role === "max" ? l.color + "55" : l.color,
         width: l.role === "main" ? 2 : 1,
         dash: l.dash,
-        value: (_u, v) => si(v, unit),
+        scale: `y${unitList.indexOf(l.unit ?? "")}`,
+        value: (_u, v) => si(v, l.unit ?? ""),
         points: { show: l.role === "main" ? undefined : false },
       })),
     ];
@@ -329,8 +336,22 @@ export function renderChart(root: HTMLElement, params: URLSearchParams): () => v
       ...size(),
       ms: 1,
       series,
-      scales: { x: { time: true, range: () => [a0.from, a0.to] } },
-      axes: [axis, { ...axis, size: 64, label: unit || undefined, values: (_u, vals) => vals.map((v) => si(v)) }],
+      scales: {
+        x: { time: true, range: () => [a0.from, a0.to] },
+        ...Object.fromEntries(unitList.map((_, k) => [`y${k}`, { auto: true }])),
+      },
+      axes: [
+        axis,
+        ...unitList.map((u, k): uPlot.Axis => ({
+          ...axis,
+          scale: `y${k}`,
+          side: k % 2 === 0 ? 3 : 1,
+          grid: k === 0 ? axis.grid : { show: false },
+          size: 64,
+          label: u || undefined,
+          values: (_u, vals) => vals.map((v) => si(v)),
+        })),
+      ],
       bands: maxIdx > 0 && minIdx > 0 ? [{ series: [maxIdx, minIdx], fill: all[0].color + "22" }] : [],
       cursor: { drag: { x: true, y: false, setScale: false } },
       legend: { live: true },

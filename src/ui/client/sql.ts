@@ -103,6 +103,7 @@ export function renderSql(root: HTMLElement, params: URLSearchParams): () => voi
     const pages = Math.max(1, Math.ceil(r.rows.length / PAGE));
     page = Math.max(0, Math.min(page, pages - 1));
     const rows = r.rows.slice(page * PAGE, (page + 1) * PAGE);
+    const numeric = r.columns.map((c) => /INT|DOUBLE|FLOAT|DECIMAL|REAL|NUMERIC/i.test(c.type));
     const pager = pages > 1
       ? h(
         "div",
@@ -124,7 +125,15 @@ export function renderSql(root: HTMLElement, params: URLSearchParams): () => voi
           h(
             "tbody",
             {},
-            rows.map((row) => h("tr", {}, row.map((v) => h("td", { class: v === null ? "muted" : "" }, cell(v))))),
+            rows.map((row) =>
+              h(
+                "tr",
+                {},
+                row.map((v, i) =>
+                  h("td", { class: `${numeric[i] ? "num" : ""} ${v === null ? "muted" : ""}` }, cell(v))
+                ),
+              )
+            ),
           ),
         ),
       ),
@@ -147,7 +156,7 @@ export function renderSql(root: HTMLElement, params: URLSearchParams): () => voi
         body: sql,
       });
       page = 0;
-      status.textContent = `${result.rows.length.toLocaleString("en")} rows in ${result.elapsed_ms} ms` +
+      status.textContent = `${result.rows.length.toLocaleString("en")} rows in ${Math.round(result.elapsed_ms)} ms` +
         (result.truncated ? " (cut at query.max_rows)" : "") +
         (result.partial ? " (partial: some files unreadable)" : "");
       showPage();
