@@ -1,7 +1,7 @@
 /**
- * `compact`, `retention` and `wal inspect|verify`: offline maintenance on a data directory. `compact`
- * and `retention` change the directory, so they refuse politely while a server holds it; `wal` only
- * reads.
+ * `compact`, `retention` and `wal inspect|verify`: maintenance of a data directory. `compact` and
+ * `retention` ask the server that holds the directory (or `--server`) through its admin API, and work
+ * on the directory directly when none does; `wal` only reads.
  *
  * @module
  */
@@ -19,8 +19,11 @@ import type { Command, Io } from "./args.ts";
 import { OfflineStore } from "../service/offline.ts";
 import { planRetention, type RetentionPlan } from "../service/retention.ts";
 import { renderTable } from "./table.ts";
+import { call, findRemote } from "./remote.ts";
+import { type CompactJson, compactJson, retentionFromJson, type RetentionJson } from "../http/admin_routes.ts";
 
-async function openStorage(config: ReturnType<Parameters<Command["run"]>[0]["loadConfig"]>): Promise<Storage> {
+/** Opens the data directory as a server would, without listening and without background jobs. */
+export async function openStorage(config: ReturnType<Parameters<Command["run"]>[0]["loadConfig"]>): Promise<Storage> {
   const storage = Storage.create(config, {
     fs: nodeFs,
     clock: systemClock,
@@ -40,29 +43,27 @@ export const compactCommand: Command = {
   usage: `stalker-storage compact [--tier hourly|daily|weekly]
 
 Flushes what the WAL holds, rolls up every complete window of the coarser tiers (or only --tier), and
-merges small files. Needs the data directory: stop the server first (it runs compaction on
-compaction.schedule by itself).
+merges small files. When a server holds the data directory (or with --server URL) the server does it
+(POST /api/v1/admin/compact); otherwise it works on the directory directly.
 `,
-  options: { tier: { type: "string" } },
+  options: { tier: { type: "string" }, server: { type: "string" } },
   async run({ values, io, loadConfig }) {
     const tier = values.tier as string | undefined;
     if (tier !== undefined && !["hourly", "daily", "weekly"].includes(tier)) {
       throw usageError(`--tier must be hourly, daily or weekly, got "${tier}"`);
     }
-    const storage = await openStorage(loadConfig());
+    const config = loadConfig();
+    const remote = await findRemote(config, values.server as string | undefined);
+    if (remote) {
+      const qs = tier ? `?tier=${tier}` : "";
+      printCompact(io, await (await call(remote, `/api/v1/admin/compact${qs}`, { method: "POST" })).json());
+      return 0;
+    }
+    const storage = await openStorage(config);
     try {
       await storage.flushNow("compact");
       const runs = await storage.compact(tier as "hourly" | "daily" | "weekly" | undefined);
-      const merges = await storage.merge();
-      io.out(renderTable(
-        ["tier", "from", "to", "rows in", "rows out", "files"],
-        runs.map((r) => [r.tier, iso(r.from), iso(r.to), r.inputRows, r.outputRows, r.files]),
-      ));
-      io.out(
-        `${merges.filter((m) => m.committed).length} merge(s): ${
-          merges.map((m) => `${m.tier} ${m.partition} (${m.inputs} files → 1)`).join(", ") || "none due"
-        }\n`,
-      );
+      printCompact(io, compactJson(runs, await storage.merge()));
     } finally {
       await storage.close();
     }
@@ -75,13 +76,20 @@ export const retentionCommand: Command = {
   summary: "delete data past each tier's retention (and over retention.max_disk_bytes)",
   usage: `stalker-storage retention [--dry-run]
 
---dry-run lists what would be deleted and deletes nothing. Needs the data directory: stop the server
-first (it applies retention every 10 minutes by itself).
+--dry-run lists what would be deleted and deletes nothing. When a server holds the data directory (or
+with --server URL) the server does it (POST /api/v1/admin/retention); otherwise it works on the
+directory directly. A server also applies retention every 10 minutes by itself.
 `,
-  options: { "dry-run": { type: "boolean" } },
+  options: { "dry-run": { type: "boolean" }, server: { type: "string" } },
   async run({ values, io, loadConfig }) {
     const config = loadConfig();
     const dry = Boolean(values["dry-run"]);
+    const remote = await findRemote(config, values.server as string | undefined);
+    if (remote) {
+      const res = await call(remote, `/api/v1/admin/retention?dry_run=${dry}`, { method: "POST" });
+      printRetention(io, retentionFromJson(await res.json() as RetentionJson), dry);
+      return 0;
+    }
     if (dry) {
       const store = await OfflineStore.open(config, nodeFs, systemClock, createLogger("warn"));
       printRetention(io, planRetention(store.manifest, systemClock.now(), config), true);
@@ -155,6 +163,18 @@ A running server may be writing the last segment: its tail can look torn while a
     return ok ? 0 : 1;
   },
 };
+
+function printCompact(io: Io, c: CompactJson): void {
+  io.out(renderTable(
+    ["tier", "from", "to", "rows in", "rows out", "files"],
+    c.rollups.map((r) => [r.tier, iso(r.from_ms), iso(r.to_ms), r.rows_in, r.rows_out, r.files]),
+  ));
+  io.out(
+    `${c.merges.filter((m) => m.committed).length} merge(s): ${
+      c.merges.map((m) => `${m.tier} ${m.partition} (${m.inputs} files → 1)`).join(", ") || "none due"
+    }\n`,
+  );
+}
 
 function printRetention(io: Io, plan: RetentionPlan, dry: boolean): void {
   io.out(renderTable(

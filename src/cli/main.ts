@@ -12,6 +12,7 @@ import { queryCommand, seriesCommand, sqlCommand } from "./query_cmds.ts";
 import { compactCommand, retentionCommand, walCommand } from "./admin_cmds.ts";
 import { installSystemdCommand, uninstallSystemdCommand } from "./systemd_cmd.ts";
 import { EXIT, explain } from "./errors.ts";
+import { restoreCommand, snapshotCommand } from "./backup_cmds.ts";
 
 const versionCommand: Command = {
   summary: "print the version",
@@ -31,6 +32,8 @@ export const COMMANDS: Record<string, Command> = {
   compact: compactCommand,
   retention: retentionCommand,
   wal: walCommand,
+  snapshot: snapshotCommand,
+  restore: restoreCommand,
   requirements: requirementsCommand,
   config: configCommand,
   "install-systemd": installSystemdCommand,

@@ -14,6 +14,7 @@ import { mountForeignRoutes } from "./foreign_routes.ts";
 import { ingestHandler } from "./ingest_route.ts";
 import { methodNotAllowed, mountRoot } from "./root_route.ts";
 import { queryHandler, sqlHandler } from "./query_routes.ts";
+import { mountAdminRoutes } from "./admin_routes.ts";
 import { parseLimit, seriesJson } from "./json_out.ts";
 import { promApi } from "../prom/api.ts";
 import { seriesSearch } from "./series_search.ts";
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): Hono {
   app.post("/api/v1/ingest", ingestHandler(storage, deps.clock));
   app.get("/api/v1/query", queryHandler(storage, deps.clock));
   app.post("/api/v1/sql", sqlHandler(storage));
+  mountAdminRoutes(app, storage, deps.clock);
   app.get("/api/v1/series", (c) => {
     const q = c.req.query();
     const filter = { namespace: q.namespace, target: q.target, poller: q.poller };

@@ -64,6 +64,8 @@ export interface FileSystem {
   /** Plain (non-atomic) write; use `writeAtomic` for data files. */
   writeFile(path: string, data: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  /** A hard link `to` of the file `from` (fails with `EXDEV` across file systems, `EEXIST` if `to` exists). */
+  link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   /** Creates a directory and its parents; no error when it exists. */
   mkdir(path: string): Promise<void>;

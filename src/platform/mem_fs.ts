@@ -137,6 +137,18 @@ export class MemFs implements FileSystem {
     return Promise.resolve();
   }
 
+  link(from: string, to: string): Promise<void> {
+    from = norm(from);
+    to = norm(to);
+    const inode = this.files.get(from);
+    if (!inode) return Promise.reject(fsError("ENOENT", from));
+    if (this.files.has(to) || this.dirs.has(to)) return Promise.reject(fsError("EEXIST", to));
+    if (!this.dirs.has(dirname(to))) return Promise.reject(fsError("ENOENT", dirname(to)));
+    if (this.volumeOf(from) !== this.volumeOf(to)) return Promise.reject(fsError("EXDEV", to));
+    this.files.set(to, inode);
+    return Promise.resolve();
+  }
+
   unlink(path: string): Promise<void> {
     path = norm(path);
     if (!this.files.delete(path)) return Promise.reject(fsError("ENOENT", path));

@@ -83,6 +83,9 @@ export const nodeFs: FileSystem = {
   rename(from: string, to: string): Promise<void> {
     return fsp.rename(from, to);
   },
+  link(from: string, to: string): Promise<void> {
+    return fsp.link(from, to);
+  },
   unlink(path: string): Promise<void> {
     return fsp.unlink(path);
   },

@@ -35,6 +35,7 @@ import { TierRunner, type TierRunnerMode } from "../tier/tier_runner.ts";
 import { Catalog, type CommitHook } from "./catalog.ts";
 import { type RollupReport, rollupTier } from "./compactor.ts";
 import { applyRetention, type RetentionPlan } from "./retention.ts";
+import { type SnapshotReport, takeSnapshot } from "./backup.ts";
 import { Scheduler } from "./scheduler.ts";
 import { type MergeReport, runMerges } from "./merger.ts";
 import { VERSION } from "../version.ts";
@@ -574,6 +575,20 @@ export class Storage {
       return plan;
     } catch (err) {
       this.recordJob("retention", started, false, {}, err);
+      throw err;
+    }
+  }
+
+  /** Takes an online snapshot into the new directory `dir` (see backup.ts). */
+  async snapshot(dir: string): Promise<SnapshotReport> {
+    this.assertReady();
+    const started = this.deps.clock.now();
+    try {
+      const report = await takeSnapshot(this.core, dir);
+      this.recordJob("snapshot", started, true, { dir, files: report.files, bytes: report.bytes });
+      return report;
+    } catch (err) {
+      this.recordJob("snapshot", started, false, { dir }, err);
       throw err;
     }
   }

@@ -1,0 +1,85 @@
+/**
+ * `snapshot` and `restore`: an online, consistent copy of a data directory and its way back
+ * (`src/service/backup.ts`, docs/operations.md "Backup and restore").
+ *
+ * @module
+ */
+import { resolve as resolvePath } from "node:path";
+import { humanSize } from "../config/units.ts";
+import { nodeFs } from "../platform/node_fs.ts";
+import { restoreSnapshot } from "../service/backup.ts";
+import { type SnapshotJson, snapshotJson } from "../http/admin_routes.ts";
+import type { Command, Io } from "./args.ts";
+import { openStorage } from "./admin_cmds.ts";
+import { usageError } from "./errors.ts";
+import { call, findRemote } from "./remote.ts";
+import { walDirOf } from "../service/core.ts";
+
+/** The `snapshot` command. */
+export const snapshotCommand: Command = {
+  summary: "take a consistent snapshot of the data directory, online (hard links where it can)",
+  usage: `stalker-storage snapshot [DIR] [--server URL]
+
+Writes the committed tier files (hard-linked when DIR is on the data directory's file system, else
+copied), the manifest and the WAL written since the last flush into DIR, which must not exist. Restored
+with "stalker-storage restore DIR --data-dir NEW", it holds exactly the samples acknowledged before the
+snapshot. When a server holds the data directory (or with --server URL), the server takes it (POST
+/api/v1/admin/snapshot) and DIR is a path on the server's machine that the server's user can write;
+without DIR it goes to DATA_DIR/backups/<UTC time>.
+`,
+  options: { server: { type: "string" } },
+  positionals: true,
+  async run({ values, positionals, io, loadConfig }) {
+    if (positionals.length > 1) throw usageError(`snapshot takes one directory, got ${positionals.length}`);
+    const config = loadConfig();
+    const dir = positionals[0] === undefined ? undefined : resolvePath(positionals[0]);
+    const remote = await findRemote(config, values.server as string | undefined);
+    if (remote) {
+      const qs = dir === undefined ? "" : `?${new URLSearchParams({ dir })}`;
+      printSnapshot(io, await (await call(remote, `/api/v1/admin/snapshot${qs}`, { method: "POST" })).json());
+      return 0;
+    }
+    const storage = await openStorage(config);
+    try {
+      const target = dir ?? resolvePath(config.dataDir, "backups", new Date().toISOString().replace(/[:.]/g, "-"));
+      printSnapshot(io, snapshotJson(await storage.snapshot(target)));
+    } finally {
+      await storage.close();
+    }
+    return 0;
+  },
+};
+
+/** The `restore` command. */
+export const restoreCommand: Command = {
+  summary: "restore a snapshot into a new, empty data directory",
+  usage: `stalker-storage restore SNAPSHOT --data-dir NEW
+
+Checks SNAPSHOT (every file its manifest names, with its size), then writes it into the data directory
+(--data-dir or data_dir, absent or empty) and the WAL into ingestion.wal.dir when set. Tier files are
+hard-linked when on the same file system (they are never changed in place), the WAL is copied. Start
+the server on NEW afterwards; it replays the snapshot's WAL.
+`,
+  positionals: true,
+  async run({ positionals, io, loadConfig }) {
+    if (positionals.length !== 1) throw usageError("restore takes one argument: the snapshot directory");
+    const config = loadConfig();
+    const r = await restoreSnapshot(nodeFs, resolvePath(positionals[0]), config);
+    const wal = walDirOf(config);
+    io.out(
+      `restored commit ${r.commit}: ${r.files} tier file(s), WAL segment(s) ${
+        r.wal.map((s) => s.segment).join(", ") || "none"
+      } into ${config.dataDir}${wal.startsWith(config.dataDir) ? "" : ` (WAL in ${wal})`}\n` +
+        `start it with: stalker-storage serve --data-dir ${config.dataDir}\n`,
+    );
+    return 0;
+  },
+};
+
+function printSnapshot(io: Io, s: SnapshotJson): void {
+  io.out(
+    `snapshot ${s.dir}: commit ${s.commit}, ${s.files} tier file(s) (${s.linked} hard-linked), WAL segment(s) ${
+      s.wal_segments.join(", ") || "none"
+    }, ${humanSize(s.bytes)}\n`,
+  );
+}
