@@ -18,7 +18,7 @@ import { walDirOf } from "../service/core.ts";
 /** The `snapshot` command. */
 export const snapshotCommand: Command = {
   summary: "take a consistent snapshot of the data directory, online (hard links where it can)",
-  usage: `stalker-storage snapshot [DIR] [--server URL]
+  usage: `stalker-storage snapshot [DIR] [--server URL] [--token TOKEN]
 
 Writes the committed tier files (hard-linked when DIR is on the data directory's file system, else
 copied), the manifest and the WAL written since the last flush into DIR, which must not exist. Restored
@@ -27,13 +27,13 @@ snapshot. When a server holds the data directory (or with --server URL), the ser
 /api/v1/admin/snapshot) and DIR is a path on the server's machine that the server's user can write;
 without DIR it goes to DATA_DIR/backups/<UTC time>.
 `,
-  options: { server: { type: "string" } },
+  options: { server: { type: "string" }, token: { type: "string" } },
   positionals: true,
   async run({ values, positionals, io, loadConfig }) {
     if (positionals.length > 1) throw usageError(`snapshot takes one directory, got ${positionals.length}`);
     const config = loadConfig();
     const dir = positionals[0] === undefined ? undefined : resolvePath(positionals[0]);
-    const remote = await findRemote(config, values.server as string | undefined);
+    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
     if (remote) {
       const qs = dir === undefined ? "" : `?${new URLSearchParams({ dir })}`;
       printSnapshot(io, await (await call(remote, `/api/v1/admin/snapshot${qs}`, { method: "POST" })).json());
