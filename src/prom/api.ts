@@ -20,6 +20,9 @@ import { type EvalResult, evaluate, planTier } from "./eval.ts";
 import { compareLabels, type Labels, labelsKey, labelsObject, labelValue } from "./labels.ts";
 import { StorageSource } from "./source.ts";
 
+/** The Prometheus version whose HTTP API this one answers like (`/api/v1/status/buildinfo`). */
+export const PROMETHEUS_API_VERSION = "2.53.0";
+
 /** What the API needs. */
 export interface PromApiDeps {
   storage: Storage;
@@ -134,15 +137,17 @@ export function promApi(deps: PromApiDeps): Hono {
     return success(data);
   });
 
+  // `version` is the Prometheus API level answered (Grafana picks its requests by it; VictoriaMetrics
+  // answers likewise); no `application` field, which Grafana reads as Mimir or Cortex with a ruler API
   route("/api/v1/status/buildinfo", () =>
     success({
-      version: VERSION,
+      version: PROMETHEUS_API_VERSION,
       revision: "",
       branch: "",
       buildUser: "",
       buildDate: "",
       goVersion: "",
-      application: "stalker-storage",
+      stalkerVersion: VERSION,
     }));
 
   route("/api/v1/query_exemplars", () => success([]));

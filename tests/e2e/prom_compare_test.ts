@@ -15,6 +15,10 @@
  * samples of the buckets: a bucket [t − 5m, t) is Prometheus's window (t − 5m − 1ms, t − 1ms], i.e.
  * `offset 1ms`; a rate from the stored per-interval rates is VictoriaMetrics' `rate(x[d] offset 1m)`;
  * the sketch quantile is within the 1 % DDSketch accuracy of the rank ⌊φ(n − 1)⌋ sample.
+ *
+ * Then the calls Grafana's data source makes to connect and browse (`1+1`, labels, label values with
+ * `match[]`, series, instant queries) must answer exactly what Prometheus answers, lists in any order,
+ * and buildinfo must carry Prometheus's fields.
  */
 import test from "node:test";
 import assert from "node:assert/strict";
@@ -296,6 +300,17 @@ function diff(ours: Matrix, theirs: Matrix, rel: number): string[] {
   return out;
 }
 
+/** An API answer with its lists in a fixed order (instant vectors and series lists are unordered). */
+function normalized(doc: { status: string; data: unknown }): unknown {
+  const data = doc.data as { result?: unknown[] } | unknown[];
+  const sortAll = (xs: unknown[]) => [...xs].sort((a, b) => JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
+  if (Array.isArray(data)) return { ...doc, data: sortAll(data) };
+  if (Array.isArray(data.result) && typeof data.result[0] === "object") {
+    return { ...doc, data: { ...data, result: sortAll(data.result) } };
+  }
+  return doc;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -415,6 +430,36 @@ test("PromQL suite: our answers match Prometheus and VictoriaMetrics on the same
           }
         });
       }
+
+      // the calls Grafana's data source makes to connect and browse labels, answered like Prometheus
+      // at :30, off the samples' minute marks (Prometheus 2 closes windows on the left, 3 does not)
+      const t = String((START + 3 * HOUR + 30_000) / 1000);
+      const range = { start: String(START / 1000), end: String((START + 4 * HOUR) / 1000) };
+      const calls: [string, Record<string, string | string[]>][] = [
+        ["/api/v1/query", { query: "1+1", time: t }],
+        ["/api/v1/labels", range],
+        ["/api/v1/labels", { ...range, "match[]": "temperature" }],
+        ["/api/v1/label/__name__/values", range],
+        ["/api/v1/label/target/values", { ...range, "match[]": 'cpu_load{namespace="prod"}' }],
+        ["/api/v1/series", { ...range, "match[]": ["temperature", `${OPER.slice(0, -1)},target="core-router-001"}`] }],
+        ["/api/v1/query", { query: 'topk(3, cpu_load{namespace="prod"})', time: t }],
+        ["/api/v1/query", { query: `sum by (target) (rate(${IN}[5m]))`, time: t }],
+      ];
+      for (const [route, params] of calls) {
+        const u = new URLSearchParams();
+        for (const [k, v] of Object.entries(params)) for (const x of [v].flat()) u.append(k, x);
+        const [mine, theirs] = await Promise.all(
+          [`${ours.url}/prometheus`, promUrl].map(async (base) =>
+            normalized(await (await fetch(`${base}${route}?${u}`)).json())
+          ),
+        );
+        if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
+          failures.push(`${route}?${u}: ours ${JSON.stringify(mine)}, Prometheus ${JSON.stringify(theirs)}`);
+        }
+      }
+      const info = await (await fetch(`${ours.url}/prometheus/api/v1/status/buildinfo`)).json();
+      const promInfo = await (await fetch(`${promUrl}/api/v1/status/buildinfo`)).json();
+      for (const key of Object.keys(promInfo.data)) if (!(key in info.data)) failures.push(`buildinfo lacks ${key}`);
       assert.deepEqual(failures, []);
     } finally {
       await ours.stop("SIGTERM").catch(() => {});
