@@ -13,7 +13,19 @@
  */
 import uPlot from "uplot";
 import { apiJson } from "./api.ts";
-import { errorBox, h, localTime, parseSeriesKey, type SeriesId, seriesKey, seriesLabel, si } from "./dom.ts";
+import { errorBox, h } from "./dom.ts";
+import {
+  counterRates,
+  describeUnit,
+  localTime,
+  parseSeriesKey,
+  type RawSample,
+  type SeriesId,
+  seriesKey,
+  seriesLabel,
+  si,
+  unitOf,
+} from "./format.ts";
 import { navigate, routeHref } from "./router.ts";
 
 interface AggPoint {
@@ -25,15 +37,6 @@ interface AggPoint {
   p50: number | null;
   p95: number | null;
   p99: number | null;
-}
-
-interface RawSample {
-  t: number;
-  kind: string;
-  valid: boolean;
-  value?: number;
-  value_counter?: number | string;
-  value_text?: string;
 }
 
 interface QuerySeries extends SeriesId {
@@ -70,29 +73,6 @@ interface Line {
   unit?: string;
 }
 
-/** The unit of a series: per second for counters, guessed from the poller's name for bytes and bits. */
-function unitOf(poller: string, rate: boolean): string {
-  const base = /octets|bytes/i.test(poller) ? "B" : /bits|bps/i.test(poller) ? "bit" : "";
-  return rate ? `${base}/s` : base;
-}
-
-/** Per-second rates between consecutive valid counter samples (a decrease is a reset: no rate). */
-export function counterRates(samples: RawSample[]): { xs: number[]; values: (number | null)[] } {
-  const xs: number[] = [];
-  const values: (number | null)[] = [];
-  let prev: { t: number; c: bigint } | null = null;
-  for (const s of samples) {
-    if (!s.valid || s.value_counter === undefined) continue;
-    const c = BigInt(s.value_counter);
-    if (prev && s.t > prev.t) {
-      xs.push(s.t);
-      values.push(c >= prev.c ? Number(c - prev.c) / ((s.t - prev.t) / 1000) : null);
-    }
-    prev = { t: s.t, c };
-  }
-  return { xs, values };
-}
-
 /** The lines of one answered series; `detail` adds min/max and percentiles. */
 function linesOf(s: QuerySeries, color: string, detail: boolean): { lines: Line[]; unit: string; note?: string } {
   const name = seriesLabel(s);
@@ -125,12 +105,6 @@ function linesOf(s: QuerySeries, color: string, detail: boolean): { lines: Line[
     );
   }
   return { lines, unit: unitOf(s.poller, rate) };
-}
-
-function describeUnit(unit: string): string {
-  if (unit === "") return "no unit";
-  if (unit === "/s") return "per second (a counter's rate)";
-  return unit.endsWith("/s") ? `${unit} (a counter's rate)` : unit;
 }
 
 function cssVar(name: string): string {

@@ -11,7 +11,8 @@
  */
 import { apiJson } from "./api.ts";
 import { chartHref } from "./chart.ts";
-import { ago, errorBox, h, localTime, seriesKey, seriesLabel } from "./dom.ts";
+import { errorBox, h } from "./dom.ts";
+import { ago, localTime, seriesKey, seriesLabel } from "./format.ts";
 import { navigate } from "./router.ts";
 
 /** A row of `GET /api/v1/series`. */
@@ -29,6 +30,7 @@ export interface SeriesRow {
 }
 
 const LIMIT = 500;
+const REFRESH_MS = 15_000;
 
 function lastValue(r: SeriesRow): string {
   if (!r.valid) return `failed${r.error ? ": " + r.error : ""}`;
@@ -197,5 +199,12 @@ export function renderExplorer(root: HTMLElement, params: URLSearchParams): () =
   });
   load();
   search.focus();
-  return () => clearTimeout(timer);
+  // Last values follow new data; not while the keyboard is in the table (a new table would lose the focus).
+  const refresh = setInterval(() => {
+    if (document.visibilityState === "visible" && !body.contains(document.activeElement)) load();
+  }, REFRESH_MS);
+  return () => {
+    clearTimeout(timer);
+    clearInterval(refresh);
+  };
 }

@@ -11,7 +11,8 @@
  */
 import uPlot from "uplot";
 import { apiJson } from "./api.ts";
-import { ago, bytes, duration, errorBox, h, si } from "./dom.ts";
+import { errorBox, h } from "./dom.ts";
+import { ago, bytes, duration, si } from "./format.ts";
 
 interface JobRun {
   atMs: number;
