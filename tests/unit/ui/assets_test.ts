@@ -2,6 +2,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { Buffer } from "node:buffer";
+import { gunzipSync } from "node:zlib";
 import { Hono } from "hono";
 import { buildUi, renderUiModule, UI_MODULE } from "../../../scripts/build_ui.ts";
 import { UI_ASSETS, UI_HTML } from "../../../src/ui/assets_gen.ts";
@@ -44,7 +45,19 @@ test("/ui serves the shell with a strict CSP and revalidation; assets are immuta
   assert.equal(await js.text(), "x()");
   assert.equal(js.headers.get("cache-control"), "public, max-age=31536000, immutable");
   assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+  assert.equal(js.headers.get("content-encoding"), null);
+  assert.equal(js.headers.get("vary"), "Accept-Encoding");
   assert.equal((await app.request("/ui/assets/app.ffffffffffff.js")).status, 404);
+
+  // gzip for clients that accept it: another representation with its own ETag
+  const gz = await app.request("/ui/assets/app.0123456789ab.js", { headers: { "accept-encoding": "gzip, br" } });
+  assert.equal(gz.headers.get("content-encoding"), "gzip");
+  assert.equal(gunzipSync(new Uint8Array(await gz.arrayBuffer())).toString(), "x()");
+  assert.notEqual(gz.headers.get("etag"), js.headers.get("etag"));
+  const gz304 = await app.request("/ui/assets/app.0123456789ab.js", {
+    headers: { "accept-encoding": "gzip", "if-none-match": gz.headers.get("etag")! },
+  });
+  assert.equal(gz304.status, 304);
   assert.equal((await app.request("/ui/other")).status, 404);
   assert.match(UI_CSP, /default-src 'none'/);
   assert.doesNotMatch(UI_CSP, /unsafe-inline|unsafe-eval|\*/);
