@@ -12,8 +12,11 @@ import { withTempDir } from "../../helpers.ts";
 
 const CHILD = new URL("./lock_child.ts", import.meta.url).pathname;
 
-/** Starts a child that takes the lock of `dir` at `startAt`; resolves its first line of output. */
-function child(dir: string, startAt = 0): { proc: ChildProcess; line: Promise<string> } {
+/**
+ * Starts a child that takes the lock of `dir` at `startAt`; `line` resolves its first line of output,
+ * `exit` its exit (listened to from the start: a refused child exits on its own, maybe before anyone asks).
+ */
+function child(dir: string, startAt = 0): { proc: ChildProcess; line: Promise<string>; exit: Promise<unknown> } {
   const proc = spawn(process.execPath, ["run", "-A", CHILD, dir, String(startAt)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -25,10 +28,9 @@ function child(dir: string, startAt = 0): { proc: ChildProcess; line: Promise<st
     });
     proc.on("exit", (code) => reject(new Error(`child exited with ${code} before answering: ${out}`)));
   });
-  return { proc, line };
+  const exit = new Promise((resolve) => proc.once("exit", resolve));
+  return { proc, line, exit };
 }
-
-const exited = (proc: ChildProcess) => new Promise((resolve) => proc.once("exit", resolve));
 
 test("a lock file naming another live process (PID reuse after a reboot) does not block start", async () => {
   await withTempDir(async (dir) => {
@@ -67,7 +69,7 @@ test("a lock left by a process killed with SIGKILL does not block start", async 
     await assert.rejects(acquireLock(nodeFs, dir), (err) => err instanceof LockedError && err.pid === c.proc.pid);
     assert.equal((await lockOwner(nodeFs, dir))?.pid, c.proc.pid);
     c.proc.kill("SIGKILL");
-    await exited(c.proc);
+    await c.exit;
     assert.equal(fs.readFileSync(path.join(dir, "LOCK"), "utf8"), `${c.proc.pid}\n`, "the file stays behind");
     assert.equal(await lockOwner(nodeFs, dir), null);
     await (await acquireLock(nodeFs, dir)).release();
@@ -85,7 +87,7 @@ test("processes racing for one directory: exactly one wins, the others are refus
     for (const line of lines.filter((l) => l !== "won")) {
       assert.match(line, new RegExp(`^refused: .* in use by process ${winners[0].proc.pid} `));
     }
-    await Promise.all(children.map((c) => exited(c.proc)));
+    await Promise.all(children.map((c) => c.exit));
   });
 });
 
