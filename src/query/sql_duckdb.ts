@@ -102,3 +102,27 @@ export function duckdbModule(): DuckdbModule {
   loaded ??= loadDuckdbModule() as DuckdbModule;
   return loaded;
 }
+
+/**
+ * Makes `db` instantiate its WebAssembly from `bytes` (the binary's packed copy, unpacked in memory)
+ * instead of reading its bundle's file. The steps are those of duckdb-wasm 1.28.0's
+ * `DuckDBNodeBindings.instantiateWasm` (pinned in deno.json): publish the runtime's functions as
+ * `globalThis.DUCKDB_RUNTIME` for the WebAssembly's imports, then `WebAssembly.instantiate`. Call it
+ * before `db.instantiate()`, which binds the method.
+ */
+export function instantiateFromBytes(db: DuckdbBindings, bytes: Uint8Array): void {
+  type Done = (instance: WebAssembly.Instance, module: WebAssembly.Module) => void;
+  const bindings = db as unknown as {
+    _runtime: object;
+    instantiateWasm(imports: WebAssembly.Imports, done: Done): unknown[];
+  };
+  bindings.instantiateWasm = function (this: { _runtime: object }, imports: WebAssembly.Imports, done: Done) {
+    const published: Record<string, unknown> = {};
+    for (const name of Object.getOwnPropertyNames(this._runtime)) {
+      if (name !== "constructor") published[name] = Object.getOwnPropertyDescriptor(this._runtime, name)?.value;
+    }
+    (globalThis as { DUCKDB_RUNTIME?: unknown }).DUCKDB_RUNTIME = published;
+    void WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, imports).then((r) => done(r.instance, r.module));
+    return [];
+  };
+}

@@ -5,8 +5,14 @@
  *
  * @module
  */
-import { duckdbWasmPath } from "../platform/duckdb_assets.ts";
-import { type ArrowBatch, type DuckdbBindings, type DuckdbConnection, duckdbModule } from "./sql_duckdb.ts";
+import { duckdbWasm } from "../platform/duckdb_assets.ts";
+import {
+  type ArrowBatch,
+  type DuckdbBindings,
+  type DuckdbConnection,
+  duckdbModule,
+  instantiateFromBytes,
+} from "./sql_duckdb.ts";
 import { FileAllowList, sandboxRuntime } from "./sql_sandbox.ts";
 import { describeSql, runSql, singleQuery } from "./sql_statement.ts";
 import { valueConverter } from "./sql_values.ts";
@@ -122,8 +128,10 @@ export class SqlSession {
   static async open(options: SessionOptions): Promise<SqlSession> {
     const allow = new FileAllowList();
     const duckdb = duckdbModule();
-    const bundle = { mainModule: duckdbWasmPath(), mainWorker: "" };
+    const wasm = duckdbWasm();
+    const bundle = { mainModule: "path" in wasm ? wasm.path : "duckdb-eh.wasm", mainWorker: "" };
     const db = await duckdb.createDuckDB({ mvp: bundle, eh: bundle }, new duckdb.VoidLogger(), sandboxRuntime(allow));
+    if ("bytes" in wasm) instantiateFromBytes(db, wasm.bytes);
     await db.instantiate(() => {});
     db.open({ path: ":memory:", maximumThreads: 1 });
     const conn = db.connect();

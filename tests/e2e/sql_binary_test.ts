@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { BUN_VERSION } from "../../scripts/compile.ts";
+import { buildArgs, bunCommand, packDuckdbWasm } from "../../scripts/compile.ts";
 
 /**
  * The SQL engine inside a `bun build --compile` binary (tests/fixtures/sql_smoke.ts): the DuckDB wasm
@@ -25,16 +25,11 @@ interface Answer {
   error?: { name: string; message: string };
 }
 
-function bun(): string[] {
-  const local = spawnSync("bun", ["--version"], { encoding: "utf8" });
-  return local.status === 0 && local.stdout.trim() === BUN_VERSION ? ["bun"] : ["npx", "-y", `bun@${BUN_VERSION}`];
-}
-
 function compile(outfile: string): void {
-  const [cmd, ...pre] = bun();
-  const args = ["build", "--compile", "--minify-syntax", "--minify-whitespace", "--sourcemap=none"];
+  packDuckdbWasm();
+  const [cmd, ...pre] = bunCommand();
   const entrypoints = ["tests/fixtures/sql_smoke.ts", "src/query/sql_worker.ts"];
-  const r = spawnSync(cmd, [...pre, ...args, ...entrypoints, "--outfile", outfile], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(cmd, [...pre, ...buildArgs(entrypoints, outfile)], { cwd: ROOT, encoding: "utf8" });
   assert.equal(r.status, 0, `bun build --compile failed:\n${r.stdout}${r.stderr}`);
 }
 
