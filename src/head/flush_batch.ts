@@ -1,87 +1,73 @@
 /**
- * Building a flush's {@link FlushBatch} from the head at its cut: the raw samples of the cut's log
- * range and the closed buckets, with series renumbered by their position in identity order.
+ * Building a flush's job for the encoder thread from the head at its cut (`src/tier/flush_job.ts`):
+ * references to the raw log's chunk ranges (shared memory, no copy), the closed buckets and the
+ * snapshot's copies. Series stay head ids; the encoder names and numbers them.
  *
  * @module
  */
-import type { ClosedSlice, FlushBatch, RawSlice } from "../aggregate/flush_batch.ts";
+import type { ClosedSlice, FlushBatch } from "../aggregate/flush_batch.ts";
+import { copyReusing } from "../model/typed.ts";
+import type { FlushJob, RawPart } from "../tier/flush_job.ts";
 import type { Head, HeadCut } from "./head.ts";
+import type { SnapshotCapture } from "./snapshot.ts";
 
-/** A batch plus the head id of each of its series numbers. */
-export interface BuiltBatch {
-  batch: FlushBatch;
-  headIds: Int32Array;
-}
-
-/** Builds the batch of a cut. */
-export function buildFlushBatch(
+/** The job of a cut, its names left to the runner (it knows which names the encoder has). */
+export function flushJobOf(
   head: Head,
   cut: HeadCut,
-  accuracy: number | null,
+  capture: SnapshotCapture | null,
   watermarks: FlushBatch["watermarks"],
-): BuiltBatch {
-  const raw = rawSlice(head, cut.rawFrom, cut.rawTo);
-  const { local, headIds } = renumber(head, raw.series, cut.closed.series);
-  for (let i = 0; i < raw.n; i++) raw.series[i] = local[raw.series[i]];
-  const closed: ClosedSlice = { ...cut.closed, series: cut.closed.series.map((id) => local[id]) };
-  const names = headIds.length;
-  const series = {
-    namespace: new Array<string>(names),
-    target: new Array<string>(names),
-    poller: new Array<string>(names),
-  };
-  headIds.forEach((id, k) => {
-    const [ns, t, p] = head.series.names(id);
-    series.namespace[k] = ns;
-    series.target[k] = t;
-    series.poller[k] = p;
-  });
-  return { batch: { series, raw, closed, accuracy, watermarks }, headIds };
+): Omit<FlushJob, "names"> {
+  const raw: RawPart[] = [];
+  for (const { chunk, lo, hi } of head.raw.ranges(cut.rawFrom, cut.rawTo)) {
+    const side = <V>(m: Map<number, V> | null, f: (v: V) => string): [number, string][] => {
+      const out: [number, string][] = [];
+      for (const [i, v] of m ?? []) if (i >= lo && i < hi) out.push([i, f(v)]);
+      return out;
+    };
+    raw.push({
+      lo,
+      hi,
+      series: chunk.series,
+      ts: chunk.ts,
+      value: chunk.value,
+      kind: chunk.kind,
+      flags: chunk.flags,
+      pollMs: chunk.pollMs,
+      big: side(chunk.big, (v) => v.toString()),
+      text: side(chunk.text, (v) => v),
+      error: side(chunk.error, (v) => v),
+    });
+  }
+  let snapshot: FlushJob["snapshot"] = null;
+  if (capture) {
+    const { lastTs, lastKind, lastFlags, lastValue, lastBig, lastText, lastError } = capture.series;
+    snapshot = {
+      meta: capture.meta,
+      series: { lastTs, lastKind, lastFlags, lastValue, lastBig, lastText, lastError },
+      agg: capture.agg,
+    };
+  }
+  const closed = head.closedSpare = sharedCopy(cut.closed, head.closedSpare);
+  return { raw, closed, accuracy: head.opts.accuracy, watermarks, snapshot };
 }
 
-/** Copies log positions [from, to) into columns (series are still head ids). */
-function rawSlice(head: Head, from: number, to: number): RawSlice {
-  const n = to - from;
-  const out: RawSlice = {
-    n,
-    series: new Int32Array(n),
-    ts: new Float64Array(n),
-    value: new Float64Array(n),
-    kind: new Uint8Array(n),
-    flags: new Uint8Array(n),
-    pollMs: new Int32Array(n),
-    big: [],
-    text: [],
-    error: [],
-  };
-  let k = 0;
-  for (const { chunk, lo, hi } of head.raw.ranges(from, to)) {
-    out.series.set(chunk.series.subarray(lo, hi), k);
-    out.ts.set(chunk.ts.subarray(lo, hi), k);
-    out.value.set(chunk.value.subarray(lo, hi), k);
-    out.kind.set(chunk.kind.subarray(lo, hi), k);
-    out.flags.set(chunk.flags.subarray(lo, hi), k);
-    out.pollMs.set(chunk.pollMs.subarray(lo, hi), k);
-    for (const [i, v] of chunk.big ?? []) if (i >= lo && i < hi) out.big.push([k + i - lo, v.toString()]);
-    for (const [i, v] of chunk.text ?? []) if (i >= lo && i < hi) out.text.push([k + i - lo, v]);
-    for (const [i, v] of chunk.error ?? []) if (i >= lo && i < hi) out.error.push([k + i - lo, v]);
-    k += hi - lo;
+/**
+ * A copy of the closed buckets for the encoder, in shared memory reused from one flush to the next
+ * (`spare`: the previous flush's, done with by now): the cut's own stay with the head, where queries
+ * read them and a failed flush puts them back. A copy into memory already touched is a memcpy; cloning
+ * them into a worker's message costs far more on Bun (about 40 ms per MB), fresh memory a page fault
+ * per 4 KiB.
+ */
+export function sharedCopy(c: ClosedSlice, spare: ClosedSlice | null): ClosedSlice {
+  const out: Record<string, unknown> = { ...c, sketches: c.sketches.map(([i, b]) => [i, b.slice()]) };
+  const old = spare as unknown as Record<string, Typed | undefined> | null;
+  for (const [key, column] of Object.entries(c)) {
+    if (!ArrayBuffer.isView(column)) continue;
+    const a = column as Typed;
+    out[key] = copyReusing(a, a.length, old?.[key] ?? null);
   }
-  return out;
+  return out as unknown as ClosedSlice;
 }
 
-/** Numbers the series that occur, in identity order: `local[headId]`, and the reverse. */
-function renumber(head: Head, ...lists: Int32Array[]): { local: Int32Array; headIds: Int32Array } {
-  const ranks = head.series.ranks();
-  const seen = new Uint8Array(ranks.length);
-  for (const list of lists) for (let i = 0; i < list.length; i++) seen[ranks[list[i]]] = 1;
-  const sorted = head.series.sortedIds();
-  const local = new Int32Array(ranks.length);
-  const headIds: number[] = [];
-  for (let r = 0; r < sorted.length; r++) {
-    if (!seen[r]) continue;
-    local[sorted[r]] = headIds.length;
-    headIds.push(sorted[r]);
-  }
-  return { local, headIds: Int32Array.from(headIds) };
-}
+type Typed = Float64Array | Int32Array | Uint8Array;

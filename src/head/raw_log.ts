@@ -21,22 +21,35 @@ const CHUNK_BYTES = CHUNK_SIZE * BYTES_PER_SAMPLE;
 /** Evicted chunks kept for reuse at most (about 36 MiB). */
 const MAX_SPARE_CHUNKS = 16;
 
-/** One chunk of columns. */
+/**
+ * One chunk of columns, all in one `SharedArrayBuffer`: a flush hands its rows to the encoder thread
+ * by reference (`src/tier/flush_job.ts`) instead of copying them.
+ */
 export class Chunk {
   n = 0;
   minTs = Infinity;
   maxTs = -Infinity;
-  readonly ts = new Float64Array(CHUNK_SIZE);
-  readonly value = new Float64Array(CHUNK_SIZE);
-  readonly series = new Int32Array(CHUNK_SIZE);
-  readonly prev = new Float64Array(CHUNK_SIZE);
-  readonly kind = new Uint8Array(CHUNK_SIZE);
-  readonly flags = new Uint8Array(CHUNK_SIZE);
-  readonly pollMs = new Int32Array(CHUNK_SIZE);
+  readonly ts: Float64Array;
+  readonly value: Float64Array;
+  readonly prev: Float64Array;
+  readonly series: Int32Array;
+  readonly pollMs: Int32Array;
+  readonly kind: Uint8Array;
+  readonly flags: Uint8Array;
   big: Map<number, bigint> | null = null;
   text: Map<number, string> | null = null;
   error: Map<number, string> | null = null;
-  constructor(public base: number) {}
+  constructor(public base: number) {
+    const mem = new SharedArrayBuffer(CHUNK_BYTES);
+    const C = CHUNK_SIZE;
+    this.ts = new Float64Array(mem, 0, C);
+    this.value = new Float64Array(mem, 8 * C, C);
+    this.prev = new Float64Array(mem, 16 * C, C);
+    this.series = new Int32Array(mem, 24 * C, C);
+    this.pollMs = new Int32Array(mem, 28 * C, C);
+    this.kind = new Uint8Array(mem, 32 * C, C);
+    this.flags = new Uint8Array(mem, 33 * C, C);
+  }
 
   /** Empties the chunk for reuse at `base` (the columns are overwritten as samples arrive). */
   reset(base: number): this {

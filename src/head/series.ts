@@ -12,6 +12,12 @@ import { InputError } from "../model/errors.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { copyReusing } from "../model/typed.ts";
 import type { SeriesFilter } from "../tier/columns.ts";
+import { type NamesDelta, namesDelta } from "../tier/flush_job.ts";
+import type { SeriesState } from "../tier/snapshot_encode.ts";
+import { compareIdentity } from "../model/identity.ts";
+
+export type { SeriesState };
+export { compareIdentity };
 
 /** The last value of a series. */
 export interface LastValue {
@@ -108,6 +114,11 @@ export class SeriesIndex {
     return this.byNs.get(namespace)?.get(target)?.get(poller) ?? -1;
   }
 
+  /** The names of ids from `from` on, for the flush encoder's copy of them. */
+  namesSince(from: number): NamesDelta {
+    return namesDelta(this.ns, this.target, this.poller, from);
+  }
+
   /** Resolves every sample of a batch (fills `batch.seriesId`). */
   resolveBatch(batch: SampleBatch): void {
     for (let i = 0; i < batch.length; i++) {
@@ -121,16 +132,17 @@ export class SeriesIndex {
   }
 
   /**
-   * A copy of the series and their last values (a snapshot's cut: pointer and typed-array copies).
-   * It reuses the previous capture's memory: valid until the next capture.
+   * A copy of the last values (a snapshot's cut: typed-array copies), with the names as they are: ids
+   * are only ever added, so the ids below the capture's count keep their names. It reuses the previous
+   * capture's memory: valid until the next capture.
    */
   capture(): SeriesState {
     const n = this.ns.length;
     const sp = this.spare;
     this.spare = {
-      namespace: this.ns.slice(),
-      target: this.target.slice(),
-      poller: this.poller.slice(),
+      namespace: this.ns,
+      target: this.target,
+      poller: this.poller,
       lastTs: copyReusing(this.lastTs, n, sp?.lastTs ?? null),
       lastKind: copyReusing(this.lastKind, n, sp?.lastKind ?? null),
       lastFlags: copyReusing(this.lastFlags, n, sp?.lastFlags ?? null),
@@ -279,29 +291,6 @@ export class SeriesIndex {
     this.lastFlags = grow(this.lastFlags, size, 0);
     this.lastValue = grow(this.lastValue, size, 0);
   }
-}
-
-/** The series of an index and their last values, copied (see {@link SeriesIndex.capture}). */
-export interface SeriesState {
-  namespace: string[];
-  target: string[];
-  poller: string[];
-  /** -Infinity: no sample applied yet (the series is not visible). */
-  lastTs: Float64Array;
-  lastKind: Uint8Array;
-  lastFlags: Uint8Array;
-  lastValue: Float64Array;
-  lastBig: Map<number, bigint>;
-  lastText: Map<number, string>;
-  lastError: Map<number, string>;
-}
-
-/** Orders identities as the Parquet files do: namespace, then target, then poller (code-unit order). */
-export function compareIdentity(an: string, at: string, ap: string, bn: string, bt: string, bp: string): number {
-  if (an !== bn) return an < bn ? -1 : 1;
-  if (at !== bt) return at < bt ? -1 : 1;
-  if (ap !== bp) return ap < bp ? -1 : 1;
-  return 0;
 }
 
 function setOrDelete<V>(map: Map<number, V>, id: number, v: V | undefined): void {

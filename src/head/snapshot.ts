@@ -23,32 +23,24 @@
  */
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
-import { ByteReader, ByteWriter } from "../model/bytes.ts";
+import { ByteReader } from "../model/bytes.ts";
 import { setImmediate } from "node:timers";
-import { type AggregatorState, writeAggregatorState } from "../aggregate/aggregator.ts";
-import { FLAG_VALID } from "../model/batch.ts";
+import {
+  SNAPSHOT_HEADER as HEADER,
+  SNAPSHOT_MAGIC as MAGIC,
+  SNAPSHOT_VERSION as VERSION,
+  type SnapshotCapture,
+  type SnapshotMeta,
+  snapshotParts,
+} from "../tier/snapshot_encode.ts";
 import type { Head } from "./head.ts";
-import type { SeriesState } from "./series.ts";
 
-const MAGIC = [0x53, 0x54, 0x53, 0x4e]; // "STSN"
-const VERSION = 1;
-const HEADER = 20;
+export type { SnapshotCapture, SnapshotMeta };
 
-/** Metadata carried by a snapshot. */
-export interface SnapshotMeta {
-  walSegment: number;
-  createdMs: number;
-  watermark: number;
-}
-
-/** The state a snapshot holds, copied at a flush's cut (cheap), encoded afterwards. */
-export interface SnapshotCapture {
-  meta: SnapshotMeta;
-  series: SeriesState;
-  agg: AggregatorState;
-}
-
-/** Copies what a snapshot of `head` holds, now (synchronously: it must reflect exactly the cut). */
+/**
+ * Copies what a snapshot of `head` holds, now (synchronously: it must reflect exactly the cut). The
+ * names are the index's own (append-only) arrays, not copies: the capture reads ids below its count.
+ */
 export function captureSnapshot(head: Head, meta: SnapshotMeta): SnapshotCapture {
   return { meta, series: head.series.capture(), agg: head.agg.captureState() };
 }
@@ -72,57 +64,6 @@ export async function encodeCapturedSnapshot(capture: SnapshotCapture): Promise<
     const r = parts.next();
     if (r.done) return r.value;
     await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-function* snapshotParts(c: SnapshotCapture): Generator<void, Uint8Array> {
-  const { meta, series, agg } = c;
-  // sized up front: growing a 25 MB buffer by doubling copies it a dozen times
-  const w = new ByteWriter(HEADER + 64 + series.namespace.length * 96 + agg.live * (64 + 8 * agg.slots.inline));
-  w.pos = HEADER; // the header goes in front once the body's length and CRC are known (no copy of the body)
-  const body = w;
-  body.varint(meta.walSegment);
-  body.f64(meta.createdMs);
-  body.f64(meta.watermark);
-  yield* writeSeries(body, series);
-  yield* writeAggregatorState(body, agg);
-  const end = w.pos;
-  const bodyBytes = w.buf.subarray(HEADER, end);
-  const crc = zlib.crc32(bodyBytes) >>> 0;
-  w.pos = 0;
-  for (const b of MAGIC) w.u8(b);
-  w.u8(VERSION);
-  w.u8(0);
-  w.u8(0);
-  w.u8(0);
-  w.u64(end - HEADER);
-  w.u32(crc);
-  w.pos = end;
-  return w.bytes();
-}
-
-function* writeSeries(w: ByteWriter, s: SeriesState): Generator<void, void> {
-  const ids: number[] = [];
-  for (let id = 0; id < s.lastTs.length; id++) if (s.lastTs[id] !== -Infinity) ids.push(id);
-  w.varint(ids.length);
-  for (let k = 0; k < ids.length; k++) {
-    const id = ids[k];
-    w.varint(id);
-    w.string(s.namespace[id]);
-    w.string(s.target[id]);
-    w.string(s.poller[id]);
-    w.f64(s.lastTs[id]);
-    w.u8(s.lastKind[id]);
-    w.u8((s.lastFlags[id] & FLAG_VALID) !== 0 ? 1 : 0);
-    w.f64(s.lastValue[id]);
-    const lastBig = s.lastBig.get(id);
-    const big = lastBig !== undefined && lastBig > BigInt(Number.MAX_SAFE_INTEGER) ? lastBig : undefined;
-    const text = s.lastText.get(id), error = s.lastError.get(id);
-    w.u8((big !== undefined ? 1 : 0) | (text !== undefined ? 2 : 0) | (error !== undefined ? 4 : 0));
-    if (big !== undefined) w.bigVarint(big);
-    if (text !== undefined) w.string(text);
-    if (error !== undefined) w.string(error);
-    if ((k & 4095) === 4095) yield;
   }
 }
 

@@ -6,6 +6,10 @@
  * made the copy ten times slower than the copy itself (32 MiB: 140 ms fresh, 10 ms reused); the
  * previous flush's copy is done with by the next flush, so its buffers are reused.
  *
+ * The buffers are `SharedArrayBuffer`s: the flush encoder thread reads the copy where it is (a
+ * structured clone of typed arrays into a worker's message costs about 40 ms per MB on Bun, and a
+ * transfer would take the buffer away from the next copy).
+ *
  * @module
  */
 
@@ -15,7 +19,7 @@ type Ctor<T extends Typed> = { new (buffer: ArrayBuffer, offset: number, length:
 
 /**
  * The first `length` elements of `src`, copied into `spare`'s buffer when it is big enough (else into
- * a new buffer with a quarter of headroom). The result is a view of exactly `length` elements.
+ * a new shared buffer with a quarter of headroom). The result is a view of exactly `length` elements.
  *
  * @example
  * ```ts
@@ -23,6 +27,7 @@ type Ctor<T extends Typed> = { new (buffer: ArrayBuffer, offset: number, length:
  * const a = copyReusing(new Float64Array([1, 2, 3]), 2, null);
  * const b = copyReusing(new Float64Array([4, 5]), 2, a);
  * if (b.buffer !== a.buffer || b[1] !== 5 || b.length !== 2) throw new Error();
+ * if (!(a.buffer instanceof SharedArrayBuffer)) throw new Error();
  * ```
  */
 export function copyReusing<T extends Typed>(src: T, length: number, spare: T | null): T {
@@ -30,7 +35,7 @@ export function copyReusing<T extends Typed>(src: T, length: number, spare: T | 
   const bytes = length * src.BYTES_PER_ELEMENT;
   const buffer = spare && spare.buffer.byteLength >= bytes
     ? spare.buffer as ArrayBuffer
-    : new ctor(Math.ceil(length * 1.25) + 16).buffer as ArrayBuffer;
+    : new SharedArrayBuffer((Math.ceil(length * 1.25) + 16) * src.BYTES_PER_ELEMENT) as unknown as ArrayBuffer;
   const out = new ctor(buffer, 0, length);
   out.set(src.subarray(0, length) as never);
   return out;

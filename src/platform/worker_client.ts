@@ -20,6 +20,7 @@ export class WorkerClient {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private starts = 0;
 
   constructor(private readonly url: URL | string, private readonly name: string, private readonly log?: Logger) {}
 
@@ -32,6 +33,15 @@ export class WorkerClient {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       w.postMessage({ id, request }, transfer);
     });
+  }
+
+  /**
+   * Starts the worker when it does not run, and tells which one runs: how many were started. State a
+   * worker keeps between requests is lost when this changes.
+   */
+  generation(): number {
+    this.ensure();
+    return this.starts;
   }
 
   /** Whether the worker thread runs (it starts with the first request). */
@@ -49,6 +59,7 @@ export class WorkerClient {
   private ensure(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(this.url);
+    this.starts++;
     w.on("message", (m: { id: number; result?: unknown; error?: string }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);

@@ -6,8 +6,9 @@
  *    and copy the state that stays in memory (series, last values, open buckets: typed-array copies).
  *    Every batch applied so far lies in WAL segments before the new one, and none after.
  * 2. Encode the tier files (raw, 5min, and late partial rows for coarser tiers already compacted past
- *    them) on the encoder thread while this thread encodes the snapshot from the copy in slices
- *    (requests run in between), then write them and the snapshot, each atomically.
+ *    them) and the snapshot on the encoder thread (`src/tier/flush_job.ts`: the raw rows are read
+ *    from the log's shared memory, the series names are sent once, the snapshot's copies are moved),
+ *    then write them, each atomically.
  * 3. Commit the manifest: the files become live and the checkpoint moves to the new segment, in one
  *    atomic write. Until then queries read the cut's data from memory; right after, from Parquet.
  * 4. Delete WAL segments before the checkpoint and the previous snapshot.
@@ -19,9 +20,9 @@
  * @module
  */
 import type { EncodedFile } from "../aggregate/flush_batch.ts";
-import { buildFlushBatch } from "../head/flush_batch.ts";
+import { flushJobOf } from "../head/flush_batch.ts";
 import type { HeadCut } from "../head/head.ts";
-import { captureSnapshot, encodeCapturedSnapshot, type SnapshotCapture } from "../head/snapshot.ts";
+import { captureSnapshot, type SnapshotCapture } from "../head/snapshot.ts";
 import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
 import { bucketStart } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
@@ -57,24 +58,23 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     capture = captureSnapshot(core.head, { walSegment: seg, createdMs: now, watermark });
     core.inflight = { closed: cut.closed };
   });
-  // encoded on this thread in slices while the worker encodes the tier files
-  const snapshotBytes = encodeCapturedSnapshot(capture);
-  snapshotBytes.catch(() => {}); // awaited below; a failure before that must not go unhandled
   const m: Manifest = structuredClone(core.manifest);
   const written: TierFile[] = [];
   let committed = false;
   try {
     await hook?.("cut");
     const encodeStart = core.clock.now();
-    const { batch } = buildFlushBatch(core.head, cut, core.head.opts.accuracy, m.watermarks);
-    const files = await core.encoder.encode(batch, { compression: core.config.features.compression });
+    const job = flushJobOf(core.head, cut, capture, m.watermarks);
+    const { files, snapshot } = await core.encoder.encode(
+      job,
+      (from) => core.head.series.namesSince(from),
+      { compression: core.config.features.compression },
+    );
     const encodeMs = core.clock.now() - encodeStart;
     for (const f of files) written.push(await writeEncoded(core, f));
     await hook?.("files");
     const snapPath = `${SNAPSHOT_DIR}/${snapshotName(m.commit + 1)}`;
-    const snapshot = await snapshotBytes;
-    core.head.releaseCapture();
-    await writeAtomic(core.fs, join(core.dataDir, snapPath), snapshot);
+    await writeAtomic(core.fs, join(core.dataDir, snapPath), snapshot!);
     await hook?.("snapshot");
     const previousSnapshot = m.checkpoint.snapshot;
     m.files.push(...written);

@@ -2,8 +2,8 @@
  * Holds the process to its memory budget (`server.memory_limit`, planned by
  * `src/config/memory_budget.ts`): reads resident memory often (one small `/proc` read), tells
  * admission how full the budget is with what cannot be evicted, and when memory runs short gives it
- * back in order of cost: the raw ring's cache first (durable data: eviction is not loss), then
- * garbage, then DuckDB when no query runs. Ingest is refused (429) before the budget would be crossed.
+ * back in order of cost: the raw ring's cache first (durable data: eviction is not loss), the memory
+ * the next flush would reuse for its copies, then garbage, then DuckDB when no query runs. Ingest is refused (429) before the budget would be crossed.
  *
  * @module
  */
@@ -89,6 +89,7 @@ export class MemoryMonitor {
     if (head) {
       const ring = head.raw.memoryBytes();
       if (head.evict(this.hooks.now(), Math.max(0, ring - over)) > 0) this.actions.evictions++;
+      head.releaseCapture(); // the next flush copies into fresh memory instead (slower, but not held meanwhile)
     }
     if (this.hooks.releaseIdleSql()) this.actions.sqlReleases++;
     const now = this.hooks.now();

@@ -491,9 +491,10 @@ export class Storage {
       const report = await core.catalog.run(() => flush(core, this.deps.flushHook));
       this.recordJob("flush", started, true, { reason, ...report });
       core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
-      // a flush leaves its working set (the cut's copies, the snapshot) as garbage: collect it now, before it
-      // counts against the budget (a full collection: 10-40 ms at 100,000 series, once per flush)
-      collectGarbage(true);
+      // a flush leaves some garbage on this thread (its job's small parts, the answer's files): a hint to
+      // collect it, not a synchronous full collection, which stalled every request for 40-900 ms on the
+      // 2-core box (the big copies live in reused shared memory and in the encoder's heap)
+      collectGarbage(false);
       this.admission.update(core.head.raw.unflushed, this.memory.usage());
       return report;
     } catch (err) {

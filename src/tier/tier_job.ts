@@ -4,24 +4,32 @@
  *
  * @module
  */
-import { type EncodedFile, type FlushBatch, transferables } from "../aggregate/flush_batch.ts";
+import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import process from "node:process";
 import type { FileSystem } from "../platform/fs.ts";
 import { encodeFlush, type EncodeOptions } from "./flush_encode.ts";
+import {
+  encodeSnapshotJob,
+  flushBatchOf,
+  type FlushJob,
+  type FlushJobResult,
+  flushJobTransferables,
+  NameTable,
+} from "./flush_job.ts";
 import { type MergeOptions, mergeTierFiles } from "./merge.ts";
 import type { TierWriteResult } from "./parquet_writer.ts";
 import { rollupFiles, type RollupRequest, type RollupResult } from "./rollup.ts";
 
 /** A job. */
 export type TierJob =
-  | { type: "encode"; batch: FlushBatch; options: EncodeOptions }
+  | { type: "encode"; job: FlushJob; options: EncodeOptions }
   | { type: "rollup"; request: RollupRequest }
   | { type: "merge"; inputs: string[]; output: string; options: MergeOptions }
   | { type: "memory" };
 
 /** What each job answers. */
 export interface TierJobResults {
-  encode: EncodedFile[];
+  encode: FlushJobResult;
   rollup: RollupResult;
   merge: TierWriteResult;
   memory: ThreadMemory;
@@ -34,15 +42,34 @@ export interface ThreadMemory {
 
 /** Buffers a job's message can transfer instead of copying. */
 export function jobTransferables(job: TierJob): ArrayBuffer[] {
-  return job.type === "encode" ? transferables(job.batch) : [];
+  return job.type === "encode" ? flushJobTransferables(job.job) : [];
+}
+
+/** What jobs keep between them: the series names of flushes (one table per runner). */
+export interface TierJobContext {
+  names: NameTable;
+}
+
+/** A fresh context. */
+export function newTierJobContext(): TierJobContext {
+  return { names: new NameTable() };
 }
 
 /** Runs a job; `transfer` lists the answer's buffers that can be moved to the caller. */
-export async function runTierJob(fs: FileSystem, job: TierJob): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
+export async function runTierJob(
+  fs: FileSystem,
+  job: TierJob,
+  ctx: TierJobContext,
+): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
   switch (job.type) {
     case "encode": {
-      const files = await encodeFlush(job.batch, job.options);
-      return { result: files, transfer: buffersOf(files) };
+      ctx.names.apply(job.job.names);
+      const files = await encodeFlush(flushBatchOf(job.job, ctx.names), job.options);
+      const snapshot = job.job.snapshot ? encodeSnapshotJob(job.job.snapshot, ctx.names) : null;
+      const result: FlushJobResult = { files, snapshot };
+      const transfer = buffersOf(files);
+      if (snapshot) transfer.push(snapshot.buffer as ArrayBuffer);
+      return { result, transfer };
     }
     case "rollup": {
       const result = await rollupFiles(fs, job.request);

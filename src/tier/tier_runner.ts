@@ -6,16 +6,24 @@
  *
  * @module
  */
-import type { EncodedFile, FlushBatch } from "../aggregate/flush_batch.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import type { Logger } from "../platform/log.ts";
 import { workerUrl } from "../platform/runtime.ts";
 import { WorkerClient } from "../platform/worker_client.ts";
 import type { EncodeOptions } from "./flush_encode.ts";
+import type { FlushJob, FlushJobResult, NamesDelta } from "./flush_job.ts";
 import type { MergeOptions } from "./merge.ts";
 import type { TierWriteResult } from "./parquet_writer.ts";
 import type { RollupRequest, RollupResult } from "./rollup.ts";
-import { jobTransferables, runTierJob, type ThreadMemory, type TierJob, type TierJobResults } from "./tier_job.ts";
+import {
+  jobTransferables,
+  newTierJobContext,
+  runTierJob,
+  type ThreadMemory,
+  type TierJob,
+  type TierJobContext,
+  type TierJobResults,
+} from "./tier_job.ts";
 
 /** Entrypoint of the worker relative to the repository root (an extra entrypoint of the binary). */
 export const TIER_WORKER_ENTRY = "src/tier/tier_worker.ts";
@@ -26,6 +34,11 @@ export type TierRunnerMode = "worker" | "inline";
 /** A runner. */
 export class TierRunner {
   private readonly client: WorkerClient | null;
+  /** Inline jobs' state; a worker keeps its own. */
+  private readonly ctx: TierJobContext = newTierJobContext();
+  /** Series names the encoder has (ids below this), and the worker they were sent to. */
+  private namesSent = 0;
+  private namesWorker = -1;
 
   /** `fs` serves inline jobs; a worker uses the real file system. */
   constructor(mode: TierRunnerMode, private readonly fs: FileSystem, private readonly name: string, log?: Logger) {
@@ -34,9 +47,24 @@ export class TierRunner {
       : new WorkerClient(workerUrl(new URL("./tier_worker.ts", import.meta.url), TIER_WORKER_ENTRY), name, log);
   }
 
-  /** Encodes a flush. Its typed arrays are transferred to the worker: do not use them afterwards. */
-  encode(batch: FlushBatch, options: EncodeOptions): Promise<EncodedFile[]> {
-    return this.run({ type: "encode", batch, options });
+  /**
+   * Encodes a flush, with the names of the series the encoder does not have yet (`names(from)`: those
+   * of ids from `from` on). The snapshot's copies are transferred to the worker: do not use them
+   * afterwards.
+   */
+  async encode(
+    job: Omit<FlushJob, "names">,
+    names: (from: number) => NamesDelta,
+    options: EncodeOptions,
+  ): Promise<FlushJobResult> {
+    const worker = this.client?.generation() ?? 0;
+    if (worker !== this.namesWorker) this.namesSent = 0; // a new worker has no names yet
+    this.namesWorker = worker;
+    const delta = names(this.namesSent);
+    const named = delta.from + delta.lengths.length / 3; // read before the lengths move to the worker
+    const result = await this.run({ type: "encode", job: { ...job, names: delta }, options });
+    this.namesSent = named;
+    return result;
   }
 
   /** Rolls a window up (see {@link RollupRequest}); paths are absolute. */
@@ -62,7 +90,7 @@ export class TierRunner {
 
   private async run<J extends TierJob>(job: J): Promise<TierJobResults[J["type"]]> {
     type R = TierJobResults[J["type"]];
-    if (!this.client) return (await runTierJob(this.fs, job)).result as R;
+    if (!this.client) return (await runTierJob(this.fs, job, this.ctx)).result as R;
     try {
       return await this.client.request<R>(job, jobTransferables(job));
     } catch (err) {

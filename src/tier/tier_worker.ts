@@ -12,11 +12,13 @@
 import { nodeFs } from "../platform/node_fs.ts";
 import { collectGarbage } from "../platform/runtime.ts";
 import { serveRequests } from "../platform/worker_client.ts";
-import { runTierJob, type TierJob } from "./tier_job.ts";
+import { newTierJobContext, runTierJob, type TierJob } from "./tier_job.ts";
+
+const ctx = newTierJobContext();
 
 serveRequests(async (job: TierJob) => {
   try {
-    return await runTierJob(nodeFs, job);
+    return await runTierJob(nodeFs, job, ctx);
   } finally {
     if (job.type !== "memory") setTimeout(() => collectGarbage(true), 0);
   }
