@@ -264,6 +264,20 @@ export class Aggregator {
     return out;
   }
 
+  /**
+   * Forgets series `series` when it has no open bucket (idle expiry): its counter state goes. Returns
+   * false, changing nothing, when a bucket of it is still open.
+   */
+  dropSeries(series: number): boolean {
+    if (series >= this.head.length) return true;
+    if (this.head[series] >= 0) return false;
+    this.prevTs[series] = -Infinity;
+    this.prevVal[series] = 0;
+    this.prevBig.delete(series);
+    this.seriesKind[series] = 0;
+    return true;
+  }
+
   /** Restores a counter state (snapshot loading). */
   restoreCounter(series: number, state: CounterState): void {
     this.ensureSeries(series);

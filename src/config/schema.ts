@@ -61,7 +61,7 @@ export interface Config {
     /** PEM files of the HTTPS listener; both empty: plain HTTP. */
     tls: { certFile: string; keyFile: string };
   };
-  limits: { maxSeries: number };
+  limits: { maxSeries: number; seriesIdleMs: number };
 }
 
 /** How a key's YAML value is read. */
@@ -492,6 +492,14 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
       "Most series held in memory; a request that would add more is refused with 400 `series_limit`. 0 derives it from server.memory_limit (the head's share divided by the cost of one series).",
     set: (c, v) => (c.limits.maxSeries = v),
   }),
+  spec<number>({
+    key: "limits.series_idle_time",
+    kind: "duration",
+    default: "26h",
+    doc:
+      "A series with no sample newer than this (by sample time) leaves memory: its names, last value and counter state go (its data stays queryable from Parquet; a later sample creates it again, and its first counter rate after that is skipped). Longer than a day by default, so series polled daily stay. 0 keeps every series.",
+    set: (c, v) => (c.limits.seriesIdleMs = v),
+  }),
 ];
 
 /**
@@ -544,6 +552,6 @@ export function blankConfig(): Config {
       memoryLimitBytes: 0,
       tls: { certFile: "", keyFile: "" },
     },
-    limits: { maxSeries: 0 },
+    limits: { maxSeries: 0, seriesIdleMs: 0 },
   };
 }

@@ -84,6 +84,25 @@ export class Head {
   }
 
   /**
+   * Idle expiry: forgets the series whose newest sample is older than `beforeTs` and of which nothing
+   * is unflushed or open (names, last value, counter state: their memory comes back; their data stays
+   * in Parquet). A later sample of one creates it again. The caller makes sure no request holds ids
+   * resolved before this (they would apply to a forgotten id). Returns how many were forgotten.
+   */
+  expireIdle(beforeTs: number): number {
+    let n = 0;
+    for (const id of this.series.idleSince(beforeTs)) {
+      const newest = this.series.newestTs(id);
+      if (this.raw.lastPosition(id) >= this.raw.flushedPos) continue; // not all in Parquet yet
+      if (!this.agg.dropSeries(id)) continue; // a bucket still open
+      this.raw.forgetSeries(id, newest);
+      this.series.forget(id);
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * Drops flushed raw samples outside the hot window or over its memory bound (`maxBytes`, lower than
    * the configured bound while memory is short).
    */
@@ -106,6 +125,6 @@ export class Head {
 
   /** Approximate bytes held. */
   memoryBytes(): number {
-    return this.raw.memoryBytes() + this.agg.memoryBytes() + this.series.size * 200;
+    return this.raw.memoryBytes() + this.agg.memoryBytes() + this.series.held * 200;
   }
 }

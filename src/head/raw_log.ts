@@ -210,6 +210,19 @@ export class RawLog {
     return series < this.lastPos.length ? this.lastPos[series] : -1;
   }
 
+  /**
+   * Forgets series `series` (idle expiry) once all its samples are flushed (else returns false): its
+   * back links end, and the log no longer claims to hold every sample up to its newest (`newestTs`), so
+   * queries of that identity read Parquet. Its flushed rows stay until their chunk is evicted.
+   */
+  forgetSeries(series: number, newestTs: number): boolean {
+    if (series >= this.lastPos.length) return true;
+    if (this.lastPos[series] >= this.flushedPos) return false;
+    this.lastPos[series] = -1;
+    if (newestTs + 1 > this.coverageStart) this.coverageStart = newestTs + 1;
+    return true;
+  }
+
   /** Positions of `series` at or above `minPos` (newest first). */
   positionsOf(series: number, minPos: number): number[] {
     const out: number[] = [];

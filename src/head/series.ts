@@ -64,12 +64,24 @@ export class SeriesIndex {
   private lastError = new Map<number, string>();
   private sortedCache: Int32Array | null = null;
   private visibleCount = 0;
+  /** Ids forgotten by idle expiry, in order (their slots stay, empty: ids are never reused). */
+  private readonly droppedIds: number[] = [];
   /** The previous capture, whose memory the next one reuses. */
   private spare: SeriesState | null = null;
 
-  /** Number of ids handed out (visible or not). */
+  /** Number of ids handed out (visible or not, forgotten ones included). */
   get size(): number {
     return this.ns.length;
+  }
+
+  /** Number of series held: ids handed out and not forgotten. */
+  get held(): number {
+    return this.ns.length - this.droppedIds.length;
+  }
+
+  /** How many series idle expiry forgot. */
+  get dropped(): number {
+    return this.droppedIds.length;
   }
 
   /** Number of series with at least one applied sample. */
@@ -91,10 +103,10 @@ export class SeriesIndex {
     if (!pollers) targets.set(target, pollers = new Map());
     let id = pollers.get(poller);
     if (id === undefined) {
-      if (this.ns.length >= this.limit) {
+      if (this.held >= this.limit) {
         throw new InputError(
           "series_limit",
-          `Cannot add series ${namespace}/${target}/${poller}: ${this.ns.length} series are held, the limit (limits.max_series, or what server.memory_limit allows) is ${this.limit}; raise it or stop sending new series`,
+          `Cannot add series ${namespace}/${target}/${poller}: ${this.held} series are held, the limit (limits.max_series, or what server.memory_limit allows) is ${this.limit}; raise it or stop sending new series`,
           index,
         );
       }
@@ -114,9 +126,51 @@ export class SeriesIndex {
     return this.byNs.get(namespace)?.get(target)?.get(poller) ?? -1;
   }
 
-  /** The names of ids from `from` on, for the flush encoder's copy of them. */
-  namesSince(from: number): NamesDelta {
-    return namesDelta(this.ns, this.target, this.poller, from);
+  /**
+   * The names of ids from `from` on, and the ids forgotten from the `forgetFrom`-th on, for the flush
+   * encoder's copy of them.
+   */
+  namesSince(from: number, forgetFrom = this.droppedIds.length): NamesDelta {
+    const d = namesDelta(this.ns, this.target, this.poller, from);
+    d.forget = Int32Array.from(this.droppedIds.slice(forgetFrom));
+    d.forgotten = this.droppedIds.length;
+    return d;
+  }
+
+  /**
+   * Forgets series `id` (idle expiry; the caller checked nothing of it is unflushed or open): its names
+   * and last value leave memory, a later sample of its identity creates a new id. Its newest timestamp
+   * raises {@link forgottenNewest}, so duplicate checks still find what it stored.
+   */
+  forget(id: number): void {
+    const ts = this.lastTs[id];
+    if (ts === -Infinity && this.ns[id] === "") return;
+    const targets = this.byNs.get(this.ns[id]);
+    const pollers = targets?.get(this.target[id]);
+    if (pollers?.get(this.poller[id]) === id) {
+      pollers.delete(this.poller[id]);
+      if (pollers.size === 0) targets!.delete(this.target[id]);
+      if (targets!.size === 0) this.byNs.delete(this.ns[id]);
+    }
+    if (ts !== -Infinity) {
+      this.visibleCount--;
+      if (ts > this.forgottenNewest) this.forgottenNewest = ts;
+    }
+    this.ns[id] = this.target[id] = this.poller[id] = "";
+    this.lastTs[id] = -Infinity;
+    this.lastBig.delete(id);
+    this.lastText.delete(id);
+    this.lastError.delete(id);
+    this.droppedIds.push(id);
+    this.sortedCache = null;
+  }
+
+  /** Visible series whose newest sample is older than `beforeTs`. */
+  idleSince(beforeTs: number): number[] {
+    const out: number[] = [];
+    const n = this.ns.length, lastTs = this.lastTs;
+    for (let id = 0; id < n; id++) if (lastTs[id] < beforeTs && lastTs[id] !== -Infinity) out.push(id);
+    return out;
   }
 
   /** Resolves every sample of a batch (fills `batch.seriesId`). */

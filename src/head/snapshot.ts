@@ -5,7 +5,7 @@
  *
  * ```
  * 0   4  magic "STSN"
- * 4   1  version (1)
+ * 4   1  version (2; 1 is read too)
  * 5   3  reserved, zero
  * 8   8  body length, u64 LE
  * 16  4  CRC-32 of the body, u32 LE
@@ -13,6 +13,7 @@
  *        varint  WAL segment of the cut (replay starts there)
  *        f64     wall time of the cut (ms)
  *        f64     5-minute close watermark (ms)
+ *        f64     newest timestamp of a forgotten series (-Infinity: none)   — version 2 on
  *        varint  series count S, then S × (varint id, string namespace, string target, string poller,
  *                f64 last ts, u8 kind, u8 flags, f64 value, u8 extras bits (1 big, 2 text, 4 error),
  *                [varint big] [string text] [string error])    — only series with a last value
@@ -42,7 +43,8 @@ export type { SnapshotCapture, SnapshotMeta };
  * names are the index's own (append-only) arrays, not copies: the capture reads ids below its count.
  */
 export function captureSnapshot(head: Head, meta: SnapshotMeta): SnapshotCapture {
-  return { meta, series: head.series.capture(), agg: head.agg.captureState() };
+  const m = { ...meta, forgottenNewest: head.series.forgottenNewest };
+  return { meta: m, series: head.series.capture(), agg: head.agg.captureState() };
 }
 
 /** Encodes the head's state now (synchronously). */
@@ -73,6 +75,7 @@ export function loadSnapshot(bytes: Uint8Array, head: Head, path: string): Snaps
   try {
     const r = new ByteReader(body);
     const meta: SnapshotMeta = { walSegment: r.varint(), createdMs: r.f64(), watermark: r.f64() };
+    if (bytes[4] >= 2) head.series.forgottenNewest = Math.max(head.series.forgottenNewest, r.f64());
     const ids = decodeSeries(r, head);
     head.agg.decodeState(r, (old) => {
       const id = ids.get(old);
@@ -91,7 +94,9 @@ function checkedBody(bytes: Uint8Array, path: string): Uint8Array {
   if (bytes.length < HEADER || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new CorruptionError(path, 0, "not a stalker snapshot (bad magic)");
   }
-  if (bytes[4] !== VERSION) throw new CorruptionError(path, 4, `unsupported snapshot version ${bytes[4]}`);
+  if (bytes[4] < 1 || bytes[4] > VERSION) {
+    throw new CorruptionError(path, 4, `unsupported snapshot version ${bytes[4]}`);
+  }
   const r = new ByteReader(bytes, 8);
   const length = r.u64();
   const crc = r.u32();

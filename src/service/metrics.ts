@@ -118,6 +118,12 @@ export function registerMetrics(s: Storage, m: Metrics): void {
     () => Object.entries(s.memory.actions).map(([action, n]) => [{ action }, n]),
   );
   m.collected(
+    "stalker_series_expired_total",
+    "Series that left memory after limits.series_idle_time without a sample (their data stays in Parquet).",
+    "counter",
+    () => s.seriesExpired,
+  );
+  m.collected(
     "stalker_series_limit",
     "Most series held in memory (limits.max_series).",
     "gauge",

@@ -123,7 +123,12 @@ export class Storage {
   workerHeapBytes = 0;
   private workerMemoryReading: Promise<void> | null = null;
   /** Identity bytes → series id, for the decoders (valid while this process runs). */
-  readonly seriesCache = new SeriesCache();
+  /** The decoders' cache of identities to ids; replaced when idle expiry forgets series. */
+  seriesCache = new SeriesCache();
+  /** Ingest calls between resolving their series and applying them (idle expiry waits for none). */
+  private ingestsInFlight = 0;
+  /** Series forgotten by idle expiry since the start. */
+  seriesExpired = 0;
   readonly ingestCounters: IngestCounters = {
     requests: 0,
     samples: 0,
@@ -364,6 +369,7 @@ export class Storage {
     const core = this.core;
     this.ingestCounters.requests++;
     let claim: Claim | null = null;
+    this.ingestsInFlight++; // synchronously with the decoder's resolving (see expireIdle)
     try {
       await this.checkDisk();
       this.admission.admit(
@@ -383,6 +389,8 @@ export class Storage {
       this.ingestCounters.rejectedSamples += batch.length;
       if (err instanceof DiskFullError) this.diskFull = true;
       throw err;
+    } finally {
+      this.ingestsInFlight--;
     }
     this.ingestCounters.samples += claim.fresh.length;
     this.ingestCounters.duplicates += claim.duplicates;
@@ -495,6 +503,7 @@ export class Storage {
       // collect it, not a synchronous full collection, which stalled every request for 40-900 ms on the
       // 2-core box (the big copies live in reused shared memory and in the encoder's heap)
       collectGarbage(false);
+      this.expireIdle();
       this.admission.update(core.head.raw.unflushed, this.memory.usage());
       return report;
     } catch (err) {
@@ -503,6 +512,27 @@ export class Storage {
       if (isDiskFull(err)) this.diskFull = true;
       throw err;
     }
+  }
+
+  /**
+   * Idle expiry (`limits.series_idle_time`): forgets the series with no sample newer than the idle
+   * time of which nothing is unflushed or open (see `Head.expireIdle`). Runs only between requests and
+   * flushes: an ingest call holds ids resolved before it applies (decoders resolve and call `ingest`
+   * in one synchronous step), and a flush in flight holds ids until it commits. Returns how many series
+   * were forgotten (0 also when it could not run now; the next timer tick tries again).
+   */
+  expireIdle(): number {
+    const idleMs = this.config.limits.seriesIdleMs;
+    if (idleMs <= 0 || this.stateValue !== "ready") return 0;
+    const core = this.core;
+    if (this.ingestsInFlight > 0 || core.inflight !== null) return 0;
+    const n = core.head.expireIdle(core.clock.now() - idleMs);
+    if (n > 0) {
+      this.seriesCache = new SeriesCache(); // it maps identities to the forgotten ids
+      this.seriesExpired += n;
+      core.log.info("idle series left memory", { series: n, idle_ms: idleMs, held: core.head.series.held });
+    }
+    return n;
   }
 
   private recordJob(name: string, started: number, ok: boolean, detail: Record<string, unknown>, err?: unknown): void {
@@ -626,6 +656,7 @@ export class Storage {
     this.scheduler.start();
     every(10_000, () => {
       this.core.head.evict(this.deps.clock.now());
+      this.expireIdle();
       return Promise.resolve();
     });
     every(WORKER_MEMORY_MS, () => this.refreshWorkerMemory());

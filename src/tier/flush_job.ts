@@ -25,6 +25,10 @@ export interface NamesDelta {
   joined: string;
   /** UTF-16 length of each name, three per series. */
   lengths: Uint32Array;
+  /** Ids forgotten (idle expiry) since the previous job: their names leave the table. */
+  forget?: Int32Array;
+  /** Entries of the index's log of forgotten ids this delta covers (the next delta starts there). */
+  forgotten?: number;
 }
 
 /** Rows [lo, hi) of one raw log chunk (views of shared memory; series are head ids). */
@@ -110,6 +114,11 @@ export class NameTable {
       this.poller[id] = p;
       this.sorted = null;
     }
+    for (const id of d.forget ?? []) {
+      if (id >= this.size || this.namespace[id] === "") continue;
+      this.namespace[id] = this.target[id] = this.poller[id] = "";
+      this.sorted = null;
+    }
   }
 
   /** All ids in identity order; cached until names change. */
@@ -149,6 +158,7 @@ export function namesDelta(
  */
 export function flushJobTransferables(job: FlushJob): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>([job.names.lengths.buffer as ArrayBuffer]);
+  if (job.names.forget) out.add(job.names.forget.buffer as ArrayBuffer);
   for (const [, b] of job.closed.sketches) out.add(b.buffer as ArrayBuffer);
   return [...out].filter((b) => !(b instanceof SharedArrayBuffer));
 }

@@ -13,7 +13,7 @@ import { ByteWriter } from "../model/bytes.ts";
 /** First bytes of a snapshot file: "STSN". */
 export const SNAPSHOT_MAGIC: readonly number[] = [0x53, 0x54, 0x53, 0x4e];
 /** The layout version written. */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 /** Bytes before the body. */
 export const SNAPSHOT_HEADER = 20;
 
@@ -22,6 +22,11 @@ export interface SnapshotMeta {
   walSegment: number;
   createdMs: number;
   watermark: number;
+  /**
+   * Newest timestamp stored for a series the index no longer holds (idle expiry; `SeriesIndex.forgottenNewest`,
+   * -Infinity when none): written from version 2 on, so duplicate checks stay right across restarts.
+   */
+  forgottenNewest?: number;
 }
 
 /** The last values of the series, by head id, copied at a cut (see `SeriesIndex.capture`). */
@@ -61,6 +66,7 @@ export function* snapshotParts(c: SnapshotCapture): Generator<void, Uint8Array> 
   w.varint(meta.walSegment);
   w.f64(meta.createdMs);
   w.f64(meta.watermark);
+  w.f64(meta.forgottenNewest ?? -Infinity);
   yield* writeSeries(w, series);
   yield* writeAggregatorState(w, agg);
   const end = w.pos;

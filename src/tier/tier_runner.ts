@@ -38,6 +38,7 @@ export class TierRunner {
   private readonly ctx: TierJobContext = newTierJobContext();
   /** Series names the encoder has (ids below this), and the worker they were sent to. */
   private namesSent = 0;
+  private forgetSent = 0;
   private namesWorker = -1;
 
   /** `fs` serves inline jobs; a worker uses the real file system. */
@@ -54,16 +55,18 @@ export class TierRunner {
    */
   async encode(
     job: Omit<FlushJob, "names">,
-    names: (from: number) => NamesDelta,
+    names: (from: number, forgetFrom?: number) => NamesDelta,
     options: EncodeOptions,
   ): Promise<FlushJobResult> {
     const worker = this.client?.generation() ?? 0;
-    if (worker !== this.namesWorker) this.namesSent = 0; // a new worker has no names yet
-    this.namesWorker = worker;
-    const delta = names(this.namesSent);
-    const named = delta.from + delta.lengths.length / 3; // read before the lengths move to the worker
+    // a new worker has no names yet: all of them (forgotten ids have empty names), nothing to forget
+    if (worker !== this.namesWorker) this.namesSent = 0;
+    const delta = this.namesSent === 0 ? names(0) : names(this.namesSent, this.forgetSent);
+    const named = delta.from + delta.lengths.length / 3; // read before the arrays move to the worker
     const result = await this.run({ type: "encode", job: { ...job, names: delta }, options });
+    this.namesWorker = worker;
     this.namesSent = named;
+    this.forgetSent = delta.forgotten ?? 0;
     return result;
   }
 

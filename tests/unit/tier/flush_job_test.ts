@@ -90,6 +90,8 @@ test("the name table sorts by identity, takes overlapping deltas, and refuses a 
   assert.deepEqual([...t.sortedIds()], [2, 1, 0]);
   t.apply(namesDelta(["n", "n", "m", "a"], ["b", "a", "z", "a"], ["p", "p", "p", "p"], 1)); // ids 1..3 again
   assert.deepEqual([...t.sortedIds()], [3, 2, 1, 0]);
+  t.apply({ ...namesDelta([], [], [], 4), forget: Int32Array.of(0) }); // idle expiry: the name leaves the table
+  assert.deepEqual([t.namespace[0], t.target[0], t.poller[0]], ["", "", ""]);
   assert.throws(
     () => t.apply(namesDelta(["x", "y", "z", "w", "v", "u"], ["", "", "", "", "", ""], ["", "", "", "", "", ""], 5)),
     NamesOutOfStep,
