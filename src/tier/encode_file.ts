@@ -15,6 +15,12 @@ import { tierWriterTo } from "./parquet_writer.ts";
 /** Compression of the files. */
 export interface EncodeOptions {
   compression: { algorithm: CompressionAlgorithm; level: number };
+  /**
+   * Called after each batch is encoded. The flush encoder thread collects the batch's garbage there:
+   * JavaScriptCore otherwise lets a flush's garbage (row-group columns, pages, sketches) reach 200 MB
+   * before the job ends, resident memory the budget must hold.
+   */
+  afterBatch?: () => void;
 }
 
 /** Encodes aggregate columns as one tier file. */
@@ -39,7 +45,10 @@ export async function encode(
 ): Promise<EncodedFile> {
   const sink = new MemorySink(`${tier}/${partition}.parquet`);
   const writer = tierWriterTo(sink, { tier, compression: opts.compression });
-  for (const cols of batches) await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
+  for (const cols of batches) {
+    await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
+    opts.afterBatch?.();
+  }
   const r = await writer.finish();
   return { tier, partition, bytes: sink.bytes(), rows: r.rows, minTs: r.minTs, maxTs: r.maxTs };
 }

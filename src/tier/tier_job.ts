@@ -48,6 +48,8 @@ export function jobTransferables(job: TierJob): ArrayBuffer[] {
 /** What jobs keep between them: the series names of flushes (one table per runner). */
 export interface TierJobContext {
   names: NameTable;
+  /** Called after each row-group batch a flush encodes (see `EncodeOptions.afterBatch`). */
+  afterBatch?: () => void;
 }
 
 /** A fresh context. */
@@ -64,7 +66,8 @@ export async function runTierJob(
   switch (job.type) {
     case "encode": {
       ctx.names.apply(job.job.names);
-      const files = await encodeFlush(flushBatchOf(job.job, ctx.names), job.options);
+      const options = { ...job.options, afterBatch: ctx.afterBatch };
+      const files = await encodeFlush(flushBatchOf(job.job, ctx.names), options);
       const snapshot = job.job.snapshot ? encodeSnapshotJob(job.job.snapshot, ctx.names) : null;
       const result: FlushJobResult = { files, snapshot };
       const transfer = buffersOf(files);

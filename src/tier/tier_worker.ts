@@ -5,7 +5,7 @@
  * A job leaves its working set (columns, pages, sketches: up to hundreds of MB for a large flush) as
  * garbage in this thread's own heap, which the main thread's collections never reach; it is collected
  * right after the answer is sent, on this thread, so it neither counts against the memory budget until
- * the next job nor stalls ingest.
+ * the next job nor stalls ingest; a flush's garbage also after each row group it encodes.
  *
  * @module
  */
@@ -15,6 +15,9 @@ import { serveRequests } from "../platform/worker_client.ts";
 import { newTierJobContext, runTierJob, type TierJob } from "./tier_job.ts";
 
 const ctx = newTierJobContext();
+// a flush's garbage is collected row group by row group: at 100,000 series its heap then ends a job
+// at about 100 MB instead of 200 MB (measured on Bun, the 2-core box), for some CPU of this thread
+ctx.afterBatch = () => collectGarbage(true);
 
 serveRequests(async (job: TierJob) => {
   try {

@@ -14,6 +14,7 @@ import { MemFs } from "../../../src/platform/mem_fs.ts";
 import { nodeFs } from "../../../src/platform/node_fs.ts";
 import { namesDelta, NamesOutOfStep, NameTable } from "../../../src/tier/flush_job.ts";
 import { readRawFile } from "../../../src/tier/parquet_reader.ts";
+import { newTierJobContext, runTierJob } from "../../../src/tier/tier_job.ts";
 import { TierRunner } from "../../../src/tier/tier_runner.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
@@ -96,4 +97,17 @@ test("the name table sorts by identity, takes overlapping deltas, and refuses a 
     () => t.apply(namesDelta(["x", "y", "z", "w", "v", "u"], ["", "", "", "", "", ""], ["", "", "", "", "", ""], 5)),
     NamesOutOfStep,
   );
+});
+
+test("the encoder's hook runs after every row-group batch of a flush (the worker collects garbage there)", async () => {
+  const head = new Head({ accuracy: 0.01, hotWindowMs: 3_600_000, hotMemoryBytes: 1 << 28 });
+  const b = SampleBatch.of(Array.from({ length: 70_000 }, (_, i) => gauge("ns", `t${i % 7_000}`, "cpu", T0 + i, i)));
+  head.series.resolveBatch(b);
+  head.apply(b);
+  const ctx = newTierJobContext();
+  let calls = 0;
+  ctx.afterBatch = () => calls++;
+  const job = { ...flushJobOf(head, head.cut(T0 + 3_600_000), null, WM), names: head.series.namesSince(0) };
+  await runTierJob(nodeFs, { type: "encode", job, options: OPTS }, ctx);
+  assert.equal(calls, 3, "two raw row groups (65,536 rows each at most) and one of 5-minute buckets");
 });
