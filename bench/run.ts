@@ -17,9 +17,8 @@
  * `--concurrency LIST` [2,4] · `--wal-samples N` [5000000] · `--wal-appenders LIST` [1,2,4,8,16,64] ·
  * `--ring-pushes N` [50000000] · `--replay-samples N` [5000000] · `--agg-memory-series N` [1000000] ·
  * `--storage-series N` [10000] · `--storage-points N` [1440] · `--steady-series N` [100000] ·
- * `--query-series N` [100000] · `--query-days N` [30] · `--query-workers N` [2] · `--query-max-age-h N`
- * [24]: reuse the cached query dataset while its end is younger than this · `--reps N` [200] ·
- * `--warmup N` [20] · `--sql-reps N` [20] · `--sql-deadline-s N` [900] · `--peer-query-series N`
+ * `--query-series N` [5000]: series × `--query-days N` [1] ingested through the API by `query` ·
+ * `--reps N` [200] · `--warmup N` [20] · `--sql-reps N` [10] · `--sql-deadline-s N` [300] · `--peer-query-series N`
  * [100000] · `--start-ms MS` [00:00 UTC two days ago: start of the storage dataset] · `--binary PATH`
  * [dist/stalker-storage] · `--no-compile` (use the binary as it is) · `--work-dir DIR`
  * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report=PATH`
@@ -60,7 +59,7 @@ const KNOWN_FLAGS = new Set([
   ...BOOLEANS,
   ...["suite", "runtime", "series", "ingest-points", "concurrency", "wal-samples", "wal-appenders", "ring-pushes"],
   ...["replay-samples", "agg-memory-series", "storage-series", "storage-points", "steady-series", "query-series"],
-  ...["query-days", "query-workers", "query-max-age-h", "reps", "warmup", "sql-reps", "sql-deadline-s"],
+  ...["query-days", "reps", "warmup", "sql-reps", "sql-deadline-s"],
   ...[
     "peer-query-series",
     "start-ms",
@@ -244,15 +243,14 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
     },
     query: {
       binary,
-      series: n("query-series", 100_000, 2_000),
-      days: n("query-days", 30, 3),
+      series: n("query-series", 5_000, 1_000),
+      days: n("query-days", 1, 1),
       reps,
       warmup: n("warmup", 20, 5),
-      sqlReps: n("sql-reps", 20, 10),
-      sqlDeadlineS: n("sql-deadline-s", 900, 120),
+      sqlReps: n("sql-reps", 10, 3),
+      sqlDeadlineS: n("sql-deadline-s", 300, 60),
       cacheDir,
-      workers: n("query-workers", 2, 2),
-      maxAgeHours: n("query-max-age-h", 24, 24),
+      vmBinary: "/usr/bin/victoria-metrics",
     },
     memory: {
       binary,

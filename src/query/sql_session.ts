@@ -182,8 +182,9 @@ export class SqlSession {
   #withoutDamaged(view: SqlView): SqlView {
     if (!view.files.some((f) => this.#damaged.has(f))) return view;
     const files = view.files.filter((f) => !this.#damaged.has(f));
-    const uniqueFiles = view.uniqueFiles?.filter((f) => !this.#damaged.has(f));
-    return { ...view, files, uniqueFiles };
+    const parts = view.parts?.map((p) => ({ ...p, files: p.files.filter((f) => !this.#damaged.has(f)) }))
+      .filter((p) => p.files.length > 0);
+    return { ...view, files, parts };
   }
 
   #skipped(views: SqlView[]): SqlSkippedFile[] {

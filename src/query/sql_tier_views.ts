@@ -9,7 +9,7 @@
 import { AGGREGATE_TIERS, type AggregateTier } from "../model/tier.ts";
 import { join } from "../platform/path.ts";
 import type { TierFile } from "../tier/manifest.ts";
-import type { SqlColumn, SqlView } from "./sql_types.ts";
+import type { SqlColumn, SqlView, SqlViewPart } from "./sql_types.ts";
 
 const ID: SqlColumn[] = [
   { name: "namespace", type: "VARCHAR" },
@@ -71,44 +71,116 @@ const AGG_UNIQUE_SELECT = `namespace, target, poller, bucket,
   sum / nullif(count, 0) AS avg, first_ts, last_ts, p50, p90, p95, p99, 1::BIGINT AS stored_rows`;
 
 /**
- * The files of one tier whose time range overlaps no other file's: no other file can hold one of
- * their keys (series and bucket), so their rows need no merging. Late data and not yet merged
- * partial files overlap; a tier's files otherwise follow one another in time.
+ * The files of an aggregate tier cut into parts for {@link SqlView.parts}, per UTC-day partition:
+ * the time ranges two or more files cover (flush windows meet at a bucket, late data spans more)
+ * are read grouped, from the files that reach into them; the rest of the partition is read without
+ * grouping. Each row is in exactly one part, and a query's time range drops whole partitions.
+ *
+ * @example
+ * ```ts
+ * import { tierParts } from "./sql_tier_views.ts";
+ * const f = (seq: number, minTs: number, maxTs: number) =>
+ *   ({ path: `5min/${seq}.parquet`, tier: "5min" as const, partition: 0, seq, minTs, maxTs, rows: 1, bytes: 1, level: 0 });
+ * const parts = tierParts([f(1, 0, 10), f(2, 10, 20), f(3, 30, 40)], "/d");
+ * const shape = parts.map((p) => [p.unique, p.files.length, p.within ?? p.outside]);
+ * console.assert(JSON.stringify(shape) === "[[false,2,[[10,10]]],[true,3,[[10,10]]]]");
+ * ```
  */
-export function filesWithUniqueKeys(files: readonly TierFile[]): TierFile[] {
-  const sorted = [...files].sort((a, b) => a.minTs - b.minTs || a.maxTs - b.maxTs);
-  const overlaps = new Array<boolean>(sorted.length).fill(false);
-  let reach = -Infinity, owner = -1;
-  for (let i = 0; i < sorted.length; i++) {
-    if (sorted[i].minTs <= reach) {
-      overlaps[i] = true;
-      overlaps[owner] = true;
+export function tierParts(files: readonly TierFile[], dataDir: string): SqlViewPart[] {
+  const parts: SqlViewPart[] = [];
+  for (const group of byPartition(files)) {
+    const shared = sharedRanges(group);
+    const minMs = Math.min(...group.map((f) => f.minTs)), maxMs = Math.max(...group.map((f) => f.maxTs));
+    const path = (f: TierFile) => join(dataDir, f.path);
+    if (shared.length === 0) {
+      parts.push({ files: group.map(path), unique: true, minMs, maxMs });
+      continue;
     }
-    if (sorted[i].maxTs > reach) {
-      reach = sorted[i].maxTs;
-      owner = i;
-    }
+    const touches = (f: TierFile) => shared.some(([from, to]) => f.minTs <= to && f.maxTs >= from);
+    const inside = (f: TierFile) => shared.some(([from, to]) => f.minTs >= from && f.maxTs <= to);
+    parts.push({
+      files: group.filter(touches).map(path),
+      unique: false,
+      minMs: shared[0][0],
+      maxMs: shared[shared.length - 1][1],
+      within: shared,
+    });
+    const rest = group.filter((f) => !inside(f));
+    if (rest.length > 0) parts.push({ files: rest.map(path), unique: true, minMs, maxMs, outside: shared });
   }
-  return sorted.filter((_, i) => !overlaps[i]);
+  return parts;
+}
+
+/** One unique part per partition: rows that are never merged (raw samples, stored rows as they are). */
+export function partitionParts(files: readonly TierFile[], dataDir: string): SqlViewPart[] {
+  return byPartition(files).map((group) => ({
+    files: group.map((f) => join(dataDir, f.path)),
+    unique: true,
+    minMs: Math.min(...group.map((f) => f.minTs)),
+    maxMs: Math.max(...group.map((f) => f.maxTs)),
+  }));
+}
+
+function byPartition(files: readonly TierFile[]): TierFile[][] {
+  const groups = new Map<number, TierFile[]>();
+  for (const f of [...files].sort((a, b) => a.partition - b.partition || a.minTs - b.minTs || a.seq - b.seq)) {
+    let g = groups.get(f.partition);
+    if (!g) groups.set(f.partition, g = []);
+    g.push(f);
+  }
+  return [...groups.values()];
+}
+
+/** The inclusive time ranges that two or more of `files` cover, in order, merged. */
+function sharedRanges(files: readonly TierFile[]): [number, number][] {
+  const events = files.flatMap((f) => [[f.minTs, 1], [f.maxTs + 1, -1]] as const).sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  let depth = 0;
+  for (let i = 0; i < events.length; i++) {
+    depth += events[i][1];
+    const from = events[i][0], next = events[i + 1]?.[0];
+    if (depth < 2 || next === undefined || next === from) continue;
+    const last = out[out.length - 1];
+    if (last && last[1] + 1 === from) last[1] = next - 1;
+    else out.push([from, next - 1]);
+  }
+  return out;
 }
 
 /** Views over the live files of `files` (relative paths under `dataDir`). */
 export function tierViews(files: readonly TierFile[], dataDir: string): SqlView[] {
-  const paths = (tier: string) => files.filter((f) => f.tier === tier).map((f) => join(dataDir, f.path));
-  const views: SqlView[] = [{ name: "raw", files: paths("raw"), select: RAW_SELECT, columns: RAW_COLUMNS }];
+  const of = (tier: string) => files.filter((f) => f.tier === tier);
+  const paths = (tier: string) => of(tier).map((f) => join(dataDir, f.path));
+  // raw rows are never merged: one unique part per partition
+  const rawParts = partitionParts(of("raw"), dataDir);
+  const views: SqlView[] = [{
+    name: "raw",
+    files: paths("raw"),
+    select: RAW_SELECT,
+    uniqueSelect: RAW_SELECT,
+    parts: rawParts,
+    timeColumn: "ts",
+    columns: RAW_COLUMNS,
+  }];
   for (const tier of AGGREGATE_TIERS) {
     const name = viewName(tier);
-    const unique = filesWithUniqueKeys(files.filter((f) => f.tier === tier)).map((f) => join(dataDir, f.path));
     views.push({
       name,
       files: paths(tier),
       select: AGG_SELECT,
       groupBy: "namespace, target, poller, bucket",
-      uniqueFiles: unique,
+      parts: tierParts(of(tier), dataDir),
+      timeColumn: "bucket",
       uniqueSelect: AGG_UNIQUE_SELECT,
       columns: AGG_COLUMNS,
     });
-    views.push({ name: `${name}_parts`, files: paths(tier), columns: AGG_COLUMNS });
+    views.push({
+      name: `${name}_parts`,
+      files: paths(tier),
+      parts: partitionParts(of(tier), dataDir),
+      timeColumn: "bucket",
+      columns: AGG_COLUMNS,
+    });
   }
   return views;
 }

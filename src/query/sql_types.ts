@@ -37,18 +37,39 @@ export interface SqlView {
   /** Optional GROUP BY list (trusted SQL from the caller), e.g. to merge partial aggregate rows. */
   groupBy?: string;
   /**
-   * Files (a subset of `files`) that need no GROUP BY: no other file of the view can hold their
-   * keys. They are read with `uniqueSelect` and no grouping, the rest with `select` and `groupBy`,
-   * and the view is the `UNION ALL` of both, so a scan of a large time range never builds a hash
-   * table over every stored row. `uniqueSelect` must give the same columns, in the same order.
+   * The view's files cut into parts (each file in one or more, each row in exactly one), each read by its own `UNION ALL`
+   * branch guarded by the part's time range: DuckDB folds a query's time filter together with each
+   * guard and drops the branches it contradicts before opening their files, so a query over one day
+   * reads that day's files only (DuckDB 0.9 does not prune Parquet by TIMESTAMPTZ statistics). A part
+   * marked `unique` holds keys no other part holds and no two of its rows share one: it is read with
+   * `uniqueSelect` and no grouping, the others with `select` and `groupBy`, so a scan of a large time
+   * range never builds a hash table over every stored row. Without parts: one branch, `select` and
+   * `groupBy` over every file.
    */
-  uniqueFiles?: string[];
+  parts?: SqlViewPart[];
+  /** The column the parts' time ranges bound (TIMESTAMPTZ), e.g. `bucket`. */
+  timeColumn?: string;
+  /** The select list of the `unique` parts: the same columns as `select`, in the same order. */
   uniqueSelect?: string;
   /**
    * The columns the files have (names and DuckDB types, as DuckDB reads them from the tier's Parquet
    * schema). Required when `files` is empty: the view is then an empty relation with these columns.
    */
   columns?: SqlColumn[];
+}
+
+/** Files of a view read together, and the time range their rows hold (see {@link SqlView.parts}). */
+export interface SqlViewPart {
+  files: string[];
+  /** No other part holds one of its keys, and none is stored twice in it: no grouping needed. */
+  unique: boolean;
+  /** Smallest and largest value of the view's time column read from these files, Unix ms. */
+  minMs: number;
+  maxMs: number;
+  /** Only the rows whose time is in one of these inclusive ranges [from, to] (Unix ms)... */
+  within?: [number, number][];
+  /** ... or in none of them. */
+  outside?: [number, number][];
 }
 
 /** A view file left out of a query because DuckDB cannot read it, with DuckDB's error. */

@@ -40,12 +40,25 @@ export function checkViews(views: readonly SqlView[], root: string): void {
       throw new TypeError(`Cannot create SQL view ${view.name}: it has no files and no columns; give SqlView.columns`);
     }
     for (const file of view.files) checkFile(view.name, file, root);
-    const files = new Set(view.files);
-    for (const file of view.uniqueFiles ?? []) {
-      if (!files.has(file)) {
-        throw new TypeError(`Cannot use ${file} in SQL view ${view.name}: it is not one of its files`);
-      }
+    if (view.parts) checkParts(view);
+  }
+}
+
+/** Every file of the view in a part, only its own files in a part, a time column to guard them by. */
+function checkParts(view: SqlView): void {
+  const files = new Set(view.files), seen = new Set<string>();
+  if (!view.timeColumn) throw new TypeError(`Cannot create SQL view ${view.name}: parts need a timeColumn`);
+  for (const part of view.parts!) {
+    if (!(Number.isFinite(part.minMs) && Number.isFinite(part.maxMs) && part.minMs <= part.maxMs)) {
+      throw new TypeError(`Cannot create SQL view ${view.name}: part range ${part.minMs}..${part.maxMs} is invalid`);
     }
+    for (const file of part.files) {
+      if (!files.has(file)) throw new TypeError(`Cannot use ${file} in SQL view ${view.name}: not one of its files`);
+      seen.add(file);
+    }
+  }
+  if (seen.size !== files.size) {
+    throw new TypeError(`Cannot create SQL view ${view.name}: ${files.size - seen.size} file(s) are in no part`);
   }
 }
 
@@ -103,16 +116,33 @@ function realPath(view: string, file: string): string {
  * ```
  */
 export function viewSql(view: SqlView): string {
-  const unique = new Set(view.uniqueSelect !== undefined ? view.uniqueFiles ?? [] : []);
-  const rest = view.files.filter((f) => !unique.has(f));
   const groupBy = view.groupBy ? ` GROUP BY ${view.groupBy}` : "";
-  const parts: string[] = [];
-  if (unique.size > 0) parts.push(`SELECT ${view.uniqueSelect} FROM ${readParquet([...unique])}`);
-  if (rest.length > 0 || parts.length === 0) {
-    const from = rest.length > 0 ? readParquet(rest) : emptyRelation(view.columns ?? []);
+  const parts = (view.parts ?? []).filter((p) => p.files.length > 0).map((p) => {
+    const select = p.unique && view.uniqueSelect !== undefined ? view.uniqueSelect : view.select ?? "*";
+    const time = quoteIdent(view.timeColumn!);
+    let guard = `${time} >= ${timestampTz(p.minMs)} AND ${time} <= ${timestampTz(p.maxMs)}`;
+    const ranges = (r: [number, number][]) =>
+      r.map(([from, to]) => `${time} BETWEEN ${timestampTz(from)} AND ${timestampTz(to)}`).join(" OR ");
+    if (p.within?.length) guard += ` AND (${ranges(p.within)})`;
+    if (p.outside?.length) guard += ` AND NOT (${ranges(p.outside)})`;
+    return `SELECT ${select} FROM ${readParquet(p.files)} WHERE ${guard}${p.unique ? "" : groupBy}`;
+  });
+  if (!view.parts) {
+    const from = view.files.length > 0 ? readParquet(view.files) : emptyRelation(view.columns ?? []);
     parts.push(`SELECT ${view.select ?? "*"} FROM ${from}${groupBy}`);
+  } else if (parts.length === 0) {
+    parts.push(`SELECT ${view.select ?? "*"} FROM ${emptyRelation(view.columns ?? [])}${groupBy}`);
   }
   return `CREATE OR REPLACE VIEW ${quoteIdent(view.name)} AS ${parts.join(" UNION ALL ")}`;
+}
+
+/**
+ * A TIMESTAMPTZ literal of Unix ms, in the form users write (`TIMESTAMPTZ '2026-11-25 00:00:00+00'`):
+ * a constant DuckDB folds, so its filter combiner can compare it with the query's own bounds.
+ */
+export function timestampTz(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `TIMESTAMPTZ '${iso.slice(0, 10)} ${iso.slice(11, 23)}+00'`;
 }
 
 function readParquet(files: readonly string[]): string {

@@ -10,7 +10,7 @@ import { Aggregate } from "../../src/model/aggregate.ts";
 import { VALUE_KIND_CODE } from "../../src/model/aggregate.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { SqlEngine } from "../../src/query/sql_engine.ts";
-import { filesWithUniqueKeys, tierViews } from "../../src/query/sql_tier_views.ts";
+import { tierParts, tierViews } from "../../src/query/sql_tier_views.ts";
 import { viewSql } from "../../src/query/sql_views.ts";
 import { type AggRow, rowsToColumns } from "../../src/tier/agg_rows.ts";
 import type { TierFile } from "../../src/tier/manifest.ts";
@@ -42,24 +42,33 @@ function file(rel: string, rows: AggRow[]): TierFile {
   };
 }
 
-test("filesWithUniqueKeys keeps the files whose time range touches no other file's", () => {
-  const f = (seq: number, minTs: number, maxTs: number) =>
-    ({
-      path: `5min/${seq}.parquet`,
-      tier: "5min",
-      partition: 0,
-      seq,
-      minTs,
-      maxTs,
-      rows: 1,
-      bytes: 1,
-      level: 0,
-    }) as const;
-  const files = [f(1, 0, 10), f(2, 20, 30), f(3, 25, 26), f(4, 30, 40), f(5, 50, 60), f(6, 5, 5)];
-  // 1 and 6 overlap; 2, 3 and 4 chain (2 reaches 30, where 4 starts: the same bucket); 5 is alone
-  assert.deepEqual(filesWithUniqueKeys(files).map((x) => x.seq), [5]);
-  assert.deepEqual(filesWithUniqueKeys([f(1, 0, 10), f(2, 11, 20)]).map((x) => x.seq), [1, 2]);
-  assert.deepEqual(filesWithUniqueKeys([]), []);
+const f = (seq: number, minTs: number, maxTs: number, partition = 0) =>
+  ({
+    path: `5min/${seq}.parquet`,
+    tier: "5min",
+    partition,
+    seq,
+    minTs,
+    maxTs,
+    rows: 1,
+    bytes: 1,
+    level: 0,
+  }) as const;
+
+test("tierParts groups only the time ranges two files cover, per partition; every row in one part", () => {
+  const files = [f(1, 0, 10), f(2, 20, 30), f(3, 25, 26), f(4, 30, 40), f(5, 50, 60), f(6, 5, 5), f(7, 100, 200, 1)];
+  const parts = tierParts(files, "/d").map((p) => ({
+    ...p,
+    files: p.files.map((x) => Number(/(\d+)\.parquet/.exec(x)![1])),
+  }));
+  // 1 and 6 share bucket 5; 2 and 3 share 25–26; 2 and 4 share bucket 30; partition 1 is a file of its own
+  assert.deepEqual(parts, [
+    { files: [1, 6, 2, 3, 4], unique: false, minMs: 5, maxMs: 30, within: [[5, 5], [25, 26], [30, 30]] },
+    { files: [1, 2, 4, 5], unique: true, minMs: 0, maxMs: 60, outside: [[5, 5], [25, 26], [30, 30]] },
+    { files: [7], unique: true, minMs: 100, maxMs: 200 },
+  ]);
+  assert.deepEqual(tierParts([f(1, 0, 10), f(2, 11, 20)], "/d").map((p) => [p.unique, p.files.length]), [[true, 2]]);
+  assert.deepEqual(tierParts([], "/d"), []);
 });
 
 test("agg_5min merges the keys of overlapping files and reads the others as stored, with the same columns", async () => {
@@ -87,7 +96,11 @@ test("agg_5min merges the keys of overlapping files and reads the others as stor
     const files = parts.map(([rel, rows]) => file(rel, rows));
     const views = tierViews(files, dir);
     const agg5 = views.find((v) => v.name === "agg_5min")!;
-    assert.deepEqual(agg5.uniqueFiles, [path.join(dir, parts[2][0])]);
+    // a and b share bucket 1 (grouped); the rest of a and b, and all of c, are read without grouping
+    assert.deepEqual(agg5.parts!.map((p) => [p.unique, p.files.length, p.within ?? p.outside]), [
+      [false, 2, [[B(1), B(1)]]],
+      [true, 2, [[B(1), B(1)]]],
+    ]);
     assert.match(viewSql(agg5), / UNION ALL /);
     const engine = new SqlEngine({
       memoryLimitBytes: 64 << 20,
