@@ -39,6 +39,7 @@ costs behind the formulas are measured by the benchmarks (bench/REPORT.md).
       ["unflushed raw samples", budget.unflushedBytes, `${budget.bufferSamples} samples`],
       ["flush working set", budget.flushWorkBytes, `a flush starts at ${budget.flushStartSamples} samples`],
       ["raw ring (cache)", budget.ringBytes, "gives way first when memory is short"],
+      ["query cache", budget.queryCacheBytes, "rows decoded from tier files, for the next queries"],
       ["SQL (DuckDB working set)", budget.queryBytes, "taken from the ring while DuckDB is loaded"],
     ] as const;
     const rows = (lines: PlanLine[], unit: "bytes" | "cores") =>

@@ -52,6 +52,8 @@ export interface MemoryPlan {
   flushWorkBytes: number;
   /** The raw ring's cache of flushed samples: what is left, capped by `features.raw_buffer.memory_limit`. */
   ringBytes: number;
+  /** Rows decoded from tier files, kept for the next queries (`src/query/read_cache.ts`). */
+  queryCacheBytes: number;
   /** DuckDB while SQL runs (`query.memory_limit`): taken from the ring's cache while it is loaded. */
   queryBytes: number;
   /** Problems: the configured scale does not fit (empty when it does). */
@@ -63,6 +65,8 @@ export interface MemoryPlan {
  * when `limits.max_series` is 0 (the rest is the ring's cache and slack for garbage between collections).
  */
 const HEAD_SHARE = 0.8;
+/** Most bytes of the query cache (decoded rows of tier files). */
+const QUERY_CACHE_MAX = 64 * MiB;
 /** Share of the budget after the runtime for unflushed raw samples. */
 const UNFLUSHED_SHARE = 0.15;
 /**
@@ -103,7 +107,9 @@ export function planMemory(config: Config): MemoryPlan {
   // server trims the ring as memory runs short (src/service/memory.ts)
   const head = Math.min(maxSeries, config.scale.pollerCount) * c.series;
   const fixedHead = config.limits.maxSeries > 0 ? config.limits.maxSeries * c.series : head;
-  const left = limit - c.runtime - bodies - head - unflushed - flushWork;
+  // the query cache: a sixteenth of the usable budget, at most 64 MiB, planned before the ring's cache
+  const queryCache = Math.min(QUERY_CACHE_MAX, Math.floor(usable / 16));
+  const left = limit - c.runtime - bodies - head - unflushed - flushWork - queryCache;
   const leftAtLimit = limit - c.runtime - bodies - fixedHead - unflushed - flushWork;
   const ring = config.features.rawBuffer.enabled
     ? Math.max(0, Math.min(left, config.features.rawBuffer.memoryLimitBytes))
@@ -145,6 +151,7 @@ export function planMemory(config: Config): MemoryPlan {
     flushStartSamples: flushStart,
     flushWorkBytes: flushWork,
     ringBytes: ring,
+    queryCacheBytes: queryCache,
     queryBytes: config.query.memoryLimitBytes,
     problems,
   };

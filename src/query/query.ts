@@ -23,11 +23,14 @@ import { type AggregateTier, bucketMs, bucketStart, finerTier, isAggregateTier, 
 import type { FileSystem } from "../platform/fs.ts";
 import { join } from "../platform/path.ts";
 import { type AggRow, columnsToRows, mergeRows } from "../tier/agg_rows.ts";
-import type { RawColumns, SeriesFilter } from "../tier/columns.ts";
+import type { AggColumns, RawColumns, SeriesFilter } from "../tier/columns.ts";
 import type { TierFile } from "../tier/manifest.ts";
-import { AGG_LAYOUT } from "../tier/parquet_agg.ts";
+import { AGG_LAYOUT, type AggField } from "../tier/parquet_agg.ts";
+import type { Batch } from "../tier/parquet_batch.ts";
 import { readAggFile, readRawFile } from "../tier/parquet_reader.ts";
+import type { RawField } from "../tier/parquet_raw.ts";
 import { rollup } from "../tier/rollup.ts";
+import type { ReadCache } from "./read_cache.ts";
 
 /** What a query reads, fixed at its start. */
 export interface QueryView {
@@ -41,6 +44,8 @@ export interface QueryView {
   accuracy: number | null;
   /** Called for every file that could not be read (status, metrics). */
   onDamage?: (path: string, err: unknown) => void;
+  /** Rows decoded by earlier queries (absent: every read decodes). */
+  cache?: ReadCache;
 }
 
 /** A query. */
@@ -163,7 +168,16 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
         f,
         result,
         () =>
-          readRawFile(view.fs, join(view.dataDir, f.path), { series: req.filter, fromMs: req.fromMs, toMs: req.toMs }),
+          cachedRead<RawColumns, RawField>(
+            view,
+            f,
+            req.filter,
+            req.fromMs,
+            req.toMs,
+            undefined,
+            "ts",
+            (o) => readRawFile(view.fs, o.path, o),
+          ),
       );
       if (cols) addRawColumns(out, cols);
     }
@@ -316,7 +330,17 @@ async function fileRows(
       view,
       f,
       result,
-      () => readAggFile(view.fs, join(view.dataDir, f.path), { series: filter, fromMs: from, toMs: to, tier, columns }),
+      () =>
+        cachedRead<AggColumns, AggField>(
+          view,
+          f,
+          filter,
+          from,
+          to,
+          columns,
+          "bucket",
+          (o) => readAggFile(view.fs, o.path, { ...o, tier }),
+        ),
     );
     if (cols) rows.push(...columnsToRows(cols, view.accuracy, sketches));
   }
@@ -355,6 +379,37 @@ function rowOf(head: Head, b: BucketRow): AggRow {
 function filesFor(view: QueryView, tier: Tier, from: number, to: number): TierFile[] {
   const width = isAggregateTier(tier) ? bucketMs(tier) : 1;
   return view.files.filter((f) => f.tier === tier && f.maxTs + width > from && f.minTs < to);
+}
+
+/** What {@link cachedRead} asks its reader for. */
+interface ReadOptions<F> {
+  path: string;
+  series: SeriesFilter;
+  fromMs?: number;
+  toMs?: number;
+  columns?: readonly F[];
+}
+
+/**
+ * The rows of file `f` for `filter` in [from, to): through the view's cache when the filter names a
+ * target (a device's or a series' rows: what dashboards read again), else read directly.
+ */
+function cachedRead<C extends Batch, F extends string>(
+  view: QueryView,
+  f: TierFile,
+  filter: SeriesFilter,
+  from: number,
+  to: number,
+  columns: readonly F[] | undefined,
+  timeColumn: keyof C & string,
+  read: (o: ReadOptions<F>) => Promise<C>,
+): Promise<C> {
+  const path = join(view.dataDir, f.path);
+  if (!view.cache || filter.target === undefined) {
+    return read({ path, series: filter, fromMs: from, toMs: to, columns });
+  }
+  const key = columns?.join(",") ?? "*";
+  return view.cache.read(path, filter, key, timeColumn, from, to, () => read({ path, series: filter, columns }));
 }
 
 async function readSafely<T>(

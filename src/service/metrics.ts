@@ -184,6 +184,7 @@ export function memoryShares(s: Storage): [string, number][] {
     ["unflushed_raw", p.unflushedBytes],
     ["flush", p.flushWorkBytes],
     ["raw_ring", p.ringBytes],
+    ["query_cache", p.queryCacheBytes],
     ["sql", p.queryBytes],
   ];
 }
@@ -199,6 +200,7 @@ export function memoryUsed(s: Storage): [string, number][] {
     ["head", head ? head.memoryBytes() - raw : 0],
     ["unflushed_raw", raw - evictable],
     ["raw_ring", evictable],
+    ["query_cache", s.readCache.stats().bytes],
     ["flush", s.workerHeapBytes],
   ];
   const resident = readProcessStats().residentBytes;

@@ -27,6 +27,7 @@ import type { Metrics } from "../platform/metrics.ts";
 import type { SeriesFilter } from "../tier/columns.ts";
 import { listSegments } from "../wal/segments.ts";
 import { type QueryRequest, type QueryResult, type QueryView, runQuery } from "../query/query.ts";
+import { ReadCache } from "../query/read_cache.ts";
 import { SqlEngine } from "../query/sql_engine.ts";
 import type { SqlResult } from "../query/sql_types.ts";
 import { tierViews } from "../query/sql_tier_views.ts";
@@ -117,6 +118,8 @@ export class Storage {
   readonly admission: Admission;
   /** How `server.memory_limit` is shared (see src/config/memory_budget.ts). */
   readonly plan: MemoryPlan;
+  /** Rows decoded from tier files by queries, for the next ones (its share of the plan). */
+  readonly readCache: ReadCache;
   /** Holds resident memory to the plan. */
   readonly memory: MemoryMonitor;
   /** The tier worker threads' heaps at their last reading (bytes; see {@link refreshWorkerMemory}). */
@@ -143,6 +146,7 @@ export class Storage {
   private constructor(readonly config: Config, private readonly deps: StorageDeps) {
     this.startedAt = deps.clock.now();
     this.plan = planMemory(config);
+    this.readCache = new ReadCache(this.plan.queryCacheBytes);
     this.admission = new Admission(config.backpressure, this.plan.bufferSamples, deps.clock);
     this.memory = new MemoryMonitor(this.plan, {
       residentBytes: deps.residentBytes ?? residentBytes,
@@ -290,6 +294,7 @@ export class Storage {
       inflight: core.inflight?.closed ?? null,
       accuracy: this.config.features.percentile.enabled ? this.config.features.percentile.accuracy : null,
       onDamage: (path, err) => this.reportProblem(`Cannot read ${path}: ${(err as Error).message}`),
+      cache: this.readCache,
     };
   }
 

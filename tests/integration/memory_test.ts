@@ -158,6 +158,7 @@ test("/metrics and /api/v1/status show process figures and memory against the bu
   assert.deepEqual(Object.keys(status.memory.shares).sort(), [
     "flush",
     "head",
+    "query_cache",
     "raw_ring",
     "request_bodies",
     "runtime",
@@ -165,6 +166,7 @@ test("/metrics and /api/v1/status show process figures and memory against the bu
     "unflushed_raw",
   ]);
   assert.ok(status.memory.used.head > 0);
+  assert.equal(typeof status.memory.used.query_cache, "number");
   assert.equal(status.memory.used.flush, 0, "inline encoding: no worker thread of its own");
   assert.ok(status.process.open_fds > 0);
   await storage.close();

@@ -261,3 +261,28 @@ test("limit caps the points and says the answer is truncated", async () => {
   assert.equal(body.truncated, true);
   await storage.close();
 });
+
+test("a repeated query answers the same from the query cache, and a flush's new file is read", async () => {
+  const { storage, clock, get } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow();
+  const q = (to: number) => `namespace=prod&target=r1&poller=cpu.load&from=${T0}&to=${to}&tier=raw`;
+  const first = await get(q(T0 + 11 * MIN));
+  const misses = storage.readCache.stats().misses;
+  assert.ok(misses > 0, "the first query read the file through the cache");
+  const again = await get(q(T0 + 11 * MIN));
+  assert.deepEqual(again.body, first.body);
+  assert.equal(storage.readCache.stats().misses, misses, "the second query decoded nothing");
+  assert.ok(storage.readCache.stats().hits > 0);
+  // a narrower window: the cached rows cut to it
+  const narrow = await get(q(T0 + 3 * MIN));
+  assert.deepEqual(narrow.body.series[0].samples.map((s: { t: number }) => s.t), [T0, T0 + MIN, T0 + 2 * MIN]);
+  // a new file after another flush: read (a miss), the old one still cached
+  clock.set(T0 + 20 * MIN);
+  await ingest(storage, 11, 20);
+  await storage.flushNow();
+  const later = await get(q(T0 + 20 * MIN));
+  assert.equal(later.body.series[0].samples.length, 20);
+  assert.equal(storage.readCache.stats().misses, misses + 1);
+  await storage.close();
+});

@@ -11,8 +11,11 @@ test("the default budget holds 100,000 series with every share inside it and no 
   assert.equal(p.limitBytes, 512 * MiB);
   assert.deepEqual(p.problems, []);
   assert.ok(p.maxSeries >= 100_000, `max series ${p.maxSeries}`);
-  const sum = p.runtimeBytes + p.bodiesBytes + p.headBytes + p.unflushedBytes + p.flushWorkBytes + p.ringBytes;
+  const sum = p.runtimeBytes + p.bodiesBytes + p.headBytes + p.unflushedBytes + p.flushWorkBytes + p.ringBytes +
+    p.queryCacheBytes;
   assert.ok(sum <= p.limitBytes, `shares ${sum} exceed ${p.limitBytes}`);
+  assert.equal(p.queryCacheBytes, Math.floor((512 * MiB - MEMORY_COSTS.runtime) / 16));
+  assert.equal(plan("server:\n  memory_limit: 4GiB\n").queryCacheBytes, 64 * MiB, "capped");
   assert.equal(p.unflushedBytes, p.bufferSamples * MEMORY_COSTS.rawSample);
   assert.equal(p.flushStartSamples, Math.floor(p.bufferSamples / 4));
 });

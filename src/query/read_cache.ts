@@ -1,0 +1,137 @@
+/**
+ * The rows a query decoded from a tier file, kept for the next query: tier files are immutable and
+ * their names never reused, so the rows of one file for one series filter (and column set) never
+ * change. An entry holds all of that filter's rows of the file, whatever the query's time range, so a
+ * dashboard refreshing a sliding window finds the older files' rows decoded and reads only what is
+ * new; the time range is applied to the cached rows.
+ *
+ * Bounded by bytes (least recently used out): its share of `server.memory_limit` is planned in
+ * `src/config/memory_budget.ts` (`queryCacheBytes`). An entry too large for a quarter of the cache is
+ * not kept (a namespace-wide scan would only push out the series dashboards read).
+ *
+ * @module
+ */
+import type { SeriesFilter } from "../tier/columns.ts";
+import { type Batch, gatherBatch } from "../tier/parquet_batch.ts";
+
+/** Cache figures (for the status and tests). */
+export interface ReadCacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+}
+
+interface Entry {
+  value: Promise<Batch>;
+  bytes: number;
+}
+
+/** The cache. */
+export class ReadCache {
+  readonly #entries = new Map<string, Entry>();
+  #bytes = 0;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  /**
+   * The rows of `path` for `filter` and `columns` with time (`timeColumn`) in [fromMs, toMs), from the
+   * cache or decoded by `load` (which must return every row of the filter in the file).
+   *
+   * @example
+   * ```ts
+   * import { ReadCache } from "./read_cache.ts";
+   * const cache = new ReadCache(1 << 20);
+   * let loads = 0;
+   * const load = () => (loads++, Promise.resolve({ length: 3, ts: new Float64Array([1, 2, 3]) }));
+   * const a = await cache.read("/f", { namespace: "n", target: "r1" }, "all", "ts", 2, 4, load);
+   * const b = await cache.read("/f", { namespace: "n", target: "r1" }, "all", "ts", 0, 2, load);
+   * console.assert(a.length === 2 && b.length === 1 && loads === 1);
+   * ```
+   */
+  async read<C extends Batch>(
+    path: string,
+    filter: SeriesFilter,
+    columns: string,
+    timeColumn: keyof C & string,
+    fromMs: number,
+    toMs: number,
+    load: () => Promise<C>,
+  ): Promise<C> {
+    const key = [path, filter.namespace, filter.target, filter.poller, columns].map((x) => x ?? "\u0001").join("\0");
+    let entry = this.#entries.get(key);
+    if (entry) {
+      this.#hits++;
+      this.#entries.delete(key); // most recently used last
+      this.#entries.set(key, entry);
+    } else {
+      this.#misses++;
+      entry = { value: load(), bytes: 0 };
+      this.#entries.set(key, entry);
+      const settled = entry;
+      try {
+        settled.bytes = batchBytes(await settled.value);
+      } catch (err) {
+        if (this.#entries.get(key) === settled) this.#entries.delete(key);
+        throw err;
+      }
+      if (this.#entries.get(key) === settled) {
+        if (settled.bytes > this.maxBytes / 4) this.#entries.delete(key);
+        else this.#bytes += settled.bytes;
+        this.#trim();
+      }
+    }
+    return inRange((await entry.value) as C, timeColumn, fromMs, toMs);
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  /** The cache's figures now. */
+  stats(): ReadCacheStats {
+    return {
+      entries: this.#entries.size,
+      bytes: this.#bytes,
+      maxBytes: this.maxBytes,
+      hits: this.#hits,
+      misses: this.#misses,
+    };
+  }
+
+  #trim(): void {
+    for (const [key, entry] of this.#entries) {
+      if (this.#bytes <= this.maxBytes) break;
+      if (entry.bytes === 0) continue; // still loading
+      this.#entries.delete(key);
+      this.#bytes -= entry.bytes;
+    }
+  }
+}
+
+/** The rows of `batch` whose time is in [fromMs, toMs): the batch itself when all are. */
+function inRange<C extends Batch>(batch: C, timeColumn: keyof C & string, fromMs: number, toMs: number): C {
+  const time = batch[timeColumn] as unknown as ArrayLike<number>;
+  const rows = new Int32Array(batch.length);
+  let n = 0;
+  for (let i = 0; i < batch.length; i++) if (time[i] >= fromMs && time[i] < toMs) rows[n++] = i;
+  return n === batch.length ? batch : gatherBatch(batch, rows.subarray(0, n));
+}
+
+/** Bytes a decoded batch holds (typed arrays by size, references at 8 bytes, byte arrays by size). */
+function batchBytes(batch: Batch): number {
+  let bytes = 0;
+  for (const column of Object.values(batch)) {
+    if (ArrayBuffer.isView(column)) bytes += column.byteLength;
+    else if (Array.isArray(column)) {
+      bytes += column.length * 8;
+      for (const v of column) if (v instanceof Uint8Array) bytes += v.byteLength;
+    }
+  }
+  return bytes;
+}
