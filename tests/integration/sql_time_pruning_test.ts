@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { Aggregate, VALUE_KIND_CODE } from "../../src/model/aggregate.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
-import { duckdbWasmPath } from "../../src/platform/duckdb_assets.ts";
+import { duckdbWasm } from "../../src/platform/duckdb_assets.ts";
 import { duckdbModule } from "../../src/query/sql_duckdb.ts";
 import { SqlEngine } from "../../src/query/sql_engine.ts";
 import { tierViews } from "../../src/query/sql_tier_views.ts";
@@ -68,7 +68,9 @@ test("DuckDB drops the branches of the days a query's time range excludes", asyn
   await withTempDir(async (dir) => {
     const views = tierViews(await writeDays(dir), dir);
     const duckdb = duckdbModule();
-    const bundle = { mainModule: duckdbWasmPath(), mainWorker: "" };
+    const wasm = duckdbWasm();
+    assert.ok("path" in wasm, "run from source: DuckDB's WebAssembly is a file");
+    const bundle = { mainModule: wasm.path, mainWorker: "" };
     // deno-lint-ignore no-explicit-any
     const runtime = (duckdb as any).NODE_RUNTIME;
     const db = await duckdb.createDuckDB({ mvp: bundle, eh: bundle }, new duckdb.VoidLogger(), runtime);
