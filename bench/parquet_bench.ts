@@ -21,10 +21,9 @@
  * @module
  */
 import os from "node:os";
-import { Aggregate, QUANTILES, VALUE_KIND_CODE } from "../src/model/aggregate.ts";
+import { Aggregate, VALUE_KIND_CODE } from "../src/model/aggregate.ts";
 import { KIND_CODE } from "../src/model/sample.ts";
-import { createSketch, type Sketch } from "../src/model/sketch.ts";
-import { encodeSketch } from "../src/model/sketch_codec.ts";
+import { rowsToColumns } from "../src/tier/agg_rows.ts";
 import { bucketStart } from "../src/model/tier.ts";
 import type { CompressionAlgorithm } from "../src/config/schema.ts";
 import { nodeFs } from "../src/platform/node_fs.ts";
@@ -129,79 +128,24 @@ function seriesRows(ds: Dataset, meta: SeriesMeta, points: number): RawColumns {
   return rows;
 }
 
-/** One bucket being aggregated: the model's aggregate, and the DDSketch of its values. */
-interface Bucket {
-  agg: Aggregate;
-  sketch: Sketch;
-}
-
 /** 5-minute aggregates of one series: gauges as is, counters as per-second rates. */
 function seriesAggregates(rows: RawColumns, meta: SeriesMeta): AggColumns {
-  const buckets = new Map<number, Bucket>();
+  const buckets = new Map<number, Aggregate>();
   const isCounter = rows.kind[0] === KIND_CODE.counter;
   for (let i = 0; i < rows.length; i++) {
     const start = bucketStart("5min", rows.ts[i]);
-    const bucket = buckets.get(start) ??
-      buckets.set(start, { agg: Aggregate.empty(SKETCH_ACCURACY), sketch: createSketch(SKETCH_ACCURACY) }).get(start)!;
-    if (isCounter && (i === 0 || rows.counter[i]! < rows.counter[i - 1]!)) bucket.agg.touch(rows.ts[i]); // no rate
-    else add(bucket, isCounter ? rateAt(rows, i) : rows.value[i], rows.ts[i]);
+    const agg = buckets.get(start) ?? buckets.set(start, Aggregate.empty(SKETCH_ACCURACY)).get(start)!;
+    if (isCounter && (i === 0 || rows.counter[i]! < rows.counter[i - 1]!)) agg.touch(rows.ts[i]); // no rate
+    else agg.add(isCounter ? rateAt(rows, i) : rows.value[i], rows.ts[i]);
   }
-  return aggColumns(meta, [...buckets], isCounter ? VALUE_KIND_CODE.rate : VALUE_KIND_CODE.gauge);
+  const kind = isCounter ? VALUE_KIND_CODE.rate : VALUE_KIND_CODE.gauge;
+  const { namespace, target, poller } = meta;
+  return rowsToColumns([...buckets].map(([bucket, agg]) => ({ namespace, target, poller, bucket, kind, agg })));
 }
 
 /** The per-second rate of the counter between samples `i - 1` and `i`. */
 function rateAt(rows: RawColumns, i: number): number {
   return Number(rows.counter[i]! - rows.counter[i - 1]!) / ((rows.ts[i] - rows.ts[i - 1]) / 1000);
-}
-
-function add(bucket: Bucket, value: number, ts: number): void {
-  bucket.agg.add(value, ts);
-  bucket.sketch.accept(value);
-}
-
-function aggColumns(meta: SeriesMeta, buckets: [number, Bucket][], kind: number): AggColumns {
-  const n = buckets.length;
-  const f = () => new Float64Array(n);
-  const cols: AggColumns = {
-    length: n,
-    namespace: new Array(n).fill(meta.namespace),
-    target: new Array(n).fill(meta.target),
-    poller: new Array(n).fill(meta.poller),
-    bucket: f(),
-    kind: new Uint8Array(n).fill(kind),
-    count: f(),
-    errorCount: f(),
-    sum: f(),
-    min: f(),
-    max: f(),
-    firstTs: f(),
-    lastTs: f(),
-    p50: f(),
-    p90: f(),
-    p95: f(),
-    p99: f(),
-    sketch: new Array(n).fill(null),
-  };
-  buckets.forEach(([start, bucket], i) => fillAggRow(cols, i, start, bucket));
-  return cols;
-}
-
-function fillAggRow(cols: AggColumns, i: number, bucket: number, { agg, sketch }: Bucket): void {
-  const none = agg.count === 0;
-  cols.bucket[i] = bucket;
-  cols.count[i] = agg.count;
-  cols.errorCount[i] = agg.errorCount;
-  cols.sum[i] = none ? NaN : agg.sum;
-  cols.min[i] = none ? NaN : agg.min;
-  cols.max[i] = none ? NaN : agg.max;
-  cols.firstTs[i] = agg.firstTs;
-  cols.lastTs[i] = agg.lastTs;
-  const [p50, p90, p95, p99] = QUANTILES.map((q) => agg.quantile(q));
-  cols.p50[i] = p50;
-  cols.p90[i] = p90;
-  cols.p95[i] = p95;
-  cols.p99[i] = p99;
-  cols.sketch[i] = none ? null : encodeSketch(sketch);
 }
 
 /** Writes the raw and 5-minute files while generating the data, one target (20 series) at a time. */

@@ -63,7 +63,7 @@ export function buildArgs(entrypoints: string[], outfile: string, target?: strin
     "--minify-whitespace",
     "--sourcemap=none",
     // sketches-js's own toProto/fromProto need an undeclared protobufjs; we encode sketches ourselves
-    // (src/model/sketch_codec.ts) and never call them, so the lazy require stays unresolved.
+    // (src/model/bin_sketch.ts) and never call them, so the lazy require stays unresolved.
     "--external",
     "protobufjs/minimal",
     // the packed DuckDB WebAssembly is embedded as a file (src/platform/duckdb_assets.ts)

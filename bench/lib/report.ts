@@ -278,7 +278,7 @@ function ringSection(r: Results, targets: Target[]): string {
   return [
     "## Ring buffer and head (`ring`)",
     `How: (1) \`RawLog.appendBatch\` (src/head/raw_log.ts; the path \`Head.apply\` takes) of pre-built, resolved ` +
-    `1,000-sample batches, and \`RawLog.append\` of the same samples one call each; the log is ` +
+    `1,000-sample batches; the log is ` +
     `marked flushed and evicted to ${
       by[rts[0]]!.raw_log.memory_bound_mib
     } MiB every 16 chunks inside the timed loop (bounded memory, as in ` +
@@ -290,10 +290,6 @@ function ringSection(r: Results, targets: Target[]): string {
     table(["measure", ...rts], [
       row("`RawLog.appendBatch` pushes/s", (x) => int(x.raw_log.pushes_per_s)),
       row("ns per push (batch)", (x) => dec(x.raw_log.ns_per_push, 1)),
-      row(
-        "`RawLog.append` pushes/s (one call per sample)",
-        (x) => x.raw_log_single ? int(x.raw_log_single.pushes_per_s) : "–",
-      ),
       row("`Head.apply` samples/s (apply only)", (x) => int(x.head_apply.apply_samples_per_s)),
       row("`Head.apply` samples/s including the cuts", (x) => int(x.head_apply.total_samples_per_s)),
       row("cut every 5 min: mean / max ms", (x) => pair(x.head_apply.cut_ms_mean, x.head_apply.cut_ms_max)),

@@ -34,9 +34,10 @@ export interface RingOpts extends CommonOpts {
 
 /** The suite's result. */
 export interface RingResult {
-  raw_log_single: RingResult["raw_log"];
+  /** Results of earlier runs only: `RawLog.append` (one sample per call) is gone. */
+  raw_log_single?: RingResult["raw_log"];
   raw_log: {
-    /** "appendBatch" (whole batches, the production path) or "append" (one sample per call). */
+    /** "appendBatch" (whole batches, the production path). */
     method: string;
     pushes: number;
     seconds: number;
@@ -72,26 +73,23 @@ export async function runRing(o: RingOpts): Promise<RingResult> {
   const all: SampleBatch[][] = Array.from({ length: rounds }, () => gen.next());
   const index = new SeriesIndex();
   for (const r of all) for (const b of r) index.resolveBatch(b);
-  const rawLog = pushes(all[0], o.pushes, true);
+  const rawLog = pushes(all[0], o.pushes);
   progress(`ring: RawLog.appendBatch ${rawLog.pushes_per_s.toLocaleString("en")} pushes/s`);
-  const single = pushes(all[0], o.pushes, false);
-  progress(`ring: RawLog.append ${single.pushes_per_s.toLocaleString("en")} pushes/s`);
   const headApply = applyRounds(all, o);
   progress(`ring: Head.apply ${headApply.apply_samples_per_s.toLocaleString("en")} samples/s`);
-  return { raw_log: rawLog, raw_log_single: single, head_apply: headApply };
+  return { raw_log: rawLog, head_apply: headApply };
 }
 
-function pushes(batches: SampleBatch[], total: number, batched: boolean): RingResult["raw_log"] {
+function pushes(batches: SampleBatch[], total: number): RingResult["raw_log"] {
   const bound = 256 * 2 ** 20; // features.raw_buffer.memory_limit default
   const log = new RawLog();
   const evictEvery = CHUNK_SIZE * 16;
   let done = 0, nextEvict = evictEvery, evicted = 0, j = 0;
-  warm(batches, log, batched);
+  warm(batches, log);
   const t0 = performance.now();
   while (done < total) {
     const b = batches[j++ % batches.length];
-    if (batched) log.appendBatch(b);
-    else for (let i = 0; i < b.length; i++) log.append(b, i);
+    log.appendBatch(b);
     done += b.length;
     if (done >= nextEvict) {
       log.markFlushed(log.end);
@@ -101,7 +99,7 @@ function pushes(batches: SampleBatch[], total: number, batched: boolean): RingRe
   }
   const seconds = (performance.now() - t0) / 1000;
   return {
-    method: batched ? "appendBatch" : "append",
+    method: "appendBatch",
     pushes: done,
     seconds: round(seconds),
     pushes_per_s: Math.round(done / seconds),
@@ -112,11 +110,8 @@ function pushes(batches: SampleBatch[], total: number, batched: boolean): RingRe
 }
 
 /** A short untimed run so the loop is compiled before timing. */
-function warm(batches: SampleBatch[], log: RawLog, batched: boolean): void {
-  for (const b of batches.slice(0, 20)) {
-    if (batched) log.appendBatch(b);
-    else for (let i = 0; i < b.length; i++) log.append(b, i);
-  }
+function warm(batches: SampleBatch[], log: RawLog): void {
+  for (const b of batches.slice(0, 20)) log.appendBatch(b);
   log.markFlushed(log.end);
   log.evict(Infinity, 0);
 }

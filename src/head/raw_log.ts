@@ -123,34 +123,8 @@ export class RawLog {
     return (k + this.spares.length) * CHUNK_BYTES;
   }
 
-  /** Appends sample `i` of a resolved batch; returns its position. */
-  append(b: SampleBatch, i: number): number {
-    const pos = this.end;
-    let chunk = this.chunks[this.chunks.length - 1];
-    if (!chunk || chunk.n === CHUNK_SIZE) chunk = this.newChunk();
-    const j = chunk.n++;
-    const series = b.seriesId[i];
-    const ts = b.ts[i];
-    chunk.ts[j] = ts;
-    chunk.value[j] = b.value[i];
-    chunk.series[j] = series;
-    chunk.kind[j] = b.kind[i];
-    chunk.flags[j] = b.flags[i];
-    chunk.pollMs[j] = b.pollMs[i];
-    if (ts < chunk.minTs) chunk.minTs = ts;
-    if (ts > chunk.maxTs) chunk.maxTs = ts;
-    if (b.big) setSide(chunk, "big", j, b.big.get(i));
-    if (b.text) setSide(chunk, "text", j, b.text.get(i));
-    if (b.error) setSide(chunk, "error", j, b.error.get(i));
-    if (series >= this.lastPos.length) this.growSeries(series);
-    chunk.prev[j] = this.lastPos[series];
-    this.lastPos[series] = pos;
-    this.end = pos + 1;
-    return pos;
-  }
-
   /**
-   * Appends every sample of a resolved batch, in order (as {@link append} one by one would): the
+   * Appends every sample of a resolved batch, in order (as appending them one by one would): the
    * columns are copied in bulk, one contiguous run per chunk; only the per-series back links and the
    * time bounds take a loop.
    */

@@ -12,9 +12,8 @@
  *
  * @module
  */
-import { BinSketch } from "./bin_sketch.ts";
+import { BinSketch, encodeValuesAsSketch } from "./bin_sketch.ts";
 import { quantileOfValues } from "./sketch.ts";
-import { encodeValuesAsSketch } from "./sketch_codec.ts";
 import { copyStats, emptyStats, mergeStats, type Stats } from "./aggregate_stats.ts";
 
 /** What the numbers of an aggregate describe. On-disk codes are explicit and never reused. */

@@ -18,7 +18,7 @@ import { QUANTILES } from "../model/aggregate.ts";
 import { BinSketch } from "../model/bin_sketch.ts";
 import { partitionStart } from "../model/paths.ts";
 import { KIND_CODE } from "../model/sample.ts";
-import { summarizeValues } from "../model/sketch_codec.ts";
+import { summarizeValues } from "../model/bin_sketch.ts";
 import { type AggRow, rowsToColumns } from "./agg_rows.ts";
 import { type AggColumns, allocAggColumns, allocRawColumns, putStats, type RawColumns } from "./columns.ts";
 import { emptyStats, type Stats, statsAt } from "../model/aggregate_stats.ts";

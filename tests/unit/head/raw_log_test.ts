@@ -68,7 +68,7 @@ test("appendBatch stores exactly what append does sample by sample, across chunk
   const input = batches(3, 30_000);
   const one = new RawLog(), bulk = new RawLog();
   for (const b of input) {
-    for (let i = 0; i < b.length; i++) one.append(b, i);
+    for (let i = 0; i < b.length; i++) one.appendBatch(b.subset([i]));
     bulk.appendBatch(b);
   }
   assert.ok(bulk.end > CHUNK_SIZE);
@@ -79,8 +79,8 @@ test("appendBatch stores exactly what append does sample by sample, across chunk
 test("appendBatch after single appends continues the back links of every series", () => {
   const [a, b] = batches(2, 5_000);
   const one = new RawLog(), mixed = new RawLog();
-  for (let i = 0; i < a.length; i++) [one, mixed].forEach((log) => log.append(a, i));
-  for (let i = 0; i < b.length; i++) one.append(b, i);
+  for (let i = 0; i < a.length; i++) [one, mixed].forEach((log) => log.appendBatch(a.subset([i])));
+  for (let i = 0; i < b.length; i++) one.appendBatch(b.subset([i]));
   mixed.appendBatch(b);
   assertSameLog(mixed, one);
   assert.equal(mixed.positionsOf(14, 0).length, one.positionsOf(14, 0).length);

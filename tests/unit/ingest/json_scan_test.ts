@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { SeriesIndex } from "../../../src/head/series.ts";
-import { decodeJson, decodeNdjson } from "../../../src/ingest/json.ts";
+import { decodeJson, decodeNdjson } from "../../reference/json_decode.ts";
 import { scanJson } from "../../../src/ingest/json_scan.ts";
 import { SeriesCache } from "../../../src/ingest/series_cache.ts";
 import { InputError } from "../../../src/model/errors.ts";

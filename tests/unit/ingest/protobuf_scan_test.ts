@@ -4,7 +4,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { type Sample as PbSample, SampleSchema } from "../../../src/gen/stalker_pb.ts";
 import { SeriesIndex } from "../../../src/head/series.ts";
-import { decodeProtobuf } from "../../../src/ingest/protobuf.ts";
+import { decodeProtobuf } from "../../reference/protobuf_decode.ts";
 import { scanProtobuf } from "../../../src/ingest/protobuf_scan.ts";
 import { SeriesCache } from "../../../src/ingest/series_cache.ts";
 import { rng } from "../../helpers.ts";

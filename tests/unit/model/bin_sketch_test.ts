@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { DDSketchSchema } from "../../../src/gen/ddsketch_pb.ts";
 import { BinSketch } from "../../../src/model/bin_sketch.ts";
-import { createSketch, mergeSketch, quantile } from "../../../src/model/sketch.ts";
-import { decodeSketch, encodeSketch } from "../../../src/model/sketch_codec.ts";
+import { createSketch, decodeSketch, encodeSketch, mergeSketch, quantile } from "../../reference/ddsketch.ts";
 import { rng } from "../../helpers.ts";
 
 const draw = (r: () => number) => (r() < 0.1 ? 0 : (r() - 0.3) * 10 ** Math.floor(r() * 8 - 2));
@@ -90,4 +89,28 @@ test("dense sketches (contiguous stores with an index offset) round-trip exactly
       "the dense encoding was used",
     );
   }
+});
+
+test("the spec example of docs/format/sketch.md decodes, by the codec and by the reference decoder", () => {
+  const hex =
+    "0a 09 09 fd 4a 81 5a bf 52 f0 3f 12 1a 0a 0b 08 00 11 00 00 00 00 00 00 f0 3f 0a 0b 08 46 11 00 00 00 00 00 " +
+    "00 00 40 1a 0c 12 08 00 00 00 00 00 00 f0 3f 18 6e 21 00 00 00 00 00 00 f0 3f";
+  const bytes = Uint8Array.from(hex.split(" "), (b) => parseInt(b, 16));
+  assert.equal(bytes.length, 62);
+  const s = BinSketch.decode(bytes, 0.01);
+  assert.deepEqual([s.posKeys, s.posCounts, s.negKeys, s.negCounts, s.zero, s.count], [
+    [0, 35],
+    [1, 2],
+    [55],
+    [1],
+    1,
+    5,
+  ]);
+  const q = [0, 0.5, 1].map((x) => s.quantile(x));
+  assert.deepEqual(q.map((v) => Math.round(v * 1000) / 1000), [-2.974, 0.99, 1.994]);
+  const ref = decodeSketch(bytes, 0.01);
+  assert.deepEqual([0, 0.5, 1].map((x) => quantile(ref, x)), q);
+  const built = new BinSketch(0.01);
+  for (const v of [1, 2, 2, -3, 0]) built.add(v);
+  assert.deepEqual([...built.encode()], [...bytes]);
 });

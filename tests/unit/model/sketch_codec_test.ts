@@ -2,8 +2,8 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { DDSketchSchema } from "../../../src/gen/ddsketch_pb.ts";
-import { createSketch, quantile } from "../../../src/model/sketch.ts";
-import { decodeSketch, encodeSketch, encodeValuesAsSketch } from "../../../src/model/sketch_codec.ts";
+import { createSketch, decodeSketch, encodeSketch, quantile } from "../../reference/ddsketch.ts";
+import { encodeValuesAsSketch } from "../../../src/model/bin_sketch.ts";
 
 test("a sketch round-trips through DDSketch protobuf", () => {
   const s = createSketch(0.01);

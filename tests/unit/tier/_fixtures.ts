@@ -3,8 +3,7 @@
  */
 import { Aggregate, QUANTILES, VALUE_KIND_CODE } from "../../../src/model/aggregate.ts";
 import { KIND_CODE, type SampleKind } from "../../../src/model/sample.ts";
-import { createSketch } from "../../../src/model/sketch.ts";
-import { encodeSketch } from "../../../src/model/sketch_codec.ts";
+import { createSketch, encodeSketch } from "../../reference/ddsketch.ts";
 import type { AggColumns, RawColumns } from "../../../src/tier/columns.ts";
 import type { Compression } from "../../../src/tier/compressors.ts";
 import { concatBatches } from "../../../src/tier/parquet_batch.ts";

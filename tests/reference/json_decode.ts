@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
-import { InputError } from "../model/errors.ts";
-import { KIND_CODE } from "../model/sample.ts";
+import { FLAG_VALID, SampleBatch } from "../../src/model/batch.ts";
+import { InputError } from "../../src/model/errors.ts";
+import { KIND_CODE } from "../../src/model/sample.ts";
 import {
   bad,
   checkCounter,
@@ -20,14 +20,14 @@ import {
   checkText,
   checkTimestamp,
   checkValid,
-} from "./validate.ts";
+} from "../../src/ingest/validate.ts";
 
 /**
  * Decodes a JSON body: `{"samples": [...]}` or a bare array.
  *
  * @example
  * ```ts
- * import { decodeJson } from "./json.ts";
+ * import { decodeJson } from "./json_decode.ts";
  * const b = decodeJson('[{"namespace":"n","target":"t","poller":"p","timestamp_ms":1000,"value":1.5}]', 2000);
  * if (b.length !== 1 || b.value[0] !== 1.5) throw new Error();
  * ```

@@ -5,10 +5,10 @@
  * @module
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import { SampleBatchSchema } from "../gen/stalker_pb.ts";
-import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
-import { InputError } from "../model/errors.ts";
-import { KIND_CODE } from "../model/sample.ts";
+import { SampleBatchSchema } from "../../src/gen/stalker_pb.ts";
+import { FLAG_VALID, SampleBatch } from "../../src/model/batch.ts";
+import { InputError } from "../../src/model/errors.ts";
+import { KIND_CODE } from "../../src/model/sample.ts";
 import {
   bad,
   checkCounter,
@@ -18,7 +18,7 @@ import {
   checkPollMs,
   checkText,
   checkTimestamp,
-} from "./validate.ts";
+} from "../../src/ingest/validate.ts";
 
 /**
  * Decodes and validates a protobuf body.
@@ -26,8 +26,8 @@ import {
  * @example
  * ```ts
  * import { create, toBinary } from "@bufbuild/protobuf";
- * import { SampleBatchSchema, SampleSchema } from "../gen/stalker_pb.ts";
- * import { decodeProtobuf } from "./protobuf.ts";
+ * import { SampleBatchSchema, SampleSchema } from "../../src/gen/stalker_pb.ts";
+ * import { decodeProtobuf } from "./protobuf_decode.ts";
  * const body = toBinary(SampleBatchSchema, create(SampleBatchSchema, { samples: [create(SampleSchema, {
  *   namespace: "n", target: "t", poller: "p", timestampMs: 1000n, valid: true,
  *   value: { case: "valueCounter", value: 0n } })] }));
