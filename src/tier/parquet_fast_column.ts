@@ -76,55 +76,34 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
   }
   const optional = element.repetition_type !== "REQUIRED";
   const pages = pageBoundaries(values.length, present, column.pageSize ?? 0, 8);
-  const { columnIndex, offsetIndex } = pageIndexes(column, pages.length);
-  const offsetStart = writer.offset;
-  const dataPageOffset = BigInt(writer.offset);
-  let uncompressedSize = 0;
-  let ascending = true, descending = true, prevMin: number | undefined, prevMax: number | undefined;
   const scratch = new Float64Array(maxPageLength(pages));
-  for (const { start, end } of pages) {
-    const pageOffset = writer.offset;
-    const levels = new ByteWriter();
-    let defLength = 0, n = 0, pageMin = Infinity, pageMax = -Infinity;
-    if (optional) defLength = writeRleBitPackedHybrid(levels, definitionLevels(present, start, end), 1);
-    for (let i = start; i < end; i++) {
-      if (present && !present[i]) continue;
-      const v = values[i];
-      scratch[n++] = v;
-      if (v < pageMin) pageMin = v;
-      if (v > pageMax) pageMax = v;
-    }
-    const page = new ByteWriter();
-    deltaPack(page, scratch, n);
-    uncompressedSize += writePage(writer, column, levels, defLength, page, end - start, end - start - n, ENCODING);
-    if (columnIndex) {
-      const nullPage = n === 0;
-      columnIndex.null_pages.push(nullPage);
-      columnIndex.min_values.push(nullPage ? new Uint8Array() : int64Bytes(pageMin));
-      columnIndex.max_values.push(nullPage ? new Uint8Array() : int64Bytes(pageMax));
-      columnIndex.null_counts!.push(BigInt(end - start - n));
-      if (!nullPage) {
-        if (prevMin !== undefined && prevMin > pageMin) ascending = false;
-        if (prevMin !== undefined && prevMin < pageMin) descending = false;
-        if (prevMax !== undefined && prevMax > pageMax) ascending = false;
-        if (prevMax !== undefined && prevMax < pageMax) descending = false;
-        [prevMin, prevMax] = [pageMin, pageMax];
+  const written = writePages<number>(writer, column, pages, {
+    encoding: ENCODING,
+    compare: (a, b) => a - b,
+    boundBytes: int64Bytes,
+    page(start, end) {
+      const levels = new ByteWriter();
+      let defLength = 0, n = 0, min = Infinity, max = -Infinity;
+      if (optional) defLength = writeRleBitPackedHybrid(levels, definitionLevels(present, start, end), 1);
+      for (let i = start; i < end; i++) {
+        if (present && !present[i]) continue;
+        const v = values[i];
+        scratch[n++] = v;
+        if (v < min) min = v;
+        if (v > max) max = v;
       }
-    }
-    locatePage(offsetIndex, writer, pageOffset, start);
-  }
-  if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
+      const page = new ByteWriter();
+      deltaPack(page, scratch, n);
+      return { levels, defLength, values: page, nulls: end - start - n, bounds: n === 0 ? null : { min, max } };
+    },
+  });
   const statistics = {
     min_value: nulls === values.length ? undefined : BigInt(min),
     max_value: nulls === values.length ? undefined : BigInt(max),
     null_count: BigInt(nulls),
     nan_count: undefined,
   };
-  const chunk = chunkOf(column, ENCODING, values.length, offsetStart, writer.offset, uncompressedSize, pages.length, {
-    dataPageOffset,
-    statistics,
-  });
-  return { chunk, columnIndex, offsetIndex } as ColumnResult;
+  return finishChunk(column, ENCODING, values.length, written, statistics);
 }
 
 /**
@@ -159,50 +138,36 @@ export function writeDictionaryStringColumn(
     indexes[i] = prevIndex;
   }
   const strings = values as ArrayLike<string>;
-  const offsetStart = writer.offset;
   const dictionaryPageOffset = BigInt(writer.offset);
-  let uncompressedSize = writeDictionaryPage(writer, column, dictionary.map((d) => utf8.encode(d)));
+  const dictionaryBytes = writeDictionaryPage(writer, column, dictionary.map((d) => utf8.encode(d)));
   const pages = pageBoundaries(n, null, column.pageSize ?? 0, 4); // 4 estimated bytes per index
-  const { columnIndex, offsetIndex } = pageIndexes(column, pages.length);
-  const dataPageOffset = BigInt(writer.offset);
-  let ascending = true, descending = true, prevMin: string | undefined, prevMax: string | undefined;
   let min: string | undefined, max: string | undefined;
-  for (const { start, end } of pages) {
-    const pageOffset = writer.offset;
-    let maxIndex = 0, pageMin = strings[start], pageMax = strings[start];
-    for (let i = start; i < end; i++) {
-      if (indexes[i] > maxIndex) maxIndex = indexes[i];
-      if (i > start && strings[i] !== strings[i - 1]) {
-        if (compareUtf8(strings[i], pageMin) < 0) pageMin = strings[i];
-        if (compareUtf8(strings[i], pageMax) > 0) pageMax = strings[i];
+  const written = writePages<string>(writer, column, pages, {
+    encoding: "RLE_DICTIONARY",
+    compare: compareUtf8,
+    boundBytes: (v, isMax) => unconvertMinMax(v, column.element, isMax, column.statisticsTruncateLength)!,
+    page(start, end) {
+      let maxIndex = 0, pageMin = strings[start], pageMax = strings[start];
+      for (let i = start; i < end; i++) {
+        if (indexes[i] > maxIndex) maxIndex = indexes[i];
+        if (i > start && strings[i] !== strings[i - 1]) {
+          if (compareUtf8(strings[i], pageMin) < 0) pageMin = strings[i];
+          if (compareUtf8(strings[i], pageMax) > 0) pageMax = strings[i];
+        }
       }
-    }
-    const page = new ByteWriter();
-    const bitWidth = Math.ceil(Math.log2(maxIndex + 1));
-    page.appendUint8(bitWidth);
-    writeRleBitPackedHybrid(page, indexes.subarray(start, end), bitWidth);
-    uncompressedSize += writePage(writer, column, new ByteWriter(), 0, page, end - start, 0, "RLE_DICTIONARY");
-    if (min === undefined || compareUtf8(pageMin, min) < 0) min = pageMin;
-    if (max === undefined || compareUtf8(pageMax, max) > 0) max = pageMax;
-    if (columnIndex) {
-      columnIndex.null_pages.push(false);
-      columnIndex.min_values.push(unconvertMinMax(pageMin, column.element, false, column.statisticsTruncateLength)!);
-      columnIndex.max_values.push(unconvertMinMax(pageMax, column.element, true, column.statisticsTruncateLength)!);
-      columnIndex.null_counts!.push(0n);
-      if (prevMin !== undefined && compareUtf8(prevMin, pageMin) > 0) ascending = false;
-      if (prevMin !== undefined && compareUtf8(prevMin, pageMin) < 0) descending = false;
-      if (prevMax !== undefined && compareUtf8(prevMax, pageMax) > 0) ascending = false;
-      if (prevMax !== undefined && compareUtf8(prevMax, pageMax) < 0) descending = false;
-      [prevMin, prevMax] = [pageMin, pageMax];
-    }
-    locatePage(offsetIndex, writer, pageOffset, start);
-  }
-  if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
-  const statistics = { min_value: min, max_value: max, null_count: 0n, nan_count: undefined };
-  const chunk = chunkOf(column, "RLE_DICTIONARY", n, offsetStart, writer.offset, uncompressedSize, pages.length, {
-    dataPageOffset,
-    statistics,
+      const page = new ByteWriter();
+      const bitWidth = Math.ceil(Math.log2(maxIndex + 1));
+      page.appendUint8(bitWidth);
+      writeRleBitPackedHybrid(page, indexes.subarray(start, end), bitWidth);
+      if (min === undefined || compareUtf8(pageMin, min) < 0) min = pageMin;
+      if (max === undefined || compareUtf8(pageMax, max) > 0) max = pageMax;
+      return { levels: new ByteWriter(), defLength: 0, values: page, nulls: 0, bounds: { min: pageMin, max: pageMax } };
+    },
   });
+  written.start = Number(dictionaryPageOffset);
+  written.uncompressedSize += dictionaryBytes;
+  const statistics = { min_value: min, max_value: max, null_count: 0n, nan_count: undefined };
+  const chunk = finishChunk(column, "RLE_DICTIONARY", n, written, statistics).chunk;
   chunk.meta_data!.encodings = ["PLAIN", "RLE_DICTIONARY"];
   chunk.meta_data!.dictionary_page_offset = dictionaryPageOffset;
   if (column.stats) {
@@ -211,7 +176,7 @@ export function writeDictionaryStringColumn(
       { page_type: "DATA_PAGE_V2", encoding: "RLE_DICTIONARY", count: pages.length },
     ];
   }
-  return { chunk, columnIndex, offsetIndex } as ColumnResult;
+  return { chunk, columnIndex: written.columnIndex, offsetIndex: written.offsetIndex } as ColumnResult;
 }
 
 /**
@@ -277,22 +242,19 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
     if (v > max) max = v;
   }
   const pages = pageBoundaries(n, present, column.pageSize ?? 0, 8);
-  const { offsetIndex } = pageIndexes(column, pages.length); // these writers decline a column index
-  const offsetStart = writer.offset;
-  const dataPageOffset = BigInt(writer.offset);
   const scratch = new Float64Array(maxPageLength(pages));
-  let uncompressedSize = 0;
-  for (const { start, end } of pages) {
-    const pageOffset = writer.offset;
-    const levels = new ByteWriter();
-    const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
-    let k = 0;
-    for (let i = start; i < end; i++) if (present[i]) scratch[k++] = values[i];
-    const page = new ByteWriter(k * 8 + 16);
-    page.appendBytes(new Uint8Array(scratch.buffer, 0, k * 8));
-    uncompressedSize += writePage(writer, column, levels, defLength, page, end - start, end - start - k, "PLAIN");
-    locatePage(offsetIndex, writer, pageOffset, start);
-  }
+  const written = writePages(writer, column, pages, {
+    encoding: "PLAIN",
+    page(start, end) {
+      const levels = new ByteWriter();
+      const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
+      let k = 0;
+      for (let i = start; i < end; i++) if (present[i]) scratch[k++] = values[i];
+      const page = new ByteWriter(k * 8 + 16);
+      page.appendBytes(new Uint8Array(scratch.buffer, 0, k * 8));
+      return { levels, defLength, values: page, nulls: end - start - k };
+    },
+  });
   const some = nulls < n;
   const statistics = {
     min_value: some ? (min === 0 ? -0 : min) : undefined, // signed zero as hyparquet-writer normalizes it
@@ -300,11 +262,7 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
     null_count: BigInt(nulls),
     nan_count: 0n,
   };
-  const chunk = chunkOf(column, "PLAIN", n, offsetStart, writer.offset, uncompressedSize, pages.length, {
-    dataPageOffset,
-    statistics,
-  });
-  return { chunk, columnIndex: undefined, offsetIndex } as ColumnResult;
+  return finishChunk(column, "PLAIN", n, written, statistics);
 }
 
 /**
@@ -335,34 +293,121 @@ export function writeBytesColumn(
     if (min === undefined || compareBytes(v, min) < 0) min = v;
     if (max === undefined || compareBytes(v, max) > 0) max = v;
   }
-  const pages = sizedPageBoundaries(n, sizes, present, column.pageSize ?? 0);
-  const { offsetIndex } = pageIndexes(column, pages.length); // these writers decline a column index
-  const offsetStart = writer.offset;
-  const dataPageOffset = BigInt(writer.offset);
-  let uncompressedSize = 0;
-  for (const { start, end } of pages) {
-    const pageOffset = writer.offset;
-    const levels = new ByteWriter();
-    const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
-    let bytes = 0, k = 0;
-    for (let i = start; i < end; i++) if (present[i]) bytes += 4 + sizes[i];
-    const page = new ByteWriter(bytes + 16);
-    for (let i = start; i < end; i++) {
-      if (!present[i]) continue;
-      const v = values[i] as Uint8Array;
-      page.appendUint32(v.length);
-      page.appendBytes(v);
-      k++;
-    }
-    uncompressedSize += writePage(writer, column, levels, defLength, page, end - start, end - start - k, "PLAIN");
-    locatePage(offsetIndex, writer, pageOffset, start);
-  }
+  const pages = pageBoundaries(n, present, column.pageSize ?? 0, sizes);
+  const written = writePages(writer, column, pages, {
+    encoding: "PLAIN",
+    page(start, end) {
+      const levels = new ByteWriter();
+      const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
+      let bytes = 0, k = 0;
+      for (let i = start; i < end; i++) if (present[i]) bytes += 4 + sizes[i];
+      const page = new ByteWriter(bytes + 16);
+      for (let i = start; i < end; i++) {
+        if (!present[i]) continue;
+        const v = values[i] as Uint8Array;
+        page.appendUint32(v.length);
+        page.appendBytes(v);
+        k++;
+      }
+      return { levels, defLength, values: page, nulls: end - start - k };
+    },
+  });
   const statistics = { min_value: min, max_value: max, null_count: BigInt(nulls), nan_count: undefined };
-  const chunk = chunkOf(column, "PLAIN", n, offsetStart, writer.offset, uncompressedSize, pages.length, {
-    dataPageOffset,
+  return finishChunk(column, "PLAIN", n, written, statistics);
+}
+
+/** Rows [start, end) of a column chunk that go to one page. */
+interface Page {
+  start: number;
+  end: number;
+}
+
+/** One page's encoded parts: definition levels, values, nulls, and its bounds for a column index. */
+interface EncodedPage<T> {
+  levels: ByteWriter;
+  defLength: number;
+  values: ByteWriter;
+  nulls: number;
+  /** The page's smallest and largest value (null: no value); needed only with a column index. */
+  bounds?: { min: T; max: T } | null;
+}
+
+/** What differs between physical types: how a page is encoded, and how its bounds compare and serialize. */
+interface PageStrategy<T> {
+  encoding: string;
+  page(start: number, end: number): EncodedPage<T>;
+  compare?(a: T, b: T): number;
+  boundBytes?(v: T, isMax: boolean): Uint8Array;
+}
+
+/** What the page loop wrote: where the chunk starts, its sizes, and its page indexes. */
+interface WrittenPages {
+  /** The chunk's first and past-the-last byte in the file. */
+  start: number;
+  end: number;
+  dataPageOffset: bigint;
+  uncompressedSize: number;
+  pages: number;
+  columnIndex?: ColumnIndex;
+  offsetIndex?: OffsetIndex;
+}
+
+/**
+ * The one page loop: writes each page the strategy encodes, and keeps the offset index and (when the
+ * column asks for one and the strategy has bounds) the column index, as `writeColumn` does.
+ */
+function writePages<T>(writer: Writer, column: ColumnEncoder, pages: Page[], s: PageStrategy<T>): WrittenPages {
+  const indexes = pageIndexes(column, pages.length);
+  const columnIndex = s.compare && s.boundBytes ? indexes.columnIndex : undefined;
+  const start = writer.offset;
+  let uncompressedSize = 0;
+  let ascending = true, descending = true, prev: { min: T; max: T } | null = null;
+  for (const { start: first, end } of pages) {
+    const pageOffset = writer.offset;
+    const p = s.page(first, end);
+    uncompressedSize += writePage(writer, column, p.levels, p.defLength, p.values, end - first, p.nulls, s.encoding);
+    if (columnIndex) {
+      const b = p.bounds ?? null;
+      columnIndex.null_pages.push(b === null);
+      columnIndex.min_values.push(b === null ? new Uint8Array() : s.boundBytes!(b.min, false));
+      columnIndex.max_values.push(b === null ? new Uint8Array() : s.boundBytes!(b.max, true));
+      columnIndex.null_counts!.push(BigInt(p.nulls));
+      if (b !== null) {
+        if (prev !== null) {
+          const dMin = s.compare!(prev.min, b.min), dMax = s.compare!(prev.max, b.max);
+          if (dMin > 0 || dMax > 0) ascending = false;
+          if (dMin < 0 || dMax < 0) descending = false;
+        }
+        prev = b;
+      }
+    }
+    locatePage(indexes.offsetIndex, writer, pageOffset, first);
+  }
+  if (columnIndex) columnIndex.boundary_order = ascending ? "ASCENDING" : descending ? "DESCENDING" : "UNORDERED";
+  return {
+    start,
+    end: writer.offset,
+    dataPageOffset: BigInt(start),
+    uncompressedSize,
+    pages: pages.length,
+    columnIndex,
+    offsetIndex: indexes.offsetIndex,
+  };
+}
+
+/** The result `writeColumn` returns for the pages written. */
+function finishChunk(
+  column: ColumnEncoder,
+  encoding: string,
+  numValues: number,
+  w: WrittenPages,
+  statistics: Record<string, unknown>,
+): ColumnResult {
+  const chunk = chunkOf(column, encoding, numValues, w.start, w.end, w.uncompressedSize, w.pages, {
+    dataPageOffset: w.dataPageOffset,
     statistics,
   });
-  return { chunk, columnIndex: undefined, offsetIndex } as ColumnResult;
+  return { chunk, columnIndex: w.columnIndex, offsetIndex: w.offsetIndex } as ColumnResult;
 }
 
 /** Empty page indexes as `writeColumn` starts them: only for a column of several pages, if asked for. */
@@ -399,29 +444,6 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** {@link pageBoundaries} with a size per value. */
-function sizedPageBoundaries(
-  length: number,
-  sizes: Float64Array,
-  present: Uint8Array,
-  pageSize: number,
-): { start: number; end: number }[] {
-  if (!pageSize) return [{ start: 0, end: length }];
-  const out = [];
-  let start = 0, bytes = 0;
-  for (let i = 0; i < length; i++) {
-    const size = present[i] ? sizes[i] : 0;
-    bytes += size;
-    if (bytes >= pageSize && i > start) {
-      out.push({ start, end: i });
-      start = i;
-      bytes = size;
-    }
-  }
-  if (start < length) out.push({ start, end: length });
-  return out;
-}
-
 /** Whether `values` holds nulls (or undefined) only. */
 export function allNull(values: ArrayLike<unknown>): boolean {
   if (ArrayBuffer.isView(values)) return false;
@@ -446,14 +468,17 @@ export function writeNullColumn(writer: Writer, column: ColumnEncoder, length: n
     ? "RLE"
     : "PLAIN";
   if (encoding !== "PLAIN" && encoding !== "RLE" && encoding !== ENCODING) return null;
-  const offsetStart = writer.offset;
-  const dataPageOffset = BigInt(writer.offset);
-  const levels = new ByteWriter();
-  const defLength = writeRleBitPackedHybrid(levels, new Uint8Array(length), 1);
-  const page = new ByteWriter();
-  if (encoding === ENCODING) deltaPack(page, new Float64Array(0), 0);
-  else if (encoding === "RLE") page.appendUint32(0); // the byte length of no values
-  const uncompressedSize = writePage(writer, column, levels, defLength, page, length, length, encoding);
+  const written = writePages(writer, column, [{ start: 0, end: length }], {
+    encoding,
+    page() {
+      const levels = new ByteWriter();
+      const defLength = writeRleBitPackedHybrid(levels, new Uint8Array(length), 1);
+      const page = new ByteWriter();
+      if (encoding === ENCODING) deltaPack(page, new Float64Array(0), 0);
+      else if (encoding === "RLE") page.appendUint32(0); // the byte length of no values
+      return { levels, defLength, values: page, nulls: length };
+    },
+  });
   const isFloat = element.type === "FLOAT" || element.type === "DOUBLE";
   const statistics = {
     min_value: undefined,
@@ -461,11 +486,7 @@ export function writeNullColumn(writer: Writer, column: ColumnEncoder, length: n
     null_count: BigInt(length),
     nan_count: isFloat ? 0n : undefined,
   };
-  const chunk = chunkOf(column, encoding, length, offsetStart, writer.offset, uncompressedSize, 1, {
-    dataPageOffset,
-    statistics,
-  });
-  return { chunk, columnIndex: undefined, offsetIndex: undefined } as ColumnResult;
+  return finishChunk(column, encoding, length, written, statistics);
 }
 
 /** Writes one DATA_PAGE_V2 (levels, then the compressed values); returns its uncompressed size with the header. */
@@ -535,19 +556,22 @@ function chunkOf(
 
 /**
  * Pages as hyparquet-writer cuts them: about `pageSize` estimated bytes of values each (`valueBytes`
- * per non-null value; a page ends before the value that reaches the size).
+ * per non-null value, or `valueBytes[i]` for value `i`; a page ends before the value that reaches the
+ * size).
  */
 function pageBoundaries(
   length: number,
   present: Uint8Array | null,
   pageSize: number,
-  valueBytes: number,
-): { start: number; end: number }[] {
+  valueBytes: number | Float64Array,
+): Page[] {
   if (!pageSize) return [{ start: 0, end: length }];
   const out = [];
+  const fixed = typeof valueBytes === "number" ? valueBytes : 0;
+  const sizes = typeof valueBytes === "number" ? null : valueBytes;
   let start = 0, bytes = 0;
   for (let i = 0; i < length; i++) {
-    const size = present && !present[i] ? 0 : valueBytes;
+    const size = present && !present[i] ? 0 : sizes ? sizes[i] : fixed;
     bytes += size;
     if (bytes >= pageSize && i > start) {
       out.push({ start, end: i });
@@ -559,7 +583,7 @@ function pageBoundaries(
   return out;
 }
 
-function maxPageLength(pages: { start: number; end: number }[]): number {
+function maxPageLength(pages: Page[]): number {
   let max = 0;
   for (const p of pages) max = Math.max(max, p.end - p.start);
   return max;
