@@ -86,7 +86,7 @@ export async function runDedup(o: DedupOpts): Promise<DedupResult> {
     const start = performance.now();
     for (const round of all) {
       for (const b of round) {
-        const r = await storage.ingest(b, false);
+        const r = await storage.ingest(b);
         samples += b.length;
         duplicates += r.duplicates;
       }

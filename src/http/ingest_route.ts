@@ -86,7 +86,7 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
     receiveBody(c, storage, gate, async (body) => {
       const type = mediaType(c.req.header("content-type"));
       const batch = decode(type, body, clock.now(), storage.scanContext());
-      const { accepted, duplicates, conflicts } = await storage.ingest(batch, true);
+      const { accepted, duplicates, conflicts } = await storage.ingestScanned(batch);
       const level = storage.backpressure;
       return c.json(
         { accepted, duplicates, conflicts },

@@ -8,10 +8,10 @@ import { LEVELS } from "../ingest/admission.ts";
 import { TIERS } from "../model/tier.ts";
 import type { Metrics } from "../platform/metrics.ts";
 import { type ProcessStats, readProcessStats } from "../platform/process_stats.ts";
-import type { Storage } from "./storage.ts";
+import type { StorageView } from "./storage_view.ts";
 
 /** Registers the service's metrics. */
-export function registerMetrics(s: Storage, m: Metrics): void {
+export function registerMetrics(s: StorageView, m: Metrics): void {
   const ready = () => s.state === "ready";
   const core = () => (ready() ? s.core : null);
   m.collected("stalker_up", "1 while the service is ready.", "gauge", () => (ready() ? 1 : 0));
@@ -175,7 +175,7 @@ function registerProcessMetrics(m: Metrics): void {
 }
 
 /** Each consumer's planned share, bytes. */
-export function memoryShares(s: Storage): [string, number][] {
+export function memoryShares(s: StorageView): [string, number][] {
   const p = s.plan;
   return [
     ["runtime", p.runtimeBytes],
@@ -190,7 +190,7 @@ export function memoryShares(s: Storage): [string, number][] {
 }
 
 /** Each consumer's memory now, bytes (what the product accounts; `runtime` takes the rest of RSS). */
-export function memoryUsed(s: Storage): [string, number][] {
+export function memoryUsed(s: StorageView): [string, number][] {
   const core = s.ready ? s.core : null;
   const head = core?.head;
   const raw = head?.raw.memoryBytes() ?? 0;
@@ -209,8 +209,8 @@ export function memoryUsed(s: Storage): [string, number][] {
 }
 
 function perTier(
-  core: Storage["core"] | null,
-  fn: (files: Storage["core"]["manifest"]["files"]) => number,
+  core: StorageView["core"] | null,
+  fn: (files: StorageView["core"]["manifest"]["files"]) => number,
 ): [Record<string, string>, number][] {
   return TIERS.map((tier) => [{ tier }, core ? fn(core.manifest.files.filter((f) => f.tier === tier)) : 0]);
 }

@@ -6,7 +6,7 @@
 import { TIERS } from "../model/tier.ts";
 import { readProcessStats } from "../platform/process_stats.ts";
 import { memoryShares, memoryUsed } from "./metrics.ts";
-import type { Storage, StorageState } from "./storage.ts";
+import type { StorageState, StorageView } from "./storage_view.ts";
 
 /** The status document. */
 export interface StatusReport {
@@ -48,7 +48,7 @@ interface Basics {
 const iso = (ms: number) => (Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : null);
 
 /** Builds the status of a storage service. */
-export async function buildStatus(storage: Storage, b: Basics): Promise<StatusReport> {
+export async function buildStatus(storage: StorageView, b: Basics): Promise<StatusReport> {
   const report: StatusReport = {
     version: b.version,
     state: b.state,

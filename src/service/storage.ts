@@ -45,9 +45,9 @@ import { flush, type FlushReport, type FlushStep } from "./flusher.ts";
 import { recover } from "./recovery.ts";
 import { registerMetrics } from "./metrics.ts";
 import { buildStatus, type StatusReport } from "./status.ts";
+import type { IngestCounters, StorageState, StorageView } from "./storage_view.ts";
 
-/** Lifecycle states. */
-export type StorageState = "starting" | "ready" | "stopping" | "stopped";
+export type { IngestCounters, StorageState };
 
 /** What the service needs from its environment. */
 export interface StorageDeps {
@@ -79,18 +79,6 @@ const DISK_CHECK_MS = 2_000;
 /** DuckDB is released after this long without SQL (it holds 150-250 MB while loaded). */
 const SQL_IDLE_RELEASE_MS = 10 * 60_000;
 
-/** Counters of ingest. */
-export interface IngestCounters {
-  requests: number;
-  samples: number;
-  rejectedRequests: number;
-  rejectedSamples: number;
-  /** Samples skipped because their (series, timestamp) was already stored. */
-  duplicates: number;
-  /** Of the duplicates, those with a different value (the stored one stays). */
-  conflicts: number;
-}
-
 /** What an ingest request stored. */
 export interface IngestResult {
   /** New samples stored. */
@@ -102,7 +90,7 @@ export interface IngestResult {
 }
 
 /** The storage service. */
-export class Storage {
+export class Storage implements StorageView {
   private stateValue: StorageState = "starting";
   private lock: DirLock | null = null;
   private readonly startedAt: number;
@@ -366,10 +354,19 @@ export class Storage {
   /**
    * Stores a validated batch: admission, duplicate check, WAL (durability point per sync mode), head.
    * Resolves once the new samples are durable, with how many were new and how many were skipped as
-   * already stored (see `ingest/dedup.ts`); rejects leaving no trace. `resolved` says the decoder
-   * already filled `seriesId` (the fast decoders do).
+   * already stored (see `ingest/dedup.ts`); rejects leaving no trace. Its series are resolved once it
+   * is admitted.
    */
-  async ingest(batch: SampleBatch, resolved = false): Promise<IngestResult> {
+  ingest(batch: SampleBatch): Promise<IngestResult> {
+    return this.store(batch, (b) => this.core.head.series.resolveBatch(b));
+  }
+
+  /** {@link ingest} of a batch decoded with {@link scanContext}: its `seriesId` are this storage's already. */
+  ingestScanned(batch: SampleBatch): Promise<IngestResult> {
+    return this.store(batch, () => {});
+  }
+
+  private async store(batch: SampleBatch, resolve: (b: SampleBatch) => void): Promise<IngestResult> {
     this.assertReady();
     const core = this.core;
     this.ingestCounters.requests++;
@@ -383,7 +380,7 @@ export class Storage {
         this.memory.usage(),
         this.memory.bodyShare(batch.length * MEMORY_COSTS.rawSample),
       );
-      if (!resolved) core.head.series.resolveBatch(batch);
+      resolve(batch);
       claim = await this.dedup.claim(batch, this.coldLookup);
       const c = claim;
       if (c.fresh.length > 0) await core.wal.append(c.fresh, () => c.apply());
@@ -501,8 +498,12 @@ export class Storage {
     const started = core.clock.now();
     core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
     try {
-      const report = await core.catalog.run(() => flush(core, this.deps.flushHook));
-      this.recordJob("flush", started, true, { reason, ...report });
+      const report = await this.job(
+        "flush",
+        () => core.catalog.run(() => flush(core, this.deps.flushHook)),
+        (r) => ({ reason, ...r }),
+        { reason },
+      );
       core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
       // a flush leaves some garbage on this thread (its job's small parts, the answer's files): a hint to
       // collect it, not a synchronous full collection, which stalled every request for 40-900 ms on the
@@ -512,7 +513,6 @@ export class Storage {
       this.admission.update(core.head.raw.unflushed, this.memory.usage());
       return report;
     } catch (err) {
-      this.recordJob("flush", started, false, { reason }, err);
       core.log.error("flush failed; the data stays in memory and the WAL and is retried", { reason, error: err });
       if (isDiskFull(err)) this.diskFull = true;
       throw err;
@@ -540,10 +540,31 @@ export class Storage {
     return n;
   }
 
-  private recordJob(name: string, started: number, ok: boolean, detail: Record<string, unknown>, err?: unknown): void {
-    const run: JobRun = { atMs: started, durationMs: this.deps.clock.now() - started, ok, detail };
-    if (err) run.error = (err as Error).message ?? String(err);
-    this.core.jobs.set(name, run);
+  /**
+   * Runs a background job and records its last run under `name` (status `jobs`): when, how long, and
+   * `detail` of its result (null: not recorded) or `failed` and the error.
+   */
+  private async job<T>(
+    name: string,
+    run: () => Promise<T>,
+    detail: (result: T) => Record<string, unknown> | null,
+    failed: Record<string, unknown> = {},
+  ): Promise<T> {
+    const started = this.deps.clock.now();
+    const record = (ok: boolean, d: Record<string, unknown>, err?: unknown) => {
+      const r: JobRun = { atMs: started, durationMs: this.deps.clock.now() - started, ok, detail: d };
+      if (err) r.error = (err as Error).message ?? String(err);
+      this.core.jobs.set(name, r);
+    };
+    try {
+      const result = await run();
+      const d = detail(result);
+      if (d) record(true, d);
+      return result;
+    } catch (err) {
+      record(false, failed, err);
+      throw err;
+    }
   }
 
   /** Refuses ingest with 507 while free space is below the reserve; resumes by itself. */
@@ -569,18 +590,11 @@ export class Storage {
     this.assertReady();
     const reports: RollupReport[] = [];
     for (const t of tier ? [tier] : (["hourly", "daily", "weekly"] as const)) {
-      const started = this.deps.clock.now();
-      try {
-        const runs = await rollupTier(this.core, t);
-        reports.push(...runs);
-        this.recordJob(`compaction_${t}`, started, true, {
-          runs: runs.length,
-          rows: runs.reduce((a, r) => a + r.outputRows, 0),
-        });
-      } catch (err) {
-        this.recordJob(`compaction_${t}`, started, false, {}, err);
-        throw err;
-      }
+      const runs = await this.job(`compaction_${t}`, () => rollupTier(this.core, t), (runs) => ({
+        runs: runs.length,
+        rows: runs.reduce((a, r) => a + r.outputRows, 0),
+      }));
+      reports.push(...runs);
     }
     return reports;
   }
@@ -588,45 +602,31 @@ export class Storage {
   /** Merges small files of partitions (see merger.ts). */
   async merge(): Promise<MergeReport[]> {
     this.assertReady();
-    const started = this.deps.clock.now();
-    try {
-      const reports = await runMerges(this.core);
-      this.recordJob("merge", started, true, { merges: reports.length, rows: reports.reduce((a, r) => a + r.rows, 0) });
-      return reports;
-    } catch (err) {
-      this.recordJob("merge", started, false, {}, err);
-      throw err;
-    }
+    return await this.job("merge", () => runMerges(this.core), (reports) => ({
+      merges: reports.length,
+      rows: reports.reduce((a, r) => a + r.rows, 0),
+    }));
   }
 
   /** Applies retention (or only plans it with `dryRun`). */
   async retention(dryRun = false): Promise<RetentionPlan> {
     this.assertReady();
-    const started = this.deps.clock.now();
-    try {
-      const plan = await applyRetention(this.core, dryRun);
-      if (!dryRun) {
-        this.recordJob("retention", started, true, { deleted: plan.deletions.length, bytes_after: plan.bytesAfter });
-      }
-      return plan;
-    } catch (err) {
-      this.recordJob("retention", started, false, {}, err);
-      throw err;
-    }
+    return await this.job(
+      "retention",
+      () => applyRetention(this.core, dryRun),
+      (plan) => dryRun ? null : { deleted: plan.deletions.length, bytes_after: plan.bytesAfter },
+    );
   }
 
   /** Takes an online snapshot into the new directory `dir` (see backup.ts). */
   async snapshot(dir: string): Promise<SnapshotReport> {
     this.assertReady();
-    const started = this.deps.clock.now();
-    try {
-      const report = await takeSnapshot(this.core, dir);
-      this.recordJob("snapshot", started, true, { dir, files: report.files, bytes: report.bytes });
-      return report;
-    } catch (err) {
-      this.recordJob("snapshot", started, false, { dir }, err);
-      throw err;
-    }
+    return await this.job(
+      "snapshot",
+      () => takeSnapshot(this.core, dir),
+      (report) => ({ dir, files: report.files, bytes: report.bytes }),
+      { dir },
+    );
   }
 
   private async compactAndMerge(tier: "hourly" | "daily" | "weekly"): Promise<void> {

@@ -66,7 +66,7 @@ test("ingest is refused with 429 naming server.memory_limit before resident memo
 
 test("the raw ring's flushed samples give way first: relieve() evicts them and queries still find the data", async () => {
   const { storage, setResident } = await setup();
-  for (let m = 0; m < 30; m++) await storage.ingest(SampleBatch.of(samples(3000, m).map(toSample)), false);
+  for (let m = 0; m < 30; m++) await storage.ingest(SampleBatch.of(samples(3000, m).map(toSample)));
   await storage.flushNow();
   const raw = storage.core.head.raw;
   assert.ok(raw.evictableBytes() > 0, "flushed chunks are held as cache");
