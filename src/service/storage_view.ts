@@ -37,6 +37,8 @@ export interface StorageView {
   readonly plan: MemoryPlan;
   readonly memory: MemoryMonitor;
   readonly ingestCounters: Readonly<IngestCounters>;
+  /** Series forgotten by idle expiry since the start. */
+  readonly seriesExpired: number;
   /** Heap of the tier worker threads, last read. */
   readonly workerHeapBytes: number;
   /** WAL size on disk (bytes). */
