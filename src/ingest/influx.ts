@@ -28,7 +28,7 @@
 import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
 import { InputError } from "../model/errors.ts";
 import { KIND_CODE, MAX_COUNTER, MAX_FUTURE_MS, MAX_TEXT_LENGTH } from "../model/sample.ts";
-import type { IdentityMapper } from "./mapping.ts";
+import type { Identity, IdentityMapper } from "./mapping.ts";
 
 /** Timestamp precisions and their length in ms (a divisor for the finer ones). */
 const PRECISIONS: Readonly<Record<string, { cut: number; scale: number }>> = {
@@ -104,8 +104,8 @@ class LineScanner {
   private readonly scale: number;
   private readonly precision: string;
   private readonly db: string;
+  private readonly memoPrefix: string;
   // the fields of the current line
-  private readonly fieldKeys: string[] = [];
   private readonly fieldRaw: string[] = [];
   private readonly fieldKind: number[] = [];
   private readonly fieldValue: number[] = [];
@@ -123,6 +123,7 @@ class LineScanner {
     this.cut = p.cut;
     this.scale = p.scale;
     this.db = options.database ?? "";
+    this.memoPrefix = `lp${this.db.length}:${this.db}`;
     this.batch = new SampleBatch(Math.max(16, Math.ceil(s.length / 48)));
   }
 
@@ -334,17 +335,23 @@ class LineScanner {
     let parsed: { measurement: string; tags: [string, string][] } | undefined;
     for (let f = 0; f < count; f++) {
       const fieldRaw = this.fieldRaw[f];
-      const memoKey = this.db + "\u0000" + key + "\u0000" + fieldRaw;
-      let field = this.fieldKeys[f] = unescape(fieldRaw);
-      let id;
-      try {
-        parsed ??= this.parseKey(key);
-        const metric = field === "value" ? parsed.measurement : parsed.measurement + "_" + field;
-        id = this.mapper.mapMemo(memoKey, metric, parsed.tags, this.db);
-        field = metric;
-      } catch (err) {
-        if (err instanceof InputError) this.fail(err.message);
-        throw err;
+      // length-prefixed: no two (db, key, field) share a memo key, whatever characters they hold
+      const memoKey = this.memoPrefix + key.length + ":" + key + fieldRaw;
+      let id = this.mapper.recall(memoKey) as LineIdentity | undefined;
+      if (id === undefined) {
+        try {
+          parsed ??= this.parseKey(key);
+          const field = unescape(fieldRaw);
+          const metric = field === "value" ? parsed.measurement : parsed.measurement + "_" + field;
+          id = {
+            ...this.mapper.map(metric, parsed.tags, this.db),
+            counterName: this.mapper.isCounterName(metric) || this.mapper.isCounterName(field),
+          };
+        } catch (err) {
+          if (err instanceof InputError) this.fail(err.message);
+          throw err;
+        }
+        this.mapper.remember(memoKey, id);
       }
       const i = b.length++;
       b.namespace[i] = id.namespace;
@@ -363,8 +370,7 @@ class LineScanner {
       }
       const big = this.fieldBig[f];
       const counter = kind === KIND_UINT ||
-        ((kind === KIND_INT || kind === KIND_FLOAT) && value >= 0 && Number.isInteger(value) &&
-          (this.mapper.isCounterName(field) || this.mapper.isCounterName(this.fieldKeys[f])));
+        ((kind === KIND_INT || kind === KIND_FLOAT) && value >= 0 && Number.isInteger(value) && id.counterName);
       if (counter) {
         b.kind[i] = KIND_CODE.counter;
         b.value[i] = value;
@@ -407,6 +413,11 @@ class LineScanner {
     if (text.length > 120) text = text.slice(0, 117) + "...";
     throw new InputError("invalid", `line ${this.line}: ${message}: '${text}'`);
   }
+}
+
+/** A line protocol series' identity, with whether its metric or field name is a counter's. */
+interface LineIdentity extends Identity {
+  counterName: boolean;
 }
 
 const KIND_INT = 100, KIND_UINT = 101, KIND_FLOAT = 102, KIND_BOOL = 103;

@@ -128,12 +128,19 @@ export class IdentityMapper {
     database?: string,
   ): Identity {
     let id = this.memo.get(key);
-    if (id === undefined) {
-      id = this.map(metric, labels, database);
-      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-      this.memo.set(key, id);
-    }
+    if (id === undefined) this.remember(key, id = this.map(metric, labels, database));
     return id;
+  }
+
+  /** The identity remembered under `key` (by {@link mapMemo} or {@link remember}), if any. */
+  recall(key: string): Identity | undefined {
+    return this.memo.get(key);
+  }
+
+  /** Remembers `id` under `key` (a protocol may remember more than the identity in it). */
+  remember(key: string, id: Identity): void {
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(key, id);
   }
 
   /** Whether `name` matches one of the counter patterns. */

@@ -126,7 +126,7 @@ export class RemoteWriteDecoder {
       let key = "rw";
       const labels: [string, string][] = [];
       for (const l of ts.labels) {
-        key += "\u0000" + l.name + "\u0000" + l.value;
+        key += l.name.length + ":" + l.name + l.value.length + ":" + l.value; // unambiguous: length-prefixed
         if (l.name === "__name__") metric = l.value;
         else labels.push([l.name, l.value]);
       }

@@ -143,3 +143,11 @@ test("snappy: a literal block decodes; a corrupt block or one decoding past the 
   assert.throws(() => snappyDecode(new Uint8Array([10, 0xff, 0xff]), 100), /cannot decode the snappy body/);
   assert.throws(() => snappyDecode(new Uint8Array([]), 100), /no valid length/);
 });
+
+test("a label value holding what looks like another label never shares a remembered identity", () => {
+  const dec = decoder();
+  const two = dec.decode(request([{ labels: { __name__: "m", a: "b", c: "d" }, samples: [[1, NOW]] }]), clock).batch;
+  assert.equal(two.poller[0], 'm{a="b",c="d"}');
+  const one = dec.decode(request([{ labels: { __name__: "m", a: "b4:c1:d" }, samples: [[1, NOW]] }]), clock).batch;
+  assert.equal(one.poller[0], 'm{a="b4:c1:d"}');
+});
