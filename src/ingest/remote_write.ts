@@ -1,7 +1,7 @@
 /**
  * The Prometheus remote-write 1.0 decoder (`POST /api/v1/write`): a snappy block-compressed
- * `prometheus.WriteRequest` (protobuf-es code generated from `proto/prometheus_remote.proto`; snappy from
- * hyparquet) into a batch. The series identity comes from `mapping.ts`, with `__name__` as the metric.
+ * `prometheus.WriteRequest` (read by `remote_write_scan.ts`, checked against the protobuf-es code generated
+ * from `proto/prometheus_remote.proto`; snappy from hyparquet) into a batch. The series identity comes from `mapping.ts`, with `__name__` as the metric.
  *
  * Kinds: a series is a counter when its metric family's metadata says `COUNTER` (the family itself or
  * `family_total`), it is a histogram's or summary's `_bucket` or `_count`, or — without metadata — its
@@ -17,18 +17,16 @@
  *
  * @module
  */
-import { fromBinary } from "@bufbuild/protobuf";
 import { snappyUncompress } from "hyparquet";
-import { MetricMetadata_MetricType, WriteRequestSchema } from "../gen/prometheus_remote_pb.ts";
+import { MetricMetadata_MetricType } from "../gen/prometheus_remote_pb.ts";
 import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
 import { InputError } from "../model/errors.ts";
 import { KIND_CODE, MAX_COUNTER, MAX_FUTURE_MS } from "../model/sample.ts";
 import type { IdentityMapper } from "./mapping.ts";
+import { type ScannedRequest, scanWriteRequest, WireError } from "./remote_write_scan.ts";
 
 /** Most metric families whose metadata type is remembered (then the memory starts over). */
 const METADATA_LIMIT = 100_000;
-/** The bits of Prometheus's staleness marker (a NaN). */
-const STALE_HI = 0x7ff00000, STALE_LO = 0x00000002;
 
 /**
  * Decodes a snappy block (the remote-write body encoding), refusing one that would decode to more than
@@ -91,7 +89,6 @@ export interface RemoteWriteStats {
  */
 export class RemoteWriteDecoder {
   private readonly types = new Map<string, MetricMetadata_MetricType>();
-  private readonly view = new DataView(new ArrayBuffer(8));
 
   constructor(private readonly mapper: IdentityMapper) {}
 
@@ -100,35 +97,35 @@ export class RemoteWriteDecoder {
     body: Uint8Array,
     clock: { nowMs: number; oldestMs: number },
   ): { batch: SampleBatch; stats: RemoteWriteStats } {
-    let req;
+    let req: ScannedRequest;
     try {
-      req = fromBinary(WriteRequestSchema, body, { readUnknownFields: false });
+      req = scanWriteRequest(body);
     } catch (err) {
-      throw new InputError("invalid_protobuf", `cannot decode the WriteRequest: ${(err as Error).message}`);
+      if (!(err instanceof WireError)) throw err;
+      throw new InputError("invalid_protobuf", `cannot decode the WriteRequest: ${err.message}`);
     }
     const stats: RemoteWriteStats = { stale: 0, exemplars: 0, histograms: 0, metadata: req.metadata.length };
     for (const m of req.metadata) {
-      if (m.metricFamilyName === "") continue;
-      if (this.types.size >= METADATA_LIMIT && !this.types.has(m.metricFamilyName)) this.types.clear();
-      this.types.set(m.metricFamilyName, m.type);
+      if (m.family === "") continue;
+      if (this.types.size >= METADATA_LIMIT && !this.types.has(m.family)) this.types.clear();
+      this.types.set(m.family, m.type);
     }
     let count = 0;
-    for (const ts of req.timeseries) count += ts.samples.length;
+    for (const ts of req.series) count += ts.values.length;
     const batch = new SampleBatch(count);
     const { nowMs, oldestMs } = clock;
-    const view = this.view;
-    for (let s = 0; s < req.timeseries.length; s++) {
-      const ts = req.timeseries[s];
-      stats.exemplars += ts.exemplars.length;
-      stats.histograms += ts.histograms.length;
-      if (ts.samples.length === 0) continue;
+    for (let s = 0; s < req.series.length; s++) {
+      const ts = req.series[s];
+      stats.exemplars += ts.exemplars;
+      stats.histograms += ts.histograms;
+      if (ts.values.length === 0) continue;
       let metric = "";
       let key = "rw";
       const labels: [string, string][] = [];
       for (const l of ts.labels) {
-        key += l.name.length + ":" + l.name + l.value.length + ":" + l.value; // unambiguous: length-prefixed
-        if (l.name === "__name__") metric = l.value;
-        else labels.push([l.name, l.value]);
+        key += l[0].length + ":" + l[0] + l[1].length + ":" + l[1]; // unambiguous: length-prefixed
+        if (l[0] === "__name__") metric = l[1];
+        else labels.push(l);
       }
       const fail = (message: string): never => {
         throw new InputError("invalid_sample", `series ${s} (${describe(ts.labels)}): ${message}`);
@@ -142,10 +139,10 @@ export class RemoteWriteDecoder {
         throw err;
       }
       const counterSeries = this.isCounter(metric);
-      for (const sample of ts.samples) {
-        const value = sample.value;
-        const t = Number(sample.timestamp);
-        if (!Number.isSafeInteger(t)) fail(`timestamp ${sample.timestamp} is not a millisecond timestamp`);
+      for (let k = 0; k < ts.values.length; k++) {
+        const value = ts.values[k];
+        const t = ts.timestamps[k];
+        if (!Number.isSafeInteger(t)) fail(`timestamp ${t} is not a millisecond timestamp`);
         if (t < oldestMs || t > nowMs + MAX_FUTURE_MS) {
           fail(
             `timestamp ${t} (${new Date(t).toISOString()}) is ${
@@ -160,8 +157,7 @@ export class RemoteWriteDecoder {
         batch.ts[i] = t;
         batch.pollMs[i] = 0;
         if (!Number.isFinite(value)) {
-          view.setFloat64(0, value);
-          if (view.getUint32(0) === STALE_HI && view.getUint32(4) === STALE_LO) {
+          if (ts.stale[k]) {
             stats.stale++;
             continue;
           }
@@ -209,7 +205,7 @@ export class RemoteWriteDecoder {
   }
 }
 
-function describe(labels: readonly { name: string; value: string }[]): string {
-  const text = labels.map((l) => `${l.name}="${l.value}"`).join(",");
+function describe(labels: readonly [string, string][]): string {
+  const text = labels.map(([n, v]) => `${n}="${v}"`).join(",");
   return text.length > 200 ? text.slice(0, 197) + "..." : text;
 }

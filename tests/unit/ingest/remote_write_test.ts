@@ -151,3 +151,55 @@ test("a label value holding what looks like another label never shares a remembe
   const one = dec.decode(request([{ labels: { __name__: "m", a: "b4:c1:d" }, samples: [[1, NOW]] }]), clock).batch;
   assert.equal(one.poller[0], 'm{a="b4:c1:d"}');
 });
+
+test("the fast scanner reads what protobuf-es reads, and refuses what it refuses", async () => {
+  const { referenceScan, scanWriteRequest } = await import("../../../src/ingest/remote_write_scan.ts");
+  const stale = new DataView(new Uint8Array([0x7f, 0xf0, 0, 0, 0, 0, 0, 2]).buffer).getFloat64(0);
+  const body = toBinary(
+    WriteRequestSchema,
+    create(WriteRequestSchema, {
+      timeseries: [
+        {
+          labels: [{ name: "__name__", value: "m" }, { name: "é", value: "ü 🚀" }, { name: "", value: "" }],
+          samples: [
+            { value: stale, timestamp: BigInt(NOW) },
+            { value: -0.5, timestamp: -5n },
+            { value: 1e300, timestamp: 9007199254740991n },
+            { value: NaN, timestamp: 0n },
+          ],
+          exemplars: [{ value: 1, timestamp: 2n, labels: [{ name: "trace_id", value: "x" }] }],
+          histograms: [{}, {}],
+        },
+        { labels: [], samples: [] },
+      ],
+      metadata: [{ metricFamilyName: "m", type: T.COUNTER, help: "h", unit: "u" }, { type: T.STATESET }],
+    }),
+  );
+  const fast = scanWriteRequest(body);
+  assert.deepEqual(fast, referenceScan(body));
+  assert.deepEqual(fast.series[0].stale, [true, false, false, false]);
+  // every truncation is refused by both (or accepted by both, where it cuts at a field boundary)
+  for (let n = 0; n < body.length; n++) {
+    const cut = body.subarray(0, n);
+    let ref: unknown, got: unknown;
+    try {
+      ref = referenceScan(cut);
+    } catch {
+      ref = "error";
+    }
+    try {
+      got = scanWriteRequest(cut);
+    } catch {
+      got = "error";
+    }
+    assert.deepEqual(got, ref, `truncated at ${n}`);
+  }
+  // invalid UTF-8 in a label
+  const bad = toBinary(
+    WriteRequestSchema,
+    create(WriteRequestSchema, { timeseries: [{ labels: [{ name: "a", value: "b" }] }] }),
+  );
+  bad[bad.length - 1] = 0xff;
+  assert.throws(() => referenceScan(bad));
+  assert.throws(() => scanWriteRequest(bad), /invalid UTF-8/);
+});
