@@ -7,6 +7,7 @@
 import type { Config } from "../config/schema.ts";
 import type { MemoryPlan } from "../config/memory_budget.ts";
 import type { Admission, Level } from "../ingest/admission.ts";
+import type { ReadCache } from "../query/read_cache.ts";
 import type { Core } from "./core.ts";
 import type { MemoryMonitor } from "./memory.ts";
 
@@ -37,6 +38,8 @@ export interface StorageView {
   readonly plan: MemoryPlan;
   readonly memory: MemoryMonitor;
   readonly ingestCounters: Readonly<IngestCounters>;
+  /** Rows decoded from tier files, kept for the next queries. */
+  readonly readCache: ReadCache;
   /** Series forgotten by idle expiry since the start. */
   readonly seriesExpired: number;
   /** Heap of the tier worker threads, last read. */
