@@ -1,6 +1,6 @@
 /**
  * `snapshot` and `restore`: an online, consistent copy of a data directory and its way back
- * (`src/service/backup.ts`, docs/operations.md "Backup and restore").
+ * (`src/service/backup.ts`, docs/operations.md "Backup and restore"); `export`: a selection as a file.
  *
  * @module
  */
@@ -14,6 +14,11 @@ import { openStorage } from "./admin_cmds.ts";
 import { usageError } from "./errors.ts";
 import { call, findRemote } from "./remote.ts";
 import { walDirOf } from "../service/core.ts";
+import { systemClock } from "../platform/clock.ts";
+import { silentLogger } from "../platform/log.ts";
+import { writeAtomic } from "../platform/atomic.ts";
+import { OfflineStore } from "../service/offline.ts";
+import { checkComplete, EXPORT_MAX_ROWS, exportBody, parseExportParams } from "../query/export.ts";
 
 /** The `snapshot` command. */
 export const snapshotCommand: Command = {
@@ -83,3 +88,63 @@ function printSnapshot(io: Io, s: SnapshotJson): void {
     }, ${humanSize(s.bytes)}\n`,
   );
 }
+
+/** The `export` command. */
+export const exportCommand: Command = {
+  summary: "export a series or a selection over a range as CSV, JSON lines or Parquet",
+  usage: `stalker-storage export --namespace NS [--target T] [--poller P] [--from TIME] [--to TIME]
+                        [--tier auto|raw|5min|hourly|daily|weekly] [--format csv|jsonl|parquet]
+                        [--output FILE] [--server URL] [--token TOKEN]
+
+One row per raw sample or aggregate point, with the series identity on each (the query API's CSV
+columns). TIME as for query (Unix ms, RFC 3339, relative like -24h; default: the last 24 hours). The
+whole selection, never cut: over ${EXPORT_MAX_ROWS} rows it is refused (narrow it). Without --output
+it writes to standard output (Parquet needs --output). Through the server that holds the data
+directory (GET /api/v1/export), else from the directory directly.
+`,
+  options: {
+    namespace: { type: "string" },
+    target: { type: "string" },
+    poller: { type: "string" },
+    from: { type: "string" },
+    to: { type: "string" },
+    tier: { type: "string" },
+    format: { type: "string", short: "f" },
+    output: { type: "string", short: "o" },
+    server: { type: "string" },
+    token: { type: "string" },
+  },
+  async run({ values, io, loadConfig }) {
+    const config = loadConfig();
+    const params: Record<string, string | undefined> = {};
+    for (const k of ["namespace", "target", "poller", "from", "to", "tier", "format"]) {
+      params[k] = values[k] as string | undefined;
+    }
+    const output = values.output as string | undefined;
+    // checked before anything is read: a bad format or range never leaves a file behind
+    const { request, format } = parseExportParams(params, systemClock.now(), config);
+    if (format === "parquet" && output === undefined) throw usageError("--format parquet needs --output FILE");
+    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    let body: Uint8Array;
+    if (remote) {
+      const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined) as [string, string][]);
+      body = new Uint8Array(await (await call(remote, `/api/v1/export?${qs}`)).arrayBuffer());
+    } else {
+      const store = await OfflineStore.open(config, nodeFs, systemClock, silentLogger);
+      try {
+        const result = await store.query(request);
+        checkComplete(result);
+        body = exportBody(result, format);
+      } finally {
+        await store.close();
+      }
+    }
+    if (output === undefined) {
+      io.out(new TextDecoder().decode(body));
+    } else {
+      await writeAtomic(nodeFs, resolvePath(output), body);
+      io.err(`wrote ${output} (${humanSize(body.length)})\n`);
+    }
+    return 0;
+  },
+};

@@ -12,7 +12,7 @@ import { queryCommand, seriesCommand, sqlCommand } from "./query_cmds.ts";
 import { compactCommand, retentionCommand, walCommand } from "./admin_cmds.ts";
 import { installSystemdCommand, uninstallSystemdCommand } from "./systemd_cmd.ts";
 import { EXIT, explain } from "./errors.ts";
-import { restoreCommand, snapshotCommand } from "./backup_cmds.ts";
+import { exportCommand, restoreCommand, snapshotCommand } from "./backup_cmds.ts";
 
 const versionCommand: Command = {
   summary: "print the version",
@@ -34,6 +34,7 @@ export const COMMANDS: Record<string, Command> = {
   wal: walCommand,
   snapshot: snapshotCommand,
   restore: restoreCommand,
+  export: exportCommand,
   requirements: requirementsCommand,
   config: configCommand,
   "install-systemd": installSystemdCommand,

@@ -15,6 +15,7 @@ import { ingestHandler } from "./ingest_route.ts";
 import { methodNotAllowed, mountRoot } from "./root_route.ts";
 import { queryHandler, sqlHandler } from "./query_routes.ts";
 import { mountAdminRoutes } from "./admin_routes.ts";
+import { exportHandler } from "./export_route.ts";
 import { parseLimit, seriesJson } from "./json_out.ts";
 import { promApi } from "../prom/api.ts";
 import { seriesSearch } from "./series_search.ts";
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/api/v1/query", queryHandler(storage, deps.clock));
   app.post("/api/v1/sql", sqlHandler(storage));
   mountAdminRoutes(app, storage, deps.clock);
+  app.get("/api/v1/export", exportHandler(storage, deps.clock));
   app.get("/api/v1/series", (c) => {
     const q = c.req.query();
     const filter = { namespace: q.namespace, target: q.target, poller: q.poller };
