@@ -220,5 +220,7 @@ function crossCheck(c: Config): string[] {
  */
 export function testConfig(dataDir: string, yaml = ""): Config {
   const config = loadConfigText(yaml, { dataDir, listen: "127.0.0.1:0" });
+  // no disk reserve (32 MiB written per storage) unless the test's YAML asks for one
+  if (!/\bdisk_reserve:/.test(yaml)) config.ingestion.diskReserveBytes = 0;
   return config;
 }

@@ -41,6 +41,8 @@ export interface Config {
       targetDefault: string;
       counterPatterns: string[];
     };
+    /** Bytes held in the data directory's `RESERVE` file for a flush on a full disk; 0 = none. */
+    diskReserveBytes: number;
   };
   compaction: {
     workers: number;
@@ -327,6 +329,14 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     set: (c, v) => (c.ingestion.mapping.counterPatterns = splitList(v)),
   }),
   spec<number>({
+    key: "ingestion.disk_reserve",
+    kind: "size",
+    default: "32MiB",
+    doc:
+      "Space held back on the data disk (the file RESERVE in data_dir). When another process fills the disk, a flush that fails for lack of space releases it and runs again, so the data reaches Parquet and the WAL checkpoint frees its segments; a start on a full disk releases it before recovery. Written again when space returns. 0 = no reserve.",
+    set: (c, v) => (c.ingestion.diskReserveBytes = v),
+  }),
+  spec<number>({
     key: "compaction.workers",
     kind: "int",
     default: 1,
@@ -536,6 +546,7 @@ export function blankConfig(): Config {
       flush: { intervalMs: 0, maxBufferSamples: 0 },
       maxSampleAgeMs: 0,
       mapping: { namespaceLabel: "", namespaceDefault: "", targetLabels: [], targetDefault: "", counterPatterns: [] },
+      diskReserveBytes: 0,
     },
     compaction: { workers: 0, schedule: { rawTo5min: "", fiveMinToHourly: "", hourlyToDaily: "", dailyToWeekly: "" } },
     backpressure: {

@@ -43,6 +43,7 @@ import { VERSION } from "../version.ts";
 import { CLOSE_GRACE_MS, type Core, type JobRun, walDirOf } from "./core.ts";
 import { flush, type FlushReport, type FlushStep } from "./flusher.ts";
 import { recover } from "./recovery.ts";
+import { DiskReserve } from "./disk_reserve.ts";
 import { registerMetrics } from "./metrics.ts";
 import { buildStatus, type StatusReport } from "./status.ts";
 import type { IngestCounters, StorageState, StorageView } from "./storage_view.ts";
@@ -101,6 +102,8 @@ export class Storage implements StorageView {
   private timers: ReturnType<typeof setInterval>[] = [];
   private scheduler: Scheduler | null = null;
   private diskFull = false;
+  /** Space held back on the data disk for a flush when another process fills it (disk_reserve.ts). */
+  private reserve: DiskReserve;
   private sqlEngine: SqlEngine | null = null;
   private diskCheckedAt = 0;
   readonly admission: Admission;
@@ -135,6 +138,7 @@ export class Storage implements StorageView {
     this.startedAt = deps.clock.now();
     this.plan = planMemory(config);
     this.readCache = new ReadCache(this.plan.queryCacheBytes);
+    this.reserve = new DiskReserve(deps.fs, config.dataDir, config.ingestion.diskReserveBytes, deps.log);
     this.admission = new Admission(config.backpressure, this.plan.bufferSamples, deps.clock);
     this.memory = new MemoryMonitor(this.plan, {
       residentBytes: deps.residentBytes ?? residentBytes,
@@ -176,6 +180,9 @@ export class Storage implements StorageView {
     await this.lockDataDir();
     const walDir = walDirOf(this.config);
     const started = clock.now();
+    if ((await fs.diskSpace(this.config.dataDir)).freeBytes < MIN_FREE_BYTES) {
+      await this.reserve.release("recovery"); // a start on a full disk: recovery and the first flush need room
+    }
     const r = await recover(fs, this.config, walDir, clock.now(), log);
     const wal = await WalWriter.create(fs, {
       dir: walDir,
@@ -232,6 +239,7 @@ export class Storage implements StorageView {
     this.stateValue = "ready";
     if (!this.deps.manualTimers) this.startTimers();
     log.info("storage ready", { data_dir: this.config.dataDir });
+    void this.reserve.ensure(MIN_FREE_BYTES);
     // after a crash with a full buffer, flush now (ingest is refused until then), not at the next interval
     if (r.head.raw.unflushed >= this.plan.flushStartSamples) {
       void this.flushNow("recovery").catch(() => {});
@@ -498,12 +506,17 @@ export class Storage implements StorageView {
     const started = core.clock.now();
     core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
     try {
-      const report = await this.job(
-        "flush",
-        () => core.catalog.run(() => flush(core, this.deps.flushHook)),
-        (r) => ({ reason, ...r }),
-        { reason },
-      );
+      const runFlush = async (): Promise<FlushReport> => {
+        try {
+          return await core.catalog.run(() => flush(core, this.deps.flushHook));
+        } catch (err) {
+          // another process filled the data disk: give the flush the reserve, so it can write and checkpoint
+          if (!isDiskFull(err) || !(await this.reserve.release(`${reason} flush`))) throw err;
+          core.log.warn("flush failed for lack of space; running it again on the released reserve", { reason });
+          return await core.catalog.run(() => flush(core, this.deps.flushHook));
+        }
+      };
+      const report = await this.job("flush", runFlush, (r) => ({ reason, ...r }), { reason });
       core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
       // a flush leaves some garbage on this thread (its job's small parts, the answer's files): a hint to
       // collect it, not a synchronous full collection, which stalled every request for 40-900 ms on the
@@ -574,6 +587,7 @@ export class Storage implements StorageView {
       this.diskCheckedAt = now;
       const space = await this.deps.fs.diskSpace(this.config.dataDir);
       this.diskFull = space.freeBytes < MIN_FREE_BYTES;
+      if (!this.diskFull) void this.reserve.ensure(MIN_FREE_BYTES); // back once the disk has room
     }
     if (this.diskFull) {
       throw new DiskFullError(

@@ -386,3 +386,39 @@ test("a graceful shutdown flushes, so a restart replays nothing", async () => {
   assert.equal(s.core.head.agg.openBuckets, 6, "the open 10:10 bucket came back from the snapshot");
   await s.close();
 });
+
+test("the disk reserve: a flush on a disk another writer filled releases it and succeeds; it comes back with space", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  const yaml = "ingestion:\n  disk_reserve: 1MiB\n";
+  const reserveSize = async () => (await fs.stat("/data/RESERVE"))?.size ?? 0;
+  const settle = async (want: number) => {
+    for (let i = 0; i < 200 && (await reserveSize()) !== want; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(await reserveSize(), want);
+  };
+  let s = testStorage(fs, clock, yaml);
+  await s.start();
+  await settle(2 ** 20);
+  const total = await ingestMinutes(s, 0, 11);
+  fs.capacityBytes = fs.usedBytes() + 200; // another writer took the rest: too small for the Parquet files
+  await s.flushNow(); // released the reserve and ran again
+  assert.equal(await reserveSize(), 0);
+  const { raw, fiveMin } = await committed(fs, s);
+  assert.equal(raw, total, "every raw sample, once");
+  assert.equal(fiveMin.get("r1/cpu.load/" + T0)!.count, 5);
+  // still full: a second failure has no reserve to release and fails as before
+  await ingestMinutes(s, 11, 12).catch(() => {});
+  fs.capacityBytes = Infinity;
+  clock.advance(2_000); // the next free-space check (every 2 s) sees room and writes the reserve again
+  await ingestMinutes(s, 12, 13);
+  await settle(2 ** 20);
+  await s.close();
+  // a start on a full disk (a sliver left, far below the 64 MiB ingest needs) releases the reserve before recovery
+  fs.capacityBytes = fs.usedBytes() + 4096;
+  s = testStorage(fs, clock, yaml);
+  await s.start();
+  assert.equal(await reserveSize(), 0);
+  assert.equal(s.ready, true);
+  fs.capacityBytes = Infinity;
+  await s.close();
+});
