@@ -248,7 +248,8 @@ async function aggregateSeries(
  * Rows of `tier` for buckets in [from, to) (`from` aligned), merged: files below the tier's watermark,
  * the finer tier rolled up above it; for 5min, files plus memory. Files are first read without their
  * sketch column (the biggest; only merging needs it); when late data left a bucket in several rows,
- * they are read again with it.
+ * they are read again with it. Files that overlap in time (flush windows meet at a bucket: what ingest
+ * writes until the partition's merge) are read with it at once, since the first read would be wasted.
  */
 async function aggRows(
   view: QueryView,
@@ -260,6 +261,7 @@ async function aggRows(
   result: QueryResult,
   sketches = false,
 ): Promise<AggRow[]> {
+  sketches ||= filesOverlap(filesFor(view, tier, from, to));
   const rows = await unmergedRows(view, filter, tier, from, to, memory, result, sketches);
   if (!sketches && hasRepeatedKeys(rows)) {
     const warnings = result.warnings.length;
@@ -301,6 +303,16 @@ async function unmergedRows(
     rows.push(...rollup(await aggRows(view, filter, finer, start, to, memory, result, true), tier));
   }
   return rows;
+}
+
+/** Whether two of `files` cover a common time (they can hold the same key). */
+function filesOverlap(files: readonly TierFile[]): boolean {
+  let reach = -Infinity;
+  for (const f of [...files].sort((a, b) => a.minTs - b.minTs)) {
+    if (f.minTs <= reach) return true;
+    reach = Math.max(reach, f.maxTs);
+  }
+  return false;
 }
 
 /** Whether two rows share a key (series and bucket): they must be merged. */

@@ -286,3 +286,26 @@ test("a repeated query answers the same from the query cache, and a flush's new 
   assert.equal(storage.readCache.stats().misses, misses + 1);
   await storage.close();
 });
+
+test("5-minute files that overlap (a late sample) are read once, with their sketches, and merged", async () => {
+  const { storage, clock, get } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow(); // 10:00 and 10:05
+  clock.set(T0 + 16 * MIN);
+  await storage.ingest(SampleBatch.of([gauge("prod", "r1", "cpu.load", T0 + 2 * MIN + 30_000, 100)])); // late, 10:00
+  await ingest(storage, 11, 16);
+  await storage.flushNow(); // a partial 10:00 row, 10:10
+  const files = storage.core.manifest.files.filter((f) => f.tier === "5min");
+  assert.equal(files.length, 2);
+  const before = storage.readCache.stats().misses; // the late sample's duplicate check read the raw file
+  const { body } = await get(`namespace=prod&target=r1&poller=cpu.load&from=${T0}&to=${T0 + 15 * MIN}&tier=5min`);
+  const first = body.series[0].points[0];
+  assert.equal(first.count, 6, "the late sample merged into 10:00");
+  assert.equal(first.sum, cpuSum(0) + 100);
+  assert.equal(
+    storage.readCache.stats().misses - before,
+    2,
+    "each file read once (with sketches), not first without them",
+  );
+  await storage.close();
+});
