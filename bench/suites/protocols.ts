@@ -315,9 +315,10 @@ ${rows.join("\n")}
 - ${ratio("line protocol")}
 - ${ratio("remote-write")}
 
-Decoders alone, in process (\`deno\`, best of 3 over every body): line protocol ${r.decode.line_ns_per_sample} ns per
+Decoders alone, in process (\`deno\`, best of 3 over every body; wall time, so on a loaded machine they include the
+time other processes held the CPU — the servers' CPU seconds above are the better measure): line protocol ${r.decode.line_ns_per_sample} ns per
 sample (\`parseLineProtocol\`, identities remembered after the first round), remote-write ${r.decode.remote_write_ns_per_sample}
-ns per sample (snappy + protobuf-es \`fromBinary\` + mapping).
+ns per sample (snappy + the wire scanner \`scanWriteRequest\` + mapping).
 
 Not the same work: stalker-storage answers each request only after its samples are in the WAL and fsynced
 (\`ingestion.wal.sync_mode: fsync\`), checks every (series, timestamp) for a duplicate and keeps the 5-minute aggregates
