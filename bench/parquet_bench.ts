@@ -27,21 +27,21 @@ import { rowsToColumns } from "../src/tier/agg_rows.ts";
 import { bucketStart } from "../src/model/tier.ts";
 import type { CompressionAlgorithm } from "../src/config/schema.ts";
 import { nodeFs } from "../src/platform/node_fs.ts";
-import { type AggColumns, allocRawColumns, type RawColumns } from "../src/tier/columns.ts";
-import { concatBatches } from "../src/tier/parquet_batch.ts";
+import { type AggColumns, allocRawColumns, type RawColumns } from "../src/parquet/columns.ts";
+import { concatBatches } from "../src/parquet/batch.ts";
 import { COUNTER_KINDS } from "./lib/dataset.ts";
 import { StallMonitor } from "./lib/stall.ts";
-import { newReadStats } from "../src/tier/parquet_buffer.ts";
-import { clearTierFooterCache, readTierFileInfo } from "../src/tier/parquet_footer.ts";
-import { AGG_PAGE_ROWS } from "../src/tier/parquet_agg.ts";
-import { RAW_PAGE_ROWS } from "../src/tier/parquet_raw.ts";
-import { readAggFile, readRawFile } from "../src/tier/parquet_reader.ts";
+import { newReadStats } from "../src/parquet/buffer.ts";
+import { clearTierFooterCache, readTierFileInfo } from "../src/parquet/footer.ts";
+import { AGG_PAGE_ROWS } from "../src/parquet/agg.ts";
+import { RAW_PAGE_ROWS } from "../src/parquet/raw.ts";
+import { readAggFile, readRawFile } from "../src/parquet/reader.ts";
 import {
   createTierWriter,
   DEFAULT_ROW_GROUP_ROWS,
   type TierWriterOptions,
   writeTierFile,
-} from "../src/tier/parquet_writer.ts";
+} from "../src/parquet/writer.ts";
 
 const DAY_MS = 86_400_000;
 const START_MS = Date.UTC(2026, 0, 5);

@@ -14,18 +14,20 @@ export const LAYERS: Readonly<Record<string, number>> = {
   config: 3,
   wal: 4,
   aggregate: 5,
-  tier: 6,
-  head: 7,
-  ingest: 8,
-  query: 9,
-  service: 10,
-  prom: 11,
-  ui: 12,
-  http: 13,
-  cli: 14,
+  parquet: 6,
+  tier: 7,
+  head: 8,
+  ingest: 9,
+  query: 10,
+  sql: 11,
+  service: 12,
+  prom: 13,
+  ui: 14,
+  http: 15,
+  cli: 16,
 };
 
-const src = new URL("../src/", import.meta.url).pathname;
+const src = new URL("../src", import.meta.url).pathname;
 
 function layerOf(file: string): string {
   return path.relative(src, file).split(path.sep)[0];

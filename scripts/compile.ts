@@ -79,7 +79,7 @@ export function buildArgs(entrypoints: string[], outfile: string, target?: strin
 export const ENTRYPOINTS = [
   "main.ts",
   // DuckDB runs in a worker thread
-  "src/query/sql_worker.ts",
+  "src/sql/worker.ts",
   // flush output is encoded to Parquet on a worker thread too
   "src/tier/tier_worker.ts",
 ];

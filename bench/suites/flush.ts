@@ -31,7 +31,7 @@ import { Storage } from "../../src/service/storage.ts";
 
 /** The bench process holds the dataset too: its RSS is not the storage's, so admission must not read it. */
 const testResidentBytes = (): number => 64 * 2 ** 20;
-import { readTierFileInfo } from "../../src/tier/parquet_footer.ts";
+import { readTierFileInfo } from "../../src/parquet/footer.ts";
 import { openDataset, PollRounds } from "../lib/dataset.ts";
 import { StallMonitor } from "../lib/stall.ts";
 import { round, summarize } from "../lib/stats.ts";

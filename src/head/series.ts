@@ -11,7 +11,7 @@ import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
 import { InputError } from "../model/errors.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { copyReusing } from "../model/typed.ts";
-import type { SeriesFilter } from "../tier/columns.ts";
+import type { SeriesFilter } from "../model/series_filter.ts";
 import { type NamesDelta, namesDelta } from "../tier/flush_job.ts";
 import type { SeriesState } from "../tier/snapshot_encode.ts";
 import { compareIdentity } from "../model/identity.ts";

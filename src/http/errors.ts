@@ -11,7 +11,7 @@
 import type { Context } from "hono";
 import { DiskFullError, InputError, LockedError, OverloadedError, UnavailableError } from "../model/errors.ts";
 import type { Logger } from "../platform/log.ts";
-import { SqlEngineError, SqlError, SqlTimeoutError } from "../query/sql_errors.ts";
+import { SqlEngineError, SqlError, SqlTimeoutError } from "../sql/mod.ts";
 
 /** An error that already knows its HTTP status and code. */
 export class HttpError extends Error {

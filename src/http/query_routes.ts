@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { Clock } from "../platform/clock.ts";
 import { resultCsv, resultJson } from "../query/format.ts";
 import { parseQueryParams } from "../query/params.ts";
-import { toCsv } from "../query/sql_csv.ts";
+import { toCsv } from "../sql/mod.ts";
 import type { Storage } from "../service/storage.ts";
 import { readBody } from "./body.ts";
 import { HttpError } from "./errors.ts";

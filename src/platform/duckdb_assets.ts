@@ -4,7 +4,7 @@
  * how Deno finds them in `node_modules/`.
  *
  * The compiled binary must be built with the worker as an extra entrypoint, from the repository root:
- * `bun build --compile main.ts src/query/sql_worker.ts --outfile dist/stalker-storage`.
+ * `bun build --compile main.ts src/sql/worker.ts --outfile dist/stalker-storage`.
  *
  * The npm module and the packed WebAssembly are reached with `require()` of a string literal: Bun's
  * bundler embeds what it sees required (the `.zst` with its `file` loader, `--loader .zst:file`),
@@ -21,10 +21,10 @@ import { fileURLToPath } from "node:url";
 import { runtimeName, workerUrl } from "./runtime.ts";
 
 /** The worker entrypoint, relative to the repository root (the root of the compiled binary's files). */
-export const SQL_WORKER_ENTRY = "src/query/sql_worker.ts";
+export const SQL_WORKER_ENTRY = "src/sql/worker.ts";
 
 /**
- * duckdb-wasm 1.28.0's node blocking build (`duckdb-node-blocking.cjs`), untyped: `src/query/sql_duckdb.ts`
+ * duckdb-wasm 1.28.0's node blocking build (`duckdb-node-blocking.cjs`), untyped: `src/sql/duckdb.ts`
  * types the parts the engine uses.
  */
 export function loadDuckdbModule(): unknown {
@@ -68,7 +68,7 @@ function zstdDecompress(data: Uint8Array): Uint8Array {
  * @example
  * ```ts
  * import { sqlWorkerUrl } from "./duckdb_assets.ts";
- * const url = new URL("../query/sql_worker.ts", import.meta.url);
+ * const url = new URL("../sql/worker.ts", import.meta.url);
  * console.assert(sqlWorkerUrl(url) === url); // not a compiled binary
  * ```
  */

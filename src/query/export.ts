@@ -7,7 +7,7 @@
  */
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { ColumnSource } from "hyparquet-writer";
-import { pageCompressors } from "../tier/compressors.ts";
+import { pageCompressors } from "../parquet/mod.ts";
 import { InputError } from "../model/errors.ts";
 import { pointJson, resultCsv, sampleJson } from "./format.ts";
 import type { QueryRequest, QueryResult } from "./query.ts";

@@ -23,12 +23,13 @@ import { type AggregateTier, bucketMs, bucketStart, finerTier, isAggregateTier, 
 import type { FileSystem } from "../platform/fs.ts";
 import { join } from "../platform/path.ts";
 import { type AggRow, columnsToRows, mergeRows } from "../tier/agg_rows.ts";
-import type { AggColumns, RawColumns, SeriesFilter } from "../tier/columns.ts";
+import type { AggColumns, RawColumns } from "../parquet/mod.ts";
+import type { SeriesFilter } from "../model/series_filter.ts";
 import type { TierFile } from "../tier/manifest.ts";
-import { AGG_LAYOUT, type AggField } from "../tier/parquet_agg.ts";
-import type { Batch } from "../tier/parquet_batch.ts";
-import { readAggFile, readRawFile } from "../tier/parquet_reader.ts";
-import type { RawField } from "../tier/parquet_raw.ts";
+import { AGG_LAYOUT, type AggField } from "../parquet/mod.ts";
+import type { Batch } from "../parquet/mod.ts";
+import { readAggFile, readRawFile } from "../parquet/mod.ts";
+import type { RawField } from "../parquet/mod.ts";
 import { rollup } from "../tier/rollup.ts";
 import type { ReadCache } from "./read_cache.ts";
 

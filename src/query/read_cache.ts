@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { SeriesFilter } from "../tier/columns.ts";
-import { type Batch, gatherBatch } from "../tier/parquet_batch.ts";
+import type { SeriesFilter } from "../model/series_filter.ts";
+import { type Batch, gatherBatch } from "../parquet/mod.ts";
 
 /** Cache figures (for the status and tests). */
 export interface ReadCacheStats {

@@ -23,7 +23,7 @@ import { join } from "../platform/path.ts";
 import { tierFilePath } from "../model/paths.ts";
 import type { Tier } from "../model/tier.ts";
 import { commitManifest, type Manifest } from "../tier/manifest.ts";
-import { evictTierFooter } from "../tier/parquet_footer.ts";
+import { evictTierFooter } from "../parquet/mod.ts";
 
 /** The jobs that commit. */
 export type CommitJob = "flush" | "rollup" | "merge" | "retention";

@@ -20,7 +20,7 @@
  * @module
  */
 import type { EncodedFile } from "../aggregate/flush_batch.ts";
-import { flushJobOf } from "../head/flush_batch.ts";
+import { flushJobOf } from "../head/batch_builder.ts";
 import type { HeadCut } from "../head/head.ts";
 import { captureSnapshot, type SnapshotCapture } from "../head/snapshot.ts";
 import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";

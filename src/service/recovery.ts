@@ -24,7 +24,7 @@ import type { FileSystem } from "../platform/fs.ts";
 import type { Logger } from "../platform/log.ts";
 import { join } from "../platform/path.ts";
 import { emptyManifest, encodeManifest, type Manifest, readManifestFile } from "../tier/manifest.ts";
-import { evictTierFooter, readTierFileInfo } from "../tier/parquet_footer.ts";
+import { evictTierFooter, readTierFileInfo } from "../parquet/mod.ts";
 import { damageErrors, type ReplayReport, replayWal } from "../wal/reader.ts";
 import { deleteSegmentsBefore, listSegments } from "../wal/segments.ts";
 

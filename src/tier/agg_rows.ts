@@ -6,7 +6,7 @@
  * @module
  */
 import { Aggregate } from "../model/aggregate.ts";
-import { type AggColumns, allocAggColumns, putStats, takeStats } from "./columns.ts";
+import { type AggColumns, allocAggColumns, putStats, takeStats } from "../parquet/mod.ts";
 
 /** One aggregate row. */
 export interface AggRow {

@@ -9,8 +9,8 @@ import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import type { CompressionAlgorithm } from "../config/schema.ts";
 import type { AggregateTier } from "../model/tier.ts";
 import type { AtomicFile } from "../platform/atomic.ts";
-import type { AggColumns, RawColumns } from "./columns.ts";
-import { tierWriterTo } from "./parquet_writer.ts";
+import type { AggColumns, RawColumns } from "../parquet/mod.ts";
+import { tierWriterTo } from "../parquet/mod.ts";
 
 /** Compression of the files. */
 export interface EncodeOptions {

@@ -20,7 +20,7 @@ import { partitionStart } from "../model/paths.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { summarizeValues } from "../model/bin_sketch.ts";
 import { type AggRow, rowsToColumns } from "./agg_rows.ts";
-import { type AggColumns, allocAggColumns, allocRawColumns, putStats, type RawColumns } from "./columns.ts";
+import { type AggColumns, allocAggColumns, allocRawColumns, putStats, type RawColumns } from "../parquet/mod.ts";
 import { emptyStats, type Stats, statsAt } from "../model/aggregate_stats.ts";
 import { encode, type EncodeOptions } from "./encode_file.ts";
 import { byPartition, rollup } from "./rollup.ts";

@@ -11,11 +11,11 @@
 import type { Tier } from "../model/tier.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { columnsToRows, mergeRows, rowsToColumns } from "./agg_rows.ts";
-import type { AggColumns, RawColumns } from "./columns.ts";
-import type { Compression } from "./compressors.ts";
-import { type Batch, concatBatches, gatherBatch, type IdentityColumns } from "./parquet_batch.ts";
-import { iterateAggFile, iterateRawFile } from "./parquet_reader.ts";
-import { createTierWriter, type TierWriteResult } from "./parquet_writer.ts";
+import type { AggColumns, RawColumns } from "../parquet/mod.ts";
+import type { Compression } from "../parquet/mod.ts";
+import { type Batch, concatBatches, gatherBatch, type IdentityColumns } from "../parquet/mod.ts";
+import { iterateAggFile, iterateRawFile } from "../parquet/mod.ts";
+import { createTierWriter, type TierWriteResult } from "../parquet/mod.ts";
 
 type Rows = Batch & IdentityColumns;
 

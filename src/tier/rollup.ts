@@ -9,9 +9,9 @@ import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import { partitionStart } from "../model/paths.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { type AggRow, columnsToRows, mergeRows, rowsToColumns } from "./agg_rows.ts";
-import type { Compression } from "./compressors.ts";
+import type { Compression } from "../parquet/mod.ts";
 import { encodeAggFile } from "./encode_file.ts";
-import { iterateAggFile } from "./parquet_reader.ts";
+import { iterateAggFile } from "../parquet/mod.ts";
 
 /**
  * Rows of `to` built from `rows` (which are not modified).

@@ -17,7 +17,7 @@ import {
   NameTable,
 } from "./flush_job.ts";
 import { type MergeOptions, mergeTierFiles } from "./merge.ts";
-import type { TierWriteResult } from "./parquet_writer.ts";
+import type { TierWriteResult } from "../parquet/mod.ts";
 import { rollupFiles, type RollupRequest, type RollupResult } from "./rollup.ts";
 
 /** A job. */

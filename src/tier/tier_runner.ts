@@ -13,7 +13,7 @@ import { WorkerClient } from "../platform/worker_client.ts";
 import type { EncodeOptions } from "./flush_encode.ts";
 import type { FlushJob, FlushJobResult, NamesDelta } from "./flush_job.ts";
 import type { MergeOptions } from "./merge.ts";
-import type { TierWriteResult } from "./parquet_writer.ts";
+import type { TierWriteResult } from "../parquet/mod.ts";
 import type { RollupRequest, RollupResult } from "./rollup.ts";
 import {
   jobTransferables,

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { readManifest } from "../../src/tier/manifest.ts";
-import { readAggFile, readRawFile } from "../../src/tier/parquet_reader.ts";
+import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 import fs from "node:fs";
 import { rng, withTempDir } from "../helpers.ts";
 import { startBinary } from "./binary.ts";

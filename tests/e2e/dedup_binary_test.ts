@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { readManifest } from "../../src/tier/manifest.ts";
-import { readAggFile, readRawFile } from "../../src/tier/parquet_reader.ts";
+import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 import { BINARY, withTempDir } from "../helpers.ts";
 import { startBinary } from "./binary.ts";
 

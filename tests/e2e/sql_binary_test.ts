@@ -28,7 +28,7 @@ interface Answer {
 function compile(outfile: string): void {
   packDuckdbWasm();
   const [cmd, ...pre] = bunCommand();
-  const entrypoints = ["tests/fixtures/sql_smoke.ts", "src/query/sql_worker.ts"];
+  const entrypoints = ["tests/fixtures/sql_smoke.ts", "src/sql/worker.ts"];
   const r = spawnSync(cmd, [...pre, ...buildArgs(entrypoints, outfile)], { cwd: ROOT, encoding: "utf8" });
   assert.equal(r.status, 0, `bun build --compile failed:\n${r.stdout}${r.stderr}`);
 }

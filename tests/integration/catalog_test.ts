@@ -9,7 +9,7 @@ import { MemFs } from "../../src/platform/mem_fs.ts";
 import { Catalog, type CommitHook, type CommitJob } from "../../src/service/catalog.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { emptyManifest } from "../../src/tier/manifest.ts";
-import { readAggFile, readRawFile } from "../../src/tier/parquet_reader.ts";
+import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;

@@ -7,7 +7,7 @@ import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
 import { MemFs } from "../../src/platform/mem_fs.ts";
 import { Storage } from "../../src/service/storage.ts";
-import { readAggFile } from "../../src/tier/parquet_reader.ts";
+import { readAggFile } from "../../src/parquet/reader.ts";
 import { resultJson } from "../../src/query/format.ts";
 import { Aggregate } from "../../src/model/aggregate.ts";
 

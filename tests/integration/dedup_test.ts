@@ -13,7 +13,7 @@ import { MemFs } from "../../src/platform/mem_fs.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import { Storage } from "../../src/service/storage.ts";
 import type { Tier } from "../../src/model/tier.ts";
-import { readAggFile, readRawFile } from "../../src/tier/parquet_reader.ts";
+import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const MIN = 60_000;

@@ -10,7 +10,7 @@ import { MemFs } from "../../src/platform/mem_fs.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import type { FlushStep } from "../../src/service/flusher.ts";
 import { Storage } from "../../src/service/storage.ts";
-import { readAggFile, readRawFile } from "../../src/tier/parquet_reader.ts";
+import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 import { listSegments } from "../../src/wal/segments.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10); // 10:00 UTC

@@ -9,12 +9,12 @@ import path from "node:path";
 import { Aggregate } from "../../src/model/aggregate.ts";
 import { VALUE_KIND_CODE } from "../../src/model/aggregate.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
-import { SqlEngine } from "../../src/query/sql_engine.ts";
-import { tierParts, tierViews } from "../../src/query/sql_tier_views.ts";
-import { viewSql } from "../../src/query/sql_views.ts";
+import { SqlEngine } from "../../src/sql/engine.ts";
+import { tierParts, tierViews } from "../../src/sql/tier_views.ts";
+import { viewSql } from "../../src/sql/views.ts";
 import { type AggRow, rowsToColumns } from "../../src/tier/agg_rows.ts";
 import type { TierFile } from "../../src/tier/manifest.ts";
-import { writeTierFile } from "../../src/tier/parquet_writer.ts";
+import { writeTierFile } from "../../src/parquet/writer.ts";
 import { withTempDir } from "../helpers.ts";
 
 const T0 = Date.UTC(2026, 10, 25);

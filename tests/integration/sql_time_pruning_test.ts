@@ -11,13 +11,13 @@ import path from "node:path";
 import { Aggregate, VALUE_KIND_CODE } from "../../src/model/aggregate.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { duckdbWasm } from "../../src/platform/duckdb_assets.ts";
-import { duckdbModule } from "../../src/query/sql_duckdb.ts";
-import { SqlEngine } from "../../src/query/sql_engine.ts";
-import { tierViews } from "../../src/query/sql_tier_views.ts";
-import { viewSql } from "../../src/query/sql_views.ts";
+import { duckdbModule } from "../../src/sql/duckdb.ts";
+import { SqlEngine } from "../../src/sql/engine.ts";
+import { tierViews } from "../../src/sql/tier_views.ts";
+import { viewSql } from "../../src/sql/views.ts";
 import { type AggRow, rowsToColumns } from "../../src/tier/agg_rows.ts";
 import type { TierFile } from "../../src/tier/manifest.ts";
-import { writeTierFile } from "../../src/tier/parquet_writer.ts";
+import { writeTierFile } from "../../src/parquet/writer.ts";
 import { withTempDir } from "../helpers.ts";
 
 const DAY = 86_400_000, B = 300_000;

@@ -16,7 +16,7 @@ import { silentLogger } from "../../src/platform/log.ts";
 import { MemFs } from "../../src/platform/mem_fs.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import { Storage } from "../../src/service/storage.ts";
-import { readRawFile } from "../../src/tier/parquet_reader.ts";
+import { readRawFile } from "../../src/parquet/reader.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
 const WAL_DISK = 64 * 1024;

@@ -5,7 +5,7 @@ import { ConfigError, defaultConfig, loadConfigText } from "../../../src/config/
 import { renderConfigTable, renderDefaultYaml } from "../../../src/config/example.ts";
 import { CONFIG_KEYS } from "../../../src/config/schema.ts";
 
-const root = new URL("../../../", import.meta.url);
+const root = new URL("../../..", import.meta.url);
 
 function problemsOf(yaml: string): string[] {
   try {

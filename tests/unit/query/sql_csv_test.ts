@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { toCsv } from "../../../src/query/sql_csv.ts";
-import type { SqlValue } from "../../../src/query/sql_types.ts";
+import { toCsv } from "../../../src/sql/csv.ts";
+import type { SqlValue } from "../../../src/sql/types.ts";
 
 const columns = [{ name: "v", type: "VARCHAR" }];
 /** The CSV of one value: what follows the header line, without the line end. */

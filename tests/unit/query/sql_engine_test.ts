@@ -4,9 +4,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { OverloadedError } from "../../../src/model/errors.ts";
-import { SqlEngine, type SqlEngineOptions } from "../../../src/query/sql_engine.ts";
-import { SqlEngineError, SqlError, SqlTimeoutError } from "../../../src/query/sql_errors.ts";
-import type { SqlView } from "../../../src/query/sql_types.ts";
+import { SqlEngine, type SqlEngineOptions } from "../../../src/sql/engine.ts";
+import { SqlEngineError, SqlError, SqlTimeoutError } from "../../../src/sql/errors.ts";
+import type { SqlView } from "../../../src/sql/types.ts";
 import { aggSelect, writeParquet } from "../../fixtures/sql_parquet.ts";
 
 let root = "";

@@ -1,8 +1,8 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { SqlError } from "../../../src/query/sql_errors.ts";
-import { columnProjection, describeSql, runSql, singleQuery } from "../../../src/query/sql_statement.ts";
-import type { SqlTokens } from "../../../src/query/sql_statement.ts";
+import { SqlError } from "../../../src/sql/errors.ts";
+import { columnProjection, describeSql, runSql, singleQuery } from "../../../src/sql/statement.ts";
+import type { SqlTokens } from "../../../src/sql/statement.ts";
 
 /**
  * A stand-in for DuckDB's tokenizer, good enough for these cases: words, numbers, quoted strings and

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { decimalValue, isoTimestamp, numberValue, valueConverter } from "../../../src/query/sql_values.ts";
+import { decimalValue, isoTimestamp, numberValue, valueConverter } from "../../../src/sql/values.ts";
 
 test("numberValue: safe integers are numbers, larger ones exact strings, non-finite floats names", () => {
   const cases: [unknown, unknown][] = [

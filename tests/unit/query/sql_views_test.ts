@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { checkViews, quoteIdent, quoteString, viewSql } from "../../../src/query/sql_views.ts";
-import type { SqlView } from "../../../src/query/sql_types.ts";
+import { checkViews, quoteIdent, quoteString, viewSql } from "../../../src/sql/views.ts";
+import type { SqlView } from "../../../src/sql/types.ts";
 
 test("checkViews accepts plain names and normalized files inside the data directory", () => {
   checkViews([

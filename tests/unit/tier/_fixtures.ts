@@ -4,9 +4,9 @@
 import { Aggregate, QUANTILES, VALUE_KIND_CODE } from "../../../src/model/aggregate.ts";
 import { KIND_CODE, type SampleKind } from "../../../src/model/sample.ts";
 import { createSketch, encodeSketch } from "../../reference/ddsketch.ts";
-import type { AggColumns, RawColumns } from "../../../src/tier/columns.ts";
-import type { Compression } from "../../../src/tier/compressors.ts";
-import { concatBatches } from "../../../src/tier/parquet_batch.ts";
+import type { AggColumns, RawColumns } from "../../../src/parquet/columns.ts";
+import type { Compression } from "../../../src/parquet/compressors.ts";
+import { concatBatches } from "../../../src/parquet/batch.ts";
 
 /** 2026-11-25T00:00:00Z. */
 export const DAY0 = Date.UTC(2026, 10, 25);

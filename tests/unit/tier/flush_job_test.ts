@@ -5,7 +5,7 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
-import { flushJobOf } from "../../../src/head/flush_batch.ts";
+import { flushJobOf } from "../../../src/head/batch_builder.ts";
 import { Head } from "../../../src/head/head.ts";
 import { captureSnapshot, encodeSnapshot } from "../../../src/head/snapshot.ts";
 import { SampleBatch } from "../../../src/model/batch.ts";
@@ -13,7 +13,7 @@ import { counter, gauge, text } from "../../../src/model/sample.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
 import { nodeFs } from "../../../src/platform/node_fs.ts";
 import { namesDelta, NamesOutOfStep, NameTable } from "../../../src/tier/flush_job.ts";
-import { readRawFile } from "../../../src/tier/parquet_reader.ts";
+import { readRawFile } from "../../../src/parquet/reader.ts";
 import { newTierJobContext, runTierJob } from "../../../src/tier/tier_job.ts";
 import { TierRunner } from "../../../src/tier/tier_runner.ts";
 

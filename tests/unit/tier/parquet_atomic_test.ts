@@ -2,9 +2,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { createAtomicFile, isTempName, writeAtomic } from "../../../src/platform/atomic.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
-import { sliceBatch } from "../../../src/tier/parquet_batch.ts";
-import { readRawFile } from "../../../src/tier/parquet_reader.ts";
-import { createTierWriter, writeTierFile } from "../../../src/tier/parquet_writer.ts";
+import { sliceBatch } from "../../../src/parquet/batch.ts";
+import { readRawFile } from "../../../src/parquet/reader.ts";
+import { createTierWriter, writeTierFile } from "../../../src/parquet/writer.ts";
 import { rawOf, syntheticRaw, ZSTD } from "./_fixtures.ts";
 
 const DIR = "/data/raw/date=2026-11-25";

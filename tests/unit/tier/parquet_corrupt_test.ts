@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { CorruptionError } from "../../../src/model/errors.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
-import { readTierFileInfo } from "../../../src/tier/parquet_footer.ts";
-import { readAggFile, readRawFile } from "../../../src/tier/parquet_reader.ts";
-import { writeTierFile } from "../../../src/tier/parquet_writer.ts";
+import { readTierFileInfo } from "../../../src/parquet/footer.ts";
+import { readAggFile, readRawFile } from "../../../src/parquet/reader.ts";
+import { writeTierFile } from "../../../src/parquet/writer.ts";
 import { syntheticRaw, ZSTD } from "./_fixtures.ts";
 
 const RAW = "/data/raw/date=2026-11-25/raw-000000000001.parquet";

@@ -11,8 +11,8 @@ import {
   writeDoubleColumn,
   writeInt64DeltaColumn,
   writeNullColumn,
-} from "../../../src/tier/parquet_fast_column.ts";
-import { pageCompressors, parquetCodec } from "../../../src/tier/compressors.ts";
+} from "../../../src/parquet/fast_column.ts";
+import { pageCompressors, parquetCodec } from "../../../src/parquet/compressors.ts";
 import {
   decimalColumn,
   floatColumn,
@@ -21,8 +21,8 @@ import {
   textColumn,
   timeColumn,
   uint64Column,
-} from "../../../src/tier/parquet_schema.ts";
-import type { ColumnSpec } from "../../../src/tier/parquet_schema.ts";
+} from "../../../src/parquet/schema.ts";
+import type { ColumnSpec } from "../../../src/parquet/schema.ts";
 
 type Encoder = Parameters<typeof writeColumn>[0]["column"];
 

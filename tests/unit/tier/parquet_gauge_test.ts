@@ -8,7 +8,7 @@ import {
   MAX_GAUGE_SCALE,
   splitGauges,
   toDecimal,
-} from "../../../src/tier/parquet_gauge.ts";
+} from "../../../src/parquet/gauge.ts";
 
 const GAUGE = KIND_CODE.gauge;
 

@@ -2,8 +2,8 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import type { ColumnChunk, FileMetaData } from "hyparquet";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
-import { readTierFileInfo } from "../../../src/tier/parquet_footer.ts";
-import { writeTierFile } from "../../../src/tier/parquet_writer.ts";
+import { readTierFileInfo } from "../../../src/parquet/footer.ts";
+import { writeTierFile } from "../../../src/parquet/writer.ts";
 import { VERSION } from "../../../src/version.ts";
 import { ALL_COMPRESSIONS, DAY0, MINUTE, rawOf, syntheticAgg, syntheticRaw, ZSTD } from "./_fixtures.ts";
 

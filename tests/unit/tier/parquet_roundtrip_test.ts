@@ -2,9 +2,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { MAX_COUNTER } from "../../../src/model/sample.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
-import { concatBatches, sliceBatch } from "../../../src/tier/parquet_batch.ts";
-import { iterateAggFile, iterateRawFile, readAggFile, readRawFile } from "../../../src/tier/parquet_reader.ts";
-import { createTierWriter, writeTierFile } from "../../../src/tier/parquet_writer.ts";
+import { concatBatches, sliceBatch } from "../../../src/parquet/batch.ts";
+import { iterateAggFile, iterateRawFile, readAggFile, readRawFile } from "../../../src/parquet/reader.ts";
+import { createTierWriter, writeTierFile } from "../../../src/parquet/writer.ts";
 import { ALL_COMPRESSIONS, DAY0, MINUTE, rawOf, rowsOf, syntheticAgg, syntheticRaw, ZSTD } from "./_fixtures.ts";
 
 const RAW = "/data/raw/date=2026-11-25/raw-000000000001.parquet";

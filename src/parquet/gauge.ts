@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { DoubleValues, Int64Values } from "./parquet_fast_column.ts";
+import { DoubleValues, Int64Values } from "./fast_column.ts";
 import { KIND_CODE } from "../model/sample.ts";
 
 /** Largest decimal scale a file may use. */
@@ -49,7 +49,7 @@ export function toDecimal(value: number, scale: number): number | null {
  *
  * @example
  * ```ts
- * import { decimalsOf } from "./parquet_gauge.ts";
+ * import { decimalsOf } from "./gauge.ts";
  * if (decimalsOf(12.34) !== 2 || decimalsOf(1) !== 0 || decimalsOf(Math.PI) !== Infinity) throw new Error();
  * ```
  */

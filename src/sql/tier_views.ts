@@ -9,7 +9,7 @@
 import { AGGREGATE_TIERS, type AggregateTier } from "../model/tier.ts";
 import { join } from "../platform/path.ts";
 import type { TierFile } from "../tier/manifest.ts";
-import type { SqlColumn, SqlView, SqlViewPart } from "./sql_types.ts";
+import type { SqlColumn, SqlView, SqlViewPart } from "./types.ts";
 
 const ID: SqlColumn[] = [
   { name: "namespace", type: "VARCHAR" },
@@ -78,7 +78,7 @@ const AGG_UNIQUE_SELECT = `namespace, target, poller, bucket,
  *
  * @example
  * ```ts
- * import { tierParts } from "./sql_tier_views.ts";
+ * import { tierParts } from "./tier_views.ts";
  * const f = (seq: number, minTs: number, maxTs: number) =>
  *   ({ path: `5min/${seq}.parquet`, tier: "5min" as const, partition: 0, seq, minTs, maxTs, rows: 1, bytes: 1, level: 0 });
  * const parts = tierParts([f(1, 0, 10), f(2, 10, 20), f(3, 30, 40)], "/d");

@@ -6,8 +6,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { SqlError } from "./sql_errors.ts";
-import type { SqlColumn, SqlView } from "./sql_types.ts";
+import { SqlError } from "./errors.ts";
+import type { SqlColumn, SqlView } from "./types.ts";
 
 const VIEW_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Characters DuckDB would expand as a glob in a `read_parquet` path. */
@@ -19,7 +19,7 @@ const GLOB_CHARS = /[*?[]/;
  *
  * @example
  * ```ts
- * import { checkViews } from "./sql_views.ts";
+ * import { checkViews } from "./views.ts";
  * checkViews([{ name: "raw", files: ["/data/raw/a.parquet"] }], "/data");
  * let refused = false;
  * try { checkViews([{ name: "raw", files: ["/etc/passwd"] }], "/data"); } catch { refused = true; }
@@ -110,7 +110,7 @@ function realPath(view: string, file: string): string {
  *
  * @example
  * ```ts
- * import { viewSql } from "./sql_views.ts";
+ * import { viewSql } from "./views.ts";
  * console.assert(viewSql({ name: "raw", files: ["/d/a.parquet"] }) ===
  *   `CREATE OR REPLACE VIEW "raw" AS SELECT * FROM read_parquet(['/d/a.parquet'], union_by_name = true, hive_partitioning = false)`);
  * ```

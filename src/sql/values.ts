@@ -14,7 +14,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { SqlValue } from "./sql_types.ts";
+import type { SqlValue } from "./types.ts";
 
 /** The parts of an Apache Arrow data type the conversion reads (apache-arrow is duckdb-wasm's dependency). */
 export interface ArrowType {
@@ -60,7 +60,7 @@ const MAX_DATE_MS = 8.64e15;
  *
  * @example
  * ```ts
- * import { valueConverter } from "./sql_values.ts";
+ * import { valueConverter } from "./values.ts";
  * const int64 = valueConverter({ typeId: 2 });
  * console.assert(int64(42n) === 42 && int64(2n ** 60n) === "1152921504606846976");
  * ```
@@ -115,7 +115,7 @@ export function numberValue(value: unknown): SqlValue {
  *
  * @example
  * ```ts
- * import { decimalValue } from "./sql_values.ts";
+ * import { decimalValue } from "./values.ts";
  * console.assert(decimalValue("-12345", 2) === -123.45);
  * console.assert(decimalValue("12345678901234567890123", 3) === "12345678901234567890.123");
  * ```
@@ -138,7 +138,7 @@ const MAX_EXACT_DIGITS = 15;
  *
  * @example
  * ```ts
- * import { isoTimestamp } from "./sql_values.ts";
+ * import { isoTimestamp } from "./values.ts";
  * console.assert(isoTimestamp(1795608000123) === "2026-11-25T12:00:00.123Z");
  * console.assert(isoTimestamp(1795608000123.456) === "2026-11-25T12:00:00.123456Z");
  * ```

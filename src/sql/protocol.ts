@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SqlColumn, SqlSkippedFile, SqlValue, SqlView } from "./sql_types.ts";
+import type { SqlColumn, SqlSkippedFile, SqlValue, SqlView } from "./types.ts";
 
 /** First message to a fresh worker: load DuckDB with these settings. */
 export interface InitRequest {

@@ -10,11 +10,11 @@ import { clearTimeout, setTimeout } from "node:timers";
 import { OverloadedError } from "../model/errors.ts";
 import { sqlWorkerUrl } from "../platform/duckdb_assets.ts";
 import { type Logger, silentLogger } from "../platform/log.ts";
-import { SqlEngineError, SqlError, SqlTimeoutError } from "./sql_errors.ts";
-import type { FailureReply } from "./sql_protocol.ts";
-import { SqlThread } from "./sql_thread.ts";
-import type { SqlResult, SqlView } from "./sql_types.ts";
-import { checkViews } from "./sql_views.ts";
+import { SqlEngineError, SqlError, SqlTimeoutError } from "./errors.ts";
+import type { FailureReply } from "./protocol.ts";
+import { SqlThread } from "./thread.ts";
+import type { SqlResult, SqlView } from "./types.ts";
+import { checkViews } from "./views.ts";
 
 /** Settings of a {@link SqlEngine}. */
 export interface SqlEngineOptions {
@@ -46,7 +46,7 @@ interface Job {
   reject(err: Error): void;
 }
 
-const WORKER_SOURCE = new URL("./sql_worker.ts", import.meta.url);
+const WORKER_SOURCE = new URL("./worker.ts", import.meta.url);
 const TIMED_OUT = Symbol("timed out");
 
 /**
@@ -54,7 +54,7 @@ const TIMED_OUT = Symbol("timed out");
  *
  * @example
  * ```ts ignore
- * import { SqlEngine } from "./sql_engine.ts";
+ * import { SqlEngine } from "./engine.ts";
  * const engine = new SqlEngine({
  *   memoryLimitBytes: 256 << 20, timeoutMs: 30_000, maxRows: 100_000, idleReleaseMs: 300_000,
  *   allowedRoot: "/var/lib/stalker",

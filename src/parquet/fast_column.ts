@@ -18,7 +18,7 @@
  */
 import type { ColumnChunk, OffsetIndex, SchemaElement } from "hyparquet";
 import type { ColumnIndex } from "hyparquet/src/types.js";
-import { ByteWriter } from "hyparquet-writer";
+import { ByteWriter as PageWriter } from "hyparquet-writer";
 import type { writeColumn } from "hyparquet-writer/src/column.js";
 import { writePageHeader } from "hyparquet-writer/src/datapage.js";
 import { writeDictionaryPage } from "hyparquet-writer/src/dictionary.js";
@@ -82,7 +82,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
     compare: (a, b) => a - b,
     boundBytes: int64Bytes,
     page(start, end) {
-      const levels = new ByteWriter();
+      const levels = new PageWriter();
       let defLength = 0, n = 0, min = Infinity, max = -Infinity;
       if (optional) defLength = writeRleBitPackedHybrid(levels, definitionLevels(present, start, end), 1);
       for (let i = start; i < end; i++) {
@@ -92,7 +92,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
         if (v < min) min = v;
         if (v > max) max = v;
       }
-      const page = new ByteWriter();
+      const page = new PageWriter();
       deltaPack(page, scratch, n);
       return { levels, defLength, values: page, nulls: end - start - n, bounds: n === 0 ? null : { min, max } };
     },
@@ -155,13 +155,13 @@ export function writeDictionaryStringColumn(
           if (compareUtf8(strings[i], pageMax) > 0) pageMax = strings[i];
         }
       }
-      const page = new ByteWriter();
+      const page = new PageWriter();
       const bitWidth = Math.ceil(Math.log2(maxIndex + 1));
       page.appendUint8(bitWidth);
       writeRleBitPackedHybrid(page, indexes.subarray(start, end), bitWidth);
       if (min === undefined || compareUtf8(pageMin, min) < 0) min = pageMin;
       if (max === undefined || compareUtf8(pageMax, max) > 0) max = pageMax;
-      return { levels: new ByteWriter(), defLength: 0, values: page, nulls: 0, bounds: { min: pageMin, max: pageMax } };
+      return { levels: new PageWriter(), defLength: 0, values: page, nulls: 0, bounds: { min: pageMin, max: pageMax } };
     },
   });
   written.start = Number(dictionaryPageOffset);
@@ -246,11 +246,11 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
   const written = writePages(writer, column, pages, {
     encoding: "PLAIN",
     page(start, end) {
-      const levels = new ByteWriter();
+      const levels = new PageWriter();
       const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
       let k = 0;
       for (let i = start; i < end; i++) if (present[i]) scratch[k++] = values[i];
-      const page = new ByteWriter(k * 8 + 16);
+      const page = new PageWriter(k * 8 + 16);
       page.appendBytes(new Uint8Array(scratch.buffer, 0, k * 8));
       return { levels, defLength, values: page, nulls: end - start - k };
     },
@@ -297,11 +297,11 @@ export function writeBytesColumn(
   const written = writePages(writer, column, pages, {
     encoding: "PLAIN",
     page(start, end) {
-      const levels = new ByteWriter();
+      const levels = new PageWriter();
       const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
       let bytes = 0, k = 0;
       for (let i = start; i < end; i++) if (present[i]) bytes += 4 + sizes[i];
-      const page = new ByteWriter(bytes + 16);
+      const page = new PageWriter(bytes + 16);
       for (let i = start; i < end; i++) {
         if (!present[i]) continue;
         const v = values[i] as Uint8Array;
@@ -324,9 +324,9 @@ interface Page {
 
 /** One page's encoded parts: definition levels, values, nulls, and its bounds for a column index. */
 interface EncodedPage<T> {
-  levels: ByteWriter;
+  levels: PageWriter;
   defLength: number;
-  values: ByteWriter;
+  values: PageWriter;
   nulls: number;
   /** The page's smallest and largest value (null: no value); needed only with a column index. */
   bounds?: { min: T; max: T } | null;
@@ -471,9 +471,9 @@ export function writeNullColumn(writer: Writer, column: ColumnEncoder, length: n
   const written = writePages(writer, column, [{ start: 0, end: length }], {
     encoding,
     page() {
-      const levels = new ByteWriter();
+      const levels = new PageWriter();
       const defLength = writeRleBitPackedHybrid(levels, new Uint8Array(length), 1);
-      const page = new ByteWriter();
+      const page = new PageWriter();
       if (encoding === ENCODING) deltaPack(page, new Float64Array(0), 0);
       else if (encoding === "RLE") page.appendUint32(0); // the byte length of no values
       return { levels, defLength, values: page, nulls: length };
@@ -493,9 +493,9 @@ export function writeNullColumn(writer: Writer, column: ColumnEncoder, length: n
 function writePage(
   writer: Writer,
   column: ColumnEncoder,
-  levels: ByteWriter,
+  levels: PageWriter,
   defLength: number,
-  page: ByteWriter,
+  page: PageWriter,
   numValues: number,
   numNulls: number,
   encoding: string,
@@ -601,7 +601,7 @@ function int64Bytes(v: number): Uint8Array {
 }
 
 /** DELTA_BINARY_PACKED of `values[0, n)` (block 128, 4 miniblocks of 32), as hyparquet-writer writes it. */
-function deltaPack(w: ByteWriter, values: Float64Array, n: number): void {
+function deltaPack(w: PageWriter, values: Float64Array, n: number): void {
   w.appendVarInt(BLOCK_SIZE);
   w.appendVarInt(MINIBLOCKS);
   w.appendVarInt(n);
@@ -680,7 +680,7 @@ function bitWidth(v: number): number {
 }
 
 /** Zigzag varint of a safe integer. */
-function appendZigZag(w: ByteWriter, v: number): void {
+function appendZigZag(w: PageWriter, v: number): void {
   let z = v >= 0 ? v * 2 : -v * 2 - 1;
   while (z >= 0x80) {
     w.appendUint8((z % 0x80) | 0x80);

@@ -16,11 +16,11 @@ import type { FileSystem } from "../platform/fs.ts";
 import { dirname } from "../platform/path.ts";
 import type { AggColumns, RawColumns } from "./columns.ts";
 import { type Compression, parquetCodec } from "./compressors.ts";
-import { AGG_LAYOUT } from "./parquet_agg.ts";
-import type { Batch } from "./parquet_batch.ts";
-import { DEFAULT_ROW_GROUP_ROWS, TierFileWriter } from "./parquet_file_writer.ts";
-import { MAX_GAUGE_SCALE } from "./parquet_gauge.ts";
-import { RAW_LAYOUT } from "./parquet_raw.ts";
+import { AGG_LAYOUT } from "./agg.ts";
+import type { Batch } from "./batch.ts";
+import { DEFAULT_ROW_GROUP_ROWS, TierFileWriter } from "./file_writer.ts";
+import { MAX_GAUGE_SCALE } from "./gauge.ts";
+import { RAW_LAYOUT } from "./raw.ts";
 
 export { DEFAULT_ROW_GROUP_ROWS };
 
@@ -75,7 +75,7 @@ export type AggWriterOptions = TierWriterOptions & { tier: AggregateTier };
  * @example
  * ```ts
  * import { MemFs } from "../platform/mem_fs.ts";
- * import { createTierWriter } from "./parquet_writer.ts";
+ * import { createTierWriter } from "./writer.ts";
  * const fs = new MemFs();
  * const writer = await createTierWriter(fs, "/data/raw/date=2026-11-25/raw-000000000001.parquet", {
  *   tier: "raw",
@@ -133,7 +133,7 @@ export function tierWriterTo(
  * @example
  * ```ts
  * import { MemFs } from "../platform/mem_fs.ts";
- * import { writeTierFile } from "./parquet_writer.ts";
+ * import { writeTierFile } from "./writer.ts";
  * const fs = new MemFs();
  * const result = await writeTierFile(fs, "/data/5min/date=2026-11-25/5min-000000000002.parquet", {
  *   tier: "5min", compression: { algorithm: "zstd", level: 3 },

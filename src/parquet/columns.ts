@@ -6,13 +6,6 @@
  */
 import { allocStatColumns, type StatColumns, STATS, type Stats } from "../model/aggregate_stats.ts";
 
-/** Which series to read: a namespace, optionally narrowed to a target and a poller. */
-export interface SeriesFilter {
-  namespace: string;
-  target?: string;
-  poller?: string;
-}
-
 /** Raw samples, columnar. */
 export interface RawColumns {
   length: number;

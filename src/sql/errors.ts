@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { SqlError } from "./sql_errors.ts";
+ * import { SqlError } from "./errors.ts";
  * const err = new SqlError('Parser Error: syntax error at or near "SELEC"');
  * console.assert(err.message === 'Cannot run SQL query: Parser Error: syntax error at or near "SELEC"');
  * ```
@@ -28,7 +28,7 @@ export class SqlError extends Error {
  *
  * @example
  * ```ts
- * import { SqlTimeoutError } from "./sql_errors.ts";
+ * import { SqlTimeoutError } from "./errors.ts";
  * console.assert(new SqlTimeoutError(30_000).timeoutMs === 30_000);
  * ```
  */
@@ -48,7 +48,7 @@ export class SqlTimeoutError extends Error {
  *
  * @example
  * ```ts
- * import { SqlEngineError } from "./sql_errors.ts";
+ * import { SqlEngineError } from "./errors.ts";
  * console.assert(new SqlEngineError("the worker exited").message.startsWith("Cannot run SQL query in the DuckDB engine"));
  * ```
  */

@@ -13,10 +13,10 @@
  */
 import type { DecodedArray, FileMetaData, ParquetQueryFilter, ParquetScan, RowGroup } from "hyparquet";
 import { CorruptionError } from "../model/errors.ts";
-import type { SeriesFilter } from "./columns.ts";
-import type { Batch, IdentityColumns } from "./parquet_batch.ts";
-import type { TierFileInfo } from "./parquet_footer.ts";
-import type { PhysicalColumns, TierLayout } from "./parquet_layout.ts";
+import type { SeriesFilter } from "../model/series_filter.ts";
+import type { Batch, IdentityColumns } from "./batch.ts";
+import type { TierFileInfo } from "./footer.ts";
+import type { PhysicalColumns, TierLayout } from "./layout.ts";
 
 /** The identity columns, in sort order. */
 export const IDENTITY = ["namespace", "target", "poller"] as const;
@@ -36,7 +36,7 @@ export interface RowFilter {
  *
  * @example
  * ```ts
- * import { pruningFilter } from "./parquet_range.ts";
+ * import { pruningFilter } from "./range.ts";
  * const filter = pruningFilter("ts", { series: { namespace: "prod" }, fromMs: 0 });
  * if (JSON.stringify(filter) !== '{"$and":[{"namespace":{"$eq":"prod"}},{"ts":{"$gte":0}}]}') throw new Error();
  * ```

@@ -31,7 +31,7 @@ export function newReadStats(): ReadStats {
  * @example
  * ```ts
  * import { MemFs } from "../platform/mem_fs.ts";
- * import { fileBuffer, newReadStats } from "./parquet_buffer.ts";
+ * import { fileBuffer, newReadStats } from "./buffer.ts";
  * const fs = new MemFs();
  * await fs.writeFile("/f", new Uint8Array([1, 2, 3, 4]));
  * const stats = newReadStats();

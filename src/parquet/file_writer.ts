@@ -5,19 +5,12 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import { ByteWriter, ParquetWriter } from "hyparquet-writer";
+import { ByteWriter as PageWriter, ParquetWriter } from "hyparquet-writer";
 import type { AtomicFile } from "../platform/atomic.ts";
 import { pageCompressors, parquetCodec } from "./compressors.ts";
-import {
-  assertSorted,
-  type Batch,
-  concatBatches,
-  type IdentityColumns,
-  sliceBatch,
-  type SortKey,
-} from "./parquet_batch.ts";
-import { assertIntegers, type LayoutParams, type TierLayout } from "./parquet_layout.ts";
-import { appendRowGroup } from "./parquet_row_group.ts";
+import { assertSorted, type Batch, concatBatches, type IdentityColumns, sliceBatch, type SortKey } from "./batch.ts";
+import { assertIntegers, type LayoutParams, type TierLayout } from "./layout.ts";
+import { appendRowGroup } from "./row_group.ts";
 import {
   type ColumnSpec,
   CREATED_BY,
@@ -27,8 +20,8 @@ import {
   STATISTICS_MAX_BYTES,
   TIER_FORMAT,
   TIER_FORMAT_VERSION,
-} from "./parquet_schema.ts";
-import type { TierWriter, TierWriteResult, TierWriterOptions } from "./parquet_writer.ts";
+} from "./schema.ts";
+import type { TierWriter, TierWriteResult, TierWriterOptions } from "./writer.ts";
 
 /**
  * Rows per row group: the unit of encoding between two yields to the event loop, of row-group
@@ -42,7 +35,7 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 /** A hyparquet-writer `Writer` that hands the bytes written so far to the atomic file on `flush`. */
-class FileSink extends ByteWriter {
+class FileSink extends PageWriter {
   constructor(private readonly file: AtomicFile) {
     super(1 << 16);
   }

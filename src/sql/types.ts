@@ -16,7 +16,7 @@ export interface SqlColumn {
  *
  * @example A view of the 5-minute tier with a computed column
  * ```ts
- * import type { SqlView } from "./sql_types.ts";
+ * import type { SqlView } from "./types.ts";
  * const view: SqlView = {
  *   name: "agg_5min",
  *   files: ["/var/lib/stalker/5min/2026-11-25/part-1.parquet"],

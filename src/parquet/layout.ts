@@ -6,9 +6,9 @@
  * @module
  */
 import type { DecodedArray } from "hyparquet";
-import type { DoubleValues, Int64Values } from "./parquet_fast_column.ts";
-import type { Batch, IdentityColumns } from "./parquet_batch.ts";
-import type { ColumnSpec } from "./parquet_schema.ts";
+import type { DoubleValues, Int64Values } from "./fast_column.ts";
+import type { Batch, IdentityColumns } from "./batch.ts";
+import type { ColumnSpec } from "./schema.ts";
 
 /** Per-file choices a layout makes from the first row group (kept for the whole file). */
 export interface LayoutParams {

@@ -14,14 +14,14 @@ import { type AggregateTier, isAggregateTier, type Tier } from "../model/tier.ts
 import type { FileSystem } from "../platform/fs.ts";
 import type { AggColumns, RawColumns } from "./columns.ts";
 import { PAGE_DECOMPRESSORS } from "./compressors.ts";
-import { AGG_LAYOUT, type AggField } from "./parquet_agg.ts";
-import { type Batch, concatBatches, type IdentityColumns } from "./parquet_batch.ts";
-import { fileBuffer, type ReadStats } from "./parquet_buffer.ts";
-import { loadTierFooter, TIER_PARSERS, type TierFileInfo } from "./parquet_footer.ts";
-import type { PhysicalColumns, TierLayout } from "./parquet_layout.ts";
-import { candidateRuns, type RowRun } from "./parquet_prune.ts";
-import { decoding, IDENTITY, pruningFilter, RangeReader, type RowFilter } from "./parquet_range.ts";
-import { RAW_LAYOUT, type RawField } from "./parquet_raw.ts";
+import { AGG_LAYOUT, type AggField } from "./agg.ts";
+import { type Batch, concatBatches, type IdentityColumns } from "./batch.ts";
+import { fileBuffer, type ReadStats } from "./buffer.ts";
+import { loadTierFooter, TIER_PARSERS, type TierFileInfo } from "./footer.ts";
+import type { PhysicalColumns, TierLayout } from "./layout.ts";
+import { candidateRuns, type RowRun } from "./prune.ts";
+import { decoding, IDENTITY, pruningFilter, RangeReader, type RowFilter } from "./range.ts";
+import { RAW_LAYOUT, type RawField } from "./raw.ts";
 
 /**
  * What to read from a tier file: `series` (default: all), `fromMs` (inclusive) and `toMs` (exclusive)
@@ -46,8 +46,8 @@ export type AggReadOptions = TierReadOptions<AggField> & { tier?: AggregateTier 
  * @example
  * ```ts
  * import { MemFs } from "../platform/mem_fs.ts";
- * import { writeTierFile } from "./parquet_writer.ts";
- * import { readRawFile } from "./parquet_reader.ts";
+ * import { writeTierFile } from "./writer.ts";
+ * import { readRawFile } from "./reader.ts";
  * const fs = new MemFs();
  * const path = "/data/raw/date=2026-11-25/raw-000000000001.parquet";
  * await writeTierFile(fs, path, { tier: "raw", compression: { algorithm: "zstd", level: 3 } }, {

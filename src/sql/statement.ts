@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { SqlError } from "./sql_errors.ts";
-import type { SqlColumn } from "./sql_types.ts";
+import { SqlError } from "./errors.ts";
+import type { SqlColumn } from "./types.ts";
 
 /** DuckDB's tokens of a script: start offsets and token types (duckdb-wasm's `ScriptTokens`). */
 export interface SqlTokens {
@@ -27,7 +27,7 @@ const QUERY_STARTS = new Set(["select", "with", "values", "from", "table", "pivo
  *
  * @example
  * ```ts
- * import { singleQuery } from "./sql_statement.ts";
+ * import { singleQuery } from "./statement.ts";
  * // DuckDB's tokens of "SELECT 1;" (duckdb-wasm `tokenize`): SELECT, 1, ;
  * const q = singleQuery("SELECT 1;", { offsets: [0, 7, 8], types: [4, 1, 3] });
  * console.assert(q === "SELECT 1");

@@ -13,11 +13,11 @@ import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync, type Parquet
 import { CorruptionError } from "../model/errors.ts";
 import { type Tier, TIERS } from "../model/tier.ts";
 import type { FileSystem } from "../platform/fs.ts";
-import { fileBuffer } from "./parquet_buffer.ts";
-import { AGG_LAYOUT } from "./parquet_agg.ts";
-import type { LayoutParams } from "./parquet_layout.ts";
-import { RAW_LAYOUT } from "./parquet_raw.ts";
-import { type ColumnSpec, KV_KEYS, TIER_FORMAT, TIER_FORMAT_VERSION } from "./parquet_schema.ts";
+import { fileBuffer } from "./buffer.ts";
+import { AGG_LAYOUT } from "./agg.ts";
+import type { LayoutParams } from "./layout.ts";
+import { RAW_LAYOUT } from "./raw.ts";
+import { type ColumnSpec, KV_KEYS, TIER_FORMAT, TIER_FORMAT_VERSION } from "./schema.ts";
 
 /** Footers kept in memory per file system (least recently used first out). */
 export const FOOTER_CACHE_MAX_ENTRIES = 1024;
@@ -87,7 +87,7 @@ export async function loadTierFooter(fs: FileSystem, path: string, file: AsyncBu
  * ```ts
  * import { MemFs } from "../platform/mem_fs.ts";
  * import { CorruptionError } from "../model/errors.ts";
- * import { readTierFileInfo } from "./parquet_footer.ts";
+ * import { readTierFileInfo } from "./footer.ts";
  * const fs = new MemFs();
  * await fs.writeFile("/x.parquet", new TextEncoder().encode("not parquet at all"));
  * const err = await readTierFileInfo(fs, "/x.parquet").catch((e) => e);

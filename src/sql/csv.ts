@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { SqlResult, SqlValue } from "./sql_types.ts";
+import type { SqlResult, SqlValue } from "./types.ts";
 
 /**
  * The answer as CSV: a header line with the column names, then one line per row. Null is an empty
@@ -13,7 +13,7 @@ import type { SqlResult, SqlValue } from "./sql_types.ts";
  *
  * @example
  * ```ts
- * import { toCsv } from "./sql_csv.ts";
+ * import { toCsv } from "./csv.ts";
  * const csv = toCsv({
  *   columns: [{ name: "host", type: "VARCHAR" }, { name: "n", type: "BIGINT" }],
  *   rows: [["a,b", 1], [null, 2]],

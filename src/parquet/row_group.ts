@@ -22,9 +22,9 @@ import {
   writeDoubleColumn,
   writeInt64DeltaColumn,
   writeNullColumn,
-} from "./parquet_fast_column.ts";
-import type { ColumnData } from "./parquet_layout.ts";
-import type { ColumnSpec } from "./parquet_schema.ts";
+} from "./fast_column.ts";
+import type { ColumnData } from "./layout.ts";
+import type { ColumnSpec } from "./schema.ts";
 
 type ColumnEncoder = Parameters<typeof writeColumn>[0]["column"];
 type PageData = Parameters<typeof writeColumn>[0]["pageData"];

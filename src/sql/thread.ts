@@ -6,9 +6,9 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { SqlEngineError } from "./sql_errors.ts";
-import type { FailureReply, InitRequest, QueryRequest, ReadyReply, ResultReply, WorkerReply } from "./sql_protocol.ts";
-import type { SqlValue } from "./sql_types.ts";
+import { SqlEngineError } from "./errors.ts";
+import type { FailureReply, InitRequest, QueryRequest, ReadyReply, ResultReply, WorkerReply } from "./protocol.ts";
+import type { SqlValue } from "./types.ts";
 
 /** A query's whole answer: its `result` message with the rows of the `rows` messages before it. */
 export type QueryAnswer = ResultReply & { rows: SqlValue[][] };
@@ -95,5 +95,5 @@ export class SqlThread {
 /** Names the fix when a compiled binary was built without the worker entrypoint. */
 function hint(message: string): string {
   if (!/Cannot find module|ModuleNotFound/.test(message)) return message;
-  return `${message}; build the binary with src/query/sql_worker.ts as an extra bun build --compile entrypoint`;
+  return `${message}; build the binary with src/sql/worker.ts as an extra bun build --compile entrypoint`;
 }

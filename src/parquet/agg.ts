@@ -19,7 +19,7 @@
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
 import { type StatName, STATS, type StatType } from "../model/aggregate_stats.ts";
 import type { AggColumns } from "./columns.ts";
-import { DoubleValues, Int64Values } from "./parquet_fast_column.ts";
+import { DoubleValues, Int64Values } from "./fast_column.ts";
 import {
   assertIntegers,
   type ColumnData,
@@ -31,8 +31,8 @@ import {
   toIntegers,
   toNullable,
   toStrings,
-} from "./parquet_layout.ts";
-import { type ColumnSpec, floatColumn, identityColumn, int64Column, kindColumn, timeColumn } from "./parquet_schema.ts";
+} from "./layout.ts";
+import { type ColumnSpec, floatColumn, identityColumn, int64Column, kindColumn, timeColumn } from "./schema.ts";
 
 const PERCENTILES = ["p50", "p90", "p95", "p99"] as const;
 

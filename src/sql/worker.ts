@@ -6,17 +6,10 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { SqlError } from "./sql_errors.ts";
-import { ROWS_PER_MESSAGE } from "./sql_protocol.ts";
-import type {
-  FailureKind,
-  FailureReply,
-  InitRequest,
-  QueryRequest,
-  WorkerReply,
-  WorkerRequest,
-} from "./sql_protocol.ts";
-import { DeadlineError, type SessionAnswer, SqlSession, ViewInputError } from "./sql_session.ts";
+import { SqlError } from "./errors.ts";
+import { ROWS_PER_MESSAGE } from "./protocol.ts";
+import type { FailureKind, FailureReply, InitRequest, QueryRequest, WorkerReply, WorkerRequest } from "./protocol.ts";
+import { DeadlineError, type SessionAnswer, SqlSession, ViewInputError } from "./session.ts";
 
 let session: SqlSession | null = null;
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { loadDuckdbModule } from "../platform/duckdb_assets.ts";
-import type { ArrowField } from "./sql_values.ts";
+import type { ArrowField } from "./values.ts";
 
 /** duckdb-wasm's Emscripten module, as its runtime callbacks receive it. */
 export interface WasmModule {

@@ -10,8 +10,8 @@
  * @module
  */
 import type { FileMetaData, RowGroup } from "hyparquet";
-import type { TierFileInfo } from "./parquet_footer.ts";
-import { IDENTITY, type RowFilter } from "./parquet_range.ts";
+import type { TierFileInfo } from "./footer.ts";
+import { IDENTITY, type RowFilter } from "./range.ts";
 
 /** A run of rows: whole row groups, in file order. */
 export interface RowRun {

@@ -52,7 +52,7 @@ export function sliceBatch<C extends Batch>(batch: C, start: number, end: number
  *
  * @example
  * ```ts
- * import { concatBatches } from "./parquet_batch.ts";
+ * import { concatBatches } from "./batch.ts";
  * const a = { length: 1, ts: new Float64Array([1]), name: ["x"] };
  * const b = { length: 2, ts: new Float64Array([2, 3]), name: ["y", "z"] };
  * const all = concatBatches([a, b]);

@@ -12,13 +12,13 @@ import {
   type DuckdbConnection,
   duckdbModule,
   instantiateFromBytes,
-} from "./sql_duckdb.ts";
-import { FileAllowList, sandboxRuntime } from "./sql_sandbox.ts";
-import { describeSql, runSql, singleQuery } from "./sql_statement.ts";
-import { valueConverter } from "./sql_values.ts";
-import { dropViewSql, quoteString, viewFiles, viewSql } from "./sql_views.ts";
-import type { SqlColumn, SqlSkippedFile, SqlValue, SqlView } from "./sql_types.ts";
-import { SqlError } from "./sql_errors.ts";
+} from "./duckdb.ts";
+import { FileAllowList, sandboxRuntime } from "./sandbox.ts";
+import { describeSql, runSql, singleQuery } from "./statement.ts";
+import { valueConverter } from "./values.ts";
+import { dropViewSql, quoteString, viewFiles, viewSql } from "./views.ts";
+import type { SqlColumn, SqlSkippedFile, SqlValue, SqlView } from "./types.ts";
+import { SqlError } from "./errors.ts";
 
 /** What a session is opened with. */
 export interface SessionOptions {

@@ -8,7 +8,7 @@
  * @module
  */
 import fs from "node:fs";
-import { duckdbModule, type DuckdbRuntime, type WasmModule } from "./sql_duckdb.ts";
+import { duckdbModule, type DuckdbRuntime, type WasmModule } from "./duckdb.ts";
 
 /** The files DuckDB may open, for the query running now. */
 export class FileAllowList {

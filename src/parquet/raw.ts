@@ -21,8 +21,8 @@
 import type { DecodedArray } from "hyparquet";
 import { KIND_CODE, MAX_COUNTER } from "../model/sample.ts";
 import type { RawColumns } from "./columns.ts";
-import { chooseGaugeScale, joinGauges, splitGauges } from "./parquet_gauge.ts";
-import { Int64Values } from "./parquet_fast_column.ts";
+import { chooseGaugeScale, joinGauges, splitGauges } from "./gauge.ts";
+import { Int64Values } from "./fast_column.ts";
 import {
   type ColumnData,
   type EncodedColumns,
@@ -35,7 +35,7 @@ import {
   toIntegers,
   toNullable,
   toStrings,
-} from "./parquet_layout.ts";
+} from "./layout.ts";
 import {
   type ColumnSpec,
   decimalColumn,
@@ -45,7 +45,7 @@ import {
   textColumn,
   timeColumn,
   uint64Column,
-} from "./parquet_schema.ts";
+} from "./schema.ts";
 
 /** Fields of `RawColumns` a reader may ask for (identity and `ts` are always read). */
 export type RawField = "kind" | "value" | "counter" | "text" | "valid" | "error" | "pollMs";

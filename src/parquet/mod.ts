@@ -1,0 +1,15 @@
+/**
+ * The Parquet codec of the tier files: layouts (raw and aggregate), writer, reader, footer, pruning, page encoders (`docs/format/tiers.md`).
+ *
+ * The folder's public surface: what the rest of `src/` uses.
+ *
+ * @module
+ */
+export { AGG_LAYOUT, type AggField } from "./agg.ts";
+export { type Batch, concatBatches, gatherBatch, type IdentityColumns } from "./batch.ts";
+export { type AggColumns, allocAggColumns, allocRawColumns, putStats, type RawColumns, takeStats } from "./columns.ts";
+export { type Compression, pageCompressors } from "./compressors.ts";
+export { evictTierFooter, readTierFileInfo } from "./footer.ts";
+export { type RawField } from "./raw.ts";
+export { iterateAggFile, iterateRawFile, readAggFile, readRawFile } from "./reader.ts";
+export { createTierWriter, type TierWriteResult, tierWriterTo } from "./writer.ts";
