@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
-import test from "node:test";
+import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { rng, withTempDir } from "../helpers.ts";
 import { type RunningBinary, startBinary } from "./binary.ts";
-import { launchBrowser, screenshot } from "./ui_browser.ts";
+import { type Browser, launchBrowser, openPage, screenshot } from "./ui_browser.ts";
 
 /**
  * The web UI at /ui, used as a person would: headless Chromium against the compiled binary with data
@@ -54,6 +54,15 @@ async function seed(bin: RunningBinary, headers: Record<string, string> = {}): P
   return { cpu };
 }
 
+/** One Chromium for the file's tests; each test opens its own page (another port: another origin). */
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
 /** Distinct buckets of `size` holding a timestamp, among those overlapping [from, to]. */
 function expectedBuckets(ts: number[], size: number, from: number, to: number): number {
   const starts = new Set(ts.map((t) => Math.floor(t / size) * size).filter((b) => b + size > from && b <= to));
@@ -63,8 +72,8 @@ function expectedBuckets(ts: number[], size: number, from: number, to: number): 
 test("web UI: explorer finds a series, charts it with the tier's points, health moves live, SQL errors show", async () => {
   await withTempDir(async (dir) => {
     const bin = await startBinary(["--data-dir", path.join(dir, "data")]);
-    const browser = await launchBrowser(1280, 720);
-    const { page } = browser;
+    const tab = await openPage(browser, 1280, 720);
+    const { page } = tab;
     let feeding = true;
     let feeder: Promise<void> = Promise.resolve();
     try {
@@ -214,11 +223,11 @@ test("web UI: explorer finds a series, charts it with the tier's points, health 
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth));
       await screenshot(page, "ui-series-phone");
 
-      assert.deepEqual(browser.errors, [], "no console errors, CSP violations or exceptions");
+      assert.deepEqual(tab.errors, [], "no console errors, CSP violations or exceptions");
     } finally {
       feeding = false;
       await feeder;
-      await browser.close();
+      await tab.close();
       await bin.stop();
     }
   });
@@ -228,8 +237,8 @@ test("web UI: with a token set, nothing is readable until the token is given", a
   await withTempDir(async (dir) => {
     const token = "ui-test-token-7f3a";
     const bin = await startBinary(["--data-dir", path.join(dir, "data")], { env: { STALKER_STORAGE_TOKEN: token } });
-    const browser = await launchBrowser(1280, 720);
-    const { page } = browser;
+    const tab = await openPage(browser, 1280, 720);
+    const { page } = tab;
     try {
       await seed(bin, { authorization: `Bearer ${token}` });
       await page.goto(`${bin.url}/ui`);
@@ -237,6 +246,12 @@ test("web UI: with a token set, nothing is readable until the token is given", a
       assert.equal(await page.locator("#series-table").count(), 0, "no data behind the prompt");
       const anonymous = await page.evaluate(async () => (await fetch("/api/v1/series")).status);
       assert.equal(anonymous, 401);
+
+      // Escape does not get past it either
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("Escape");
+      await page.waitForSelector("#token-dialog[open]");
+      assert.equal(await page.locator("#series-table").count(), 0);
 
       await page.fill("#token-input", "wrong");
       await page.press("#token-input", "Enter");
@@ -255,9 +270,9 @@ test("web UI: with a token set, nothing is readable until the token is given", a
       // Signing out forgets it: the prompt is back.
       await page.click("#sign-out");
       await page.waitForSelector("#token-dialog[open]");
-      assert.deepEqual(browser.errors, []);
+      assert.deepEqual(tab.errors, []);
     } finally {
-      await browser.close();
+      await tab.close();
       await bin.stop();
     }
   });

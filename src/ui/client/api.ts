@@ -38,6 +38,7 @@ function updateSignOut(): void {
 }
 
 let asking: Promise<void> | null = null;
+let guarded = false;
 
 /** Opens the token dialog (once for all callers) and resolves when a token was entered. */
 function askToken(message: string): Promise<void> {
@@ -59,14 +60,21 @@ function askToken(message: string): Promise<void> {
       (remember.checked ? localStorage : sessionStorage).setItem(KEY, token);
       updateSignOut();
       form.removeEventListener("submit", submit);
-      dialog.close();
       asking = null;
+      dialog.close();
       resolve();
     };
     form.addEventListener("submit", submit);
-    // Escape must not leave the page half-usable without a token: the dialog stays until one is given.
-    dialog.addEventListener("cancel", (e) => e.preventDefault(), { once: true });
   });
+  if (!guarded) {
+    // Escape must not leave the page without data and without a prompt: the dialog stays until a token
+    // is given (a browser may close it anyway after repeated Escapes: then it opens again).
+    guarded = true;
+    dialog.addEventListener("cancel", (e) => e.preventDefault());
+    dialog.addEventListener("close", () => {
+      if (asking && !dialog.open) dialog.showModal();
+    });
+  }
   if (!dialog.open) dialog.showModal();
   input.focus();
   return asking;
