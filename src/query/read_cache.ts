@@ -69,7 +69,7 @@ export class ReadCache {
       this.#entries.set(key, entry);
     } else {
       this.#misses++;
-      entry = { value: load(), bytes: 0 };
+      entry = { value: load().then(ownCopy), bytes: 0 };
       this.#entries.set(key, entry);
       const settled = entry;
       try {
@@ -121,6 +121,23 @@ function inRange<C extends Batch>(batch: C, timeColumn: keyof C & string, fromMs
   let n = 0;
   for (let i = 0; i < batch.length; i++) if (time[i] >= fromMs && time[i] < toMs) rows[n++] = i;
   return n === batch.length ? batch : gatherBatch(batch, rows.subarray(0, n));
+}
+
+/**
+ * The batch with columns of its own: decoded columns are often views of a larger buffer (a page or a
+ * whole column chunk, sketches views of a decompressed page), which a cached view would keep alive
+ * unseen. Views are copied to their own size; columns that own their buffer are kept as they are.
+ */
+function ownCopy<C extends Batch>(batch: C): C {
+  const out: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(batch)) {
+    if (ArrayBuffer.isView(column) && !(column instanceof DataView)) {
+      out[key] = column.byteLength < column.buffer.byteLength ? (column as Uint8Array).slice() : column;
+    } else if (Array.isArray(column)) {
+      out[key] = column.map((v) => v instanceof Uint8Array && v.byteLength < v.buffer.byteLength ? v.slice() : v);
+    } else out[key] = column;
+  }
+  return out as C;
 }
 
 /** Bytes a decoded batch holds (typed arrays by size, references at 8 bytes, byte arrays by size). */

@@ -48,3 +48,19 @@ test("the cache holds to its bytes, least recently used out; a failed load is no
   await big.read("/a", F, "*", "ts", 0, 10, load);
   assert.equal(big.stats().entries, 0);
 });
+
+test("cached columns own their memory: views of a larger buffer are copied to their size", async () => {
+  const page = new Float64Array(100_000); // a decoded page the rows were cut from
+  page.set([1, 2], 500);
+  const chunk = new Uint8Array(1 << 20);
+  chunk.set([7, 8, 9], 10);
+  const load = () =>
+    Promise.resolve({ length: 2, ts: page.subarray(500, 502), sketch: [chunk.subarray(10, 13), null] });
+  const cache = new ReadCache(1 << 20);
+  const got = await cache.read("/f", F, "*", "ts", 0, 10, load);
+  assert.deepEqual([...got.ts], [1, 2]);
+  assert.equal(got.ts.buffer.byteLength, 16, "the page is not kept alive");
+  assert.equal(got.sketch[0]!.buffer.byteLength, 3);
+  assert.deepEqual([...got.sketch[0]!], [7, 8, 9]);
+  assert.equal(cache.stats().bytes, 16 + 2 * 8 + 3);
+});
