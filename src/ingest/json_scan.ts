@@ -104,8 +104,8 @@ const T_NONE = 0, T_STRING = 1, T_NUMBER = 2, T_TRUE = 3, T_FALSE = 4, T_NULL = 
  * import { SeriesIndex } from "../head/series.ts";
  * const index = new SeriesIndex();
  * const ctx = { cache: new SeriesCache(), resolve: (n: string, t: string, p: string) => index.resolve(n, t, p) };
- * const body = new TextEncoder().encode('[{"namespace":"n","target":"t","poller":"p","timestamp_ms":1000,"value":1.5}]');
- * const b = scanJson(body, ctx, 2000, "json");
+ * const body = new TextEncoder().encode('[{"namespace":"n","target":"t","poller":"p","timestamp_ms":1780000000000,"value":1.5}]');
+ * const b = scanJson(body, ctx, 1780000060000, "json");
  * if (b.length !== 1 || b.value[0] !== 1.5 || b.seriesId[0] !== 0) throw new Error();
  * ```
  */

@@ -64,9 +64,9 @@ const V_NONE = 0, V_COUNTER = 5, V_TEXT = 6, V_GAUGE = 7;
  * const index = new SeriesIndex();
  * const ctx = { cache: new SeriesCache(), resolve: (n: string, t: string, p: string) => index.resolve(n, t, p) };
  * const body = toBinary(SampleBatchSchema, create(SampleBatchSchema, { samples: [create(SampleSchema, {
- *   namespace: "n", target: "t", poller: "p", timestampMs: 1000n, valid: true,
+ *   namespace: "n", target: "t", poller: "p", timestampMs: 1780000000000n, valid: true,
  *   value: { case: "valueGauge", value: 1.5 } })] }));
- * const b = scanProtobuf(body, ctx, 2000);
+ * const b = scanProtobuf(body, ctx, 1780000060000);
  * if (b.length !== 1 || b.value[0] !== 1.5 || b.seriesId[0] !== 0) throw new Error();
  * ```
  */
