@@ -31,20 +31,13 @@ export interface NamesDelta {
   forgotten?: number;
 }
 
-/** Rows [lo, hi) of one raw log chunk (views of shared memory; series are head ids). */
-export interface RawPart {
+/**
+ * Rows [lo, hi) of one raw log chunk: the columns of a {@link RawSlice} as views of shared memory
+ * (series are head ids; the side values of rows in [lo, hi) are keyed by chunk row).
+ */
+export interface RawPart extends Omit<RawSlice, "n"> {
   lo: number;
   hi: number;
-  series: Int32Array;
-  ts: Float64Array;
-  value: Float64Array;
-  kind: Uint8Array;
-  flags: Uint8Array;
-  pollMs: Int32Array;
-  /** Side values of rows in [lo, hi), by chunk row. */
-  big: [number, string][];
-  text: [number, string][];
-  error: [number, string][];
 }
 
 /** The state a snapshot holds, copied at the cut (names excepted: the encoder has them). */
