@@ -194,7 +194,11 @@ async function vmRun(o: MemoryOpts, dataDir: string, samples: number, rep: numbe
       samples,
     );
   } finally {
+    // its directory goes only once it has exited: removed under a stopping VictoriaMetrics, the
+    // removal races its final flush (ENOTEMPTY, and a panic in its log)
+    const exited = new Promise((resolve) => proc.exitCode !== null ? resolve(null) : proc.once("exit", resolve));
     stopPid(proc.pid!);
+    await exited;
     fs.closeSync(log);
     fs.rmSync(dir, { recursive: true, force: true });
   }
