@@ -505,9 +505,9 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   spec<number>({
     key: "limits.series_idle_time",
     kind: "duration",
-    default: "26h",
+    default: "0s",
     doc:
-      "A series with no sample newer than this (by sample time) leaves memory: its names, last value and counter state go (its data stays queryable from Parquet; a later sample creates it again, and its first counter rate after that is skipped). Longer than a day by default, so series polled daily stay. 0 keeps every series.",
+      "A series with no sample newer than this (by sample time) leaves memory: its names, last value and counter state go (its data stays queryable from Parquet by GET /api/v1/query; a later sample creates it again, and its first counter rate after that is skipped). While forgotten it is not listed by GET /api/v1/series, the UI's explorer or the Prometheus API's selectors, and backfilled history older than this is forgotten right after its flush: so 0 (keep every series) by default; set it (e.g. 26h) on a box whose series churn. Longer than a day, so series polled daily stay.",
     set: (c, v) => (c.limits.seriesIdleMs = v),
   }),
 ];
