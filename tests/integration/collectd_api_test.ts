@@ -1,19 +1,11 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { createApp } from "../../src/http/app.ts";
-import { silentLogger } from "../../src/platform/log.ts";
-import { memStorage } from "../helpers.ts";
+import { memApp } from "../app_helper.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const TOKEN = "collectd-token";
 
-async function setup(authToken = "", yaml = "") {
-  const env = await memStorage(yaml, NOW);
-  const app = createApp({ storage: env.storage, metrics: env.metrics, log: silentLogger, clock: env.clock, authToken });
-  const series = async () =>
-    (await (await app.request("/api/v1/series", { headers: { authorization: `Bearer ${authToken}` } })).json()).series;
-  return { ...env, app, series };
-}
+const setup = (authToken = "", yaml = "") => memApp(authToken, yaml, NOW);
 
 test("POST /collectd (write_http JSON): 200 with our counts after storing, basic auth, 400 leaves no trace", async () => {
   const { app, series, storage } = await setup(TOKEN);

@@ -1,20 +1,12 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
-import { createApp } from "../../src/http/app.ts";
-import { silentLogger } from "../../src/platform/log.ts";
-import { memStorage } from "../helpers.ts";
+import { memApp } from "../app_helper.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const TOKEN = "s3cret";
 
-async function setup(authToken = "", yaml = "") {
-  const env = await memStorage(yaml, NOW);
-  const app = createApp({ storage: env.storage, metrics: env.metrics, log: silentLogger, clock: env.clock, authToken });
-  const series = async () =>
-    (await (await app.request("/api/v1/series", { headers: { authorization: `Bearer ${authToken}` } })).json()).series;
-  return { ...env, app, series };
-}
+const setup = (authToken = "", yaml = "") => memApp(authToken, yaml, NOW);
 
 const LINES = `interface,agent_host=sw1,ifName=Gi0/1 ifHCInOctets=100i,ifOperStatus=1i ${NOW / 1000}\n` +
   `interface,agent_host=sw1,ifName=Gi0/2 ifHCInOctets=200i,ifOperStatus=2i ${NOW / 1000}\n`;

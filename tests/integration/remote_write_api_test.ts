@@ -2,21 +2,13 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { WriteRequestSchema } from "../../src/gen/prometheus_remote_pb.ts";
-import { createApp } from "../../src/http/app.ts";
-import { silentLogger } from "../../src/platform/log.ts";
-import { memStorage } from "../helpers.ts";
+import { memApp } from "../app_helper.ts";
 import { snappyLiterals } from "../snappy_helper.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const TOKEN = "rw-token";
 
-async function setup(authToken = "", yaml = "") {
-  const env = await memStorage(yaml, NOW);
-  const app = createApp({ storage: env.storage, metrics: env.metrics, log: silentLogger, clock: env.clock, authToken });
-  const series = async () =>
-    (await (await app.request("/api/v1/series", { headers: { authorization: `Bearer ${authToken}` } })).json()).series;
-  return { ...env, app, series };
-}
+const setup = (authToken = "", yaml = "") => memApp(authToken, yaml, NOW);
 
 function body(n: number, t: number, name = "ifHCInOctets"): Uint8Array<ArrayBuffer> {
   return snappyLiterals(toBinary(
