@@ -19,7 +19,7 @@ import type { Command, Io } from "./args.ts";
 import { OfflineStore } from "../service/offline.ts";
 import { planRetention, type RetentionPlan } from "../service/retention.ts";
 import { renderTable } from "./table.ts";
-import { call, findRemote } from "./remote.ts";
+import { call, findRemote, SERVER_OPTIONS } from "./remote.ts";
 import { type CompactJson, compactJson, retentionFromJson, type RetentionJson } from "../http/admin_routes.ts";
 
 /** Opens the data directory as a server would, without listening and without background jobs. */
@@ -46,7 +46,7 @@ Flushes what the WAL holds, rolls up every complete window of the coarser tiers 
 merges small files. When a server holds the data directory (or with --server URL) the server does it
 (POST /api/v1/admin/compact); otherwise it works on the directory directly.
 `,
-  options: { tier: { type: "string" }, server: { type: "string" }, token: { type: "string" } },
+  options: { tier: { type: "string" }, ...SERVER_OPTIONS },
   async run({ values, io, loadConfig }) {
     const tier = values.tier as string | undefined;
     if (tier !== undefined && !["hourly", "daily", "weekly"].includes(tier)) {
@@ -80,7 +80,7 @@ export const retentionCommand: Command = {
 with --server URL) the server does it (POST /api/v1/admin/retention); otherwise it works on the
 directory directly. A server also applies retention every 10 minutes by itself.
 `,
-  options: { "dry-run": { type: "boolean" }, server: { type: "string" }, token: { type: "string" } },
+  options: { "dry-run": { type: "boolean" }, ...SERVER_OPTIONS },
   async run({ values, io, loadConfig }) {
     const config = loadConfig();
     const dry = Boolean(values["dry-run"]);

@@ -12,7 +12,7 @@ import { type SnapshotJson, snapshotJson } from "../http/admin_routes.ts";
 import type { Command, Io } from "./args.ts";
 import { openStorage } from "./admin_cmds.ts";
 import { usageError } from "./errors.ts";
-import { call, findRemote } from "./remote.ts";
+import { call, findRemote, SELECTION_OPTIONS, SERVER_OPTIONS } from "./remote.ts";
 import { walDirOf } from "../service/core.ts";
 import { systemClock } from "../platform/clock.ts";
 import { silentLogger } from "../platform/log.ts";
@@ -32,7 +32,7 @@ snapshot. When a server holds the data directory (or with --server URL), the ser
 /api/v1/admin/snapshot) and DIR is a path on the server's machine that the server's user can write;
 without DIR it goes to DATA_DIR/backups/<UTC time>.
 `,
-  options: { server: { type: "string" }, token: { type: "string" } },
+  options: SERVER_OPTIONS,
   positionals: true,
   async run({ values, positionals, io, loadConfig }) {
     if (positionals.length > 1) throw usageError(`snapshot takes one directory, got ${positionals.length}`);
@@ -103,16 +103,10 @@ it writes to standard output (Parquet needs --output). Through the server that h
 directory (GET /api/v1/export), else from the directory directly.
 `,
   options: {
-    namespace: { type: "string" },
-    target: { type: "string" },
-    poller: { type: "string" },
-    from: { type: "string" },
-    to: { type: "string" },
-    tier: { type: "string" },
+    ...SELECTION_OPTIONS,
+    ...SERVER_OPTIONS,
     format: { type: "string", short: "f" },
     output: { type: "string", short: "o" },
-    server: { type: "string" },
-    token: { type: "string" },
   },
   async run({ values, io, loadConfig }) {
     const config = loadConfig();

@@ -17,14 +17,10 @@ import { InputError } from "../model/errors.ts";
 import { seriesJson } from "../http/json_out.ts";
 import { usageError } from "./errors.ts";
 import type { Command, CommandContext } from "./args.ts";
-import { call, findRemote } from "./remote.ts";
+import { call, findRemote, SELECTION_OPTIONS, SERVER_OPTIONS } from "./remote.ts";
 import { renderTable } from "./table.ts";
 
-const REMOTE_OPTIONS = {
-  server: { type: "string" as const },
-  token: { type: "string" as const },
-  format: { type: "string" as const, short: "f" },
-};
+const REMOTE_OPTIONS = { ...SERVER_OPTIONS, format: { type: "string" as const, short: "f" } };
 
 function formatOf(values: CommandContext["values"]): "table" | "json" | "csv" {
   const f = String(values.format ?? "table");
@@ -47,12 +43,7 @@ Without --server it reads the data directory directly (WAL included), or asks th
 `,
   options: {
     ...REMOTE_OPTIONS,
-    namespace: { type: "string" },
-    target: { type: "string" },
-    poller: { type: "string" },
-    from: { type: "string" },
-    to: { type: "string" },
-    tier: { type: "string" },
+    ...SELECTION_OPTIONS,
     limit: { type: "string" },
   },
   async run({ values, io, loadConfig }) {

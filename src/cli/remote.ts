@@ -13,6 +13,22 @@ import { fetchTrusting } from "../platform/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /** A server to ask. */
+/** The flags of every command that may go through a running server: its URL and its bearer token. */
+export const SERVER_OPTIONS = {
+  server: { type: "string" as const },
+  token: { type: "string" as const },
+};
+
+/** The flags that select series and a range, shared by query and export. */
+export const SELECTION_OPTIONS = {
+  namespace: { type: "string" as const },
+  target: { type: "string" as const },
+  poller: { type: "string" as const },
+  from: { type: "string" as const },
+  to: { type: "string" as const },
+  tier: { type: "string" as const },
+};
+
 export interface Remote {
   url: string;
   token: string;
