@@ -1,6 +1,7 @@
 /**
  * The layer check: imports in `src/` only point down the architecture (docs/architecture.md). A
- * module may import from its own folder and from folders of a lower rank.
+ * module may import from its own folder and from folders of a lower rank. It also keeps imports of a
+ * library's private files (`<package>/src/...`) to the one adapter module that documents why.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -28,6 +29,10 @@ export const LAYERS: Readonly<Record<string, number>> = {
 };
 
 const src = new URL("../src", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+
+/** The only module that may import a library's private files (hyparquet-writer's page encoders). */
+export const PRIVATE_IMPORT_ADAPTER = "src/parquet/_hyparquet_writer.ts";
 
 function layerOf(file: string): string {
   return path.relative(src, file).split(path.sep)[0];
@@ -64,8 +69,29 @@ export function layerViolations(): string[] {
   return out;
 }
 
+/**
+ * Imports of a package's private files (`"<package>/src/..."`) in src/, tests/, bench/ and scripts/
+ * outside {@link PRIVATE_IMPORT_ADAPTER}, as readable messages.
+ */
+export function privateImports(): string[] {
+  const out: string[] = [];
+  for (const dir of ["src", "tests", "bench", "scripts"]) {
+    for (const file of walk(path.join(root, dir))) {
+      const rel = path.relative(root, file);
+      if (rel === PRIVATE_IMPORT_ADAPTER) continue;
+      const text = fs.readFileSync(file, "utf8");
+      for (
+        const m of text.matchAll(/(?:import|export)[^"']*?from\s+["']((?:@[^/"']+\/)?[^./"'][^/"']*\/src\/[^"']+)["']/g)
+      ) {
+        out.push(`${rel} imports ${m[1]}: a library's private file; go through ${PRIVATE_IMPORT_ADAPTER}`);
+      }
+    }
+  }
+  return out;
+}
+
 if (import.meta.main) {
-  const violations = layerViolations();
+  const violations = [...layerViolations(), ...privateImports()];
   for (const v of violations) console.error(v);
   if (violations.length > 0) Deno.exit(1);
   console.log("layers ok");

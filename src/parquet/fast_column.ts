@@ -17,17 +17,16 @@
  * @module
  */
 import type { ColumnChunk, OffsetIndex, SchemaElement } from "hyparquet";
-import type { ColumnIndex } from "hyparquet/src/types.js";
-import { ByteWriter as PageWriter } from "hyparquet-writer";
-import type { writeColumn } from "hyparquet-writer/src/column.js";
-import { writePageHeader } from "hyparquet-writer/src/datapage.js";
-import { writeDictionaryPage } from "hyparquet-writer/src/dictionary.js";
-import { writeRleBitPackedHybrid } from "hyparquet-writer/src/encoding.js";
-import { unconvertMinMax } from "hyparquet-writer/src/unconvert.js";
-
-type ColumnEncoder = Parameters<typeof writeColumn>[0]["column"];
-type Writer = Parameters<typeof writeColumn>[0]["writer"];
-type ColumnResult = ReturnType<typeof writeColumn>;
+import { ByteWriter as PageWriter, type Writer } from "hyparquet-writer";
+import {
+  type ColumnEncoder,
+  type ColumnResult,
+  type PageColumnIndex,
+  unconvertMinMax,
+  writeDictionaryPage,
+  writePageHeader,
+  writeRleBitPackedHybrid,
+} from "./_hyparquet_writer.ts";
 
 const ENCODING = "DELTA_BINARY_PACKED";
 const utf8 = new TextEncoder();
@@ -348,7 +347,7 @@ interface WrittenPages {
   dataPageOffset: bigint;
   uncompressedSize: number;
   pages: number;
-  columnIndex?: ColumnIndex;
+  columnIndex?: PageColumnIndex;
   offsetIndex?: OffsetIndex;
 }
 
@@ -411,7 +410,10 @@ function finishChunk(
 }
 
 /** Empty page indexes as `writeColumn` starts them: only for a column of several pages, if asked for. */
-function pageIndexes(column: ColumnEncoder, pages: number): { columnIndex?: ColumnIndex; offsetIndex?: OffsetIndex } {
+function pageIndexes(
+  column: ColumnEncoder,
+  pages: number,
+): { columnIndex?: PageColumnIndex; offsetIndex?: OffsetIndex } {
   const several = pages > 1;
   return {
     columnIndex: column.columnIndex && several

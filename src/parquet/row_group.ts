@@ -12,7 +12,7 @@
  */
 import type { DecodedArray } from "hyparquet";
 import type { ParquetWriter } from "hyparquet-writer";
-import { writeColumn } from "hyparquet-writer/src/column.js";
+import { type ColumnEncoder, type ColumnResult, type PageData, writeColumn } from "./_hyparquet_writer.ts";
 import {
   allNull,
   DoubleValues,
@@ -25,9 +25,6 @@ import {
 } from "./fast_column.ts";
 import type { ColumnData } from "./layout.ts";
 import type { ColumnSpec } from "./schema.ts";
-
-type ColumnEncoder = Parameters<typeof writeColumn>[0]["column"];
-type PageData = Parameters<typeof writeColumn>[0]["pageData"];
 
 /** One column of a row group: how it is written, its page size, and its values. */
 export interface RowGroupColumn {
@@ -81,12 +78,12 @@ function libraryValues(data: ColumnData): DecodedArray {
   return data;
 }
 
-/** The chunk written by `parquet_fast_column.ts`, or null when that case does not apply. */
+/** The chunk written by `fast_column.ts`, or null when that case does not apply. */
 function fastColumn(
   writer: ParquetWriter["writer"],
   encoder: ColumnEncoder,
   data: ColumnData,
-): ReturnType<typeof writeColumn> | null {
+): ColumnResult | null {
   if (data instanceof Int64Values) {
     return encoder.encoding === "DELTA_BINARY_PACKED" ? writeInt64DeltaColumn(writer, encoder, data) : null;
   }

@@ -3,12 +3,16 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { layerViolations } from "../../scripts/check_layers.ts";
+import { layerViolations, privateImports } from "../../scripts/check_layers.ts";
 import { bufGenerate } from "../../scripts/gen.ts";
 import { ROOT } from "../helpers.ts";
 
 test("imports only point down the layers", () => {
   assert.deepEqual(layerViolations(), []);
+});
+
+test("a library's private files are imported only by the one adapter (src/parquet/_hyparquet_writer.ts)", () => {
+  assert.deepEqual(privateImports(), []);
 });
 
 test("Deno.* and Bun.* appear only in main.ts and src/platform/", () => {

@@ -2,7 +2,6 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { parquetReadObjects } from "hyparquet";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
-import { writeColumn } from "hyparquet-writer/src/column.js";
 import {
   DoubleValues,
   Int64Values,
@@ -12,6 +11,7 @@ import {
   writeInt64DeltaColumn,
   writeNullColumn,
 } from "../../../src/parquet/fast_column.ts";
+import { type ColumnEncoder as Encoder, writeColumn } from "../../../src/parquet/_hyparquet_writer.ts";
 import { pageCompressors, parquetCodec } from "../../../src/parquet/compressors.ts";
 import {
   decimalColumn,
@@ -23,8 +23,6 @@ import {
   uint64Column,
 } from "../../../src/parquet/schema.ts";
 import type { ColumnSpec } from "../../../src/parquet/schema.ts";
-
-type Encoder = Parameters<typeof writeColumn>[0]["column"];
 
 function encoder(
   spec: ColumnSpec,
