@@ -97,7 +97,7 @@ directory directly. A server also applies retention every 10 minutes by itself.
     }
     const storage = await openStorage(config);
     try {
-      const plan = await storage.retention(false);
+      const plan = await storage.retention();
       printRetention(io, plan, false);
     } finally {
       await storage.close();

@@ -34,7 +34,7 @@ export function mountAdminRoutes(app: Hono, storage: Storage, clock: Clock): voi
   });
   app.post("/api/v1/admin/retention", async (c) => {
     const dry = booleanParam(c, "dry_run");
-    return c.json(retentionJson(await storage.retention(dry), dry));
+    return c.json(retentionJson(await (dry ? storage.previewRetention() : storage.retention()), dry));
   });
   app.post("/api/v1/admin/snapshot", async (c) => {
     const dir = c.req.query("dir") ??

@@ -108,11 +108,16 @@ function deletion(f: TierFile, reason: Deletion["reason"]): Deletion {
   };
 }
 
+/** What retention would delete now, on the manifest after any commit in progress (a dry run). */
+export async function previewRetention(core: Core): Promise<RetentionPlan> {
+  return await core.catalog.run(() => Promise.resolve(planRetention(core.manifest, core.clock.now(), core.config)));
+}
+
 /** Runs retention: plans on the current manifest, commits without the files, deletes them later. */
-export async function applyRetention(core: Core, dryRun: boolean): Promise<RetentionPlan> {
+export async function applyRetention(core: Core): Promise<RetentionPlan> {
   return await core.catalog.run(async () => {
     const plan = planRetention(core.manifest, core.clock.now(), core.config);
-    if (dryRun || plan.deletions.length === 0) return plan;
+    if (plan.deletions.length === 0) return plan;
     const gone = new Set(plan.deletions.map((d) => d.path));
     const m: Manifest = structuredClone(core.manifest);
     m.files = m.files.filter((f) => !gone.has(f.path));

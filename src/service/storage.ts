@@ -35,7 +35,7 @@ import { WalWriter } from "../wal/writer.ts";
 import { TierRunner, type TierRunnerMode } from "../tier/tier_runner.ts";
 import { Catalog, type CommitHook } from "./catalog.ts";
 import { type RollupReport, rollupTier } from "./compactor.ts";
-import { applyRetention, type RetentionPlan } from "./retention.ts";
+import { applyRetention, previewRetention, type RetentionPlan } from "./retention.ts";
 import { type SnapshotReport, takeSnapshot } from "./backup.ts";
 import { Scheduler } from "./scheduler.ts";
 import { type MergeReport, runMerges } from "./merger.ts";
@@ -622,14 +622,20 @@ export class Storage implements StorageView {
     }));
   }
 
-  /** Applies retention (or only plans it with `dryRun`). */
-  async retention(dryRun = false): Promise<RetentionPlan> {
+  /** Applies retention: deletes what {@link previewRetention} lists (recorded as the job `retention`). */
+  async retention(): Promise<RetentionPlan> {
     this.assertReady();
     return await this.job(
       "retention",
-      () => applyRetention(this.core, dryRun),
-      (plan) => dryRun ? null : { deleted: plan.deletions.length, bytes_after: plan.bytesAfter },
+      () => applyRetention(this.core),
+      (plan) => ({ deleted: plan.deletions.length, bytes_after: plan.bytesAfter }),
     );
+  }
+
+  /** What {@link retention} would delete now, deleting nothing (a dry run; not recorded as a job run). */
+  async previewRetention(): Promise<RetentionPlan> {
+    this.assertReady();
+    return await previewRetention(this.core);
   }
 
   /** Takes an online snapshot into the new directory `dir` (see backup.ts). */

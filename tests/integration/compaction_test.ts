@@ -215,7 +215,7 @@ test("retention deletes expired partitions; a dry run deletes nothing", async ()
   const rawDays = () => [...new Set(s.core.manifest.files.filter((f) => f.tier === "raw").map((f) => f.partition))];
   assert.equal(rawDays().length, 4);
   // now = 11-25 00:00: raw data older than 11-23 00:00 is past 48 h; day 11-22 ends exactly there
-  const dry = await s.retention(true);
+  const dry = await s.previewRetention();
   assert.equal(dry.deletions.filter((d) => d.tier === "raw").length, 3);
   assert.equal(rawDays().length, 4, "dry run deletes nothing");
   const plan = await s.retention();
@@ -291,7 +291,7 @@ test("retention.max_disk_bytes deletes what is rolled up before what is not, and
   const oldRaw = files.filter((f) => f.tier === "raw" && f.partition !== day0 + 3 * DAY);
   const oldRawBytes = oldRaw.reduce((a, f) => a + f.bytes, 0);
   s.config.retention.maxDiskBytes = total - oldRawBytes;
-  const dry = await s.retention(true);
+  const dry = await s.previewRetention();
   assert.deepEqual(dry.deletions.map((d) => [d.tier, d.reason]), oldRaw.map(() => ["raw", "size cap"]));
   s.config.retention.maxDiskBytes = total - oldRawBytes - 1;
   const plan = await s.retention();
