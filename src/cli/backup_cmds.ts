@@ -8,7 +8,7 @@ import { resolve as resolvePath } from "node:path";
 import { humanSize } from "../config/units.ts";
 import { nodeFs } from "../platform/node_fs.ts";
 import { restoreSnapshot } from "../service/backup.ts";
-import { type SnapshotJson, snapshotJson } from "../http/admin_routes.ts";
+import { type SnapshotJson, snapshotJson, snapshotName, snapshotRootOf } from "../http/admin_routes.ts";
 import type { Command, Io } from "./args.ts";
 import { openStorage } from "./admin_cmds.ts";
 import { usageError } from "./errors.ts";
@@ -28,9 +28,10 @@ export const snapshotCommand: Command = {
 Writes the committed tier files (hard-linked when DIR is on the data directory's file system, else
 copied), the manifest and the WAL written since the last flush into DIR, which must not exist. Restored
 with "stalker-storage restore DIR --data-dir NEW", it holds exactly the samples acknowledged before the
-snapshot. When a server holds the data directory (or with --server URL), the server takes it (POST
-/api/v1/admin/snapshot) and DIR is a path on the server's machine that the server's user can write;
-without DIR it goes to DATA_DIR/backups/<UTC time>.
+snapshot. Without DIR it goes to <snapshot directory>/<UTC time> (server.snapshot_dir, default
+DATA_DIR/backups). When a server holds the data directory (or with --server URL), the server takes it
+(POST /api/v1/admin/snapshot): DIR is then a path on the server's machine and must lie under its
+snapshot directory.
 `,
   options: SERVER_OPTIONS,
   positionals: true,
@@ -46,7 +47,7 @@ without DIR it goes to DATA_DIR/backups/<UTC time>.
     }
     const storage = await openStorage(config);
     try {
-      const target = dir ?? resolvePath(config.dataDir, "backups", new Date().toISOString().replace(/[:.]/g, "-"));
+      const target = dir ?? resolvePath(snapshotRootOf(config), snapshotName(systemClock.now()));
       printSnapshot(io, snapshotJson(await storage.snapshot(target)));
     } finally {
       await storage.close();

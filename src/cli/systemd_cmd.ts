@@ -29,6 +29,8 @@ export interface InstallPlan {
   dataDir: string;
   /** The WAL directory when it is outside the data directory, else "". */
   walDir: string;
+  /** The snapshot directory (server.snapshot_dir) when it is outside the data directory, else "". */
+  snapshotDir: string;
   listen: string;
 }
 
@@ -43,7 +45,7 @@ const DEFAULTS = {
 /** The unit file for a plan. */
 export function unitFile(p: InstallPlan): string {
   const { hostname } = splitListen(p.listen);
-  const writable = [p.dataDir, p.walDir].filter((d) => d !== "");
+  const writable = [p.dataDir, p.walDir, p.snapshotDir].filter((d) => d !== "");
   return `[Unit]
 Description=stalker-storage edge time-series collector
 Documentation=https://github.com/stalker/stalker-storage/blob/main/docs/operations.md
@@ -127,7 +129,7 @@ export const installSystemdCommand: Command = {
 Creates the system user, installs this binary (replacing an installed one by rename, so a running
 service is never disturbed), installs the configuration (--config FILE, else the installed one is kept,
 else the defaults; --data-dir and --listen are written into it), writes the token file (mode 0600),
-creates the data directory and the WAL directory of the configuration, writes the unit, then enables
+creates the data, WAL and snapshot directories of the configuration, writes the unit, then enables
 and (re)starts the service. Installing again upgrades in place; the data is never touched.
 The token: --token, else STALKER_STORAGE_TOKEN, else the installed token file; generated when none
 exists and server.listen is not a loopback address.
@@ -157,14 +159,20 @@ exists and server.listen is not a loopback address.
       envFile: path.join(path.dirname(configFile), "stalker-storage.env"),
       unitFile: DEFAULTS.unitFile,
       dataDir: path.resolve("/", config.dataDir),
-      walDir: separateWalDir(config),
+      walDir: outsideDataDir(config, config.ingestion.wal.dir),
+      snapshotDir: outsideDataDir(config, config.server.snapshotDir),
       listen: config.server.listen,
     };
     if (!path.isAbsolute(config.dataDir)) {
       throw usageError(`the service needs an absolute data_dir, got "${config.dataDir}": give --data-dir DIR`);
     }
-    if (config.ingestion.wal.dir !== "" && !path.isAbsolute(config.ingestion.wal.dir)) {
-      throw usageError(`the service needs an absolute ingestion.wal.dir, got "${config.ingestion.wal.dir}"`);
+    for (
+      const [key, dir] of [["ingestion.wal.dir", config.ingestion.wal.dir], [
+        "server.snapshot_dir",
+        config.server.snapshotDir,
+      ]]
+    ) {
+      if (dir !== "" && !path.isAbsolute(dir)) throw usageError(`the service needs an absolute ${key}, got "${dir}"`);
     }
     const steps = installSteps(plan, yaml, config, values, root, !values["no-start"] && !root);
     for (const step of steps) {
@@ -216,10 +224,10 @@ function checkedConfig(text: string): Config {
   return loadConfigText(text, { envToken: "(set in the token file)" });
 }
 
-function separateWalDir(config: Config): string {
-  const wal = config.ingestion.wal.dir;
-  if (wal === "") return "";
-  const abs = path.resolve("/", wal);
+/** `dir` (a directory of the configuration) when the unit must allow writing it besides the data directory, else "". */
+function outsideDataDir(config: Config, dir: string): string {
+  if (dir === "") return "";
+  const abs = path.resolve("/", dir);
   const data = path.resolve("/", config.dataDir);
   return abs === data || abs.startsWith(data + "/") ? "" : abs;
 }
@@ -316,7 +324,8 @@ function installSteps(
       return `wrote ${file} (mode 0600)${note}`;
     },
   });
-  for (const [dir, what] of [[p.dataDir, "data directory"], [p.walDir, "WAL directory"]] as const) {
+  const dirs = [[p.dataDir, "data directory"], [p.walDir, "WAL directory"], [p.snapshotDir, "snapshot directory"]];
+  for (const [dir, what] of dirs) {
     if (dir === "") continue;
     steps.push({
       plan: `create the ${what} ${at(dir)} (mode 0750${root ? "" : `, owner ${p.user}`}) unless it exists`,
@@ -371,7 +380,8 @@ export const uninstallSystemdCommand: Command = {
 
 Stops and disables the service and removes the unit, the installed binary and the token file. The
 configuration, the data and WAL directories and the user stay, unless --purge (which deletes every
-stored sample). The paths are read from the installed unit.
+stored sample, and the snapshots under the data directory; a server.snapshot_dir outside it is kept).
+The paths are read from the installed unit.
 `,
   options: { purge: { type: "boolean" }, "dry-run": { type: "boolean" }, root: { type: "string" } },
   run({ values, io }) {
@@ -389,6 +399,8 @@ stored sample). The paths are read from the installed unit.
     const unitPath = at(DEFAULTS.unitFile);
     if (!fs.existsSync(unitPath)) throw new CliError(`no service is installed: ${unitPath} does not exist`);
     const p = readUnit(fs.readFileSync(unitPath, "utf8"));
+    // snapshots outside the data directory are backups: --purge leaves them
+    const snapshots = purge ? installedSnapshotDir(at(p.configFile)) : "";
     const steps: Step[] = [];
     if (!root) {
       steps.push({
@@ -407,7 +419,7 @@ stored sample). The paths are read from the installed unit.
       });
     }
     if (purge) {
-      for (const dir of [path.dirname(p.configFile), ...p.writable]) {
+      for (const dir of [path.dirname(p.configFile), ...p.writable.filter((d) => d !== snapshots)]) {
         steps.push({
           plan: `delete ${at(dir)}${p.writable.includes(dir) ? " and every sample in it" : " if empty"}`,
           run: () => {
@@ -442,12 +454,24 @@ stored sample). The paths are read from the installed unit.
       io.out(
         `${dry ? "would keep" : "kept"} ${at(p.configFile)} and the data in ${
           p.writable.map(at).join(", ")
-        } (--purge deletes them)\n`,
+        } (--purge deletes them, but for a server.snapshot_dir outside the data directory)\n`,
       );
+    } else if (snapshots !== "" && p.writable.includes(snapshots)) {
+      io.out(`${dry ? "would keep" : "kept"} the snapshots in ${at(snapshots)} (server.snapshot_dir)\n`);
     }
     return Promise.resolve(EXIT.ok);
   },
 };
+
+/** server.snapshot_dir of the installed configuration, "" when unset or unreadable. */
+function installedSnapshotDir(configFile: string): string {
+  try {
+    const dir = checkedConfig(fs.readFileSync(configFile, "utf8")).server.snapshotDir;
+    return dir === "" ? "" : path.resolve("/", dir);
+  } catch {
+    return "";
+  }
+}
 
 /** What an installed unit names: user, binary, configuration, token file, writable directories. */
 export function readUnit(text: string): {

@@ -62,6 +62,8 @@ export interface Config {
     memoryLimitBytes: number;
     /** PEM files of the HTTPS listener; both empty: plain HTTP. */
     tls: { certFile: string; keyFile: string };
+    /** Where `POST /api/v1/admin/snapshot` may write; "" = `<data_dir>/backups`. */
+    snapshotDir: string;
   };
   limits: { maxSeries: number; seriesIdleMs: number };
 }
@@ -476,6 +478,15 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: "PEM private key of server.tls.cert_file.",
     set: (c, v) => (c.server.tls.keyFile = v),
   }),
+  spec<string>({
+    key: "server.snapshot_dir",
+    kind: "string",
+    default: "",
+    doc: "The only directory under which POST /api/v1/admin/snapshot (and `stalker-storage snapshot` through a " +
+      "running server) may create a snapshot; any other path is refused with 400. Empty means `<data_dir>/backups` " +
+      "(same file system: the tier files are hard-linked).",
+    set: (c, v) => (c.server.snapshotDir = v),
+  }),
   spec<number>({
     key: "server.max_body_bytes",
     kind: "size",
@@ -562,6 +573,7 @@ export function blankConfig(): Config {
       maxBodyBytes: 0,
       memoryLimitBytes: 0,
       tls: { certFile: "", keyFile: "" },
+      snapshotDir: "",
     },
     limits: { maxSeries: 0, seriesIdleMs: 0 },
   };

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { resolve as resolvePath } from "node:path";
+import { realpath } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path";
 import type { Context, Hono } from "hono";
 import { join } from "../platform/path.ts";
 import type { MergeReport } from "../service/merger.ts";
@@ -14,10 +15,56 @@ import type { Storage } from "../service/storage.ts";
 import type { RollupReport } from "../service/compactor.ts";
 import type { SnapshotReport } from "../service/backup.ts";
 import type { Clock } from "../platform/clock.ts";
+import type { Config } from "../config/schema.ts";
 import { HttpError } from "./errors.ts";
 
-/** Where snapshots go when the request names no directory (inside the data directory: same disk, hard links). */
+/** The snapshot root when `server.snapshot_dir` is empty, inside the data directory (same disk: hard links). */
 export const DEFAULT_SNAPSHOT_DIR = "backups";
+
+/** The directory snapshots taken over HTTP must go under: `server.snapshot_dir`, else `<data_dir>/backups`. */
+export function snapshotRootOf(config: Config): string {
+  return resolvePath(
+    config.server.snapshotDir !== "" ? config.server.snapshotDir : join(config.dataDir, DEFAULT_SNAPSHOT_DIR),
+  );
+}
+
+/** A snapshot directory's default name: the UTC time, file-name safe. */
+export function snapshotName(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:.]/g, "-");
+}
+
+/**
+ * The directory `dir` (absolute, or relative to `root`) names, when it lies strictly under `root`, also
+ * once symbolic links are followed: the deepest part of it that exists resolves to `root` or below (a link
+ * under the root to elsewhere is refused). Else a 400 that names the setting.
+ */
+export async function snapshotTarget(root: string, dir: string): Promise<string> {
+  const target = resolvePath(root, dir);
+  const refuse = (why: string) =>
+    new HttpError(
+      400,
+      "invalid_parameter",
+      `dir must name a new directory under the snapshot directory ${root} (server.snapshot_dir), got "${dir}": ${why}`,
+    );
+  if (!under(root, target)) throw refuse("outside it");
+  const realRoot = await realpath(root).catch(() => null);
+  // the root does not exist yet: nothing under it exists either, so no link can lead out
+  if (realRoot === null) return target;
+  let existing = target;
+  for (;;) {
+    const real = await realpath(existing).catch(() => null);
+    if (real !== null) {
+      if (real !== realRoot && !under(realRoot, real)) throw refuse(`${existing} leads to ${real}`);
+      return target;
+    }
+    existing = dirname(existing);
+  }
+}
+
+function under(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel !== "" && rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
+}
 
 /** Mounts the admin routes on `app` (behind the token middleware of `/api/*`). */
 export function mountAdminRoutes(app: Hono, storage: Storage, clock: Clock): void {
@@ -37,9 +84,8 @@ export function mountAdminRoutes(app: Hono, storage: Storage, clock: Clock): voi
     return c.json(retentionJson(await (dry ? storage.previewRetention() : storage.retention()), dry));
   });
   app.post("/api/v1/admin/snapshot", async (c) => {
-    const dir = c.req.query("dir") ??
-      join(storage.config.dataDir, DEFAULT_SNAPSHOT_DIR, new Date(clock.now()).toISOString().replace(/[:.]/g, "-"));
-    return c.json(snapshotJson(await storage.snapshot(resolvePath(dir))));
+    const dir = await snapshotTarget(snapshotRootOf(storage.config), c.req.query("dir") ?? snapshotName(clock.now()));
+    return c.json(snapshotJson(await storage.snapshot(dir)));
   });
 }
 

@@ -70,7 +70,7 @@ test("snapshot under ingest through the server's admin API, restore, start: ever
         for (const s of samples) acked[at === "before" && phase !== "before" ? "during" : at].push(`${s.target}@${t}`);
       }
     })();
-    const snap = path.join(dir, "backups", "snap");
+    const snap = path.join(data, "backups", "snap");
     try {
       const started = Date.now();
       // some flushes (every second) ran meanwhile: the snapshot holds tier files, a head snapshot and WAL
@@ -181,6 +181,65 @@ test("admin API: compact, retention (dry run) and snapshot need the token; the C
       assert.match(retRun.stdout, /deleted 0 file\(s\)/);
       const status = await (await fetch(`${bin.url}/api/v1/status`, { headers: AUTH })).json();
       assert.ok(JSON.stringify(status).includes("snapshot"), "the snapshot shows among the jobs");
+    } finally {
+      assert.equal(await bin.stop(), 0);
+    }
+  });
+});
+
+test("admin snapshot writes only under the snapshot directory (server.snapshot_dir): elsewhere, .. and links out get 400", async () => {
+  await withTempDir(async (dir) => {
+    const data = path.join(dir, "data");
+    const snaps = path.join(dir, "snaps");
+    const outside = path.join(dir, "outside");
+    fs.mkdirSync(outside);
+    const cfg = path.join(dir, "storage.yaml");
+    fs.writeFileSync(cfg, `server:\n  snapshot_dir: ${snaps}\n`);
+    const env = { STALKER_STORAGE_TOKEN: TOKEN };
+    const bin = await startBinary(["--config", cfg, "--data-dir", data], { env });
+    try {
+      const post = (qs: string) => fetch(`${bin.url}/api/v1/admin/snapshot${qs}`, { method: "POST", headers: AUTH });
+      const named = await post("");
+      assert.equal(named.status, 200);
+      assert.equal(
+        path.dirname((await named.json()).dir),
+        snaps,
+        "no dir: a new one named by the time, under the root",
+      );
+      const rel = await post("?dir=nightly/mon");
+      assert.equal(rel.status, 200);
+      assert.equal((await rel.json()).dir, path.join(snaps, "nightly/mon"), "a relative dir is under the root");
+      const abs = await post(`?dir=${encodeURIComponent(path.join(snaps, "abs"))}`);
+      assert.equal(abs.status, 200);
+      fs.symlinkSync(outside, path.join(snaps, "link"));
+      const refused = [
+        path.join(outside, "x"),
+        "../outside/x",
+        "nightly/../../outside/x",
+        path.join(data, "backups", "x"),
+        snaps,
+        "link/x",
+        path.join(snaps, "link"),
+      ];
+      for (const bad of refused) {
+        const res = await post(`?dir=${encodeURIComponent(bad)}`);
+        assert.equal(res.status, 400, bad);
+        const body = await res.json();
+        assert.equal(body.error.code, "invalid_parameter", bad);
+        assert.match(body.error.message, /under the snapshot directory \S+snaps \(server\.snapshot_dir\)/, bad);
+      }
+      assert.deepEqual(fs.readdirSync(outside), [], "nothing written outside the root");
+      assert.ok(!fs.existsSync(path.join(data, "backups")), "nor in the data directory's default root");
+
+      // the CLI through the running server: the same refusal in one line, no stack
+      const cli = runBinary(["snapshot", path.join(outside, "y"), "--config", cfg, "--data-dir", data], { env });
+      assert.notEqual(cli.status, 0);
+      assert.match(cli.stderr, /server\.snapshot_dir/);
+      assert.doesNotMatch(cli.stderr, /\n\s+at /, "no stack trace");
+      assert.ok(!fs.existsSync(path.join(outside, "y")));
+      const ok = runBinary(["snapshot", path.join(snaps, "cli"), "--config", cfg, "--data-dir", data], { env });
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.ok(fs.existsSync(path.join(snaps, "cli", "SNAPSHOT.json")));
     } finally {
       assert.equal(await bin.stop(), 0);
     }

@@ -27,11 +27,14 @@ function exposure(unit: string): number {
   return Number(m[1]);
 }
 
-test("install-systemd honours --config, its WAL dir, --data-dir and --listen, and writes a 0600 token file", async () => {
+test("install-systemd honours --config, its WAL and snapshot dirs, --data-dir and --listen, and writes a 0600 token file", async () => {
   await withTempDir((dir) => {
     const root = path.join(dir, "root");
     const cfg = path.join(dir, "mine.yaml");
-    fs.writeFileSync(cfg, "# my settings\ningestion:\n  wal:\n    dir: /srv/wal-disk/stalker\n");
+    fs.writeFileSync(
+      cfg,
+      "# my settings\ningestion:\n  wal:\n    dir: /srv/wal-disk/stalker\nserver:\n  snapshot_dir: /srv/backup/stalker\n",
+    );
     const out = ok(runBinary([
       "install-systemd",
       "--root",
@@ -48,8 +51,9 @@ test("install-systemd honours --config, its WAL dir, --data-dir and --listen, an
     assert.doesNotMatch(out, /owner|owned|user|systemctl/i, out);
     assert.match(out, /created the data directory .*\/srv\/data\/stalker \(mode 0750\)/);
     assert.match(out, /created the WAL directory .*\/srv\/wal-disk\/stalker \(mode 0750\)/);
+    assert.match(out, /created the snapshot directory .*\/srv\/backup\/stalker \(mode 0750\)/);
     const unit = fs.readFileSync(path.join(root, UNIT), "utf8");
-    assert.match(unit, /^ReadWritePaths=\/srv\/data\/stalker \/srv\/wal-disk\/stalker$/m);
+    assert.match(unit, /^ReadWritePaths=\/srv\/data\/stalker \/srv\/wal-disk\/stalker \/srv\/backup\/stalker$/m);
     assert.match(unit, /^EnvironmentFile=-\/etc\/stalker-storage\/stalker-storage\.env$/m);
     assert.match(
       unit,
@@ -74,7 +78,14 @@ test("install-systemd honours --config, its WAL dir, --data-dir and --listen, an
     ok(runBinary(["install-systemd", "--root", root, "--no-start", "--token", "abc123"]));
     assert.match(fs.readFileSync(env, "utf8"), /^STALKER_STORAGE_TOKEN=abc123$/m);
     assert.equal(fs.statSync(env).mode & 0o777, 0o600);
-    // a relative data_dir cannot serve a unit; nothing is written
+    // --purge deletes the data and the WAL, keeps the snapshots (backups) outside the data directory
+    fs.writeFileSync(path.join(root, "srv/backup/stalker/keep"), "x");
+    const purged = ok(runBinary(["uninstall-systemd", "--root", root, "--purge"]));
+    assert.match(purged, /kept the snapshots in \S+\/srv\/backup\/stalker \(server\.snapshot_dir\)/);
+    assert.ok(fs.existsSync(path.join(root, "srv/backup/stalker/keep")));
+    assert.ok(!fs.existsSync(path.join(root, "srv/data/stalker")));
+    assert.ok(!fs.existsSync(path.join(root, "srv/wal-disk/stalker")));
+    // a relative data_dir or snapshot_dir cannot serve a unit; nothing is written
     const bad = runBinary(["install-systemd", "--root", path.join(dir, "r2"), "--data-dir", "x", "--no-start"]);
     assert.equal(bad.status, 0, "--data-dir is made absolute");
     const rel = path.join(dir, "rel.yaml");
@@ -83,6 +94,11 @@ test("install-systemd honours --config, its WAL dir, --data-dir and --listen, an
     assert.equal(r3.status, 2);
     assert.match(r3.stderr, /absolute data_dir/);
     assert.ok(!fs.existsSync(path.join(dir, "r3")), "nothing written");
+    fs.writeFileSync(rel, "data_dir: /srv/x\nserver:\n  snapshot_dir: snaps\n");
+    const r4 = runBinary(["install-systemd", "--root", path.join(dir, "r4"), "--config", rel, "--no-start"]);
+    assert.equal(r4.status, 2);
+    assert.match(r4.stderr, /absolute server\.snapshot_dir, got "snaps"/);
+    assert.ok(!fs.existsSync(path.join(dir, "r4")), "nothing written");
     return Promise.resolve();
   });
 });
