@@ -1,0 +1,226 @@
+/**
+ * The unit under a live systemd: this machine's PID 1 is not systemd, so the test boots Debian's systemd
+ * as PID 1 of new PID, mount, network, UTS and IPC namespaces (`unshare`, as a container manager would),
+ * then drives the real `install-systemd` (system user, /usr/local/bin, /etc, `systemctl`), the service
+ * itself (curl on its loopback, the token from the EnvironmentFile, `systemd-analyze security` of the
+ * loaded unit, the sandbox seen from inside the service), `systemctl reload`, an upgrade in place, a stop
+ * and `uninstall-systemd --purge`.
+ *
+ * Nothing reaches the host: /etc, /var and /usr/local are overlays on a tmpfs, /run and /tmp are fresh
+ * tmpfs, /proc/sys is read-only, the network namespace has only its own loopback, and the boot starts
+ * only an empty target with the units that touch the kernel or the host's files masked (sysctl,
+ * tmpfiles — whose boot run would empty the shared /tmp —, binfmt, modules, udev, kernel file systems).
+ * What systemd leaves on the host's cgroup file system (empty init.scope, system.slice) is removed after.
+ *
+ * Needs root (namespaces, mounts), `unshare`/`nsenter` (util-linux), systemd and curl: without them it
+ * fails, never skips.
+ */
+import test from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import process from "node:process";
+import { BINARY } from "../helpers.ts";
+import { requireBinary } from "./binary.ts";
+
+const TOKEN = "live-systemd-token";
+const URL = "http://127.0.0.1:7400";
+
+/** Runs inside the namespaces before systemd replaces it (see the module comment). */
+const BOOT = String.raw`
+set -eu
+mount --make-rprivate /
+mount -t tmpfs tmpfs /run
+for d in etc var usr/local; do
+  mkdir -p "/run/stalker-ov/$d/upper" "/run/stalker-ov/$d/work"
+  mount -t overlay overlay -o "lowerdir=/$d,upperdir=/run/stalker-ov/$d/upper,workdir=/run/stalker-ov/$d/work" "/$d"
+done
+mount -t tmpfs tmpfs /tmp
+mount --rbind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
+u=/etc/systemd/system
+rm -rf "$u"/*.wants "$u"/*.service
+for unit in kmod-static-nodes.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount \
+  dev-hugepages.mount dev-mqueue.mount sys-fs-fuse-connections.mount sys-kernel-config.mount sys-kernel-debug.mount \
+  sys-kernel-tracing.mount systemd-binfmt.service systemd-firstboot.service systemd-machine-id-commit.service \
+  systemd-modules-load.service systemd-pcrphase-sysinit.service systemd-pcrphase.service systemd-random-seed.service \
+  systemd-repart.service systemd-sysctl.service systemd-tmpfiles-setup-dev.service systemd-tmpfiles-setup.service \
+  systemd-tmpfiles-clean.timer systemd-tmpfiles-clean.service systemd-remount-fs.service systemd-udevd.service \
+  systemd-udev-trigger.service systemd-hwdb-update.service systemd-timesyncd.service cryptsetup.target \
+  integritysetup.target veritysetup.target systemd-journald-audit.socket; do
+  ln -sf /dev/null "$u/$unit"
+done
+printf '[Unit]\nDescription=stalker-storage live systemd test\n' > "$u/stalker-test.target"
+ip link set lo up
+exec env container=stalker-test /lib/systemd/systemd --system --unit=stalker-test.target
+`;
+
+/** The cgroup directories systemd makes at the root of each hierarchy it finds (removed after, when new). */
+const CGROUP_DIRS = ["init.scope", "system.slice", "user.slice", "machine.slice"];
+
+function cgroupDirs(): string[] {
+  const out: string[] = [];
+  for (const h of fs.readdirSync("/sys/fs/cgroup")) {
+    for (const d of CGROUP_DIRS) {
+      const p = `/sys/fs/cgroup/${h}/${d}`;
+      if (fs.existsSync(p)) out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Removes a cgroup directory tree, deepest first (a cgroup directory goes with rmdir once empty). */
+function removeCgroup(dir: string): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) removeCgroup(`${dir}/${e.name}`);
+  }
+  fs.rmdirSync(dir);
+}
+
+async function until<T>(what: string, ms: number, probe: () => T | null): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== null) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+test("live systemd: install-systemd → the hardened service runs → reload → upgrade in place → stop → uninstall --purge", async () => {
+  requireBinary();
+  assert.equal(process.getuid?.(), 0, "needs root: it boots systemd in its own PID, mount and network namespaces");
+  const before = new Set(cgroupDirs());
+  const boot = spawn("unshare", [
+    // if unshare dies, the kernel kills systemd (PR_SET_PDEATHSIG)
+    "--kill-child",
+    "--fork",
+    "--pid",
+    "--mount",
+    "--net",
+    "--uts",
+    "--ipc",
+    "--mount-proc",
+    "sh",
+    "-c",
+    BOOT,
+  ], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let bootLog = "";
+  boot.stderr.on("data", (c) => (bootLog += c));
+  const bootExited = new Promise((r) => boot.on("exit", r));
+  let pid1 = 0;
+  try {
+    assert.ok(boot.pid, "unshare (util-linux) must be installed");
+    pid1 = await until("systemd as PID 1 of the namespace", 10_000, () => {
+      const kids = fs.readFileSync(`/proc/${boot.pid}/task/${boot.pid}/children`, "utf8").trim();
+      if (kids === "") return null;
+      const pid = Number(kids.split(/\s+/)[0]);
+      return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd" ? pid : null;
+    });
+    const ns = (cmd: string[], input?: string): Run => {
+      const r = spawnSync("nsenter", ["-t", String(pid1), "-m", "-p", "-n", "-u", "-i", "--", ...cmd], {
+        encoding: "utf8",
+        input,
+        timeout: 60_000,
+      });
+      return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    };
+    const ok = (cmd: string[]): string => {
+      const r = ns(cmd);
+      assert.equal(r.status, 0, `${cmd.join(" ")}:\n${r.stdout}\n${r.stderr}`);
+      return r.stdout;
+    };
+    const show = (prop: string) => ok(["systemctl", "show", "-p", prop, "--value", "stalker-storage"]).trim();
+    const curl = (path: string, ...args: string[]) =>
+      ns(["curl", "-s", "-o", "/dev/stderr", "-w", "%{http_code}", ...args, `${URL}${path}`]);
+    await until("systemd up", 20_000, () => {
+      const s = ns(["systemctl", "is-system-running"]).stdout.trim();
+      return s === "running" || s === "degraded" ? s : null;
+    });
+
+    const installed = ok([BINARY, "install-systemd", "--listen", "127.0.0.1:7400", "--token", TOKEN]);
+    assert.match(installed, /created system user stalker/);
+    assert.match(installed, /enabled and started stalker-storage/);
+    assert.equal(ns(["systemctl", "is-enabled", "stalker-storage"]).stdout.trim(), "enabled");
+    await until("readyz", 30_000, () => (curl("/readyz").stdout === "200" ? true : null));
+    const mainPid = show("MainPID");
+    assert.equal(ok(["stat", "-c", "%U", `/proc/${mainPid}`]).trim(), "stalker", "runs as the system user");
+
+    // the loaded unit's score (live, not --offline), and its sandbox seen from inside the service
+    const security = ns(["systemd-analyze", "security", "--no-pager", "stalker-storage"]);
+    const exposure = /Overall exposure level for stalker-storage\.service: (\d+(?:\.\d+)?)/.exec(security.stdout);
+    assert.ok(exposure, security.stdout + security.stderr);
+    assert.ok(Number(exposure[1]) <= 2.0, `exposure ${exposure[1]}`);
+    const inside = (script: string) => ns(["nsenter", "-t", mainPid, "-m", "--", "sh", "-c", script]);
+    assert.equal(inside("touch /var/lib/stalker-storage/.probe && rm /var/lib/stalker-storage/.probe").status, 0);
+    // ProtectSystem=strict, ReadWritePaths= the data directory only, ProtectHome=yes
+    for (const dir of ["/etc", "/usr/local/bin", "/var/lib", "/root"]) {
+      const w = inside(`touch ${dir}/.stalker-probe`);
+      assert.notEqual(w.status, 0, `the service can write ${dir}`);
+    }
+
+    // the token comes from the EnvironmentFile: refused without it
+    assert.equal(curl("/api/v1/series").stdout, "401");
+    const sample = JSON.stringify([{ namespace: "live", target: "box", poller: "cpu", value: 42 }]);
+    const ingest = curl(
+      "/api/v1/ingest",
+      "-H",
+      `authorization: Bearer ${TOKEN}`,
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      sample,
+    );
+    assert.equal(ingest.stdout, "200", ingest.stderr);
+    const stored = () => {
+      const q = curl("/api/v1/query?namespace=live&tier=raw&from=-1h", "-H", `authorization: Bearer ${TOKEN}`);
+      return q.stdout === "200" && /"value":42\b/.test(q.stderr);
+    };
+    assert.ok(stored(), "the sample is stored");
+
+    // systemctl reload: SIGHUP, the process stays
+    ok(["systemctl", "reload", "stalker-storage"]);
+    await until(
+      "SIGHUP logged",
+      10_000,
+      () => /SIGHUP: nothing to reload/.test(ok(["journalctl", "-u", "stalker-storage", "--no-pager"])) ? true : null,
+    );
+    assert.equal(show("MainPID"), mainPid, "reload keeps the process");
+
+    // upgrade in place: the binary replaced, the service restarted on it, the data kept
+    const upgraded = ok([BINARY, "install-systemd"]);
+    assert.match(upgraded, /replaced \/usr\/local\/bin\/stalker-storage/);
+    assert.match(upgraded, /restarted stalker-storage/);
+    assert.notEqual(show("MainPID"), mainPid, "a new process");
+    await until("readyz after the upgrade", 30_000, () => (curl("/readyz").stdout === "200" ? true : null));
+    assert.ok(stored(), "the sample survives the upgrade");
+
+    // stop: SIGTERM, the final flush, exit 0 within TimeoutStopSec
+    ok(["systemctl", "stop", "stalker-storage"]);
+    assert.equal(show("Result"), "success");
+    assert.equal(show("ExecMainStatus"), "0");
+    assert.match(ok(["journalctl", "-u", "stalker-storage", "--no-pager"]), /storage stopped/);
+
+    const purged = ok([BINARY, "uninstall-systemd", "--purge"]);
+    assert.match(purged, /deleted the system user stalker/);
+    assert.notEqual(ns(["id", "stalker"]).status, 0);
+    assert.notEqual(ns(["test", "-e", "/var/lib/stalker-storage"]).status, 0, "the data directory is gone");
+    assert.match(ns(["systemctl", "is-enabled", "stalker-storage"]).stdout, /not-found|disabled|^$/);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- boot ---\n${bootLog.slice(-2000)}`);
+  } finally {
+    // PID 1 of the namespace gone: the kernel kills everything in it; its mounts go with the namespace
+    if (pid1) process.kill(pid1, "SIGKILL");
+    else boot.kill("SIGKILL");
+    await bootExited;
+    for (const dir of cgroupDirs()) if (!before.has(dir)) removeCgroup(dir);
+  }
+});
