@@ -13,6 +13,7 @@
 //        { type: "samples", samples, last_t?, last_value? }       GET /api/v1/query?tier=raw
 //        { type: "last",    ts, value }                            GET /api/v1/series
 //        { type: "sql",     rows, sum_column?, sum? }              POST /api/v1/sql
+//        { type: "promql",  min_series, min_points? }              GET …/api/v1/query_range (a matrix)
 // Output: one JSON object { scenarios: { name: { n, p50_ms, p99_ms, mean_ms, min_ms, max_ms,
 //         first_ms, points, response_bytes, ok } | { ok: false, error } } }.
 
@@ -117,6 +118,17 @@ function check(c, text) {
         if (total !== c.sum) throw new Error(`sum of ${c.sum_column} is ${total}, expected ${c.sum}`);
       }
       return j.rows.length;
+    }
+    case "promql": {
+      // a Prometheus API answer (ours under /prometheus, or VictoriaMetrics'): a matrix of at least
+      // `min_series` series, each with at least `min_points` points
+      if (j.status !== "success") throw new Error(`status ${j.status}: ${j.error}`);
+      if (j.data.resultType !== "matrix") throw new Error(`resultType ${j.data.resultType}, expected matrix`);
+      const r = j.data.result;
+      if (r.length < c.min_series) throw new Error(`${r.length} series, expected at least ${c.min_series}`);
+      const short = r.find((s) => s.values.length < (c.min_points ?? 1));
+      if (short) throw new Error(`a series with ${short.values.length} points, expected at least ${c.min_points}`);
+      return r.reduce((a, s) => a + s.values.length, 0);
     }
     default:
       throw new Error(`unknown check ${c.type}`);

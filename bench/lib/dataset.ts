@@ -44,6 +44,8 @@ export interface QuerySeries {
   target: string;
   poller: string;
   kind: string;
+  /** The PromQL selector of the series (`metric{namespace="…",target="…"}`). */
+  selector: string;
   points: number;
   first_ts_ms: number;
   last_ts_ms: number;

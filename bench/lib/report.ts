@@ -938,7 +938,10 @@ function querySection(r: Results, targets: Target[]): string {
       `request each). VictoriaMetrics ${q.vm.version} got the same samples (\`vm_import.jsonl\` through ` +
       `\`/api/v1/import\`, ${dec(q.vm.ingest_wall_s, 0)} s) in the same run and was measured by the peers' ` +
       "`query_bench.mjs` (same client rules, `nocache=1`; raw = `/api/v1/export`, 5-minute = `query_range` of " +
-      "`avg_over_time(…[5m])` at step 5m). The machine is shared: compare within the run.",
+      "`avg_over_time(…[5m])` at step 5m). The PromQL rows send the same `query_range` requests to ours " +
+      "(`/prometheus`) and to VictoriaMetrics (`nocache=1`) with `bench/query_ours.mjs` (each answer a matrix with " +
+      "the expected series and points; the points column of the JSON results shows both answered alike). " +
+      "The machine is shared: compare within the run.",
   );
   const rows: Cell[][] = [
     ["24 h of one series, 5-minute (288 points)", "five_min_24h", "range_5m", "≤ 2 / 5"],
@@ -948,6 +951,19 @@ function querySection(r: Results, targets: Target[]): string {
     ["raw 24 h, 20 series (rotate)", "raw_24h_rotate", "raw_24h_rotate", "—"],
     ["last value, 20 series (rotate)", "last_value_rotate", "last_value_rotate", "—"],
     ["SQL `GROUP BY target` over one day of `agg_5min`", "sql_group_by_day", "", "—"],
+    ["PromQL `rate(<series>[5m])`, 24 h, step 5m", "promql_rate_one_24h", "promql_rate_one_24h", "—"],
+    [
+      "PromQL `rate()` of a device's interface octet counters, 24 h, step 5m",
+      "promql_rate_device_24h",
+      "promql_rate_device_24h",
+      "≤ 2× VM",
+    ],
+    [
+      "PromQL `topk(10, rate(…[5m]))` over a namespace's interfaces, 1 h, step 1m",
+      "promql_topk_1h",
+      "promql_topk_1h",
+      "≤ 2× VM",
+    ],
   ].map(([label, ours, vm, bar]) => [
     label,
     cell(restarted?.scenarios[ours]),
@@ -970,6 +986,25 @@ function querySection(r: Results, targets: Target[]): string {
       }.`,
   );
   for (const p of q.phases) {
+    for (
+      const [name, label] of [["promql_rate_device_24h", "rate() of a device's interfaces, 24 h at 5m"], [
+        "promql_topk_1h",
+        "topk(10) over a namespace's interfaces, 1 h",
+      ]]
+    ) {
+      const ours = p.scenarios[name], vm = vq[name];
+      const ok = ours?.ok && vm?.ok;
+      targets.push({
+        issue: "#13",
+        target: `PromQL ${label}, ${p.name}: p50 and p99 ≤ 2× VictoriaMetrics`,
+        measured: ok
+          ? `${pair(ours.p50_ms, ours.p99_ms)} ms vs VM ${pair(vm.p50_ms, vm.p99_ms)} (${
+            dec(ours.p50_ms! / vm.p50_ms!, 1)
+          }× / ${dec(ours.p99_ms! / vm.p99_ms!, 1)}×)`
+          : "failed",
+        pass: ok ? ours.p50_ms! <= 2 * vm.p50_ms! && ours.p99_ms! <= 2 * vm.p99_ms! : false,
+      });
+    }
     const f = p.scenarios.five_min_24h, w = p.scenarios.raw_24h;
     targets.push({
       issue: "#13",

@@ -21,7 +21,9 @@
  * - `raw_24h`: `tier=raw` over the first 24 h (1,440 samples, the last one checked);
  * - `last_value`: `GET /api/v1/series?namespace=…&target=…&poller=…`;
  * - `*_rotate`: the same over the manifest's 20 query series, one request each (colder);
- * - `sql_group_by_day`: `POST /api/v1/sql`, a `GROUP BY target` over the first UTC day of `agg_5min`.
+ * - `sql_group_by_day`: `POST /api/v1/sql`, a `GROUP BY target` over the first UTC day of `agg_5min`;
+ * - `promql_*`: dashboard PromQL through `/prometheus/api/v1/query_range` (see {@link promScenarios}), the
+ *   same requests sent to VictoriaMetrics by the same client (`query_ours.mjs`).
  *
  * The machine is shared: compare ratios within one run (ours and VM run minutes apart).
  *
@@ -158,7 +160,7 @@ export async function runQuery(o: QueryOpts): Promise<QueryResult> {
     }
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
-  const vm = await vmRun(o, dataset);
+  const vm = await vmRun(o, dataset, startMs);
   return {
     series: o.series,
     days: o.days,
@@ -254,6 +256,7 @@ function specFor(o: QueryOpts, series: QuerySeries[], startMs: number, base: str
       { name: "five_min_24h", ...fiveMin(one) },
       { name: "raw_24h", ...raw(one) },
       { name: "last_value", ...last(one) },
+      ...promScenarios(one, startMs, "/prometheus"),
     ],
     rotate: [
       { name: "five_min_24h_rotate", requests: series.map(fiveMin) },
@@ -261,6 +264,46 @@ function specFor(o: QueryOpts, series: QuerySeries[], startMs: number, base: str
       { name: "last_value_rotate", requests: series.map(last) },
     ],
   };
+}
+
+/**
+ * The PromQL queries of a SNMP dashboard, the same text for ours (under `/prometheus`) and for
+ * VictoriaMetrics (`prefix` ""), each checked as a matrix before it counts:
+ *
+ * - `promql_rate_one_24h`: `rate(<series>[5m])` over the first 24 h at step 5m (ours: the 5-minute tier);
+ * - `promql_rate_device_24h`: `rate()` of every interface octet counter of the series' device, 24 h, step 5m
+ *   (the device's interface traffic panel; the generator gives a device 4 interfaces, so 8 counters);
+ * - `promql_topk_1h`: `topk(10, rate(…[5m]))` over every `ifHCInOctets_*` of the namespace, the day's last
+ *   hour at step 1m (the "busiest interfaces" panel; raw samples on both sides).
+ */
+export function promScenarios(one: QuerySeries, startMs: number, prefix: string): Spec["scenarios"] {
+  const end = (startMs + DAY) / 1000, start = startMs / 1000 + 300;
+  const range = (query: string, from: number, to: number, step: number) =>
+    `${prefix}/api/v1/query_range?query=${enc(query)}&start=${from}&end=${to}&step=${step}${
+      prefix === "" ? "&nocache=1" : ""
+    }`;
+  const device = `{namespace="${one.namespace}",target="${one.target}",__name__=~"ifHC(In|Out)Octets_.*"}`;
+  const busiest = `topk(10, rate({namespace="${one.namespace}",__name__=~"ifHCInOctets_.*"}[5m]))`;
+  return [
+    {
+      name: "promql_rate_one_24h",
+      method: "GET",
+      path: range(`rate(${one.selector}[5m])`, start, end, 300),
+      check: { type: "promql", min_series: 1, min_points: 287 },
+    },
+    {
+      name: "promql_rate_device_24h",
+      method: "GET",
+      path: range(`rate(${device}[5m])`, start, end, 300),
+      check: { type: "promql", min_series: 2, min_points: 287 },
+    },
+    {
+      name: "promql_topk_1h",
+      method: "GET",
+      path: range(busiest, end - 3600, end - 60, 60),
+      check: { type: "promql", min_series: 10, min_points: 1 },
+    },
+  ];
 }
 
 function sqlText(startMs: number): string {
@@ -302,7 +345,7 @@ async function post(o: QueryOpts, file: string, url: string, lines: number): Pro
   return { wall_s: out.wall_s, retries: out.retries ?? 0 };
 }
 
-async function vmRun(o: QueryOpts, dataset: string): Promise<QueryResult["vm"]> {
+async function vmRun(o: QueryOpts, dataset: string, startMs: number): Promise<QueryResult["vm"]> {
   const dir = path.join(o.workDir, "query-vm");
   fs.rmSync(dir, { recursive: true, force: true });
   const port = 18_470;
@@ -345,11 +388,20 @@ async function vmRun(o: QueryOpts, dataset: string): Promise<QueryResult["vm"]> 
       { timeoutMs: 1_000_000 },
     );
     const q = lastJsonLine<{ scenarios: Record<string, ScenarioResult> }>(r, "query_bench.mjs");
+    const manifest = readDatasetManifest(dataset);
+    const prom = await runSpec(o, {
+      base: url,
+      reps: o.reps,
+      warmup: o.warmup,
+      timeout_ms: 60_000,
+      deadline_s: 900,
+      scenarios: promScenarios(manifest.query_series[0], startMs, ""),
+    }, "query-vm-promql-spec.json");
     const version = await runProcess("dpkg-query", ["-W", "-f=${Version}", "victoria-metrics"], { timeoutMs: 10_000 });
     return {
       version: version.stdout.trim() || "unknown",
       ingest_wall_s: driven.wall_s,
-      scenarios: q.scenarios,
+      scenarios: { ...q.scenarios, ...prom.scenarios },
       rss_mib: round(statusMiB(proc.pid!, "VmHWM"), 1),
     };
   } finally {

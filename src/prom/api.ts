@@ -15,7 +15,7 @@ import type { Logger } from "../platform/log.ts";
 import { chooseTier, retentionMs } from "../query/planner.ts";
 import type { Storage } from "../service/storage.ts";
 import { VERSION } from "../version.ts";
-import { type Expr, type Matcher, parseDurationMs, parsePromQL, PromError } from "./ast.ts";
+import { type Expr, type Matcher, parseDurationMs, parsePromQLCached, PromError } from "./ast.ts";
 import { type EvalResult, evaluate, planTier } from "./eval.ts";
 import { compareLabels, type Labels, labelsKey, labelsObject, labelValue } from "./labels.ts";
 import { StorageSource } from "./source.ts";
@@ -57,13 +57,13 @@ export function promApi(deps: PromApiDeps): Hono {
   route("/api/v1/query", async (p) => {
     storage.assertReady();
     const now = clock.now();
-    const expr = parsePromQL(required(p, "query"));
+    const expr = parsePromQLCached(required(p, "query"));
     const t = p.get("time") ? parseTime(p.get("time")!, "time") : now;
     const r = await withTimeout(
       p,
       storage,
       clock,
-      (check) => evaluate(expr, evalRequest(storage, source, t, t, 0, now, check)),
+      (check, signal) => evaluate(expr, evalRequest(storage, source, t, t, 0, now, check, signal)),
     );
     return success(instantData(r), r.warnings, tierHeader(r));
   });
@@ -71,7 +71,7 @@ export function promApi(deps: PromApiDeps): Hono {
   route("/api/v1/query_range", async (p) => {
     storage.assertReady();
     const now = clock.now();
-    const expr = parsePromQL(required(p, "query"));
+    const expr = parsePromQLCached(required(p, "query"));
     const start = parseTime(required(p, "start"), "start");
     const end = parseTime(required(p, "end"), "end");
     if (end < start) {
@@ -82,7 +82,7 @@ export function promApi(deps: PromApiDeps): Hono {
       p,
       storage,
       clock,
-      (check) => evaluate(expr, evalRequest(storage, source, start, end, step, now, check)),
+      (check, signal) => evaluate(expr, evalRequest(storage, source, start, end, step, now, check, signal)),
     );
     return success(rangeData(r), r.warnings, tierHeader(r));
   });
@@ -159,13 +159,13 @@ export function promApi(deps: PromApiDeps): Hono {
 
 /**
  * Runs a query under the smaller of `query.timeout` and the request's `timeout`: past it the answer is
- * `503 timeout` (the evaluation also stops at its next read).
+ * `503 timeout`, and the evaluation's reads stop at their next file (the signal passed to `run`).
  */
 async function withTimeout<T>(
   p: Params,
   storage: Storage,
   clock: Clock,
-  run: (checkDeadline: () => void) => Promise<T>,
+  run: (checkDeadline: () => void, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   let limit = storage.config.query.timeoutMs;
   const asked = p.get("timeout");
@@ -180,13 +180,20 @@ async function withTimeout<T>(
   }
   const error = () => new PromError("timeout", `query timed out in query execution (after ${limit} ms)`);
   const deadline = clock.now() + limit;
+  // aborted at the deadline: the reads still running stop at their next file instead of working on
+  // for an answer nobody waits for
+  const reads = new AbortController();
+  const expire = () => {
+    if (!reads.signal.aborted) reads.abort(error());
+    return reads.signal.reason as PromError;
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => timer = setTimeout(() => reject(error()), limit));
+  const expired = new Promise<never>((_, reject) => timer = setTimeout(() => reject(expire()), limit));
   try {
     return await Promise.race([
       run(() => {
-        if (clock.now() > deadline) throw error();
-      }),
+        if (clock.now() > deadline) throw expire();
+      }, reads.signal),
       expired,
     ]);
   } finally {
@@ -202,6 +209,7 @@ function evalRequest(
   step: number,
   now: number,
   checkDeadline: () => void,
+  signal: AbortSignal,
 ) {
   const config = storage.config;
   const covers = (tier: Tier, fromMs: number) => fromMs >= now - retentionMs(tier, config.retention);
@@ -211,6 +219,7 @@ function evalRequest(
     stepMs: step,
     source,
     checkDeadline,
+    signal,
     tierFor: (fromMs: number, toMs: number, widthMs: number): Tier =>
       planTier(widthMs, fromMs, covers, chooseTier(fromMs, Math.max(toMs, fromMs + 1), now, config).tier),
   };
@@ -302,7 +311,7 @@ function matching(source: StorageSource, selectors: string[], p: Params): Map<st
 function selectorMatchers(text: string): Matcher[] {
   let e: Expr;
   try {
-    e = parsePromQL(text);
+    e = parsePromQLCached(text);
   } catch (err) {
     throw new PromError("bad_data", `invalid parameter "match[]": ${(err as Error).message}`);
   }

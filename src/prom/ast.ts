@@ -121,6 +121,33 @@ export function parsePromQL(text: string): Expr {
   return expr;
 }
 
+/** Parsed queries kept by {@link parsePromQLCached} (dashboards send the same texts at every refresh). */
+export const PARSE_CACHE_ENTRIES = 512;
+const parsed = new Map<string, Expr>();
+
+/**
+ * {@link parsePromQL} through a cache of the last {@link PARSE_CACHE_ENTRIES} texts: parsing with the
+ * lezer grammar costs milliseconds, a dashboard refresh sends the same queries again, and the tree is
+ * never changed by its evaluation. Errors are not cached (each bad query is parsed and refused again).
+ *
+ * @example
+ * ```ts
+ * import { parsePromQLCached } from "./ast.ts";
+ * if (parsePromQLCached("rate(x[5m])") !== parsePromQLCached("rate(x[5m])")) throw new Error("not cached");
+ * ```
+ */
+export function parsePromQLCached(text: string): Expr {
+  let e = parsed.get(text);
+  if (e) {
+    parsed.delete(text); // most recently used last
+  } else {
+    e = parsePromQL(text);
+    if (parsed.size >= PARSE_CACHE_ENTRIES) parsed.delete(parsed.keys().next().value!);
+  }
+  parsed.set(text, e);
+  return e;
+}
+
 class Builder {
   constructor(private readonly text: string) {}
 

@@ -51,7 +51,8 @@ export interface DataSource {
   select(matchers: readonly Matcher[]): SeriesRef[];
   /**
    * Data of `refs` in [fromMs, toMs) from `tier` (aggregate tiers: buckets starting in the range), with
-   * sketches when `sketches`. Warnings about incomplete data go to `warnings`.
+   * sketches when `sketches`. Warnings about incomplete data go to `warnings`. When `signal` aborts (the
+   * query timed out), reading stops and the answer rejects with its reason.
    */
   fetch(
     refs: readonly SeriesRef[],
@@ -60,5 +61,6 @@ export interface DataSource {
     tier: Tier,
     sketches: boolean,
     warnings: string[],
+    signal?: AbortSignal,
   ): Promise<SeriesData[]>;
 }

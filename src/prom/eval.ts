@@ -45,6 +45,8 @@ export interface EvalRequest {
   tierFor: (fromMs: number, toMs: number, widthMs: number) => Tier;
   /** Called between reads: throws when the query ran out of time. */
   checkDeadline?: () => void;
+  /** Aborted when the query runs out of time: the reads in progress stop at their next file. */
+  signal?: AbortSignal;
 }
 
 /** The result of an evaluation. */
@@ -156,9 +158,15 @@ class Evaluator {
       windowMs = Math.max(windowMs, bucketMs(tier));
       from = first - windowMs - bucketMs(tier);
     }
-    let series = refs.length === 0
-      ? []
-      : await req.source.fetch(refs, from, last + 1, tier, consumer === "quantile_over_time", this.warnings);
+    let series = refs.length === 0 ? [] : await req.source.fetch(
+      refs,
+      from,
+      last + 1,
+      tier,
+      consumer === "quantile_over_time",
+      this.warnings,
+      req.signal,
+    );
     req.checkDeadline?.();
     if (consumer === "selector" && tier !== "raw") series = await this.countersFromRaw(series, refs, first, last);
     // in label order, as Prometheus answers them
@@ -186,6 +194,7 @@ class Evaluator {
       "raw",
       false,
       this.warnings,
+      this.req.signal,
     );
     this.tiers.add("raw");
     return [...series.filter((d) => !counters.has(d.labels)), ...raw];

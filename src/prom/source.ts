@@ -70,13 +70,14 @@ export class StorageSource implements DataSource {
     tier: Tier,
     sketches: boolean,
     warnings: string[],
+    signal?: AbortSignal,
   ): Promise<SeriesData[]> {
     const wanted = new Map<string, SeriesRef>();
     for (const r of refs) wanted.set(keyOf(r.namespace, r.target, r.poller), r);
     const out: SeriesData[] = [];
     let budget = MAX_SAMPLES;
     for (const filter of readPlan(refs)) {
-      const result = await this.storage.query({ filter, fromMs, toMs, tier, limit: budget + 1, sketches });
+      const result = await this.storage.query({ filter, fromMs, toMs, tier, limit: budget + 1, sketches, signal });
       if (result.truncated) {
         throw new PromError(
           "execution",

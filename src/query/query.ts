@@ -47,6 +47,8 @@ export interface QueryView {
   onDamage?: (path: string, err: unknown) => void;
   /** Rows decoded by earlier queries (absent: every read decodes). */
   cache?: ReadCache;
+  /** The request's {@link QueryRequest.signal}, checked before each file. */
+  signal?: AbortSignal;
 }
 
 /** A query. */
@@ -59,6 +61,11 @@ export interface QueryRequest {
   limit: number;
   /** Aggregate tiers: read the sketches too, so the points can be merged (quantiles over buckets). */
   sketches?: boolean;
+  /**
+   * Stops the query at its next file when aborted (a caller past its timeout): it then rejects with the
+   * signal's reason, and reads no further file.
+   */
+  signal?: AbortSignal;
 }
 
 /** One raw sample of the answer. */
@@ -108,6 +115,8 @@ export async function runQuery(view: QueryView, req: QueryRequest): Promise<Quer
     partial: false,
     warnings: [],
   };
+  req.signal?.throwIfAborted();
+  if (req.signal) view = { ...view, signal: req.signal };
   // memory is read before the first await: consistent with the file list of the view
   const grouped = isAggregateTier(req.tier)
     ? await aggregateSeries(view, req, req.tier, memoryRows(view, req.filter), result)
@@ -199,10 +208,14 @@ function pointOfChunk(chunk: Chunk, i: number): RawPoint {
 }
 
 function addRawColumns(out: Map<string, SeriesResult>, c: RawColumns): void {
+  let s: SeriesResult | undefined;
   for (let i = 0; i < c.length; i++) {
-    const key = keyOf(c.namespace[i], c.target[i], c.poller[i]);
-    let s = out.get(key);
-    if (!s) out.set(key, s = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i], samples: [] });
+    // a file's rows are sorted by series: look the series up only where it changes
+    if (!s || s.poller !== c.poller[i] || s.target !== c.target[i] || s.namespace !== c.namespace[i]) {
+      const key = keyOf(c.namespace[i], c.target[i], c.poller[i]);
+      s = out.get(key);
+      if (!s) out.set(key, s = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i], samples: [] });
+    }
     const kind = KIND_BY_CODE[c.kind[i]];
     const p: RawPoint = { ts: c.ts[i], kind, valid: c.valid[i] === 1, pollMs: c.pollMs[i] };
     if (kind === "gauge") p.value = c.value[i];
@@ -316,13 +329,23 @@ function filesOverlap(files: readonly TierFile[]): boolean {
   return false;
 }
 
-/** Whether two rows share a key (series and bucket): they must be merged. */
+/**
+ * Whether two rows share a key (series and bucket): they must be merged. Rows come in runs of one
+ * series (each file's rows are sorted), so the series key is built once per run, not once per row.
+ */
 function hasRepeatedKeys(rows: readonly AggRow[]): boolean {
-  const seen = new Set<string>();
+  const seen = new Map<string, Set<number>>();
+  let last: AggRow | undefined;
+  let buckets: Set<number> | undefined;
   for (const r of rows) {
-    const key = `${r.namespace}\u0000${r.target}\u0000${r.poller}\u0000${r.bucket}`;
-    if (seen.has(key)) return true;
-    seen.add(key);
+    if (!last || r.poller !== last.poller || r.target !== last.target || r.namespace !== last.namespace) {
+      const key = keyOf(r.namespace, r.target, r.poller);
+      buckets = seen.get(key);
+      if (!buckets) seen.set(key, buckets = new Set());
+      last = r;
+    }
+    if (buckets!.has(r.bucket)) return true;
+    buckets!.add(r.bucket);
   }
   return false;
 }
@@ -431,6 +454,7 @@ async function readSafely<T>(
   result: QueryResult,
   read: () => Promise<T>,
 ): Promise<T | null> {
+  view.signal?.throwIfAborted(); // not a damaged file: the whole query stops
   try {
     return await read();
   } catch (err) {

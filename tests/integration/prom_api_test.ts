@@ -277,13 +277,17 @@ test("a query past query.timeout (or a smaller timeout parameter) is a 503 timeo
   const { get, storage, clock } = await setup();
   const query = storage.query.bind(storage);
   // every read takes 40 s of the fake clock
+  const signals: (AbortSignal | undefined)[] = [];
   storage.query = (req) => {
+    signals.push(req.signal);
     clock.advance(40_000);
     return query(req);
   };
   const slow = await get("/api/v1/query", { query: "cpu_load", time: String(sec(FIRST + 60 * MIN)) });
   assert.equal(slow.status, 503);
   assert.equal(slow.body.errorType, "timeout");
+  // the reads were given the query's signal, aborted at the deadline (they stop at their next file)
+  assert.ok(signals.length > 0 && signals.every((s) => s?.aborted), "reads cancelled");
   const asked = await get("/api/v1/query", { query: "sum(cpu_load)", time: String(sec(FIRST)), timeout: "10s" });
   assert.equal(asked.status, 503);
   storage.query = query;

@@ -309,3 +309,43 @@ test("5-minute files that overlap (a late sample) are read once, with their sket
   );
   await storage.close();
 });
+
+test("an aborted query (a caller past its timeout) stops at its next file and rejects with the reason", async () => {
+  const { storage, fs, clock } = await setup();
+  for (let k = 0; k < 3; k++) {
+    clock.set(T0 + (k * 10 + 11) * MIN);
+    await ingest(storage, k * 10, k * 10 + 10);
+    await storage.flushNow(); // one raw file per flush
+  }
+  const raw = storage.core.manifest.files.filter((f) => f.tier === "raw");
+  assert.ok(raw.length >= 3, `${raw.length} raw files`);
+  const reads = new AbortController();
+  const reason = new Error("timed out");
+  const opened: string[] = [];
+  const open = fs.open.bind(fs);
+  fs.open = (path, mode) => {
+    if (path.endsWith(".parquet")) {
+      opened.push(path);
+      reads.abort(reason); // the deadline passes while the first file is read
+    }
+    return open(path, mode);
+  };
+  const request = {
+    filter: { namespace: "prod" },
+    fromMs: T0,
+    toMs: T0 + 40 * MIN,
+    tier: "raw" as const,
+    limit: 1e6,
+    signal: reads.signal,
+  };
+  await assert.rejects(storage.query(request), (err) => err === reason);
+  assert.equal(opened.length, 1, "no file read after the abort");
+  const before = opened.length;
+  await assert.rejects(storage.query(request), (err) => err === reason, "an aborted signal reads nothing");
+  assert.equal(opened.length, before);
+  fs.open = open;
+  const whole = await storage.query({ ...request, signal: undefined });
+  assert.equal(whole.partial, false);
+  assert.equal(whole.series.length, 4);
+  await storage.close();
+});
