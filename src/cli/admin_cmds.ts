@@ -40,7 +40,7 @@ export async function openStorage(config: ReturnType<Parameters<Command["run"]>[
 /** The `compact` command. */
 export const compactCommand: Command = {
   summary: "run due compaction now: rollups (5min→hourly→daily→weekly) and merges of small files",
-  usage: `stalker-storage compact [--tier hourly|daily|weekly] [--server URL] [--token TOKEN]
+  usage: `stalker-storage compact [--tier hourly|daily|weekly] [--server URL] [--token TOKEN | --token-file FILE]
 
 Flushes what the WAL holds, rolls up every complete window of the coarser tiers (or only --tier), and
 merges small files. When a server holds the data directory (or with --server URL) the server does it
@@ -53,7 +53,7 @@ merges small files. When a server holds the data directory (or with --server URL
       throw usageError(`--tier must be hourly, daily or weekly, got "${tier}"`);
     }
     const config = loadConfig();
-    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    const remote = await findRemote(config, values);
     if (remote) {
       const qs = tier ? `?tier=${tier}` : "";
       printCompact(io, await (await call(remote, `/api/v1/admin/compact${qs}`, { method: "POST" })).json());
@@ -74,7 +74,7 @@ merges small files. When a server holds the data directory (or with --server URL
 /** The `retention` command. */
 export const retentionCommand: Command = {
   summary: "delete data past each tier's retention (and over retention.max_disk_bytes)",
-  usage: `stalker-storage retention [--dry-run] [--server URL] [--token TOKEN]
+  usage: `stalker-storage retention [--dry-run] [--server URL] [--token TOKEN | --token-file FILE]
 
 --dry-run lists what would be deleted and deletes nothing. When a server holds the data directory (or
 with --server URL) the server does it (POST /api/v1/admin/retention); otherwise it works on the
@@ -84,7 +84,7 @@ directory directly. A server also applies retention every 10 minutes by itself.
   async run({ values, io, loadConfig }) {
     const config = loadConfig();
     const dry = Boolean(values["dry-run"]);
-    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    const remote = await findRemote(config, values);
     if (remote) {
       const res = await call(remote, `/api/v1/admin/retention?dry_run=${dry}`, { method: "POST" });
       printRetention(io, retentionFromJson(await res.json() as RetentionJson), dry);

@@ -23,7 +23,7 @@ import { checkComplete, EXPORT_MAX_ROWS, exportBody, parseExportParams } from ".
 /** The `snapshot` command. */
 export const snapshotCommand: Command = {
   summary: "take a consistent snapshot of the data directory, online (hard links where it can)",
-  usage: `stalker-storage snapshot [DIR] [--server URL] [--token TOKEN]
+  usage: `stalker-storage snapshot [DIR] [--server URL] [--token TOKEN | --token-file FILE]
 
 Writes the committed tier files (hard-linked when DIR is on the data directory's file system, else
 copied), the manifest and the WAL written since the last flush into DIR, which must not exist. Restored
@@ -39,7 +39,7 @@ snapshot directory.
     if (positionals.length > 1) throw usageError(`snapshot takes one directory, got ${positionals.length}`);
     const config = loadConfig();
     const dir = positionals[0] === undefined ? undefined : resolvePath(positionals[0]);
-    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    const remote = await findRemote(config, values);
     if (remote) {
       const qs = dir === undefined ? "" : `?${new URLSearchParams({ dir })}`;
       printSnapshot(io, await (await call(remote, `/api/v1/admin/snapshot${qs}`, { method: "POST" })).json());
@@ -95,7 +95,7 @@ export const exportCommand: Command = {
   summary: "export a series or a selection over a range as CSV, JSON lines or Parquet",
   usage: `stalker-storage export --namespace NS [--target T] [--poller P] [--from TIME] [--to TIME]
                         [--tier auto|raw|5min|hourly|daily|weekly] [--format csv|jsonl|parquet]
-                        [--output FILE] [--server URL] [--token TOKEN]
+                        [--output FILE] [--server URL] [--token TOKEN | --token-file FILE]
 
 One row per raw sample or aggregate point, with the series identity on each (the query API's CSV
 columns). TIME as for query (Unix ms, RFC 3339, relative like -24h; default: the last 24 hours). The
@@ -119,7 +119,7 @@ directory (GET /api/v1/export), else from the directory directly.
     // checked before anything is read: a bad format or range never leaves a file behind
     const { request, format } = parseExportParams(params, systemClock.now(), config);
     if (format === "parquet" && output === undefined) throw usageError("--format parquet needs --output FILE");
-    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    const remote = await findRemote(config, values);
     let body: Uint8Array;
     if (remote) {
       const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined) as [string, string][]);

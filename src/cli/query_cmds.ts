@@ -35,11 +35,11 @@ export const queryCommand: Command = {
   summary: "query one series or all series of a target/namespace (offline or through a server)",
   usage: `stalker-storage query --namespace NS [--target T] [--poller P] [--from TIME] [--to TIME]
                        [--tier auto|raw|5min|hourly|daily|weekly] [--limit N] [--format table|json|csv]
-                       [--server URL] [--token TOKEN]
+                       [--server URL] [--token TOKEN | --token-file FILE]
 
 TIME is Unix milliseconds, RFC 3339 or relative (now, -24h). Default: the last 24 hours, tier auto.
 Without --server it reads the data directory directly (WAL included), or asks the server that holds it.
---token (or STALKER_STORAGE_TOKEN, or server.auth_token of --config) is the server's bearer token.
+--token (or --token-file, STALKER_STORAGE_TOKEN, server.auth_token of --config) is the server's bearer token.
 `,
   options: {
     ...REMOTE_OPTIONS,
@@ -60,7 +60,7 @@ Without --server it reads the data directory directly (WAL included), or asks th
       if (!(err instanceof InputError)) throw err;
       throw usageError(err.message.replace(/^(namespace|target|poller|from|to|tier|limit)\b/, "--$1"));
     }
-    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    const remote = await findRemote(config, values);
     if (remote) {
       const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined) as [string, string][]);
       qs.set("format", format === "csv" ? "csv" : "json");
@@ -117,7 +117,7 @@ function iso(t: unknown): string {
 /** The `sql` command. */
 export const sqlCommand: Command = {
   summary: "read-only SQL (DuckDB) over the tier files (offline or through a server)",
-  usage: `stalker-storage sql "SELECT ..." [--format table|json|csv] [--server URL] [--token TOKEN]
+  usage: `stalker-storage sql "SELECT ..." [--format table|json|csv] [--server URL] [--token TOKEN | --token-file FILE]
 stalker-storage sql - < query.sql
 
 Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See docs/sql.md.
@@ -130,7 +130,7 @@ Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See d
     const text = positionals[0] === "-" || positionals.length === 0
       ? fs.readFileSync(0, "utf8")
       : positionals.join(" ");
-    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    const remote = await findRemote(config, values);
     let result: SqlResult;
     if (remote) {
       const res = await call(remote, "/api/v1/sql", {
@@ -172,7 +172,7 @@ Views: raw, agg_5min, agg_hourly, agg_daily, agg_weekly (and agg_*_parts). See d
 export const seriesCommand: Command = {
   summary: "list known series with their last value (offline or through a server)",
   usage: `stalker-storage series [--namespace NS] [--target T] [--poller P] [--format table|json|csv]
-                       [--server URL] [--token TOKEN]
+                       [--server URL] [--token TOKEN | --token-file FILE]
 `,
   options: { ...REMOTE_OPTIONS, namespace: { type: "string" }, target: { type: "string" }, poller: { type: "string" } },
   async run({ values, io, loadConfig }) {
@@ -183,7 +183,7 @@ export const seriesCommand: Command = {
       target: values.target as string | undefined,
       poller: values.poller as string | undefined,
     };
-    const remote = await findRemote(config, values.server as string | undefined, values.token as string | undefined);
+    const remote = await findRemote(config, values);
     let list: Record<string, unknown>[];
     if (remote) {
       const qs = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]);

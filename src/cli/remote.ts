@@ -12,11 +12,11 @@ import { nodeFs } from "../platform/node_fs.ts";
 import { fetchTrusting } from "../platform/runtime.ts";
 import { CliError, EXIT } from "./errors.ts";
 
-/** A server to ask. */
 /** The flags of every command that may go through a running server: its URL and its bearer token. */
 export const SERVER_OPTIONS = {
   server: { type: "string" as const },
   token: { type: "string" as const },
+  "token-file": { type: "string" as const },
 };
 
 /** The flags that select series and a range, shared by query and export. */
@@ -29,6 +29,7 @@ export const SELECTION_OPTIONS = {
   tier: { type: "string" as const },
 };
 
+/** A server to ask. */
 export interface Remote {
   url: string;
   token: string;
@@ -46,15 +47,44 @@ function caOf(config: Config): string | undefined {
 }
 
 /**
- * The server to use: `--server`, else the one holding the data directory, else null (offline). The
- * token: `--token`, else `server.auth_token` of the configuration (or `STALKER_STORAGE_TOKEN`).
+ * The token in `file`: the `STALKER_STORAGE_TOKEN=` line of an environment file (the one
+ * `install-systemd` writes, `#` comments allowed, the value optionally quoted), else the file's only line.
  */
-export async function findRemote(
-  config: Config,
-  server: string | undefined,
-  token?: string,
-): Promise<Remote | null> {
-  const bearer = token ?? config.server.authToken;
+export function tokenFromFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(
+      `cannot read --token-file ${file} (${e.code ?? e.message})` +
+        (e.code === "EACCES" ? ": it is readable only by its owner (sudo?)" : ""),
+      e.code === "EACCES" ? EXIT.denied : EXIT.failed,
+    );
+  }
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const assigned = lines.find((l) => l.startsWith("STALKER_STORAGE_TOKEN="));
+  const token = assigned !== undefined
+    ? assigned.slice("STALKER_STORAGE_TOKEN=".length).replace(/^(["'])(.*)\1$/, "$2")
+    : lines.length === 1 && !lines[0].includes("=")
+    ? lines[0]
+    : "";
+  if (token === "") {
+    throw new CliError(`--token-file ${file} holds no token: a STALKER_STORAGE_TOKEN=… line, or the token alone`);
+  }
+  return token;
+}
+
+/**
+ * The server to use: `--server`, else the one holding the data directory, else null (offline). The
+ * token: `--token`, else `--token-file`, else `server.auth_token` of the configuration (or
+ * `STALKER_STORAGE_TOKEN`).
+ */
+export async function findRemote(config: Config, values: Record<string, unknown>): Promise<Remote | null> {
+  const server = values.server as string | undefined;
+  const file = values["token-file"] as string | undefined;
+  const bearer = (values.token as string | undefined) ?? (file !== undefined ? tokenFromFile(file) : undefined) ??
+    config.server.authToken;
   if (server) return { url: server.replace(/\/+$/, ""), token: bearer, ca: caOf(config) };
   const owner = await lockOwner(nodeFs, config.dataDir);
   if (owner?.url) return { url: owner.url, token: bearer, ca: caOf(config) };
@@ -90,8 +120,8 @@ export async function call(remote: Remote, path: string, init: RequestInit = {})
     if (res.status === 401 || res.status === 403) {
       throw new CliError(
         `the server at ${remote.url} refused ${remote.token ? "the token" : "the request without a token"} ` +
-          `(${res.status}: ${message.split("\n")[0]}).\nGive its server.auth_token with --token TOKEN, the ` +
-          `STALKER_STORAGE_TOKEN environment variable, or server.auth_token in --config FILE.`,
+          `(${res.status}: ${message.split("\n")[0]}).\nGive its server.auth_token with --token TOKEN, ` +
+          `--token-file FILE, the STALKER_STORAGE_TOKEN environment variable, or server.auth_token in --config FILE.`,
         EXIT.denied,
       );
     }

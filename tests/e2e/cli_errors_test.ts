@@ -125,7 +125,7 @@ test("query mistakes, SQL errors and a refused token: one line each, the right e
       const denied = runBinary(["series", "--data-dir", data], { env: { STALKER_STORAGE_TOKEN: "wrong" } });
       assert.equal(denied.status, 3, denied.stderr);
       assert.match(denied.stderr, /refused the token \(401/);
-      assert.match(denied.stderr, /--token TOKEN, the STALKER_STORAGE_TOKEN environment variable/);
+      assert.match(denied.stderr, /--token TOKEN, --token-file FILE, the STALKER_STORAGE_TOKEN environment variable/);
       noStack(denied.stderr);
       short(denied.stderr);
       const flag = runBinary(["series", "--data-dir", data, "--token", "s3cret", "--format", "csv"]);

@@ -3,8 +3,8 @@
  * as PID 1 of new PID, mount, network, UTS and IPC namespaces (`unshare`, as a container manager would),
  * then drives the real `install-systemd` (system user, /usr/local/bin, /etc, `systemctl`), the service
  * itself (curl on its loopback, the token from the EnvironmentFile, `systemd-analyze security` of the
- * loaded unit, the sandbox seen from inside the service), `systemctl reload`, an upgrade in place, a stop
- * and `uninstall-systemd --purge`.
+ * loaded unit, the sandbox seen from inside the service), `systemctl reload`, an upgrade in place, the
+ * backup and restore blocks of docs/operations.md as written, a stop and `uninstall-systemd --purge`.
  *
  * Nothing reaches the host: /etc, /var and /usr/local are overlays on a tmpfs, /run and /tmp are fresh
  * tmpfs, /proc/sys is read-only, the network namespace has only its own loopback, and the boot starts
@@ -19,8 +19,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import process from "node:process";
-import { BINARY } from "../helpers.ts";
+import { BINARY, ROOT } from "../helpers.ts";
 import { requireBinary } from "./binary.ts";
 
 const TOKEN = "live-systemd-token";
@@ -53,6 +54,26 @@ done
 printf '[Unit]\nDescription=stalker-storage live systemd test\n' > "$u/stalker-test.target"
 ip link set lo up
 exec env container=stalker-test /lib/systemd/systemd --system --unit=stalker-test.target
+`;
+
+/**
+ * The shell blocks of docs/operations.md for a box installed by install-systemd (every line a `sudo`
+ * command, one naming /etc/stalker-storage/): the backup and the restore.
+ */
+function installedBoxBlocks(): { snapshot: string[]; restore: string[] } {
+  const text = fs.readFileSync(path.join(ROOT, "docs/operations.md"), "utf8");
+  const blocks = [...text.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1].trim().split("\n"))
+    .filter((b) => b.every((l) => l.startsWith("sudo ")) && b.some((l) => l.includes("/etc/stalker-storage/")));
+  const snapshot = blocks.find((b) => b.some((l) => / snapshot /.test(l)));
+  const restore = blocks.find((b) => b.some((l) => / restore /.test(l)));
+  assert.ok(snapshot && restore, `docs/operations.md: no backup or restore block for an installed box`);
+  return { snapshot, restore };
+}
+
+/** Stands in for sudo where it is not installed (this test runs as root): `sudo -u USER` is runuser. */
+const SUDO_SHIM = `#!/bin/sh
+if [ "$1" = "-u" ]; then u="$2"; shift 2; exec runuser -u "$u" -- "$@"; fi
+exec "$@"
 `;
 
 /** The cgroup directories systemd makes at the root of each hierarchy it finds (removed after, when new). */
@@ -93,7 +114,7 @@ interface Run {
   stderr: string;
 }
 
-test("live systemd: install-systemd → the hardened service runs → reload → upgrade in place → stop → uninstall --purge", async () => {
+test("live systemd: install-systemd → the hardened service runs → reload → upgrade → the documented backup and restore → stop → uninstall --purge", async () => {
   requireBinary();
   assert.equal(process.getuid?.(), 0, "needs root: it boots systemd in its own PID, mount and network namespaces");
   const before = new Set(cgroupDirs());
@@ -130,11 +151,12 @@ test("live systemd: install-systemd → the hardened service runs → reload →
         encoding: "utf8",
         input,
         timeout: 60_000,
+        env: { ...process.env, PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
       });
       return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     };
-    const ok = (cmd: string[]): string => {
-      const r = ns(cmd);
+    const ok = (cmd: string[], input?: string): string => {
+      const r = ns(cmd, input);
       assert.equal(r.status, 0, `${cmd.join(" ")}:\n${r.stdout}\n${r.stderr}`);
       return r.stdout;
     };
@@ -180,11 +202,12 @@ test("live systemd: install-systemd → the hardened service runs → reload →
       sample,
     );
     assert.equal(ingest.stdout, "200", ingest.stderr);
-    const stored = () => {
+    const has = (value: number) => {
       const q = curl("/api/v1/query?namespace=live&tier=raw&from=-1h", "-H", `authorization: Bearer ${TOKEN}`);
-      return q.stdout === "200" && /"value":42\b/.test(q.stderr);
+      assert.equal(q.stdout, "200", q.stderr);
+      return new RegExp(`"value":${value}\\b`).test(q.stderr);
     };
-    assert.ok(stored(), "the sample is stored");
+    assert.ok(has(42), "the sample is stored");
 
     // systemctl reload: SIGHUP, the process stays
     ok(["systemctl", "reload", "stalker-storage"]);
@@ -201,7 +224,37 @@ test("live systemd: install-systemd → the hardened service runs → reload →
     assert.match(upgraded, /restarted stalker-storage/);
     assert.notEqual(show("MainPID"), mainPid, "a new process");
     await until("readyz after the upgrade", 30_000, () => (curl("/readyz").stdout === "200" ? true : null));
-    assert.ok(stored(), "the sample survives the upgrade");
+    assert.ok(has(42), "the sample survives the upgrade");
+
+    // backup and restore as docs/operations.md writes them, line by line
+    const docs = installedBoxBlocks();
+    if (ns(["sh", "-c", "command -v sudo"]).status !== 0) {
+      ok(["sh", "-c", `cat > /usr/local/bin/sudo && chmod 0755 /usr/local/bin/sudo`], SUDO_SHIM);
+    }
+    const runDocs = (lines: string[]) => {
+      for (const line of lines) {
+        const r = ns(["sh", "-c", line]);
+        assert.equal(r.status, 0, `docs/operations.md: ${line}\n${r.stdout}\n${r.stderr}`);
+      }
+    };
+    runDocs(docs.snapshot);
+    assert.equal(ns(["test", "-s", "/root/stalker-nightly.tar.gz"]).status, 0, "the backup tarball");
+    const later = JSON.stringify([{ namespace: "live", target: "box", poller: "cpu", value: 43 }]);
+    const after = curl(
+      "/api/v1/ingest",
+      "-H",
+      `authorization: Bearer ${TOKEN}`,
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      later,
+    );
+    assert.equal(after.stdout, "200", after.stderr);
+    assert.ok(has(43));
+    runDocs(docs.restore);
+    await until("readyz after the restore", 30_000, () => (curl("/readyz").stdout === "200" ? true : null));
+    assert.ok(has(42), "the restored service holds the sample taken before the backup");
+    assert.ok(!has(43), "and not the one sent after it");
 
     // stop: SIGTERM, the final flush, exit 0 within TimeoutStopSec
     ok(["systemctl", "stop", "stalker-storage"]);
