@@ -7,7 +7,7 @@
 //
 // Usage: node query_ours.mjs --spec SPEC.json
 // SPEC: { base, reps, warmup, timeout_ms, deadline_s,
-//         scenarios: [{ name, method, path, body?, content_type?, check }],
+//         scenarios: [{ name, method, path, body?, content_type?, check, reps?, warmup? }],
 //         rotate:    [{ name, requests: [{ method, path, check }] }] }   (one request each, not warmed)
 // check: { type: "points",  tier, points, first_t?, last_t? }     GET /api/v1/query (aggregates)
 //        { type: "samples", samples, last_t?, last_value? }       GET /api/v1/query?tier=raw
@@ -161,10 +161,11 @@ async function main() {
   for (const sc of spec.scenarios ?? []) {
     try {
       const first = await timed(sc);
-      for (let k = 1; k < spec.warmup; k++) await timed(sc);
+      const warmup = sc.warmup ?? spec.warmup, reps = sc.reps ?? spec.reps;
+      for (let k = 1; k < warmup; k++) await timed(sc);
       const lat = [];
       let last;
-      for (let k = 0; k < spec.reps && Date.now() < deadline; k++) {
+      for (let k = 0; k < reps && Date.now() < deadline; k++) {
         last = await timed(sc);
         lat.push(last.ms);
       }
@@ -174,7 +175,7 @@ async function main() {
         points: last.points,
         response_bytes: last.bytes,
         ok: true,
-        deadline_hit: lat.length < spec.reps,
+        deadline_hit: lat.length < reps,
       };
     } catch (e) {
       out.scenarios[sc.name] = { ok: false, error: String(e.message || e) };
