@@ -7,7 +7,7 @@
  */
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
 import { bucketMs, type Tier } from "../model/tier.ts";
-import type { QueryResult } from "../query/query.ts";
+import { type QueryResult, seriesKey } from "../query/query.ts";
 import type { Storage } from "../service/storage.ts";
 import { type Matcher, matches, PromError } from "./ast.ts";
 import type { AggData, DataSource, RawData, SeriesData, SeriesRef } from "./data.ts";
@@ -19,7 +19,7 @@ export const MAX_SAMPLES = 5_000_000;
 /** Above this many targets of one namespace, one query reads the whole namespace. */
 const TARGETS_PER_NAMESPACE_READ = 16;
 
-const keyOf = (ns: string, target: string, poller: string) => `${ns}\u0000${target}\u0000${poller}`;
+const keyOf = seriesKey;
 
 /** Storage-backed data source; one per server (its label cache lives as long as the storage). */
 export class StorageSource implements DataSource {
@@ -76,8 +76,11 @@ export class StorageSource implements DataSource {
     for (const r of refs) wanted.set(keyOf(r.namespace, r.target, r.poller), r);
     const out: SeriesData[] = [];
     let budget = MAX_SAMPLES;
+    // a read of a target or a namespace keeps only the selected series' rows (the same keys)
+    const only: ReadonlySet<string> = new Set(wanted.keys());
     for (const filter of readPlan(refs)) {
-      const result = await this.storage.query({ filter, fromMs, toMs, tier, limit: budget + 1, sketches, signal });
+      const request = { filter, fromMs, toMs, tier, limit: budget + 1, sketches, signal };
+      const result = await this.storage.query(filter.poller === undefined ? { ...request, only } : request);
       if (result.truncated) {
         throw new PromError(
           "execution",

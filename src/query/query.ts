@@ -27,7 +27,7 @@ import type { AggColumns, RawColumns } from "../parquet/mod.ts";
 import type { SeriesFilter } from "../model/series_filter.ts";
 import type { TierFile } from "../tier/manifest.ts";
 import { AGG_LAYOUT, type AggField } from "../parquet/mod.ts";
-import type { Batch } from "../parquet/mod.ts";
+import { type Batch, gatherBatch, type IdentityColumns } from "../parquet/mod.ts";
 import { readAggFile, readRawFile } from "../parquet/mod.ts";
 import type { RawField } from "../parquet/mod.ts";
 import { rollup } from "../tier/rollup.ts";
@@ -49,6 +49,8 @@ export interface QueryView {
   cache?: ReadCache;
   /** The request's {@link QueryRequest.signal}, checked before each file. */
   signal?: AbortSignal;
+  /** The request's {@link QueryRequest.only}. */
+  only?: ReadonlySet<string>;
 }
 
 /** A query. */
@@ -66,6 +68,16 @@ export interface QueryRequest {
    * signal's reason, and reads no further file.
    */
   signal?: AbortSignal;
+  /**
+   * Only these series of the filter's (keys of {@link seriesKey}): the rest of the rows read are dropped
+   * before they become points (a PromQL selector reads a device's file rows once, for a few of its series).
+   */
+  only?: ReadonlySet<string>;
+}
+
+/** The key of a series in {@link QueryRequest.only}. */
+export function seriesKey(namespace: string, target: string, poller: string): string {
+  return keyOf(namespace, target, poller);
 }
 
 /** One raw sample of the answer. */
@@ -116,7 +128,7 @@ export async function runQuery(view: QueryView, req: QueryRequest): Promise<Quer
     warnings: [],
   };
   req.signal?.throwIfAborted();
-  if (req.signal) view = { ...view, signal: req.signal };
+  if (req.signal || req.only) view = { ...view, signal: req.signal, only: req.only };
   // memory is read before the first await: consistent with the file list of the view
   const grouped = isAggregateTier(req.tier)
     ? await aggregateSeries(view, req, req.tier, memoryRows(view, req.filter), result)
@@ -162,6 +174,7 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
   const minPos = memoryOnly ? head.raw.start : head.raw.flushedPos;
   for (const id of head.series.matching(req.filter)) {
     const [namespace, target, poller] = head.series.names(id);
+    if (view.only && !view.only.has(keyOf(namespace, target, poller))) continue;
     const samples: RawPoint[] = [];
     for (const pos of head.raw.positionsOf(id, minPos)) {
       const { chunk, i } = head.raw.locate(pos);
@@ -189,7 +202,7 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
             (o) => readRawFile(view.fs, o.path, o),
           ),
       );
-      if (cols) addRawColumns(out, cols);
+      if (cols) addRawColumns(out, only(cols, view.only));
     }
   }
   for (const s of out.values()) s.samples!.sort((a, b) => a.ts - b.ts);
@@ -378,12 +391,27 @@ async function fileRows(
           (o) => readAggFile(view.fs, o.path, { ...o, tier }),
         ),
     );
-    if (cols) rows.push(...columnsToRows(cols, view.accuracy, sketches));
+    if (cols) rows.push(...columnsToRows(only(cols, view.only), view.accuracy, sketches));
   }
   return rows;
 }
 
 const WITHOUT_SKETCH = AGG_LAYOUT.fields.filter((f) => f !== "sketch");
+
+/** The rows of `cols` whose series is in `keep` (all without it); runs of a series are looked up once. */
+function only<C extends Batch & IdentityColumns>(cols: C, keep: ReadonlySet<string> | undefined): C {
+  if (!keep) return cols;
+  const rows = new Int32Array(cols.length);
+  let n = 0, wanted = false;
+  for (let i = 0; i < cols.length; i++) {
+    if (
+      i === 0 || cols.poller[i] !== cols.poller[i - 1] || cols.target[i] !== cols.target[i - 1] ||
+      cols.namespace[i] !== cols.namespace[i - 1]
+    ) wanted = keep.has(keyOf(cols.namespace[i], cols.target[i], cols.poller[i]));
+    if (wanted) rows[n++] = i;
+  }
+  return n === cols.length ? cols : gatherBatch(cols, rows.subarray(0, n));
+}
 
 /** Open and in-flight 5-minute buckets of the matching series, as rows (copies). */
 function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {
@@ -391,6 +419,7 @@ function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {
   const { series, agg } = view.head;
   const ids = new Set<number>();
   for (const id of series.matching(filter)) {
+    if (view.only && !view.only.has(keyOf(...series.names(id)))) continue;
     ids.add(id);
     for (const b of agg.bucketsOf(id, -Infinity, Infinity)) rows.push(rowOf(view.head, b));
   }

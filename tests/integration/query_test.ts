@@ -9,6 +9,8 @@ import { silentLogger } from "../../src/platform/log.ts";
 import { MemFs } from "../../src/platform/mem_fs.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import { Storage } from "../../src/service/storage.ts";
+import { seriesKey } from "../../src/query/query.ts";
+import { resultJson } from "../../src/query/format.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
 const MIN = 60_000;
@@ -347,5 +349,46 @@ test("an aborted query (a caller past its timeout) stops at its next file and re
   const whole = await storage.query({ ...request, signal: undefined });
   assert.equal(whole.partial, false);
   assert.equal(whole.series.length, 4);
+  await storage.close();
+});
+
+test("only: a target's or namespace's read keeps the listed series, from files and memory, in every tier", async () => {
+  const { storage, clock } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow(); // 10:00 and 10:05 in Parquet
+  clock.set(T0 + 20 * MIN);
+  await ingest(storage, 11, 20); // the rest in memory
+  const only = new Set([seriesKey("prod", "r2", "cpu.load"), seriesKey("prod", "r1", "ifHCInOctets.Gi0-1")]);
+  for (const tier of ["raw", "5min", "hourly"] as const) {
+    const all = await storage.query({
+      filter: { namespace: "prod" },
+      fromMs: T0,
+      toMs: T0 + 20 * MIN,
+      tier,
+      limit: 1e6,
+    });
+    const some = await storage.query({
+      filter: { namespace: "prod" },
+      fromMs: T0,
+      toMs: T0 + 20 * MIN,
+      tier,
+      limit: 1e6,
+      only,
+    });
+    assert.equal(all.series.length, 4, tier);
+    assert.deepEqual(
+      some.series.map((s) => `${s.target} ${s.poller}`),
+      ["r1 ifHCInOctets.Gi0-1", "r2 cpu.load"],
+      tier,
+    );
+    // the kept series are whole: the same points as in the answer without `only`
+    for (const s of some.series) {
+      const same = all.series.find((x) => x.target === s.target && x.poller === s.poller)!;
+      assert.equal(
+        JSON.stringify(resultJson({ ...some, series: [s] })),
+        JSON.stringify(resultJson({ ...all, series: [same] })),
+      );
+    }
+  }
   await storage.close();
 });
