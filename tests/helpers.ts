@@ -33,7 +33,7 @@ export const testResidentBytes = (): number => 64 * 2 ** 20;
 
 /**
  * A storage service as tests open it (not started): data in `/data` of `fs`, inline encoding, no
- * background timers, a silent log and {@link testResidentBytes}; `deps` add or override.
+ * background jobs (a test that wants them calls `startBackground()`), a silent log and {@link testResidentBytes}; `deps` add or override.
  */
 export function testStorage(fs: FileSystem, clock: Clock, yaml = "", deps: Partial<StorageDeps> = {}): Storage {
   return Storage.create(testConfig("/data", yaml), {
@@ -42,7 +42,6 @@ export function testStorage(fs: FileSystem, clock: Clock, yaml = "", deps: Parti
     clock,
     log: silentLogger,
     metrics: new Metrics(),
-    manualTimers: true,
     encoding: "inline",
     ...deps,
   });

@@ -64,7 +64,6 @@ export async function runDedup(o: DedupOpts): Promise<DedupResult> {
     clock: systemClock,
     log: silentLogger,
     metrics: new Metrics(),
-    manualTimers: true,
     encoding: "inline",
     residentBytes: () => 0, // the bench process's RSS is not the storage's
   });

@@ -105,7 +105,6 @@ async function openStorage(dir: string, yaml: string, clock: Clock): Promise<Sto
     clock,
     log: silentLogger,
     metrics: new Metrics(),
-    manualTimers: true,
   });
   await storage.start();
   return storage;

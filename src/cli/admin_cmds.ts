@@ -30,7 +30,6 @@ export async function openStorage(config: ReturnType<Parameters<Command["run"]>[
     // on a terminal, progress (rollups, merges) shows as info lines
     log: createLogger(process.stderr.isTTY ? "info" : "warn"),
     metrics: new Metrics(),
-    manualTimers: true,
     deleteDelayMs: 0,
   });
   await storage.start();

@@ -72,6 +72,7 @@ SIGTERM or SIGINT. Without --config it runs on embedded defaults with data in ./
     });
     try {
       await storage.start();
+      storage.startBackground();
     } catch (err) {
       log.error("cannot start storage", { error: err });
       await server.close();

@@ -17,6 +17,7 @@
  */
 import { isNotFound } from "../platform/fs.ts";
 import type { FileSystem } from "../platform/fs.ts";
+import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/log.ts";
 import { Mutex } from "../platform/mutex.ts";
 import { join } from "../platform/path.ts";
@@ -34,6 +35,8 @@ export type CommitHook = (job: CommitJob, step: "before" | "after") => Promise<v
 /** Options of a {@link Catalog}. */
 export interface CatalogOptions {
   log: Logger;
+  /** The clock the delayed deletions run on. */
+  clock: Clock;
   /** How long files dropped by a commit stay on disk for queries still reading them. */
   deleteDelayMs: number;
   hook?: CommitHook;
@@ -47,10 +50,11 @@ export interface CatalogOptions {
  * import { Catalog } from "./catalog.ts";
  * import { MemFs } from "../platform/mem_fs.ts";
  * import { silentLogger } from "../platform/log.ts";
+ * import { systemClock } from "../platform/clock.ts";
  * import { emptyManifest } from "../tier/manifest.ts";
  * const fs = new MemFs();
  * await fs.mkdir("/data");
- * const catalog = new Catalog(fs, "/data", emptyManifest(), { log: silentLogger, deleteDelayMs: 0 });
+ * const catalog = new Catalog(fs, "/data", emptyManifest(), { log: silentLogger, clock: systemClock, deleteDelayMs: 0 });
  * await catalog.run(async () => {
  *   const m = structuredClone(catalog.manifest);
  *   m.watermarks["5min"] = 300_000;
@@ -65,7 +69,8 @@ export class Catalog {
   readonly #lock = new Mutex();
   #inside = false;
   readonly #pending = new Set<string>();
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Aborts the armed delayed deletion (null: none armed). */
+  #timer: AbortController | null = null;
 
   constructor(
     private readonly fs: FileSystem,
@@ -128,7 +133,7 @@ export class Catalog {
 
   /** Deletes the files still waiting for their delay now (at shutdown, when no query runs any more). */
   async close(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.abort();
     await this.deletePending();
   }
 
@@ -136,8 +141,8 @@ export class Catalog {
     if (paths.length === 0) return;
     for (const p of paths) this.#pending.add(p);
     if (this.#timer) return;
-    this.#timer = setTimeout(() => void this.deletePending(), this.opts.deleteDelayMs);
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#timer = new AbortController();
+    this.opts.clock.setTimer(this.opts.deleteDelayMs, () => void this.deletePending(), this.#timer.signal);
   }
 
   private async deletePending(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * Runs background jobs on their cron schedules (UTC), at most `workers` at a time; a job that is still
- * running when it is due again is not started twice.
+ * Runs background jobs on their cron schedules (UTC) on the storage's clock, at most `workers` at a
+ * time, until its signal aborts; a job that is still running when it is due again is not started twice.
  *
  * @module
  */
@@ -18,10 +18,8 @@ export interface Job {
 
 /** The scheduler. */
 export class Scheduler {
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly running = new Set<string>();
   private readonly queue: Job[] = [];
-  private stopped = false;
 
   constructor(
     private readonly jobs: readonly Job[],
@@ -30,43 +28,32 @@ export class Scheduler {
     private readonly log: Logger,
   ) {}
 
-  /** Arms every job's timer. */
-  start(): void {
-    for (const job of this.jobs) this.arm(job, parseCron(job.schedule));
+  /** Arms every job's timer; aborting `signal` disarms them (running jobs finish on their own). */
+  start(signal: AbortSignal): void {
+    for (const job of this.jobs) this.arm(job, parseCron(job.schedule), signal);
   }
 
-  /** Disarms everything (running jobs finish on their own). */
-  stop(): void {
-    this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
-  }
-
-  private arm(job: Job, cron: Cron): void {
-    if (this.stopped) return;
+  private arm(job: Job, cron: Cron, signal: AbortSignal): void {
     const now = this.clock.now();
-    const delay = Math.max(0, nextCronTime(cron, now) - now);
-    const t = setTimeout(() => {
-      this.enqueue(job);
-      this.arm(job, cron);
-    }, Math.min(delay, 2 ** 31 - 1));
-    (t as { unref?: () => void }).unref?.();
-    this.timers.set(job.name, t);
+    this.clock.setTimer(nextCronTime(cron, now) - now, () => {
+      this.arm(job, cron, signal);
+      this.enqueue(job, signal);
+    }, signal);
   }
 
-  private enqueue(job: Job): void {
+  private enqueue(job: Job, signal: AbortSignal): void {
     if (this.running.has(job.name) || this.queue.includes(job)) return;
     this.queue.push(job);
-    this.pump();
+    this.pump(signal);
   }
 
-  private pump(): void {
-    while (!this.stopped && this.running.size < this.workers && this.queue.length > 0) {
+  private pump(signal: AbortSignal): void {
+    while (!signal.aborted && this.running.size < this.workers && this.queue.length > 0) {
       const job = this.queue.shift()!;
       this.running.add(job.name);
       job.run().catch((err) => this.log.error(`${job.name} failed`, { error: err })).finally(() => {
         this.running.delete(job.name);
-        this.pump();
+        this.pump(signal);
       });
     }
   }

@@ -19,7 +19,7 @@ import type { SampleBatch } from "../model/batch.ts";
 import { DiskFullError, UnavailableError } from "../model/errors.ts";
 import { KIND_CODE, type SampleKind } from "../model/sample.ts";
 import { bucketStart } from "../model/tier.ts";
-import type { Clock } from "../platform/clock.ts";
+import { type Clock, every as everyMs } from "../platform/clock.ts";
 import { type FileSystem, isDiskFull } from "../platform/fs.ts";
 import { acquireLock, type DirLock } from "../platform/lock.ts";
 import type { Logger } from "../platform/log.ts";
@@ -60,8 +60,6 @@ export interface StorageDeps {
   flushHook?: (step: FlushStep) => Promise<void>;
   /** Test hook around every manifest commit (crash injection). */
   commitHook?: CommitHook;
-  /** Disable background timers (tests drive flushes by hand). */
-  manualTimers?: boolean;
   /** Where flush encoding, rollups and merges run: worker threads (default) or inline (tests). */
   encoding?: TierRunnerMode;
   /** Reads the process's resident memory in bytes (default: `/proc/self/statm`). */
@@ -99,8 +97,8 @@ export class Storage implements StorageView {
   /** The flush running now, and the one queued behind it (at most one: later requests join it). */
   private flushing: Promise<FlushReport | null> | null = null;
   private flushQueued: Promise<FlushReport | null> | null = null;
-  private timers: ReturnType<typeof setInterval>[] = [];
-  private scheduler: Scheduler | null = null;
+  /** Stops the background jobs (see {@link startBackground}). */
+  private background: AbortController | null = null;
   private diskFull = false;
   /** Space held back on the data disk for a flush when another process fills it (disk_reserve.ts). */
   private reserve: DiskReserve;
@@ -194,6 +192,7 @@ export class Storage implements StorageView {
     }, r.nextSegment);
     const catalog = new Catalog(fs, this.config.dataDir, r.manifest, {
       log,
+      clock,
       deleteDelayMs: this.deps.deleteDelayMs ?? 30_000,
       hook: this.deps.commitHook,
     });
@@ -237,7 +236,6 @@ export class Storage implements StorageView {
     });
     r.head.series.limit = Math.max(this.plan.maxSeries, r.head.series.size);
     this.stateValue = "ready";
-    if (!this.deps.manualTimers) this.startTimers();
     log.info("storage ready", { data_dir: this.config.dataDir });
     void this.reserve.ensure(MIN_FREE_BYTES);
     // after a crash with a full buffer, flush now (ingest is refused until then), not at the next interval
@@ -654,16 +652,24 @@ export class Storage implements StorageView {
     await this.merge();
   }
 
-  private startTimers(): void {
-    const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(() => void fn().catch(() => {}), ms);
-      (t as { unref?: () => void }).unref?.();
-      this.timers.push(t);
-    };
+  /**
+   * Starts the background jobs on the storage's clock, until {@link close}: the flush interval, retention
+   * every 10 minutes, the rollup schedule (`compaction.schedule`), raw-buffer eviction and idle expiry,
+   * and the memory and admission checks. `serve` starts them after {@link start}; offline commands and
+   * tests run jobs by hand instead.
+   */
+  startBackground(): void {
+    this.assertReady();
+    if (this.background) return;
+    const stop = new AbortController();
+    this.background = stop;
+    const clock = this.deps.clock;
+    const every = (ms: number, fn: () => Promise<unknown>) =>
+      everyMs(clock, ms, () => void fn().catch(() => {}), stop.signal);
     every(this.config.ingestion.flush.intervalMs, () => this.flushNow("interval"));
     every(10 * 60_000, () => this.retention());
     const sched = this.config.compaction.schedule;
-    this.scheduler = new Scheduler(
+    new Scheduler(
       [
         {
           name: "raw_to_5min",
@@ -675,10 +681,9 @@ export class Storage implements StorageView {
         { name: "daily_to_weekly", schedule: sched.dailyToWeekly, run: () => this.compactAndMerge("weekly") },
       ],
       this.config.compaction.workers,
-      this.deps.clock,
+      clock,
       this.deps.log,
-    );
-    this.scheduler.start();
+    ).start(stop.signal);
     every(10_000, () => {
       this.core.head.evict(this.deps.clock.now());
       this.expireIdle();
@@ -729,9 +734,7 @@ export class Storage implements StorageView {
     if (this.stateValue === "stopped" || this.stateValue === "stopping") return;
     const wasReady = this.stateValue === "ready";
     this.stateValue = "stopping";
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    this.scheduler?.stop();
+    this.background?.abort();
     await this.sqlEngine?.release().catch(() => {});
     if (wasReady && this.coreValue) {
       try {

@@ -78,7 +78,8 @@ export class WalWriter {
   /** Series the last record written to the segment defined: the next record defines them again. */
   private lastDefined: number[] = [];
   private readonly queue: Entry[] = [];
-  private draining = false;
+  /** The drain running now (null: none); `flush` waits for it instead of polling. */
+  private draining: Promise<void> | null = null;
   private closed = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private dirty = false;
@@ -156,7 +157,7 @@ export class WalWriter {
 
   /** Writes and fsyncs everything queued (used by async/sync modes and at shutdown). */
   async flush(): Promise<void> {
-    while (this.draining) await new Promise((r) => setTimeout(r, 1));
+    while (this.draining) await this.draining.catch(() => {}); // its error went to the caller that started it
     await this.drain();
     if (this.queue.length > 0 && this.failure) throw this.failure;
     if (this.dirty) await this.datasync();
@@ -182,24 +183,24 @@ export class WalWriter {
     }
   }
 
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.queue.length > 0) {
-        if (this.queue[0].kind === "rotate") {
-          await this.processRotate(this.queue.shift() as RotateEntry);
-          continue;
-        }
-        const group: BatchEntry[] = [];
-        while (this.queue.length > 0 && this.queue[0].kind === "batch") group.push(this.queue.shift() as BatchEntry);
-        if (!(await this.writeGroup(group)) && this.opts.syncMode === "async") {
-          this.queue.unshift(...group); // keep acknowledged data queued; the next sync retries
-          break;
-        }
+  /** Writes the queue out, once at a time: a call while a drain runs returns that drain. */
+  private drain(): Promise<void> {
+    this.draining ??= this.drainQueue().finally(() => (this.draining = null));
+    return this.draining;
+  }
+
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length > 0) {
+      if (this.queue[0].kind === "rotate") {
+        await this.processRotate(this.queue.shift() as RotateEntry);
+        continue;
       }
-    } finally {
-      this.draining = false;
+      const group: BatchEntry[] = [];
+      while (this.queue.length > 0 && this.queue[0].kind === "batch") group.push(this.queue.shift() as BatchEntry);
+      if (!(await this.writeGroup(group)) && this.opts.syncMode === "async") {
+        this.queue.unshift(...group); // keep acknowledged data queued; the next sync retries
+        break;
+      }
     }
   }
 

@@ -46,7 +46,6 @@ async function open(fs: MemFs, clock: FakeClock, dataDir: string): Promise<Stora
     clock,
     log: silentLogger,
     metrics: new Metrics(),
-    manualTimers: true,
     encoding: "inline",
   });
   await s.start();

@@ -154,7 +154,11 @@ for (const job of ["flush", "rollup", "merge", "retention"] as CommitJob[]) {
 test("the catalog refuses a commit outside its lock, or of a copy of a manifest that is no longer current", async () => {
   const fs = new MemFs();
   await fs.mkdir("/data");
-  const catalog = new Catalog(fs, "/data", emptyManifest(), { log: silentLogger, deleteDelayMs: 0 });
+  const catalog = new Catalog(fs, "/data", emptyManifest(), {
+    log: silentLogger,
+    clock: new FakeClock(D),
+    deleteDelayMs: 0,
+  });
   await assert.rejects(catalog.commit(structuredClone(catalog.manifest), "flush"), /the commit lock is not held/);
   const stale = structuredClone(catalog.manifest);
   await catalog.run(() => catalog.commit(structuredClone(catalog.manifest), "flush"));

@@ -78,7 +78,6 @@ test("DuckDB reads every tier; aggregates match an independent computation from 
       clock,
       log: silentLogger,
       metrics,
-      manualTimers: true,
       encoding: "inline",
       deleteDelayMs: 0,
     });

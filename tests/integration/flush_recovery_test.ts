@@ -338,7 +338,6 @@ test("after a crash with a full buffer, the restart flushes at once (not at the 
     clock,
     log: silentLogger,
     metrics: new Metrics(),
-    manualTimers: true,
     encoding: "inline" as const,
   };
   let s = Storage.create(config, {

@@ -27,7 +27,6 @@ async function open(dir: string, hook: (s: FlushStep) => Promise<void>): Promise
     clock: new FakeClock(T0 + 30 * MIN),
     log: silentLogger,
     metrics: new Metrics(),
-    manualTimers: true,
     encoding: "worker",
     flushHook: hook,
     deleteDelayMs: 0,

@@ -32,7 +32,6 @@ test("a damaged raw file is skipped and reported; SQL keeps working", async () =
       clock,
       log: silentLogger,
       metrics: new Metrics(),
-      manualTimers: true,
       encoding: "inline",
     });
     await s.start();

@@ -28,7 +28,6 @@ function open(fs: MemFs, clock: FakeClock): Promise<Storage> {
     clock,
     log: silentLogger,
     metrics: new Metrics(),
-    manualTimers: true,
     encoding: "inline",
   });
   return s.start().then(() => s);
