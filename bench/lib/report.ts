@@ -20,6 +20,7 @@ import type { DedupResult } from "../suites/dedup.ts";
 import type { QueryResult, ScenarioResult } from "../suites/query.ts";
 import type { PeerRun, PeersResult } from "../suites/peers.ts";
 import { UNIT_COSTS } from "../../src/config/requirements.ts";
+import { MEMORY_COSTS } from "../../src/config/memory_budget.ts";
 import { BYTES_PER_SAMPLE } from "../../src/head/raw_log.ts";
 
 /** The run's context. */
@@ -1054,9 +1055,13 @@ function unitCostsSection(r: Results): string {
   const last = query?.phases[query.phases.length - 1];
   const duck = last ? (last.rss_mib.after_sql - last.rss_mib.after_queries) * 2 ** 20 : undefined;
   const rows: Cell[][] = [
-    ["series index, B/series", int(c.seriesIndexBytes), int(mem("series_index")), "`agg` memory: max(heap, RSS)"],
-    ["open 5-minute bucket, B/series", int(c.openBucketBytes), int(mem("on")), "`agg` memory, percentiles on"],
-    ["ring, B/sample held", int(c.ringBytesPerSample), int(BYTES_PER_SAMPLE), "typed-array columns (by construction)"],
+    [
+      "series in the head, B/series",
+      int(MEMORY_COSTS.series),
+      int(mem("series_index") === undefined || mem("on") === undefined ? undefined : mem("series_index")! + mem("on")!),
+      "`agg` memory: series index + open bucket (percentiles on), max(heap, RSS) each",
+    ],
+    ["raw sample held, B", int(MEMORY_COSTS.rawSample), int(BYTES_PER_SAMPLE), "typed-array columns (by construction)"],
     [
       "WAL, B/sample",
       dec(c.walBytesPerSample, 1),
@@ -1084,7 +1089,8 @@ function unitCostsSection(r: Results): string {
   ];
   return [
     "## Unit costs for `requirements`",
-    "What `stalker-storage requirements` plans with (`UNIT_COSTS` in src/config/requirements.ts) next to what this " +
+    "What `stalker-storage requirements` plans with (RAM: `MEMORY_COSTS` in src/config/memory_budget.ts; disk and " +
+    "CPU: `UNIT_COSTS` in src/config/requirements.ts) next to what this " +
     'run measured ("–": not measured in this run). The plan should sit at or above the measured figures.',
     table(["cost", "in the plan", "measured", "from"], rows, [1, 2]),
   ].join("\n\n");

@@ -32,16 +32,6 @@ costs behind the formulas are measured by the benchmarks (bench/REPORT.md).
       io.out(JSON.stringify({ ...plan, memoryBudget: budget }, null, 2) + "\n");
       return Promise.resolve(0);
     }
-    const shares = [
-      ["runtime", budget.runtimeBytes, "measured idle RSS of the binary"],
-      ["request bodies in flight", budget.bodiesBytes, "bodies being read and decoded"],
-      ["head (expected series)", budget.headBytes, `up to limits.max_series = ${budget.maxSeries} series`],
-      ["unflushed raw samples", budget.unflushedBytes, `${budget.bufferSamples} samples`],
-      ["flush working set", budget.flushWorkBytes, `a flush starts at ${budget.flushStartSamples} samples`],
-      ["raw ring (cache)", budget.ringBytes, "gives way first when memory is short"],
-      ["query cache", budget.queryCacheBytes, "rows decoded from tier files, for the next queries"],
-      ["SQL (DuckDB working set)", budget.queryBytes, "taken from the ring while DuckDB is loaded"],
-    ] as const;
     const rows = (lines: PlanLine[], unit: "bytes" | "cores") =>
       lines.map((l) =>
         `  ${l.item.padEnd(34)} ${
@@ -53,9 +43,12 @@ costs behind the formulas are measured by the benchmarks (bench/REPORT.md).
         Math.round(plan.samplesPerSecond)
       } samples/s)
 
-RAM
+RAM (the memory budget at the smallest server.memory_limit that fits this scale with a full raw ring)
 ${rows(plan.ram, "bytes")}
-  ${"total".padEnd(34)} ${humanSize(Math.round(plan.ramTotalBytes)).padStart(11)}
+  ${"total: server.memory_limit needed".padEnd(34)} ${humanSize(Math.round(plan.ramTotalBytes)).padStart(11)}
+  ${"minimum (ring gets what is left)".padEnd(34)} ${
+        humanSize(Math.round(plan.ramMinimumBytes)).padStart(11)
+      }   below it the scale does not fit
   ${"total while SQL (DuckDB) is loaded".padEnd(34)} ${
         humanSize(Math.round(plan.ramWithSqlBytes)).padStart(11)
       }   + DuckDB + query.memory_limit
@@ -65,11 +58,7 @@ ${rows(plan.disk, "bytes")}
   ${"total".padEnd(34)} ${humanSize(Math.round(plan.diskTotalBytes)).padStart(11)}
 
 Memory budget (server.memory_limit = ${humanSize(budget.limitBytes)}; docs/memory.md)
-${
-        shares.map(([item, bytes, note]) =>
-          `  ${item.padEnd(34)} ${humanSize(Math.round(bytes)).padStart(11)}   ${note}`
-        ).join("\n")
-      }
+${rows(budget.shares, "bytes")}
 ${budget.problems.length === 0 ? "  fits" : budget.problems.map((p) => `  DOES NOT FIT: ${p}`).join("\n")}
 
 CPU (busy cores on average)

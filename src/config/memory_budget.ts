@@ -1,7 +1,8 @@
 /**
  * The memory budget: how `server.memory_limit` is shared among the consumers of the process. Pure
- * arithmetic on the configuration, so `serve`, `config check` and `requirements` plan alike; the
- * running server then holds resident memory to the plan (`src/ingest/admission.ts`).
+ * arithmetic on the configuration, so `serve`, `config check` and `requirements` plan alike (the RAM
+ * `requirements` prints is this plan at the smallest limit that fits the scale: {@link neededMemoryLimit});
+ * the running server then holds resident memory to the plan (`src/ingest/admission.ts`).
  *
  * The unit costs are measured on the compiled binary (Bun 1.4.5, x86-64; see docs/memory.md for how):
  * the runtime with the code loaded and the tier worker started, one series in the head (series index,
@@ -33,6 +34,14 @@ export const MEMORY_COSTS = {
   bodyExpansion: 2,
 } as const;
 
+/** One line of a plan (the memory budget's shares, the capacity plan's disk and CPU). */
+export interface PlanLine {
+  item: string;
+  bytes?: number;
+  value?: number;
+  formula: string;
+}
+
 /** The plan: each consumer's share, in bytes (samples where said). */
 export interface MemoryPlan {
   limitBytes: number;
@@ -58,6 +67,8 @@ export interface MemoryPlan {
   queryBytes: number;
   /** Problems: the configured scale does not fit (empty when it does). */
   problems: string[];
+  /** The shares above as lines, in the order they are printed (SQL last: it is not added to the others). */
+  shares: PlanLine[];
 }
 
 /**
@@ -140,6 +151,25 @@ export function planMemory(config: Config): MemoryPlan {
       }): SQL would crowd out ingest; lower query.memory_limit or raise server.memory_limit`,
     );
   }
+  const expected = Math.min(maxSeries, config.scale.pollerCount);
+  const shares: PlanLine[] = [
+    { item: "runtime", bytes: c.runtime, formula: "measured idle RSS of the binary" },
+    { item: "request bodies in flight", bytes: bodies, formula: "bodies being read and decoded" },
+    { item: "head (expected series)", bytes: head, formula: `${expected} series × ${c.series} B` },
+    { item: "unflushed raw samples", bytes: unflushed, formula: `${bufferSamples} samples × ${c.rawSample} B` },
+    {
+      item: "flush working set",
+      bytes: flushWork,
+      formula: `a flush starts at ${flushStart} samples × ${c.flushPerSample} B`,
+    },
+    { item: "raw ring (cache)", bytes: ring, formula: "gives way first when memory is short" },
+    { item: "query cache", bytes: queryCache, formula: "rows decoded from tier files, for the next queries" },
+    {
+      item: "SQL (DuckDB working set)",
+      bytes: config.query.memoryLimitBytes,
+      formula: "query.memory_limit, taken from the ring while DuckDB is loaded",
+    },
+  ];
   return {
     limitBytes: limit,
     runtimeBytes: c.runtime,
@@ -154,7 +184,58 @@ export function planMemory(config: Config): MemoryPlan {
     queryCacheBytes: queryCache,
     queryBytes: config.query.memoryLimitBytes,
     problems,
+    shares,
   };
+}
+
+/** Largest limit the searches below try (a scale that does not fit under it gets this). */
+const MAX_PLANNED_LIMIT = 2 ** 40;
+
+/**
+ * The smallest `server.memory_limit` (to the MiB) whose plan fits `config`'s scale: no problem, and a
+ * raw ring that holds `features.raw_buffer.duration` of samples at the polling rate (up to its own
+ * `memory_limit`). What `requirements` prints as the RAM a scale needs.
+ *
+ * @example
+ * ```ts
+ * import { neededMemoryLimit, planMemory } from "./memory_budget.ts";
+ * import { defaultConfig } from "./load.ts";
+ * const config = defaultConfig();
+ * config.server.memoryLimitBytes = neededMemoryLimit(config);
+ * if (planMemory(config).problems.length !== 0) throw new Error("the needed limit must fit");
+ * ```
+ */
+export function neededMemoryLimit(config: Config): number {
+  const rate = config.scale.pollerCount / config.scale.pollIntervalSec;
+  const wantedRing = config.features.rawBuffer.enabled
+    ? Math.min(
+      rate * config.features.rawBuffer.durationMs / 1000 * MEMORY_COSTS.rawSample,
+      config.features.rawBuffer.memoryLimitBytes,
+    )
+    : 0;
+  return smallestLimit(config, (plan) => plan.problems.length === 0 && plan.ringBytes >= wantedRing);
+}
+
+/**
+ * The smallest `server.memory_limit` (to the MiB) at which `config`'s scale fits with no problem, the
+ * raw ring getting what is left (it may be empty): below it, the server reports the scale does not fit.
+ */
+export function minimumMemoryLimit(config: Config): number {
+  return smallestLimit(config, (plan) => plan.problems.length === 0);
+}
+
+/** Bisects over whole MiB: every share grows with the limit, so whether a plan fits does too. */
+function smallestLimit(config: Config, fits: (plan: MemoryPlan) => boolean): number {
+  const fitsAt = (limitMiB: number) =>
+    fits(planMemory({ ...config, server: { ...config.server, memoryLimitBytes: limitMiB * MiB } }));
+  let lo = Math.ceil(MEMORY_COSTS.runtime / MiB), hi = MAX_PLANNED_LIMIT / MiB;
+  if (!fitsAt(hi)) return hi * MiB;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fitsAt(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo * MiB;
 }
 
 function mib(bytes: number): string {

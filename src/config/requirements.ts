@@ -1,13 +1,17 @@
 /**
  * The capacity plan (`stalker-storage requirements`): RAM, disk per tier and CPU for the configured
- * scale. Every per-unit cost in {@link UNIT_COSTS} comes from a benchmark in `bench/` (see
- * `bench/REPORT.md`, section "Unit costs for requirements"), so the plan follows what the
+ * scale. The RAM is the memory budget's own plan (`memory_budget.ts`, its measured `MEMORY_COSTS`) at
+ * the smallest `server.memory_limit` that fits the scale, so `requirements` and the running server
+ * share one model. Every per-unit cost of disk and CPU in {@link UNIT_COSTS} comes from a benchmark in
+ * `bench/` (see `bench/REPORT.md`, section "Unit costs for requirements"), so the plan follows what the
  * implementation really uses. Formulas are documented in docs/operations.md.
  *
  * @module
  */
 import type { Config } from "./schema.ts";
-import { INLINE_VALUES } from "../model/aggregate.ts";
+import { minimumMemoryLimit, neededMemoryLimit, type PlanLine, planMemory } from "./memory_budget.ts";
+
+export type { PlanLine };
 
 /**
  * Measured per-unit costs, each a little above the figure measured on the 2-core development VM
@@ -15,21 +19,6 @@ import { INLINE_VALUES } from "../model/aggregate.ts";
  * together with a benchmark run.
  */
 export const UNIT_COSTS = {
-  /** RSS of an idle server (runtime, code, HTTP), bytes. */
-  baseRssBytes: 80 * 2 ** 20,
-  /** Series index + last value per series, bytes (measured ≤ 373 B RSS, 272 B heap). */
-  seriesIndexBytes: 400,
-  /**
-   * Open 5-minute bucket per active series while its values fit inline (percentiles on), bytes
-   * (measured ≤ 346 B heap, 261 B RSS).
-   */
-  openBucketBytes: 450,
-  /** Open bucket per series once it holds a DDSketch (more values than fit inline), bytes (measured ≤ 900). */
-  sketchBucketBytes: 950,
-  /** Open bucket per series with percentiles off, bytes (measured ≤ 211). */
-  plainBucketBytes: 250,
-  /** Ring buffer cost per raw sample held in memory, bytes (34 B of typed arrays, plus chunk slack). */
-  ringBytesPerSample: 36,
   /** WAL bytes per sample (time-major SNMP batches, series definitions included; measured ≤ 13.6). */
   walBytesPerSample: 14,
   /** Raw tier Parquet bytes per sample (SNMP-like mix; measured 1.77). */
@@ -47,19 +36,15 @@ export const UNIT_COSTS = {
   duckdbRssBytes: 200 * 2 ** 20,
 };
 
-/** One line of the plan. */
-export interface PlanLine {
-  item: string;
-  bytes?: number;
-  value?: number;
-  formula: string;
-}
-
 /** The capacity plan. */
 export interface Requirements {
   samplesPerSecond: number;
+  /** The memory budget's shares at {@link ramTotalBytes} (SQL last, not counted in the total). */
   ram: PlanLine[];
+  /** The smallest `server.memory_limit` that fits the scale with a full raw ring (`raw_buffer.duration`). */
   ramTotalBytes: number;
+  /** The smallest `server.memory_limit` at which the scale fits at all (the raw ring gets what is left). */
+  ramMinimumBytes: number;
   ramWithSqlBytes: number;
   disk: PlanLine[];
   diskTotalBytes: number;
@@ -83,36 +68,9 @@ const DAY_S = 86_400;
 export function computeRequirements(config: Config, costs = UNIT_COSTS): Requirements {
   const series = config.scale.pollerCount;
   const rate = series / config.scale.pollIntervalSec;
-  const ringSamples = config.features.rawBuffer.enabled
-    ? Math.min(
-      rate * config.features.rawBuffer.durationMs / 1000,
-      config.features.rawBuffer.memoryLimitBytes / costs.ringBytesPerSample,
-    )
-    : rate * config.ingestion.flush.intervalMs / 1000;
   const unflushed = Math.min(rate * config.ingestion.flush.intervalMs / 1000, config.ingestion.flush.maxBufferSamples);
-  // at most INLINE_VALUES values a bucket keeps them inline; beyond, it holds a sketch
-  const valuesPerBucket = 300 / config.scale.pollIntervalSec;
-  const openBytes = !config.features.percentile.enabled
-    ? costs.plainBucketBytes
-    : valuesPerBucket <= INLINE_VALUES
-    ? costs.openBucketBytes
-    : costs.sketchBucketBytes;
-  const ram: PlanLine[] = [
-    { item: "runtime and HTTP", bytes: costs.baseRssBytes, formula: "measured idle RSS" },
-    { item: "series index", bytes: series * costs.seriesIndexBytes, formula: `series × ${costs.seriesIndexBytes} B` },
-    { item: "open 5-minute buckets", bytes: series * openBytes, formula: `series × ${openBytes} B` },
-    {
-      item: "raw ring buffer",
-      bytes: Math.max(ringSamples, unflushed) * costs.ringBytesPerSample,
-      formula: `max(ring, unflushed) samples × ${costs.ringBytesPerSample} B`,
-    },
-    {
-      item: "flush working set",
-      bytes: unflushed * costs.ringBytesPerSample,
-      formula: `samples per flush × ${costs.ringBytesPerSample} B (columns being encoded)`,
-    },
-  ];
-  const ramTotalBytes = sum(ram);
+  const ramTotalBytes = neededMemoryLimit(config);
+  const ram = planMemory({ ...config, server: { ...config.server, memoryLimitBytes: ramTotalBytes } }).shares;
   const ramWithSqlBytes = ramTotalBytes + costs.duckdbRssBytes + config.query.memoryLimitBytes;
 
   const r = config.retention;
@@ -158,6 +116,7 @@ export function computeRequirements(config: Config, costs = UNIT_COSTS): Require
     samplesPerSecond: rate,
     ram,
     ramTotalBytes,
+    ramMinimumBytes: minimumMemoryLimit(config),
     ramWithSqlBytes,
     disk,
     diskTotalBytes,

@@ -1,7 +1,10 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { loadConfigText } from "../../../src/config/load.ts";
+import { MEMORY_COSTS, planMemory } from "../../../src/config/memory_budget.ts";
 import { computeRequirements, UNIT_COSTS } from "../../../src/config/requirements.ts";
+
+const MiB = 2 ** 20;
 
 test("requirements scale linearly with the number of series", () => {
   const small = computeRequirements(loadConfigText("scale: { poller_count: 10000 }\n"));
@@ -31,17 +34,34 @@ test("loading DuckDB adds its measured cost and the query memory limit", () => {
   assert.equal(r.ramWithSqlBytes - r.ramTotalBytes, UNIT_COSTS.duckdbRssBytes + 512 * 2 ** 20);
 });
 
-test("an open bucket costs what its state is: inline values, a sketch when polling is fast, less without percentiles", () => {
-  const open = (yaml: string) =>
-    computeRequirements(loadConfigText(`scale: { poller_count: 1000, ${yaml} }\n`)).ram.find((l) =>
-      l.item === "open 5-minute buckets"
-    )!.bytes;
-  assert.equal(open("poll_interval_sec: 60"), 1000 * UNIT_COSTS.openBucketBytes);
-  assert.equal(open("poll_interval_sec: 10"), 1000 * UNIT_COSTS.sketchBucketBytes);
-  assert.equal(
-    computeRequirements(
-      loadConfigText("scale: { poller_count: 1000 }\nfeatures: { percentile: { enabled: false } }\n"),
-    ).ram.find((l) => l.item === "open 5-minute buckets")!.bytes,
-    1000 * UNIT_COSTS.plainBucketBytes,
-  );
+test("RAM is the memory budget at the smallest server.memory_limit that fits the scale (one model for both)", () => {
+  for (
+    const yaml of ["", "scale: { poller_count: 100000 }\n", "scale: { poller_count: 50000, poll_interval_sec: 10 }\n"]
+  ) {
+    const config = loadConfigText(yaml);
+    const r = computeRequirements(config);
+    const at = (bytes: number) => planMemory({ ...config, server: { ...config.server, memoryLimitBytes: bytes } });
+    assert.deepEqual(at(r.ramTotalBytes).problems, [], `${yaml}: the needed limit fits`);
+    assert.deepEqual(r.ram, at(r.ramTotalBytes).shares, "the RAM lines are the budget's shares there");
+    const less = at(r.ramTotalBytes - MiB);
+    const ringWanted = Math.min(
+      config.scale.pollerCount / config.scale.pollIntervalSec * config.features.rawBuffer.durationMs / 1000 *
+        MEMORY_COSTS.rawSample,
+      config.features.rawBuffer.memoryLimitBytes,
+    );
+    assert.ok(less.problems.length > 0 || less.ringBytes < ringWanted, `${yaml}: a MiB less does not fit`);
+    assert.deepEqual(at(r.ramMinimumBytes).problems, [], `${yaml}: the scale fits at the minimum`);
+    assert.ok(at(r.ramMinimumBytes - MiB).problems.length > 0, `${yaml}: a MiB under the minimum it does not`);
+    assert.ok(r.ramMinimumBytes <= r.ramTotalBytes);
+  }
+});
+
+test("RAM grows with the series by the budget's cost per series", () => {
+  const ram = (series: number) =>
+    computeRequirements(loadConfigText(`scale: { poller_count: ${series} }\nquery: { memory_limit: 16MiB }\n`));
+  const small = ram(100_000), big = ram(200_000);
+  const head = (r: typeof small) => r.ram.find((l) => l.item === "head (expected series)")!.bytes;
+  assert.equal(head(small), 100_000 * MEMORY_COSTS.series);
+  assert.equal(head(big), 200_000 * MEMORY_COSTS.series);
+  assert.ok(big.ramTotalBytes - small.ramTotalBytes >= 100_000 * MEMORY_COSTS.series);
 });
