@@ -6,7 +6,8 @@
  * @module
  */
 
-const DURATION_UNITS: Readonly<Record<string, number>> = {
+/** Milliseconds per duration unit (the configuration's units; PromQL adds `y`). */
+export const DURATION_UNITS: Readonly<Record<string, number>> = {
   ms: 1,
   s: 1_000,
   m: 60_000,

@@ -7,6 +7,7 @@
  */
 import type { SyntaxNode } from "@lezer/common";
 import { parser } from "@prometheus-io/lezer-promql";
+import { DURATION_UNITS } from "../config/units.ts";
 
 /** An error with the Prometheus API's `errorType` and HTTP status. */
 export class PromError extends Error {
@@ -430,15 +431,8 @@ export function parseNumber(text: string): number {
   return parseDurationMs(text) / 1000;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
-};
+/** The configuration's duration units, and Prometheus's year of 365 days. */
+const UNIT_MS: Readonly<Record<string, number>> = { ...DURATION_UNITS, y: 31_536_000_000 };
 
 /**
  * A Prometheus duration (`5m`, `1h30m`, `500ms`, `1w`) or plain seconds (`300`, `1.5`) in ms.
