@@ -40,7 +40,16 @@ export interface FlushBatch {
   accuracy: number | null;
   /** Tier watermarks: closed buckets below a coarser tier's watermark also go there (late data). */
   watermarks: { hourly: number; daily: number; weekly: number };
+  /**
+   * Per tier, the retention horizon at the flush: a partition ending at or before it is expired (the
+   * next retention run deletes it). Rows there are not written to that tier when the next coarser tier
+   * gets them now (see `src/tier/flush_encode.ts`). Absent: every tier keeps everything.
+   */
+  keepFrom?: KeepFrom;
 }
+
+/** Retention horizons by tier (Unix ms). */
+export type KeepFrom = Readonly<Record<"raw" | "5min" | "hourly" | "daily" | "weekly", number>>;
 
 /** One encoded tier file. */
 export interface EncodedFile {

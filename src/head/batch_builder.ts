@@ -17,6 +17,7 @@ export function flushJobOf(
   cut: HeadCut,
   capture: SnapshotCapture | null,
   watermarks: FlushBatch["watermarks"],
+  keepFrom?: FlushBatch["keepFrom"],
 ): Omit<FlushJob, "names"> {
   const raw: RawPart[] = [];
   for (const { chunk, lo, hi } of head.raw.ranges(cut.rawFrom, cut.rawTo)) {
@@ -49,7 +50,7 @@ export function flushJobOf(
     };
   }
   const closed = head.closedSpare = sharedCopy(cut.closed, head.closedSpare);
-  return { raw, closed, accuracy: head.opts.accuracy, watermarks, snapshot };
+  return { raw, closed, accuracy: head.opts.accuracy, watermarks, keepFrom, snapshot };
 }
 
 /**

@@ -19,14 +19,15 @@
  *
  * @module
  */
-import type { EncodedFile } from "../aggregate/flush_batch.ts";
+import type { EncodedFile, KeepFrom } from "../aggregate/flush_batch.ts";
 import { flushJobOf } from "../head/batch_builder.ts";
 import type { HeadCut } from "../head/head.ts";
 import { captureSnapshot, type SnapshotCapture } from "../head/snapshot.ts";
 import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
-import { bucketStart } from "../model/tier.ts";
+import { bucketStart, type Tier } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import { join } from "../platform/path.ts";
+import { retentionMs } from "../query/planner.ts";
 import type { Manifest, TierFile } from "../tier/manifest.ts";
 import { deleteSegmentsBefore } from "../wal/segments.ts";
 import { allocate, CLOSE_GRACE_MS, type Core } from "./core.ts";
@@ -64,7 +65,7 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
   try {
     await hook?.("cut");
     const encodeStart = core.clock.now();
-    const job = flushJobOf(core.head, cut, capture, m.watermarks);
+    const job = flushJobOf(core.head, cut, capture, m.watermarks, retentionHorizons(core, now));
     const { files, snapshot } = await core.encoder.encode(
       job,
       (from) => core.head.series.namesSince(from),
@@ -102,6 +103,24 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     for (const f of written) await core.fs.unlink(join(core.dataDir, f.path)).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Per tier, the time at or before which a partition is expired at `now` (as `retention.ts` decides):
+ * the encoder leaves such rows out of a tier retention would delete them from at once.
+ */
+export function retentionHorizons(core: Core, now: number): KeepFrom {
+  const horizon = (tier: Tier) => {
+    const ms = retentionMs(tier, core.config.retention);
+    return ms > 0 ? now - ms : -Infinity;
+  };
+  return {
+    raw: horizon("raw"),
+    "5min": horizon("5min"),
+    hourly: horizon("hourly"),
+    daily: horizon("daily"),
+    weekly: horizon("weekly"),
+  };
 }
 
 /** Writes an encoded file atomically under a new name and returns its manifest entry. */

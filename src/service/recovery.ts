@@ -56,7 +56,7 @@ export async function recover(
     await fs.mkdir(join(dataDir, SNAPSHOT_DIR));
     await fs.mkdir(walDir);
   }
-  const { manifest, problems } = await loadManifest(fs, dataDir, walDir, readOnly);
+  const { manifest, problems } = await loadManifest(fs, dataDir, walDir, readOnly, nowMs);
   for (const p of problems) log.error(p);
   const leftovers = await findLeftovers(fs, dataDir, manifest);
   for (const p of leftovers.problems) log.error(p);
@@ -132,6 +132,7 @@ async function loadManifest(
   dataDir: string,
   walDir: string,
   readOnly: boolean,
+  nowMs: number,
 ): Promise<{ manifest: Manifest; problems: string[] }> {
   const path = join(dataDir, MANIFEST_FILE);
   let lost: string;
@@ -160,7 +161,7 @@ async function loadManifest(
     return { manifest: backup, problems: [`${lost}; restored from ${backupPath} (commit ${backup.commit})`] };
   }
   const found = await committedTraces(fs, dataDir, walDir);
-  if (found.length === 0 && lost.endsWith("is missing")) return { manifest: emptyManifest(), problems: [] };
+  if (found.length === 0 && lost.endsWith("is missing")) return { manifest: emptyManifest(nowMs), problems: [] };
   throw refusal(`${lost}, there is no backup of it, and the data directory holds ${found.join(", ")}`, dataDir);
 }
 

@@ -16,7 +16,8 @@ import {
 } from "../aggregate/flush_batch.ts";
 import { QUANTILES } from "../model/aggregate.ts";
 import { BinSketch } from "../model/bin_sketch.ts";
-import { partitionStart } from "../model/paths.ts";
+import { partitionEnd, partitionStart } from "../model/paths.ts";
+import type { Tier } from "../model/tier.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { summarizeValues } from "../model/bin_sketch.ts";
 import { type AggRow, rowsToColumns } from "./agg_rows.ts";
@@ -33,26 +34,63 @@ export type { EncodeOptions };
  */
 const BATCH_ROWS = 65_536;
 
-/** Encodes every file of a flush. */
+/**
+ * Encodes every file of a flush: one file per tier and partition it writes.
+ *
+ * Each row goes to the tiers that keep it. A row whose partition of a tier is already past that tier's
+ * retention ({@link FlushBatch.keepFrom}) is not written there when the next retention run would delete
+ * it at once: raw samples (no tier is built from raw files), and aggregate rows that also go to the next
+ * coarser tier now (its watermark is past them, so they are late rows there) or that are in the weekly
+ * tier (the coarsest). So a backfill of years lands in the tiers that hold years (hourly by month,
+ * daily and weekly by year), not in a raw and a 5-minute file per day that retention removes minutes
+ * later: the files of a flush are bounded by the retentions over the partition widths, whatever the
+ * time span of the data.
+ */
 export async function encodeFlush(b: FlushBatch, opts: EncodeOptions): Promise<EncodedFile[]> {
   const files: EncodedFile[] = [];
-  const order = rawOrder(b.raw, b.series.namespace.length);
+  const kept = keeps(b);
+  const order = keptRows(rawOrder(b.raw, b.series.namespace.length), (i) => kept("raw", b.raw.ts[i]));
   for (const p of partitionsOf(order, (i) => partitionStart("raw", b.raw.ts[i]))) {
     files.push(await encode("raw", p, rawBatches(b, order, p), opts));
   }
   const closedRows = closedOrder(b.closed);
-  for (const p of partitionsOf(closedRows, (i) => partitionStart("5min", b.closed.bucket[i]))) {
-    files.push(await encode("5min", p, aggBatches(b, closedRows, p), opts));
+  const closedKept = keptRows(closedRows, (i) => kept("5min", b.closed.bucket[i]));
+  for (const p of partitionsOf(closedKept, (i) => partitionStart("5min", b.closed.bucket[i]))) {
+    files.push(await encode("5min", p, aggBatches(b, closedKept, p), opts));
   }
   let late = lateRows(b, closedRows);
   for (const tier of ["hourly", "daily", "weekly"] as const) {
     late = rollup(late.filter((r) => r.bucket < b.watermarks[tier]), tier);
     if (late.length === 0) break;
-    for (const [partition, rows] of byPartition(late, tier)) {
+    for (const [partition, rows] of byPartition(late.filter((r) => kept(tier, r.bucket)), tier)) {
       files.push(await encode(tier, partition, [rowsToColumns(rows)], opts));
     }
   }
   return files;
+}
+
+/**
+ * Whether a row of `tier` at `t` is written to that tier: its partition is inside the tier's
+ * retention, or the next retention run could not delete it yet (a finer aggregate tier's rows stay
+ * until the coarser tier's watermark passes them: the rollup reads them).
+ */
+function keeps(b: FlushBatch): (tier: Tier, t: number) => boolean {
+  const keepFrom = b.keepFrom;
+  if (!keepFrom) return () => true;
+  const next = { "5min": b.watermarks.hourly, hourly: b.watermarks.daily, daily: b.watermarks.weekly };
+  return (tier, t) => {
+    if (partitionEnd(tier, partitionStart(tier, t)) > keepFrom[tier]) return true;
+    if (tier === "raw" || tier === "weekly") return false;
+    return t >= next[tier]; // the late-row filter below, negated
+  };
+}
+
+/** The entries of `order` whose row `keep` accepts (`order` itself when it accepts all). */
+function keptRows(order: Int32Array, keep: (row: number) => boolean): Int32Array {
+  let n = 0;
+  const out = new Int32Array(order.length);
+  for (let k = 0; k < order.length; k++) if (keep(order[k])) out[n++] = order[k];
+  return n === order.length ? order : out.subarray(0, n);
 }
 
 /** The partitions the rows fall in, ascending. */

@@ -55,6 +55,7 @@ export interface FlushJob {
   closed: ClosedSlice;
   accuracy: number | null;
   watermarks: FlushBatch["watermarks"];
+  keepFrom?: FlushBatch["keepFrom"];
   snapshot: SnapshotJob | null;
 }
 
@@ -187,6 +188,7 @@ export function flushBatchOf(job: FlushJob, names: NameTable): FlushBatch {
     closed: { ...job.closed, series },
     accuracy: job.accuracy,
     watermarks: job.watermarks,
+    keepFrom: job.keepFrom,
   };
 }
 

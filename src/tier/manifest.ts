@@ -11,7 +11,7 @@
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
 import { MANIFEST_BACKUP_FILE, MANIFEST_FILE, parseTierFilePath } from "../model/paths.ts";
-import type { AggregateTier, Tier } from "../model/tier.ts";
+import { type AggregateTier, bucketStart, type Tier } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { join } from "../platform/path.ts";
@@ -60,15 +60,25 @@ export interface Manifest {
   files: TierFile[];
 }
 
-/** A manifest for an empty data directory. */
-export function emptyManifest(): Manifest {
+/**
+ * A manifest for an empty data directory created at `nowMs`. The coarser tiers' watermarks start at
+ * the current bucket of each: nothing before it exists to roll up, so history imported later is late
+ * data that the flush writes straight into those tiers (hourly by month, daily and weekly by year)
+ * instead of a 5-minute file per day for rollups to walk through.
+ */
+export function emptyManifest(nowMs = 0): Manifest {
   return {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     commit: 0,
     nextSeq: 1,
     checkpoint: { walSegment: 1, snapshot: null },
-    watermarks: { "5min": 0, hourly: 0, daily: 0, weekly: 0 },
+    watermarks: {
+      "5min": 0,
+      hourly: bucketStart("hourly", nowMs),
+      daily: bucketStart("daily", nowMs),
+      weekly: bucketStart("weekly", nowMs),
+    },
     files: [],
   };
 }

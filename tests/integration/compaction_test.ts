@@ -15,9 +15,12 @@ const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-async function open(fs: MemFs, clock: FakeClock, yaml = ""): Promise<Storage> {
+async function open(fs: MemFs, clock: FakeClock, yaml = "", createdMs?: number): Promise<Storage> {
   const s = testStorage(fs, clock, yaml, { deleteDelayMs: 0 });
+  const now = clock.now();
+  if (createdMs !== undefined) clock.set(createdMs); // a new directory's watermarks start at its creation
   await s.start();
+  clock.set(now);
   return s;
 }
 
@@ -72,7 +75,7 @@ test("hourly rollup: complete hours from the 5-minute files, the watermark moves
   const fs = new MemFs();
   const T0 = Date.UTC(2026, 10, 25, 10);
   const clock = new FakeClock(T0 + 2 * HOUR + 2 * MIN);
-  const s = await open(fs, clock);
+  const s = await open(fs, clock, "", T0);
   await ingestRange(s, T0, T0 + 2 * HOUR, MIN);
   await s.flushNow();
   const runs = await s.compact("hourly");
@@ -188,7 +191,7 @@ test("a crash during a rollup (before its commit) neither loses nor doubles anyt
   const fs = new MemFs();
   const T0 = Date.UTC(2026, 10, 25, 10);
   const clock = new FakeClock(T0 + 2 * HOUR + 2 * MIN);
-  let s = await open(fs, clock);
+  let s = await open(fs, clock, "", T0);
   await ingestRange(s, T0, T0 + 2 * HOUR, MIN);
   await s.flushNow();
   const before = fs.usedBytes();
@@ -197,7 +200,7 @@ test("a crash during a rollup (before its commit) neither loses nor doubles anyt
   fs.crash();
   fs.capacityBytes = Infinity;
   s = await open(fs, clock);
-  assert.equal(s.core.manifest.watermarks.hourly, 0);
+  assert.equal(s.core.manifest.watermarks.hourly, T0);
   await s.compact("hourly");
   const hourly = await tierTotals(fs, s, "hourly");
   assert.equal(hourly.get(T0)!.count, 60);
@@ -209,9 +212,12 @@ test("retention deletes expired partitions; a dry run deletes nothing", async ()
   const fs = new MemFs();
   const day0 = Date.UTC(2026, 10, 20);
   const clock = new FakeClock(day0 + 5 * DAY);
+  // imported while raw data was kept 5 days; then the operator lowers it to 48 h
+  const before = await open(fs, clock, "retention:\n  raw: 120h\n");
+  await ingestRange(before, day0, day0 + 4 * DAY, HOUR, ["r1"]);
+  await before.flushNow();
+  await before.close();
   const s = await open(fs, clock, "retention:\n  raw: 48h\n");
-  await ingestRange(s, day0, day0 + 4 * DAY, HOUR, ["r1"]);
-  await s.flushNow();
   const rawDays = () => [...new Set(s.core.manifest.files.filter((f) => f.tier === "raw").map((f) => f.partition))];
   assert.equal(rawDays().length, 4);
   // now = 11-25 00:00: raw data older than 11-23 00:00 is past 48 h; day 11-22 ends exactly there
@@ -239,7 +245,7 @@ test("retention keeps expired 5-minute data until it is rolled up (history impor
   const now = Date.UTC(2026, 10, 25, 12);
   const clock = new FakeClock(now);
   const from = Date.UTC(2026, 9, 16); // 40 days ago: past retention.five_min (720 h), within hourly (2160 h)
-  let s = await open(fs, clock);
+  let s = await open(fs, clock, "", from); // created then, no rollup ever ran
   const n = await ingestRange(s, from, from + 7 * DAY, 15 * MIN, ["r1"]);
   assert.equal(n, 672);
   await s.close(); // the shutdown flush writes the 5-minute files; no rollup has run
@@ -283,7 +289,9 @@ test("retention.max_disk_bytes deletes what is rolled up before what is not, and
     log: { ...silentLogger, warn: (msg: string) => logged.push(msg) },
     deleteDelayMs: 0,
   });
+  clock.set(day0); // created before the data
   await s.start();
+  clock.set(day0 + 4 * DAY + HOUR);
   await ingestRange(s, day0, day0 + 4 * DAY, 5 * MIN, ["r1", "r2", "r3"]);
   await s.flushNow(); // no rollup: every 5-minute file waits for the hourly tier; raw files feed no tier
   const files = s.core.manifest.files;

@@ -35,7 +35,12 @@ interface Env {
 async function open(yaml = "", fs = new MemFs(), clock = new FakeClock(NOW)): Promise<Env> {
   const metrics = new Metrics();
   const storage = testStorage(fs, clock, yaml, { metrics });
+  // the directory exists since before the samples (a running server), so the hourly tier is rolled up
+  // from them; history older than a new directory goes to the coarser tiers as late rows instead
+  const now = clock.now();
+  clock.set(Math.min(now, T0));
   await storage.start();
+  clock.set(now);
   const app = createApp({ storage, metrics, log: silentLogger, clock, authToken: "" });
   return {
     fs,
