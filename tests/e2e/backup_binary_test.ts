@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { BINARY, withTempDir } from "../helpers.ts";
-import { runBinary, startBinary } from "./binary.ts";
+import { legacyDataDir, runBinary, startBinary } from "./binary.ts";
 
 const TOKEN = "backup-test-token";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -121,6 +121,7 @@ test("admin API: compact, retention (dry run) and snapshot need the token; the C
   await withTempDir(async (dir) => {
     const data = path.join(dir, "data");
     const env = { STALKER_STORAGE_TOKEN: TOKEN };
+    legacyDataDir(data); // rollups start before the samples (a new directory would take them as late data)
     const bin = await startBinary(["--data-dir", data], { env });
     try {
       const samples = Array.from({ length: 120 }, (_, m) => ({

@@ -4,7 +4,9 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import process from "node:process";
+import { emptyManifest, encodeManifest } from "../../src/tier/manifest.ts";
 import { BINARY } from "../helpers.ts";
 
 /** A running binary. */
@@ -105,4 +107,16 @@ export async function waitReady(url: string, timeoutMs = 30_000): Promise<void> 
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+}
+
+/**
+ * Makes `data` a data directory as versions before 2026-12-07 created it: empty, with every watermark
+ * at 0 (a new directory now starts them at its creation, so imported history skips the rollups). For
+ * tests of rollups over history on the binary.
+ */
+export function legacyDataDir(data: string): void {
+  fs.mkdirSync(data, { recursive: true });
+  const m = emptyManifest();
+  m.watermarks = { "5min": 0, hourly: 0, daily: 0, weekly: 0 };
+  fs.writeFileSync(path.join(data, "MANIFEST.json"), encodeManifest(m));
 }

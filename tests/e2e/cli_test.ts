@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { withTempDir } from "../helpers.ts";
-import { runBinary, startBinary } from "./binary.ts";
+import { legacyDataDir, runBinary, startBinary } from "./binary.ts";
 
 const NOW = Date.now();
 const T0 = NOW - (NOW % 300_000) - 3_600_000; // an hour ago, aligned to 5 minutes
@@ -144,6 +144,7 @@ test("history imported 40 days ago, stop, retention, compact: the daily tier hol
       timestamp_ms: from + k * 15 * 60_000,
       value: 1,
     }));
+    legacyDataDir(data); // a new directory would take this history as late data for the coarser tiers at once
     const bin = await startBinary(["--data-dir", data]);
     const res = await fetch(`${bin.url}/api/v1/ingest`, {
       method: "POST",
@@ -238,9 +239,13 @@ test("compact rolls up and merges on the binary's worker thread; the hourly tier
   await withTempDir(async (dir) => {
     const data = path.join(dir, "d");
     const day = Date.UTC(2026, 0, 10); // a sealed day partition
+    // a directory whose rollups start before that day, raw data kept for 10 years
+    legacyDataDir(data);
+    const config = path.join(dir, "storage.yaml");
+    fs.writeFileSync(config, "retention:\n  raw: 87600h\n");
     // three server runs, each flushing its share at shutdown: three files per tier in the partition
     for (let run = 0; run < 3; run++) {
-      const bin = await startBinary(["--data-dir", data]);
+      const bin = await startBinary(["--data-dir", data, "--config", config]);
       try {
         const samples = [];
         for (let m = run; m < 6 * 60; m += 3) {
@@ -256,7 +261,7 @@ test("compact rolls up and merges on the binary's worker thread; the hourly tier
         assert.equal(await bin.stop(), 0);
       }
     }
-    const compact = runBinary(["compact", "--data-dir", data]);
+    const compact = runBinary(["compact", "--data-dir", data, "--config", config]);
     assert.equal(compact.status, 0, compact.stderr);
     assert.match(compact.stdout, /^hourly\s+2026-01-10T00:00:00\.000Z\s+\S+\s+216\s+6\s+1\s*$/m, compact.stdout);
     assert.equal(
