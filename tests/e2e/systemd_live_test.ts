@@ -6,7 +6,7 @@
  * loaded unit, the sandbox seen from inside the service), `systemctl reload`, an upgrade in place, the
  * backup and restore blocks of docs/operations.md as written, a stop and `uninstall-systemd --purge`.
  *
- * Nothing reaches the host: /etc, /var and /usr/local are overlays on a tmpfs, /run and /tmp are fresh
+ * Nothing reaches the host: /etc, /var, /usr/local and /root are overlays on a tmpfs, /run and /tmp are fresh
  * tmpfs, /proc/sys is read-only, the network namespace has only its own loopback, and the boot starts
  * only an empty target with the units that touch the kernel or the host's files masked (sysctl,
  * tmpfiles — whose boot run would empty the shared /tmp —, binfmt, modules, udev, kernel file systems).
@@ -32,7 +32,7 @@ const BOOT = String.raw`
 set -eu
 mount --make-rprivate /
 mount -t tmpfs tmpfs /run
-for d in etc var usr/local; do
+for d in etc var usr/local root; do
   mkdir -p "/run/stalker-ov/$d/upper" "/run/stalker-ov/$d/work"
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=/run/stalker-ov/$d/upper,workdir=/run/stalker-ov/$d/work" "/$d"
 done
@@ -52,7 +52,6 @@ for unit in kmod-static-nodes.service proc-sys-fs-binfmt_misc.automount proc-sys
   ln -sf /dev/null "$u/$unit"
 done
 printf '[Unit]\nDescription=stalker-storage live systemd test\n' > "$u/stalker-test.target"
-ip link set lo up
 exec env container=stalker-test /lib/systemd/systemd --system --unit=stalker-test.target
 `;
 
@@ -118,6 +117,15 @@ test("live systemd: install-systemd → the hardened service runs → reload →
   requireBinary();
   assert.equal(process.getuid?.(), 0, "needs root: it boots systemd in its own PID, mount and network namespaces");
   const before = new Set(cgroupDirs());
+  // what the namespace's commands write, which must not appear on the host
+  const hostPaths = [
+    "/etc/stalker-storage",
+    "/etc/systemd/system/stalker-storage.service",
+    "/usr/local/bin/stalker-storage",
+    "/var/lib/stalker-storage",
+    "/var/lib/stalker-storage.old",
+    "/root/stalker-nightly.tar.gz",
+  ].filter((p) => !fs.existsSync(p));
   const boot = spawn("unshare", [
     // if unshare dies, the kernel kills systemd (PR_SET_PDEATHSIG)
     "--kill-child",
@@ -276,4 +284,5 @@ test("live systemd: install-systemd → the hardened service runs → reload →
     await bootExited;
     for (const dir of cgroupDirs()) if (!before.has(dir)) removeCgroup(dir);
   }
+  for (const p of hostPaths) assert.ok(!fs.existsSync(p), `${p} was written on the host`);
 });
