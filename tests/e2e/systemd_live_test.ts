@@ -3,7 +3,8 @@
  * as PID 1 of new PID, mount, network, UTS and IPC namespaces (`unshare`, as a container manager would),
  * then drives the real `install-systemd` (system user, /usr/local/bin, /etc, `systemctl`), the service
  * itself (curl on its loopback, the token from the EnvironmentFile, `systemd-analyze security` of the
- * loaded unit, the sandbox seen from inside the service), `systemctl reload`, an upgrade in place, the
+ * loaded unit, the sandbox seen from inside the service), `systemctl reload`, a `kill -9` that
+ * Restart=on-failure recovers from, an upgrade in place, the
  * backup and restore blocks of docs/operations.md as written, a stop and `uninstall-systemd --purge`.
  *
  * Nothing reaches the host: /etc, /var, /usr/local and /root are overlays on a tmpfs, /run and /tmp are fresh
@@ -113,7 +114,7 @@ interface Run {
   stderr: string;
 }
 
-test("live systemd: install-systemd → the hardened service runs → reload → upgrade → the documented backup and restore → stop → uninstall --purge", async () => {
+test("live systemd: install-systemd → the hardened service runs → reload → kill -9 → upgrade → the documented backup and restore → stop → uninstall --purge", async () => {
   requireBinary();
   assert.equal(process.getuid?.(), 0, "needs root: it boots systemd in its own PID, mount and network namespaces");
   const before = new Set(cgroupDirs());
@@ -226,11 +227,24 @@ test("live systemd: install-systemd → the hardened service runs → reload →
     );
     assert.equal(show("MainPID"), mainPid, "reload keeps the process");
 
+    // a crash (kill -9): Restart=on-failure brings it back, the WAL replay keeps the acknowledged sample
+    ok(["kill", "-9", mainPid]);
+    const restartedPid = await until("restarted after kill -9", 30_000, () => {
+      const pid = show("MainPID");
+      return pid !== "0" && pid !== mainPid &&
+          ns(["systemctl", "is-active", "stalker-storage"]).stdout.trim() === "active"
+        ? pid
+        : null;
+    });
+    assert.equal(show("NRestarts"), "1");
+    await until("readyz after the crash", 30_000, () => (curl("/readyz").stdout === "200" ? true : null));
+    assert.ok(has(42), "the sample survives kill -9");
+
     // upgrade in place: the binary replaced, the service restarted on it, the data kept
     const upgraded = ok([BINARY, "install-systemd"]);
     assert.match(upgraded, /replaced \/usr\/local\/bin\/stalker-storage/);
     assert.match(upgraded, /restarted stalker-storage/);
-    assert.notEqual(show("MainPID"), mainPid, "a new process");
+    assert.notEqual(show("MainPID"), restartedPid, "a new process");
     await until("readyz after the upgrade", 30_000, () => (curl("/readyz").stdout === "200" ? true : null));
     assert.ok(has(42), "the sample survives the upgrade");
 
