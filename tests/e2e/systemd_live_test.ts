@@ -200,17 +200,13 @@ test("live systemd: install-systemd → the hardened service runs → reload →
 
     // the token comes from the EnvironmentFile: refused without it
     assert.equal(curl("/api/v1/series").stdout, "401");
-    const sample = JSON.stringify([{ namespace: "live", target: "box", poller: "cpu", value: 42 }]);
-    const ingest = curl(
-      "/api/v1/ingest",
-      "-H",
-      `authorization: Bearer ${TOKEN}`,
-      "-H",
-      "content-type: application/json",
-      "--data-binary",
-      sample,
-    );
-    assert.equal(ingest.stdout, "200", ingest.stderr);
+    const ingest = (value: number) => {
+      const body = JSON.stringify([{ namespace: "live", target: "box", poller: "cpu", value }]);
+      const auth = `authorization: Bearer ${TOKEN}`;
+      const r = curl("/api/v1/ingest", "-H", auth, "-H", "content-type: application/json", "--data-binary", body);
+      assert.equal(r.stdout, "200", r.stderr);
+    };
+    ingest(42);
     const has = (value: number) => {
       const q = curl("/api/v1/query?namespace=live&tier=raw&from=-1h", "-H", `authorization: Bearer ${TOKEN}`);
       assert.equal(q.stdout, "200", q.stderr);
@@ -261,17 +257,7 @@ test("live systemd: install-systemd → the hardened service runs → reload →
     };
     runDocs(docs.snapshot);
     assert.equal(ns(["test", "-s", "/root/stalker-nightly.tar.gz"]).status, 0, "the backup tarball");
-    const later = JSON.stringify([{ namespace: "live", target: "box", poller: "cpu", value: 43 }]);
-    const after = curl(
-      "/api/v1/ingest",
-      "-H",
-      `authorization: Bearer ${TOKEN}`,
-      "-H",
-      "content-type: application/json",
-      "--data-binary",
-      later,
-    );
-    assert.equal(after.stdout, "200", after.stderr);
+    ingest(43);
     assert.ok(has(43));
     runDocs(docs.restore);
     await until("readyz after the restore", 30_000, () => (curl("/readyz").stdout === "200" ? true : null));
