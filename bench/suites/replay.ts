@@ -17,6 +17,7 @@ import path from "node:path";
 import { Head } from "../../src/head/head.ts";
 import { SeriesIndex } from "../../src/head/series.ts";
 import { silentLogger } from "../../src/platform/log.ts";
+import { systemClock } from "../../src/platform/clock.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { replayWal } from "../../src/wal/reader.ts";
 import { WalWriter } from "../../src/wal/writer.ts";
@@ -110,6 +111,7 @@ async function writeWal(dir: string, o: ReplayOpts, rounds: number): Promise<{ s
     maxSegmentBytes: 64 * 2 ** 20,
     names: (id) => index.names(id),
     log: silentLogger,
+    clock: systemClock,
   }, 1);
   let samples = 0;
   const t0 = performance.now();

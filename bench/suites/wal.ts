@@ -16,6 +16,7 @@ import type { SyncMode } from "../../src/config/schema.ts";
 import { SeriesIndex } from "../../src/head/series.ts";
 import type { SampleBatch } from "../../src/model/batch.ts";
 import { silentLogger } from "../../src/platform/log.ts";
+import { systemClock } from "../../src/platform/clock.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
 import { WalWriter } from "../../src/wal/writer.ts";
 import { openDataset, PollRounds } from "../lib/dataset.ts";
@@ -105,6 +106,7 @@ async function runCase(
     maxSegmentBytes: 64 * 2 ** 20,
     names: (id) => index.names(id),
     log: silentLogger,
+    clock: systemClock,
   }, 1);
   for (const b of batches) await wal.append(b, () => {}); // warm-up: definitions, JIT
   await wal.flush(); // async mode: the warm-up must be on disk before the timed part starts

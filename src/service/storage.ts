@@ -189,6 +189,7 @@ export class Storage implements StorageView {
       maxSegmentBytes: this.config.ingestion.wal.maxSegmentBytes,
       names: (id) => r.head.series.names(id),
       log,
+      clock,
     }, r.nextSegment);
     const catalog = new Catalog(fs, this.config.dataDir, r.manifest, {
       log,

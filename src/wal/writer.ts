@@ -17,6 +17,7 @@ import { DiskFullError, UnavailableError } from "../model/errors.ts";
 import { ByteWriter } from "../model/bytes.ts";
 import { type FileHandle, type FileSystem, isDiskFull } from "../platform/fs.ts";
 import type { Logger } from "../platform/log.ts";
+import { type Clock, every } from "../platform/clock.ts";
 import { encodeBatchPayload, type SeriesDefiner } from "./batch_codec.ts";
 import {
   beginRecord,
@@ -37,6 +38,8 @@ export interface WalWriterOptions {
   /** Identity of a series id (for series definitions in records). */
   names(id: number): readonly [string, string, string];
   log: Logger;
+  /** The clock the periodic sync (`sync` and `async` modes) runs on. */
+  clock: Clock;
 }
 
 interface BatchEntry {
@@ -81,7 +84,8 @@ export class WalWriter {
   /** The drain running now (null: none); `flush` waits for it instead of polling. */
   private draining: Promise<void> | null = null;
   private closed = false;
-  private timer: ReturnType<typeof setInterval> | null = null;
+  /** Stops the periodic sync at close. */
+  private readonly background = new AbortController();
   private dirty = false;
   private failure: unknown = null;
   private readonly out = new ByteWriter(1 << 20);
@@ -106,7 +110,7 @@ export class WalWriter {
     const w = new WalWriter(fs, opts);
     await w.openSegment(segment);
     if (opts.syncMode !== "fsync") {
-      w.timer = setInterval(() => void w.periodicSync(), Math.max(1, opts.syncIntervalMs));
+      every(opts.clock, Math.max(1, opts.syncIntervalMs), () => void w.periodicSync(), w.background.signal);
     }
     return w;
   }
@@ -166,7 +170,7 @@ export class WalWriter {
   /** Flushes and closes the writer. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.timer) clearInterval(this.timer);
+    this.background.abort();
     await this.flush();
     this.closed = true;
     await this.handle.close();

@@ -1,6 +1,7 @@
 /** Helpers for WAL tests: a writer on MemFs with a tiny series index, and replay into arrays. */
 import { SampleBatch } from "../../../src/model/batch.ts";
 import { counter, gauge, type Sample, text } from "../../../src/model/sample.ts";
+import { FakeClock } from "../../../src/platform/clock.ts";
 import { silentLogger } from "../../../src/platform/log.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
 import { SeriesIndex } from "../../../src/head/series.ts";
@@ -9,13 +10,14 @@ import { WalWriter, type WalWriterOptions } from "../../../src/wal/writer.ts";
 
 export const DIR = "/data/wal";
 
-/** A writer plus the series index it names series from. */
+/** A writer plus the series index it names series from, and the fake clock its periodic sync runs on. */
 export async function openWriter(
   fs = new MemFs(),
   opts: Partial<WalWriterOptions> = {},
   segment = 1,
-): Promise<{ fs: MemFs; wal: WalWriter; index: SeriesIndex }> {
+): Promise<{ fs: MemFs; wal: WalWriter; index: SeriesIndex; clock: FakeClock }> {
   const index = new SeriesIndex();
+  const clock = new FakeClock(1_795_392_000_000);
   const wal = await WalWriter.create(fs, {
     dir: DIR,
     syncMode: "fsync",
@@ -23,9 +25,15 @@ export async function openWriter(
     maxSegmentBytes: 1 << 20,
     names: (id) => index.names(id),
     log: silentLogger,
+    clock,
     ...opts,
   }, segment);
-  return { fs, wal, index };
+  return { fs, wal, index, clock };
+}
+
+/** Lets the I/O a timer started (on the memory file system: promise callbacks) run to its end. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A resolved batch of samples. */

@@ -2,7 +2,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { DiskFullError } from "../../../src/model/errors.ts";
 import { listSegments } from "../../../src/wal/segments.ts";
-import { batchOf, DIR, openWriter, replayAll, samples } from "./wal_helpers.ts";
+import { batchOf, DIR, openWriter, replayAll, samples, settle } from "./wal_helpers.ts";
 
 test("append applies the batch once durable, then resolves", async () => {
   const { fs, wal, index } = await openWriter();
@@ -94,12 +94,16 @@ test("a torn write rejects the batch and is cut off the segment", async () => {
 });
 
 test("sync mode answers after the write and fsyncs on the interval", async () => {
-  const { fs, wal, index } = await openWriter(undefined, { syncMode: "sync", syncIntervalMs: 20 });
+  const { fs, wal, index, clock } = await openWriter(undefined, { syncMode: "sync", syncIntervalMs: 20 });
   const before = fs.counts.datasync;
   await wal.append(batchOf(index, samples(3)), () => {});
   assert.equal(fs.counts.datasync, before, "no fsync before the answer");
-  await new Promise((r) => setTimeout(r, 60));
-  assert.ok(fs.counts.datasync > before, "fsynced within sync_interval");
+  clock.advance(19);
+  await settle();
+  assert.equal(fs.counts.datasync, before, "none before the interval");
+  clock.advance(1);
+  await settle();
+  assert.ok(fs.counts.datasync > before, "fsynced at sync_interval");
   fs.crash();
   const { samples: back } = await replayAll(fs);
   assert.equal(back.length, 3);
@@ -107,11 +111,12 @@ test("sync mode answers after the write and fsyncs on the interval", async () =>
 });
 
 test("async mode answers at once and makes data durable within sync_interval", async () => {
-  const { fs, wal, index } = await openWriter(undefined, { syncMode: "async", syncIntervalMs: 20 });
+  const { fs, wal, index, clock } = await openWriter(undefined, { syncMode: "async", syncIntervalMs: 20 });
   let applied = false;
   await wal.append(batchOf(index, samples(3)), () => (applied = true));
   assert.ok(applied, "applied at once");
-  await new Promise((r) => setTimeout(r, 80));
+  clock.advance(20);
+  await settle();
   fs.crash();
   const { samples: back } = await replayAll(fs);
   assert.equal(back.length, 3);
@@ -119,13 +124,15 @@ test("async mode answers at once and makes data durable within sync_interval", a
 });
 
 test("async mode keeps acknowledged data queued through a full disk and writes it when space returns", async () => {
-  const { fs, wal, index } = await openWriter(undefined, { syncMode: "async", syncIntervalMs: 10 });
+  const { fs, wal, index, clock } = await openWriter(undefined, { syncMode: "async", syncIntervalMs: 10 });
   fs.capacityBytes = fs.usedBytes() + 10;
   await wal.append(batchOf(index, samples(20)), () => {});
-  await new Promise((r) => setTimeout(r, 50));
+  clock.advance(10);
+  await settle();
   await assert.rejects(wal.append(batchOf(index, samples(1)), () => {}), DiskFullError);
   fs.capacityBytes = Infinity;
-  await new Promise((r) => setTimeout(r, 50));
+  clock.advance(10);
+  await settle();
   await wal.append(batchOf(index, samples(1, 1_795_399_000_000)), () => {});
   await wal.close();
   const { samples: back } = await replayAll(fs);
