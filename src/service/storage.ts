@@ -97,6 +97,8 @@ export class Storage implements StorageView {
   /** The flush running now, and the one queued behind it (at most one: later requests join it). */
   private flushing: Promise<FlushReport | null> | null = null;
   private flushQueued: Promise<FlushReport | null> | null = null;
+  /** Flushes failing in a row, and their entry in `problems` (null while flushes succeed). */
+  private flushFailure: { sinceMs: number; attempts: number; message: string } | null = null;
   /** Stops the background jobs (see {@link startBackground}). */
   private background: AbortController | null = null;
   private diskFull = false;
@@ -517,6 +519,7 @@ export class Storage implements StorageView {
       };
       const report = await this.job("flush", runFlush, (r) => ({ reason, ...r }), { reason });
       core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
+      this.flushFailing(null);
       // a flush leaves some garbage on this thread (its job's small parts, the answer's files): a hint to
       // collect it, not a synchronous full collection, which stalled every request for 40-900 ms on the
       // 2-core box (the big copies live in reused shared memory and in the encoder's heap)
@@ -527,8 +530,29 @@ export class Storage implements StorageView {
     } catch (err) {
       core.log.error("flush failed; the data stays in memory and the WAL and is retried", { reason, error: err });
       if (isDiskFull(err)) this.diskFull = true;
+      this.flushFailing(err as Error);
       throw err;
     }
+  }
+
+  /**
+   * Keeps one entry in `problems` (and so `stalker_problems`) while flushes fail: since when, how many
+   * in a row, the last error. A flush that succeeds removes it.
+   */
+  private flushFailing(err: Error | null): void {
+    const problems = this.core.problems;
+    const at = this.flushFailure ? problems.indexOf(this.flushFailure.message) : -1;
+    if (at >= 0) problems.splice(at, 1);
+    if (!err) {
+      this.flushFailure = null;
+      return;
+    }
+    const since = this.flushFailure?.sinceMs ?? this.core.clock.now();
+    const attempts = (this.flushFailure?.attempts ?? 0) + 1;
+    const message = `flushes failing since ${new Date(since).toISOString()} (${attempts} in a row): ${err.message}; ` +
+      "the data stays in memory and the WAL, and is retried";
+    this.flushFailure = { sinceMs: since, attempts, message };
+    problems.push(message);
   }
 
   /**

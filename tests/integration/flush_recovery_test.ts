@@ -421,3 +421,32 @@ test("the disk reserve: a flush on a disk another writer filled releases it and 
   fs.capacityBytes = Infinity;
   await s.close();
 });
+
+test("failing flushes are in problems and stalker_problems while they fail; a flush that succeeds clears them", async () => {
+  const fs = new MemFs();
+  const clock = new FakeClock(T0 + 11 * 60_000);
+  const metrics = new Metrics();
+  let failures = 2;
+  const s = testStorage(fs, clock, "", {
+    metrics,
+    flushHook: (step) => {
+      if (step !== "files" || failures === 0) return Promise.resolve();
+      failures--;
+      return Promise.reject(new Error("injected: EIO writing a tier file"));
+    },
+  });
+  await s.start();
+  await ingestMinutes(s, 0, 11);
+  await assert.rejects(s.flushNow(), /injected/);
+  clock.advance(60_000);
+  await assert.rejects(s.flushNow(), /injected/);
+  assert.deepEqual(s.core.problems, [
+    `flushes failing since ${new Date(T0 + 11 * 60_000).toISOString()} (2 in a row): injected: EIO writing a tier ` +
+    "file; the data stays in memory and the WAL, and is retried",
+  ]);
+  assert.match(metrics.render(), /^stalker_problems 1$/m);
+  assert.ok(await s.flushNow());
+  assert.deepEqual(s.core.problems, []);
+  assert.match(metrics.render(), /^stalker_problems 0$/m);
+  await s.close();
+});
