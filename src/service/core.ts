@@ -19,6 +19,7 @@ import type { WalWriter } from "../wal/writer.ts";
 import { WAL_DIR } from "../model/paths.ts";
 import type { Tier } from "../model/tier.ts";
 import type { Catalog } from "./catalog.ts";
+import type { JobRun } from "./status_report.ts";
 
 /** A flush between its cut and its commit: its closed buckets are only here. */
 export interface InFlight {
@@ -26,14 +27,8 @@ export interface InFlight {
   closed: ClosedSlice;
 }
 
-/** Outcome of the last run of a background job. */
-export interface JobRun {
-  atMs: number;
-  durationMs: number;
-  ok: boolean;
-  error?: string;
-  detail?: Record<string, unknown>;
-}
+/** Outcome of the last run of a background job (as the status document shows it). */
+export type { JobRun };
 
 /** Shared state. */
 export interface Core {

@@ -6,36 +6,10 @@
 import { TIERS } from "../model/tier.ts";
 import { readProcessStats } from "../platform/process_stats.ts";
 import { memoryShares, memoryUsed } from "./metrics.ts";
-import type { StorageState, StorageView } from "./storage_view.ts";
+import type { StatusReport, StorageState } from "./status_report.ts";
+import type { StorageView } from "./storage_view.ts";
 
-/** The status document. */
-export interface StatusReport {
-  version: string;
-  state: StorageState;
-  started_at: string;
-  uptime_s: number;
-  data_dir: string;
-  ingest?: Record<string, number>;
-  wal?: Record<string, number | string>;
-  buffer?: Record<string, number>;
-  backpressure?: { level: string; refused_critical: number; refused_emergency: number };
-  memory?: {
-    limit_bytes: number;
-    resident_bytes: number;
-    resident_peak_bytes: number;
-    usage: number;
-    shares: Record<string, number>;
-    used: Record<string, number>;
-    max_series: number;
-    problems: string[];
-  };
-  process?: { cpu_seconds: number; open_fds: number; heap_used_bytes: number; external_bytes: number };
-  tiers?: Record<string, { files: number; bytes: number; rows: number; min_ts: string | null; max_ts: string | null }>;
-  watermarks?: Record<string, string | null>;
-  jobs?: Record<string, unknown>;
-  disk?: { free_bytes: number; total_bytes: number; full: boolean };
-  problems?: string[];
-}
+export type { StatusReport };
 
 interface Basics {
   version: string;

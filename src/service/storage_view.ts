@@ -11,8 +11,10 @@ import type { ReadCache } from "../query/read_cache.ts";
 import type { Core } from "./core.ts";
 import type { MemoryMonitor } from "./memory.ts";
 
+import type { StorageState } from "./status_report.ts";
+
 /** The lifecycle of a storage. */
-export type StorageState = "starting" | "ready" | "stopping" | "stopped";
+export type { StorageState };
 
 /** Counters of ingest. */
 export interface IngestCounters {

@@ -13,38 +13,7 @@ import uPlot from "uplot";
 import { apiJson } from "./api.ts";
 import { errorBox, h } from "./dom.ts";
 import { ago, bytes, duration, si } from "./format.ts";
-
-interface JobRun {
-  atMs: number;
-  durationMs: number;
-  ok: boolean;
-  error?: string;
-  detail?: Record<string, unknown>;
-}
-
-interface Status {
-  version: string;
-  state: string;
-  started_at: string;
-  uptime_s: number;
-  data_dir: string;
-  ingest?: { requests: number; samples: number; rejected_requests: number; rejected_samples: number };
-  wal?: { sync_mode: string; bytes: number; segment: number; fsyncs: number; records: number };
-  buffer?: { unflushed_samples: number; capacity_samples: number; usage: number; series: number };
-  backpressure?: { level: string; refused_critical: number; refused_emergency: number };
-  memory?: {
-    limit_bytes: number;
-    resident_bytes: number;
-    resident_peak_bytes: number;
-    usage: number;
-    used: Record<string, number>;
-    problems: string[];
-  };
-  tiers?: Record<string, { files: number; bytes: number; rows: number; min_ts: string | null; max_ts: string | null }>;
-  jobs?: Record<string, JobRun>;
-  disk?: { free_bytes: number; total_bytes: number; full: boolean };
-  problems?: string[];
-}
+import type { JobRun, StatusReport as Status } from "../../service/status_report.ts";
 
 const PERIOD_MS = 2000;
 const HISTORY = 150; // 5 minutes of 2-second points
