@@ -150,3 +150,26 @@ test("aggregate files prune the same way", async () => {
   assert.deepEqual([...got.bucket], Array.from({ length: 12 }, (_, i) => DAY0 + 3_600_000 + i * 300_000));
   assert.ok(stats.bytes < size * 0.03, `read ${stats.bytes} of ${size} bytes`);
 });
+
+test("reads over many small pages and candidate ranges come back exactly", async () => {
+  const fs = new MemFs();
+  const batch = concatBatches([syntheticRaw(6, 40, DAY0, "lab"), syntheticRaw(6, 40, DAY0, "prod")]);
+  await writeTierFile(fs, RAW, { tier: "raw", compression: ZSTD, rowGroupRows: 512, pageRows: 8 }, batch);
+  const cases: [string, (i: number) => boolean, Parameters<typeof readRawFile>[2]][] = [
+    ["a namespace", (i) => batch.namespace[i] === "prod", { series: { namespace: "prod" } }],
+    [
+      "a target",
+      (i) => batch.namespace[i] === "lab" && batch.target[i] === "router-0003",
+      { series: { namespace: "lab", target: "router-0003" } },
+    ],
+    [
+      "a namespace's window",
+      (i) => batch.namespace[i] === "lab" && batch.ts[i] >= DAY0 + 7 * MINUTE && batch.ts[i] < DAY0 + 31 * MINUTE,
+      { series: { namespace: "lab" }, fromMs: DAY0 + 7 * MINUTE, toMs: DAY0 + 31 * MINUTE },
+    ],
+    ["everything", () => true, {}],
+  ];
+  for (const [name, keep, options] of cases) {
+    assert.deepEqual(rowsOf(await readRawFile(fs, RAW, options)), rowsOf(expected(batch, keep)), name);
+  }
+});
