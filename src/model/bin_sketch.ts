@@ -9,7 +9,7 @@
  * @module
  */
 import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
-import { mappingFor, valueAtRank, valueKeys } from "./sketch.ts";
+import { mappingFor, ValueKeys } from "./sketch.ts";
 
 /**
  * The sketch.
@@ -99,10 +99,8 @@ export class BinSketch {
     writeSketch(
       w,
       mappingFor(this.accuracy).gamma,
-      this.posKeys,
-      this.posCounts,
-      this.negKeys,
-      this.negCounts,
+      { keys: this.posKeys, counts: this.posCounts, length: this.posKeys.length },
+      { keys: this.negKeys, counts: this.negCounts, length: this.negKeys.length },
       this.zero,
     );
     return w.bytes().slice();
@@ -181,35 +179,40 @@ function mergeBins(ak: number[], ac: number[], bk: number[], bc: number[]): [num
 function writeSketch(
   w: ByteWriter,
   gamma: number,
-  posKeys: readonly number[],
-  posCounts: readonly number[],
-  negKeys: readonly number[],
-  negCounts: readonly number[],
+  pos: Bins,
+  neg: Bins,
   zero: number,
 ): void {
   w.u8(0x0a); // mapping: gamma only (indexOffset 0 and interpolation NONE are proto3 defaults)
   w.u8(9);
   w.u8(0x09);
   w.f64(gamma);
-  writeStore(w, 0x12, posKeys, posCounts);
-  writeStore(w, 0x1a, negKeys, negCounts);
+  writeStore(w, 0x12, pos);
+  writeStore(w, 0x1a, neg);
   if (zero > 0) {
     w.u8(0x21);
     w.f64(zero);
   }
 }
 
+/** Sorted distinct keys and their counts: the first `length` of each. */
+interface Bins {
+  keys: ArrayLike<number>;
+  counts: ArrayLike<number>;
+  length: number;
+}
+
 /** Scratch for a store's body (its length precedes it): one allocation instead of one per store. */
 const storeBody = new ByteWriter(1024);
 
-/** Writes a Store of sorted distinct `keys` with `counts` as field `tag`: contiguous or sparse, whichever is smaller. */
-function writeStore(w: ByteWriter, tag: number, keys: readonly number[], counts: readonly number[]): void {
-  if (keys.length === 0) return;
+/** Writes a Store of `bins` as field `tag`: contiguous or sparse, whichever is smaller. */
+function writeStore(w: ByteWriter, tag: number, { keys, counts, length }: Bins): void {
+  if (length === 0) return;
   const lo = keys[0];
-  const span = keys[keys.length - 1] - lo + 1;
+  const span = keys[length - 1] - lo + 1;
   const body = storeBody; // written into `w` below before anything else can use it
   body.reset();
-  if (span * 8 + 6 <= keys.length * 14) {
+  if (span * 8 + 6 <= length * 14) {
     body.u8(0x12); // contiguousBinCounts, packed doubles
     body.varint(span * 8);
     let j = 0;
@@ -219,7 +222,7 @@ function writeStore(w: ByteWriter, tag: number, keys: readonly number[], counts:
       body.zigzag(lo);
     }
   } else {
-    for (let j = 0; j < keys.length; j++) {
+    for (let j = 0; j < length; j++) {
       body.u8(0x0a); // binCounts map entry: key (sint32) and count (double)
       body.u8(zigzagLength(keys[j]) + 10);
       body.u8(0x08);
@@ -311,10 +314,15 @@ function skipField(r: ByteReader, tag: number): void {
 }
 
 const scratch = new ByteWriter(256);
+/** The keys of the bucket being summarized, and its distinct keys: reused for every bucket. */
+const scratchKeys = new ValueKeys();
+const posBins = { keys: new Int32Array(16), counts: new Float64Array(16), length: 0 };
+const negBins = { keys: new Int32Array(16), counts: new Float64Array(16), length: 0 };
 
 /**
  * The four percentiles (as a DDSketch of exactly these values would answer, clamped to [min, max])
- * and the sketch's protobuf, of `values[offset, offset + n)` — keys computed once. The flush's hot path.
+ * and the sketch's protobuf, of `values[offset, offset + n)` — keys computed once, nothing allocated
+ * but the returned bytes. The flush's hot path.
  */
 export function summarizeValues(
   values: ArrayLike<number>,
@@ -331,14 +339,12 @@ export function summarizeValues(
     if (values[i] < min) min = values[i];
     if (values[i] > max) max = values[i];
   }
-  const keys = valueKeys(values, offset, n, m);
-  keys.pos.sort((a, b) => a - b);
-  keys.neg.sort((a, b) => a - b);
+  const keys = scratchKeys.of(values, offset, n, m);
   for (let k = 0; k < quantiles.length; k++) {
-    const v = valueAtRank(keys, quantiles[k] * (n - 1), m);
+    const v = keys.atRank(quantiles[k] * (n - 1), m);
     out[k] = v < min ? min : v > max ? max : v;
   }
-  return encodeKeys(m.gamma, keys.pos, keys.neg, keys.zeros);
+  return encodeKeys(m.gamma, keys);
 }
 
 /**
@@ -354,30 +360,35 @@ export function summarizeValues(
  */
 export function encodeValuesAsSketch(values: readonly number[], accuracy: number): Uint8Array {
   const m = mappingFor(accuracy);
-  const keys = valueKeys(values, 0, values.length, m);
-  return encodeKeys(m.gamma, keys.pos, keys.neg, keys.zeros);
+  return encodeKeys(m.gamma, scratchKeys.of(values, 0, values.length, m));
 }
 
-/** The DDSketch protobuf of positive and negative keys (one count each, any order) and a zero count. */
-function encodeKeys(gamma: number, pos: number[], neg: number[], zeros: number): Uint8Array {
+/** The DDSketch protobuf of sorted keys (one count each) and a zero count. */
+function encodeKeys(gamma: number, k: ValueKeys): Uint8Array {
   const w = scratch;
   w.reset();
-  const [pk, pc] = countKeys(pos), [nk, nc] = countKeys(neg);
-  writeSketch(w, gamma, pk, pc, nk, nc, zeros);
+  writeSketch(w, gamma, runsOf(k.pos, k.npos, posBins), runsOf(k.neg, k.nneg, negBins), k.zeros);
   return w.bytes().slice();
 }
 
-/** Sorted distinct keys and their counts. */
-function countKeys(keys: number[]): [number[], number[]] {
-  keys.sort((a, b) => a - b);
-  const distinct: number[] = [];
-  const counts: number[] = [];
-  for (const k of keys) {
-    if (distinct.length > 0 && distinct[distinct.length - 1] === k) counts[counts.length - 1]++;
+/** Fills `bins` with the distinct keys of sorted `keys[0, n)` and how often each occurs. */
+function runsOf(
+  keys: Int32Array,
+  n: number,
+  bins: { keys: Int32Array; counts: Float64Array; length: number },
+): Bins {
+  if (bins.keys.length < n) {
+    bins.keys = new Int32Array(2 * n);
+    bins.counts = new Float64Array(2 * n);
+  }
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    if (d > 0 && bins.keys[d - 1] === keys[i]) bins.counts[d - 1]++;
     else {
-      distinct.push(k);
-      counts.push(1);
+      bins.keys[d] = keys[i];
+      bins.counts[d++] = 1;
     }
   }
-  return [distinct, counts];
+  bins.length = d;
+  return bins;
 }

@@ -36,37 +36,68 @@ export function mappingFor(accuracy: number): Mapping {
 export function quantileOfValues(values: readonly number[], q: number, accuracy: number): number {
   if (q < 0 || q > 1 || values.length === 0) return NaN;
   const m = mappingFor(accuracy);
-  const keys = valueKeys(values, 0, values.length, m);
-  keys.pos.sort((a, b) => a - b);
-  keys.neg.sort((a, b) => a - b);
-  return valueAtRank(keys, q * (values.length - 1), m);
+  return new ValueKeys().of(values, 0, values.length, m).atRank(q * (values.length - 1), m);
 }
 
-/** The bins of some values, one key per value (unsorted), and the values too close to zero. */
-export interface ValueKeys {
-  pos: number[];
-  neg: number[];
-  zeros: number;
-}
+/** Above this many keys a side is sorted natively instead of by insertion. */
+const INSERTION_MAX = 32;
 
-/** The keys of `values[offset, offset + n)` under mapping `m`. */
-export function valueKeys(values: ArrayLike<number>, offset: number, n: number, m: Mapping): ValueKeys {
-  const pos: number[] = [];
-  const neg: number[] = [];
-  let zeros = 0;
-  for (let i = offset; i < offset + n; i++) {
-    const v = values[i];
-    if (v > m.minPossible) pos.push(m.key(v));
-    else if (v < -m.minPossible) neg.push(m.key(-v));
-    else zeros++;
+/**
+ * The bins of some values, one key per value, each side sorted ascending, and the count of values
+ * too close to zero: what a DDSketch of exactly those values holds. Reusable: {@link of} refills it
+ * without allocating (a flush computes it for every bucket it writes).
+ */
+export class ValueKeys {
+  pos = new Int32Array(16);
+  neg = new Int32Array(16);
+  npos = 0;
+  nneg = 0;
+  zeros = 0;
+
+  /** Fills with the keys of `values[offset, offset + n)` under mapping `m`. */
+  of(values: ArrayLike<number>, offset: number, n: number, m: Mapping): this {
+    if (this.pos.length < n) {
+      this.pos = new Int32Array(2 * n);
+      this.neg = new Int32Array(2 * n);
+    }
+    const { pos, neg } = this;
+    const lim = m.minPossible;
+    let np = 0, nn = 0, zeros = 0;
+    for (let i = offset; i < offset + n; i++) {
+      const v = values[i];
+      if (v > lim) pos[np++] = m.key(v);
+      else if (v < -lim) neg[nn++] = m.key(-v);
+      else zeros++;
+    }
+    sortKeys(pos, np);
+    sortKeys(neg, nn);
+    this.npos = np;
+    this.nneg = nn;
+    this.zeros = zeros;
+    return this;
   }
-  return { pos, neg, zeros };
+
+  /** DDSketch's value at `rank` (one count per key). */
+  atRank(rank: number, m: Mapping): number {
+    const { nneg, zeros } = this;
+    if (rank < nneg) return -m.value(this.neg[Math.ceil(nneg - rank - 1)]);
+    if (rank < nneg + zeros) return 0;
+    return m.value(this.pos[Math.floor(rank - zeros - nneg)]);
+  }
 }
 
-/** DDSketch's value at `rank` of sorted keys (one count per key). */
-export function valueAtRank(k: ValueKeys, rank: number, m: Mapping): number {
-  const { pos, neg, zeros } = k;
-  if (rank < neg.length) return -m.value(neg[Math.ceil(neg.length - rank - 1)]);
-  if (rank < neg.length + zeros) return 0;
-  return m.value(pos[Math.floor(rank - zeros - neg.length)]);
+function sortKeys(keys: Int32Array, n: number): void {
+  if (n > INSERTION_MAX) {
+    keys.subarray(0, n).sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const k = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > k) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = k;
+  }
 }
