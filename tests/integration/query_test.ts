@@ -360,21 +360,9 @@ test("only: a target's or namespace's read keeps the listed series, from files a
   await ingest(storage, 11, 20); // the rest in memory
   const only = new Set([seriesKey("prod", "r2", "cpu.load"), seriesKey("prod", "r1", "ifHCInOctets.Gi0-1")]);
   for (const tier of ["raw", "5min", "hourly"] as const) {
-    const all = await storage.query({
-      filter: { namespace: "prod" },
-      fromMs: T0,
-      toMs: T0 + 20 * MIN,
-      tier,
-      limit: 1e6,
-    });
-    const some = await storage.query({
-      filter: { namespace: "prod" },
-      fromMs: T0,
-      toMs: T0 + 20 * MIN,
-      tier,
-      limit: 1e6,
-      only,
-    });
+    const request = { filter: { namespace: "prod" }, fromMs: T0, toMs: T0 + 20 * MIN, tier, limit: 1e6 };
+    const all = await storage.query(request);
+    const some = await storage.query({ ...request, only });
     assert.equal(all.series.length, 4, tier);
     assert.deepEqual(
       some.series.map((s) => `${s.target} ${s.poller}`),
