@@ -13,6 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { SeriesIndex } from "../../src/head/series.ts";
 import { scanJson } from "../../src/ingest/json_scan.ts";
+import { decodeWithJsonParse } from "../lib/json_parse_decoder.ts";
 import { scanProtobuf } from "../../src/ingest/protobuf_scan.ts";
 import { SeriesCache } from "../../src/ingest/series_cache.ts";
 import { ensureDatasetFiles } from "../lib/dataset.ts";
@@ -29,7 +30,8 @@ export interface DecodeOpts extends CommonOpts {
 
 /** One decoder's figures. */
 export interface DecodeRun {
-  encoding: "json" | "protobuf";
+  /** `json_parse`: `JSON.parse` plus checks (bench/lib/json_parse_decoder.ts), for comparison. */
+  encoding: "json" | "protobuf" | "json_parse";
   bodies: number;
   samples: number;
   bytes_per_sample: number;
@@ -72,6 +74,8 @@ export async function runDecode(o: DecodeOpts): Promise<DecodeResult> {
   const runs = [
     measure("json", jsonBodies, o.passes, (b, ctx, now) => scanJson(b, ctx, now, "json").length),
     measure("protobuf", lpBodies, o.passes, (b, ctx, now) => scanProtobuf(b, ctx, now).length),
+    // the comparison issue 8 asks for: JSON.parse, then checks and look-ups by strings (a lower bound)
+    measure("json_parse", jsonBodies, o.passes, (b, ctx) => decodeWithJsonParse(b, ctx.resolve).length),
   ];
   for (const r of runs) progress(`decode ${r.encoding}: ${r.ns_per_sample} ns/sample`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -81,7 +85,7 @@ export async function runDecode(o: DecodeOpts): Promise<DecodeResult> {
 type Ctx = Parameters<typeof scanJson>[1];
 
 function measure(
-  encoding: "json" | "protobuf",
+  encoding: DecodeRun["encoding"],
   bodies: Uint8Array[],
   passes: number,
   decode: (b: Uint8Array, ctx: Ctx, now: number) => number,
