@@ -56,7 +56,7 @@ export async function recover(
     await fs.mkdir(join(dataDir, SNAPSHOT_DIR));
     await fs.mkdir(walDir);
   }
-  const { manifest, problems } = await loadManifest(fs, dataDir, walDir, readOnly, nowMs);
+  const { manifest, problems } = await loadManifest(fs, dataDir, walDir, readOnly, nowMs, config.retention);
   for (const p of problems) log.error(p);
   const leftovers = await findLeftovers(fs, dataDir, manifest);
   for (const p of leftovers.problems) log.error(p);
@@ -133,6 +133,7 @@ async function loadManifest(
   walDir: string,
   readOnly: boolean,
   nowMs: number,
+  retention: Config["retention"],
 ): Promise<{ manifest: Manifest; problems: string[] }> {
   const path = join(dataDir, MANIFEST_FILE);
   let lost: string;
@@ -161,7 +162,9 @@ async function loadManifest(
     return { manifest: backup, problems: [`${lost}; restored from ${backupPath} (commit ${backup.commit})`] };
   }
   const found = await committedTraces(fs, dataDir, walDir);
-  if (found.length === 0 && lost.endsWith("is missing")) return { manifest: emptyManifest(nowMs), problems: [] };
+  if (found.length === 0 && lost.endsWith("is missing")) {
+    return { manifest: emptyManifest(nowMs, retention), problems: [] };
+  }
   throw refusal(`${lost}, there is no backup of it, and the data directory holds ${found.join(", ")}`, dataDir);
 }
 

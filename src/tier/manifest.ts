@@ -10,7 +10,7 @@
  */
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
-import { MANIFEST_BACKUP_FILE, MANIFEST_FILE, parseTierFilePath } from "../model/paths.ts";
+import { MANIFEST_BACKUP_FILE, MANIFEST_FILE, parseTierFilePath, partitionStart } from "../model/paths.ts";
 import { type AggregateTier, bucketStart, type Tier } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import type { FileSystem } from "../platform/fs.ts";
@@ -61,12 +61,20 @@ export interface Manifest {
 }
 
 /**
- * A manifest for an empty data directory created at `nowMs`. The coarser tiers' watermarks start at
- * the current bucket of each: nothing before it exists to roll up, so history imported later is late
- * data that the flush writes straight into those tiers (hourly by month, daily and weekly by year)
- * instead of a 5-minute file per day for rollups to walk through.
+ * A manifest for an empty data directory created at `nowMs`. Each coarser tier's watermark starts at
+ * the oldest partition the next finer tier's retention keeps (`retention`; at `nowMs` without it): nothing before it
+ * exists to roll up, so history imported later that the finer tier would not keep anyway is late data
+ * the flush writes straight into the coarser tier (hourly by month, daily and weekly by year), instead
+ * of a 5-minute file per day for rollups to walk through; history the finer tier keeps takes the
+ * usual path (5-minute files, rolled up later), as live data does.
  */
-export function emptyManifest(nowMs = 0): Manifest {
+export function emptyManifest(
+  nowMs = 0,
+  retention?: { fiveMinMs: number; hourlyMs: number; dailyMs: number },
+): Manifest {
+  // the start of the oldest partition the finer tier keeps (retention works on whole partitions)
+  const from = (tier: AggregateTier, finer: AggregateTier, finerRetentionMs: number | undefined) =>
+    bucketStart(tier, retention ? partitionStart(finer, nowMs - finerRetentionMs!) : nowMs);
   return {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -75,9 +83,9 @@ export function emptyManifest(nowMs = 0): Manifest {
     checkpoint: { walSegment: 1, snapshot: null },
     watermarks: {
       "5min": 0,
-      hourly: bucketStart("hourly", nowMs),
-      daily: bucketStart("daily", nowMs),
-      weekly: bucketStart("weekly", nowMs),
+      hourly: from("hourly", "5min", retention?.fiveMinMs),
+      daily: from("daily", "hourly", retention?.hourlyMs),
+      weekly: from("weekly", "daily", retention?.dailyMs),
     },
     files: [],
   };
