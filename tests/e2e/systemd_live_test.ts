@@ -8,7 +8,7 @@
  * backup and restore blocks of docs/operations.md as written, a stop and `uninstall-systemd --purge`.
  *
  * Nothing reaches the host: /etc, /var, /usr/local and /root are overlays on a tmpfs, /run and /tmp are fresh
- * tmpfs, /proc/sys is read-only, the network namespace has only its own loopback, and the boot starts
+ * tmpfs (the checkout bound back in where it is, when under /tmp), /proc/sys is read-only, the network namespace has only its own loopback, and the boot starts
  * only an empty target with the units that touch the kernel or the host's files masked (sysctl,
  * tmpfiles — whose boot run would empty the shared /tmp —, binfmt, modules, udev, kernel file systems).
  * What systemd leaves on the host's cgroup file system (empty init.scope, system.slice) is removed after.
@@ -37,7 +37,13 @@ for d in etc var usr/local root; do
   mkdir -p "/run/stalker-ov/$d/upper" "/run/stalker-ov/$d/work"
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=/run/stalker-ov/$d/upper,workdir=/run/stalker-ov/$d/work" "/$d"
 done
+# the checkout (its binary and docs) stays reachable when it lives under /tmp, which gets a fresh tmpfs
+repo="$1"
+mkdir -p /run/stalker-repo
+mount --bind "$repo" /run/stalker-repo
 mount -t tmpfs tmpfs /tmp
+mkdir -p "$repo"
+mount --bind /run/stalker-repo "$repo"
 mount --rbind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 u=/etc/systemd/system
@@ -140,6 +146,8 @@ test("live systemd: install-systemd → the hardened service runs → reload →
     "sh",
     "-c",
     BOOT,
+    "boot",
+    ROOT,
   ], {
     stdio: ["ignore", "ignore", "pipe"],
   });
