@@ -124,20 +124,29 @@ export function parsePromQL(text: string): Expr {
 
 /** Parsed queries kept by {@link parsePromQLCached} (dashboards send the same texts at every refresh). */
 export const PARSE_CACHE_ENTRIES = 512;
+/**
+ * Longer texts are parsed every time, not kept: the cache then holds at most 512 × 4 KiB of text and its
+ * trees, whatever clients send (a dashboard's queries are a few hundred bytes).
+ */
+export const PARSE_CACHE_MAX_TEXT = 4_096;
 const parsed = new Map<string, Expr>();
 
 /**
  * {@link parsePromQL} through a cache of the last {@link PARSE_CACHE_ENTRIES} texts: parsing with the
  * lezer grammar costs milliseconds, a dashboard refresh sends the same queries again, and the tree is
- * never changed by its evaluation. Errors are not cached (each bad query is parsed and refused again).
+ * never changed by its evaluation. Errors are not cached (each bad query is parsed and refused again),
+ * nor texts longer than {@link PARSE_CACHE_MAX_TEXT}.
  *
  * @example
  * ```ts
  * import { parsePromQLCached } from "./ast.ts";
  * if (parsePromQLCached("rate(x[5m])") !== parsePromQLCached("rate(x[5m])")) throw new Error("not cached");
+ * const long = `rate(x[5m])${" ".repeat(5_000)}`;
+ * if (parsePromQLCached(long) === parsePromQLCached(long)) throw new Error("a long text is not kept");
  * ```
  */
 export function parsePromQLCached(text: string): Expr {
+  if (text.length > PARSE_CACHE_MAX_TEXT) return parsePromQL(text);
   let e = parsed.get(text);
   if (e) {
     parsed.delete(text); // most recently used last
