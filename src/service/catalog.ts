@@ -29,9 +29,6 @@ import { evictTierFooter } from "../parquet/mod.ts";
 /** The jobs that commit. */
 export type CommitJob = "flush" | "rollup" | "merge" | "retention";
 
-/** Test hook around each manifest write (crash injection): `before` it and `after` it. */
-export type CommitHook = (job: CommitJob, step: "before" | "after") => Promise<void>;
-
 /** Options of a {@link Catalog}. */
 export interface CatalogOptions {
   log: Logger;
@@ -39,7 +36,6 @@ export interface CatalogOptions {
   clock: Clock;
   /** How long files dropped by a commit stay on disk for queries still reading them. */
   deleteDelayMs: number;
-  hook?: CommitHook;
 }
 
 /**
@@ -123,9 +119,7 @@ export class Catalog {
       );
     }
     next.nextSeq = Math.max(next.nextSeq, this.#nextSeq);
-    await this.opts.hook?.(job, "before");
     this.#manifest = await commitManifest(this.fs, this.dataDir, next);
-    await this.opts.hook?.(job, "after");
     const live = new Set(this.#manifest.files.map((f) => f.path));
     this.deleteLater(base.files.filter((f) => !live.has(f.path)).map((f) => f.path));
     return this.#manifest;

@@ -43,11 +43,8 @@ export interface FlushReport {
   encodeMs: number;
 }
 
-/** Test hook: called between the steps of a flush, to inject crashes. */
-export type FlushStep = "cut" | "files" | "snapshot" | "commit";
-
 /** Runs one flush. Callers serialize flushes (and other manifest changes). */
-export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void>): Promise<FlushReport> {
+export async function flush(core: Core): Promise<FlushReport> {
   const now = core.clock.now();
   const watermark = Math.max(core.manifest.watermarks["5min"], bucketStart("5min", now - CLOSE_GRACE_MS));
   let cut!: HeadCut;
@@ -63,7 +60,6 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
   const written: TierFile[] = [];
   let committed = false;
   try {
-    await hook?.("cut");
     const encodeStart = core.clock.now();
     const job = flushJobOf(core.head, cut, capture, m.watermarks, retentionHorizons(core, now));
     const { files, snapshot } = await core.encoder.encode(
@@ -73,10 +69,8 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     );
     const encodeMs = core.clock.now() - encodeStart;
     for (const f of files) written.push(await writeEncoded(core, f));
-    await hook?.("files");
     const snapPath = `${SNAPSHOT_DIR}/${snapshotName(m.commit + 1)}`;
     await writeAtomic(core.fs, join(core.dataDir, snapPath), snapshot!);
-    await hook?.("snapshot");
     const previousSnapshot = m.checkpoint.snapshot;
     m.files.push(...written);
     m.checkpoint = { walSegment: segment, snapshot: snapPath };
@@ -85,7 +79,6 @@ export async function flush(core: Core, hook?: (step: FlushStep) => Promise<void
     committed = true;
     core.head.flushed(cut.rawTo, core.clock.now());
     core.inflight = null;
-    await hook?.("commit");
     await cleanup(core, segment, previousSnapshot);
     return {
       rawSamples: cut.rawTo - cut.rawFrom,

@@ -33,7 +33,7 @@ import type { SqlResult } from "../sql/mod.ts";
 import { tierViews } from "../sql/mod.ts";
 import { WalWriter } from "../wal/writer.ts";
 import { TierRunner, type TierRunnerMode } from "../tier/tier_runner.ts";
-import { Catalog, type CommitHook } from "./catalog.ts";
+import { Catalog } from "./catalog.ts";
 import { type RollupReport, rollupTier } from "./compactor.ts";
 import { applyRetention, previewRetention, type RetentionPlan } from "./retention.ts";
 import { type SnapshotReport, takeSnapshot } from "./backup.ts";
@@ -41,7 +41,7 @@ import { Scheduler } from "./scheduler.ts";
 import { type MergeReport, runMerges } from "./merger.ts";
 import { VERSION } from "../version.ts";
 import { CLOSE_GRACE_MS, type Core, type JobRun, walDirOf } from "./core.ts";
-import { flush, type FlushReport, type FlushStep } from "./flusher.ts";
+import { flush, type FlushReport } from "./flusher.ts";
 import { recover } from "./recovery.ts";
 import { DiskReserve } from "./disk_reserve.ts";
 import { registerMetrics } from "./metrics.ts";
@@ -56,10 +56,6 @@ export interface StorageDeps {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
-  /** Test hook between flush steps (crash injection). */
-  flushHook?: (step: FlushStep) => Promise<void>;
-  /** Test hook around every manifest commit (crash injection). */
-  commitHook?: CommitHook;
   /** Where flush encoding, rollups and merges run: worker threads (default) or inline (tests). */
   encoding?: TierRunnerMode;
   /** Reads the process's resident memory in bytes (default: `/proc/self/statm`). */
@@ -197,7 +193,6 @@ export class Storage implements StorageView {
       log,
       clock,
       deleteDelayMs: this.deps.deleteDelayMs ?? 30_000,
-      hook: this.deps.commitHook,
     });
     this.coreValue = {
       config: this.config,
@@ -509,12 +504,12 @@ export class Storage implements StorageView {
     try {
       const runFlush = async (): Promise<FlushReport> => {
         try {
-          return await core.catalog.run(() => flush(core, this.deps.flushHook));
+          return await core.catalog.run(() => flush(core));
         } catch (err) {
           // another process filled the data disk: give the flush the reserve, so it can write and checkpoint
           if (!isDiskFull(err) || !(await this.reserve.release(`${reason} flush`))) throw err;
           core.log.warn("flush failed for lack of space; running it again on the released reserve", { reason });
-          return await core.catalog.run(() => flush(core, this.deps.flushHook));
+          return await core.catalog.run(() => flush(core));
         }
       };
       const report = await this.job("flush", runFlush, (r) => ({ reason, ...r }), { reason });

@@ -6,10 +6,12 @@ import { gauge, type Sample } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
 import { MemFs } from "../../src/platform/mem_fs.ts";
-import { Catalog, type CommitHook, type CommitJob } from "../../src/service/catalog.ts";
+import type { FileSystem } from "../../src/platform/fs.ts";
+import { Catalog, type CommitJob } from "../../src/service/catalog.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { emptyManifest } from "../../src/tier/manifest.ts";
 import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
+import { FaultFs, type FsCall, manifestCommitted, manifestWrite } from "../fault_fs.ts";
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -17,8 +19,8 @@ const DAY = 86_400_000;
 const D = Date.UTC(2026, 10, 20);
 const CONFIG = "retention:\n  raw: 48h\n";
 
-function open(fs: MemFs, clock: FakeClock, commitHook?: CommitHook): Promise<Storage> {
-  const s = testStorage(fs, clock, CONFIG, { deleteDelayMs: 0, commitHook });
+function open(fs: FileSystem, clock: FakeClock): Promise<Storage> {
+  const s = testStorage(fs, clock, CONFIG, { deleteDelayMs: 0 });
   return s.start().then(() => s);
 }
 
@@ -47,11 +49,19 @@ async function prepare(s: Storage, clock: FakeClock): Promise<void> {
 }
 
 /** Every job that commits, in order: its commit is where the crashes go. */
-async function jobs(s: Storage): Promise<void> {
-  await s.flushNow();
-  await s.compact();
-  await s.merge();
-  await s.retention();
+const JOBS: Record<CommitJob, (s: Storage) => Promise<unknown>> = {
+  flush: (s) => s.flushNow(),
+  rollup: (s) => s.compact(),
+  merge: (s) => s.merge(),
+  retention: (s) => s.retention(),
+};
+
+/** Runs every job in order; `before` runs before each. */
+async function jobs(s: Storage, before?: (job: CommitJob) => void): Promise<void> {
+  for (const [job, run] of Object.entries(JOBS) as [CommitJob, (s: Storage) => Promise<unknown>][]) {
+    before?.(job);
+    await run(s);
+  }
 }
 
 /** What the committed files hold, per tier: raw samples and aggregate count/sum per bucket, independent of file names. */
@@ -102,16 +112,18 @@ async function reference(): Promise<Record<string, unknown>> {
 }
 
 test("every job commits through the catalog, and a retention run really changes the tiers", async () => {
-  const seen: string[] = [];
-  const fs = new MemFs();
+  const fs = new FaultFs(new MemFs());
   const clock = new FakeClock(D);
-  const s = await open(fs, clock, (job, step) => (seen.push(`${job} ${step}`), Promise.resolve()));
+  const s = await open(fs, clock);
   await prepare(s, clock);
-  seen.length = 0;
   const before = s.core.manifest.files.filter((f) => f.tier === "raw").length;
-  await jobs(s);
-  for (const job of ["flush", "rollup", "merge", "retention"]) {
-    assert.ok(seen.includes(`${job} before`) && seen.includes(`${job} after`), `${job}: ${seen.join()}`);
+  for (const [job, run] of Object.entries(JOBS)) {
+    const writes = fs.count(manifestWrite());
+    const commit = s.core.manifest.commit;
+    await run(s);
+    // every manifest write of the job was a commit of the catalog (it numbers them)
+    assert.ok(writes.calls > 0, `${job} wrote no manifest`);
+    assert.equal(s.core.manifest.commit - commit, writes.calls, job);
   }
   assert.ok(s.core.manifest.files.filter((f) => f.tier === "raw").length < before);
   await s.close();
@@ -122,20 +134,20 @@ for (const job of ["flush", "rollup", "merge", "retention"] as CommitJob[]) {
   for (const step of ["before", "after"] as const) {
     test(`a crash ${step} the ${job} commit: after restart and the same jobs, every tier holds what it would without the crash`, async () => {
       const fs = new MemFs();
+      const faults = new FaultFs(fs);
       const clock = new FakeClock(D);
-      let armed = false;
-      let died!: () => void;
-      const dead = new Promise<void>((resolve) => (died = resolve));
-      const s = await open(fs, clock, (j, st) => {
-        if (!armed || j !== job || st !== step) return Promise.resolve();
-        fs.crash(); // power loss: what was not synced is gone, the process runs no further
-        died();
-        return new Promise<void>(() => {});
-      });
+      const s = await open(faults, clock);
       await prepare(s, clock);
-      armed = true;
-      void jobs(s);
-      await dead;
+      // power loss where the job's commit starts (before) or once it is durable (after): what was not
+      // synced is gone, the process runs no further
+      let died!: (call: FsCall) => void;
+      const dead = new Promise<FsCall>((r) => (died = r));
+      const done = jobs(s, (j) => {
+        if (j !== job) return;
+        const match = step === "before" ? manifestWrite() : manifestCommitted();
+        faults.crashAt(match, { at: step, powerLoss: () => fs.crash() }).then(died);
+      });
+      await Promise.race([dead, done.then(() => assert.fail(`the ${job} job never committed`))]);
       const again = await open(fs, clock);
       await jobs(again);
       assert.deepEqual(await digest(fs, again), await want);

@@ -1,6 +1,16 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { testResidentBytes, testStorage } from "../helpers.ts";
+import {
+  eio,
+  FaultFs,
+  type FsMatch,
+  manifestCommitted,
+  manifestWrite,
+  renameSynced,
+  snapshotWrite,
+  tierFileWrite,
+} from "../fault_fs.ts";
 import { testConfig } from "../../src/config/load.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { counter, gauge, type Sample } from "../../src/model/sample.ts";
@@ -8,15 +18,15 @@ import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
 import { MemFs } from "../../src/platform/mem_fs.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
-import type { FlushStep } from "../../src/service/flusher.ts";
+import type { FileSystem } from "../../src/platform/fs.ts";
 import { Storage } from "../../src/service/storage.ts";
 import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 import { listSegments } from "../../src/wal/segments.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10); // 10:00 UTC
 
-function open(fs: MemFs, clock: FakeClock, hook?: (s: FlushStep) => Promise<void>): Promise<Storage> {
-  const s = testStorage(fs, clock, "", { flushHook: hook });
+function open(fs: FileSystem, clock: FakeClock): Promise<Storage> {
+  const s = testStorage(fs, clock, "");
   return s.start().then(() => s);
 }
 
@@ -108,22 +118,26 @@ test("after kill -9 (crash) the restart replays the WAL: nothing lost, nothing c
   await s.close();
 });
 
-for (const step of ["cut", "files", "snapshot", "commit"] as const) {
+/**
+ * The steps of a flush as the disk sees them: a crash at each is a kill -9 (with power loss) right after
+ * the step completed: after the cut (no tier file written yet), after the tier files (before the
+ * snapshot), after the snapshot (before the manifest) and after the manifest commit (before the cleanup).
+ */
+const FLUSH_STEPS: Record<string, { at: "before" | "after"; match: () => FsMatch }> = {
+  cut: { at: "before", match: () => tierFileWrite() },
+  files: { at: "before", match: () => snapshotWrite() },
+  snapshot: { at: "before", match: () => manifestWrite() },
+  commit: { at: "after", match: () => manifestCommitted() },
+};
+
+for (const [step, { at, match }] of Object.entries(FLUSH_STEPS)) {
   test(`a crash after the "${step}" step of a flush neither loses nor double-counts`, async () => {
     const fs = new MemFs();
+    const faults = new FaultFs(fs);
     const clock = new FakeClock(T0 + 11 * 60_000);
-    let crashAt: FlushStep | null = step;
-    let crashed!: () => void;
-    const died = new Promise<void>((r) => (crashed = r));
-    const hook = (s: FlushStep) => {
-      if (s !== crashAt) return Promise.resolve();
-      crashAt = null;
-      fs.crash();
-      crashed();
-      return new Promise<void>(() => {}); // the process is dead: it never runs another step
-    };
-    let s = await open(fs, clock, hook);
+    let s = await open(faults, clock);
     let total = await ingestMinutes(s, 0, 11);
+    const died = faults.crashAt(match(), { at, powerLoss: () => fs.crash() });
     void s.flushNow();
     await died;
     // start a new process on what survived
@@ -232,28 +246,19 @@ test("a damaged MANIFEST.json (checksum mismatch) is restored from its backup to
 
 test("a backup older than the lost manifest is used only while the data still matches it", async () => {
   const fs = new MemFs();
+  const faults = new FaultFs(fs);
   const clock = new FakeClock(T0 + 11 * 60_000);
-  let crash = false;
-  let crashed!: () => void;
-  const died = new Promise<void>((r) => (crashed = r));
-  // kill -9 right after the second flush's manifest write, before its cleanup (and, in this model,
-  // before its backup write: the backup is put back to the first commit's below)
-  const hook = (step: FlushStep) => {
-    if (!crash || step !== "commit") return Promise.resolve();
-    fs.crash();
-    crashed();
-    return new Promise<void>(() => {});
-  };
-  let s = await open(fs, clock, hook);
+  let s = await open(faults, clock);
   let total = await ingestMinutes(s, 0, 11);
   await s.flushNow();
   const oldBackup = await fs.readFile("/data/MANIFEST.backup.json");
   clock.set(T0 + 16 * 60_000);
   total += await ingestMinutes(s, 11, 16);
-  crash = true;
+  // kill -9 right after the second flush's manifest write, before its backup write and its cleanup
+  const died = faults.crashAt(renameSynced("/data/MANIFEST.json"), { at: "after", powerLoss: () => fs.crash() });
   void s.flushNow();
   await died;
-  await fs.writeFile("/data/MANIFEST.backup.json", oldBackup);
+  assert.deepEqual(await fs.readFile("/data/MANIFEST.backup.json"), oldBackup, "the backup is the first commit's");
   await fs.unlink("/data/MANIFEST.json");
   s = await open(fs, clock);
   clock.set(T0 + 21 * 60_000);
@@ -330,8 +335,6 @@ test("after a crash with a full buffer, the restart flushes at once (not at the 
   const fs = new MemFs();
   const clock = new FakeClock(T0 + 11 * 60_000);
   const config = testConfig("/data", "ingestion:\n  flush:\n    max_buffer_size: 1000\n");
-  let crashed!: () => void;
-  const died = new Promise<void>((r) => (crashed = r));
   const deps = {
     residentBytes: testResidentBytes,
     fs,
@@ -340,14 +343,10 @@ test("after a crash with a full buffer, the restart flushes at once (not at the 
     metrics: new Metrics(),
     encoding: "inline" as const,
   };
-  let s = Storage.create(config, {
-    ...deps,
-    flushHook: () => {
-      fs.crash(); // kill -9 while the buffer is over its flush share
-      crashed();
-      return new Promise<void>(() => {});
-    },
-  });
+  const faults = new FaultFs(fs);
+  // kill -9 while the buffer is over its flush share: the flush it started dies before its first file
+  const died = faults.crashAt(tierFileWrite(), { powerLoss: () => fs.crash() });
+  let s = Storage.create(config, { ...deps, fs: faults });
   await s.start();
   const batch: Sample[] = [];
   for (let i = 0; i < 300; i++) batch.push(gauge("prod", `r${i}`, "cpu.load", T0 + 60_000, i));
@@ -426,23 +425,17 @@ test("failing flushes are in problems and stalker_problems while they fail; a fl
   const fs = new MemFs();
   const clock = new FakeClock(T0 + 11 * 60_000);
   const metrics = new Metrics();
-  let failures = 2;
-  const s = testStorage(fs, clock, "", {
-    metrics,
-    flushHook: (step) => {
-      if (step !== "files" || failures === 0) return Promise.resolve();
-      failures--;
-      return Promise.reject(new Error("injected: EIO writing a tier file"));
-    },
-  });
+  const faults = new FaultFs(fs);
+  const s = testStorage(faults, clock, "", { metrics });
   await s.start();
   await ingestMinutes(s, 0, 11);
-  await assert.rejects(s.flushNow(), /injected/);
+  faults.failAt(tierFileWrite(), () => eio("writing a tier file"), 2);
+  await assert.rejects(s.flushNow(), /EIO/);
   clock.advance(60_000);
-  await assert.rejects(s.flushNow(), /injected/);
+  await assert.rejects(s.flushNow(), /EIO/);
   assert.deepEqual(s.core.problems, [
-    `flushes failing since ${new Date(T0 + 11 * 60_000).toISOString()} (2 in a row): injected: EIO writing a tier ` +
-    "file; the data stays in memory and the WAL, and is retried",
+    `flushes failing since ${new Date(T0 + 11 * 60_000).toISOString()} (2 in a row): EIO: i/o error, writing a ` +
+    "tier file; the data stays in memory and the WAL, and is retried",
   ]);
   assert.match(metrics.render(), /^stalker_problems 1$/m);
   assert.ok(await s.flushNow());

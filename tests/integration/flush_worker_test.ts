@@ -13,22 +13,21 @@ import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
 import { Metrics } from "../../src/platform/metrics.ts";
 import { nodeFs } from "../../src/platform/node_fs.ts";
-import type { FlushStep } from "../../src/service/flusher.ts";
 import { Storage } from "../../src/service/storage.ts";
+import { eio, FaultFs, snapshotWrite } from "../fault_fs.ts";
 import { testResidentBytes, withTempDir } from "../helpers.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
 const MIN = 60_000;
 
-async function open(dir: string, hook: (s: FlushStep) => Promise<void>): Promise<Storage> {
+async function open(dir: string, fs: FaultFs): Promise<Storage> {
   const s = Storage.create(testConfig(path.join(dir, "data")), {
     residentBytes: testResidentBytes,
-    fs: nodeFs,
+    fs,
     clock: new FakeClock(T0 + 30 * MIN),
     log: silentLogger,
     metrics: new Metrics(),
     encoding: "worker",
-    flushHook: hook,
     deleteDelayMs: 0,
   });
   await s.start();
@@ -52,17 +51,13 @@ async function fiveMinCounts(s: Storage): Promise<number[]> {
 
 test("a query while the worker encodes the flush sees every closed bucket", async () => {
   await withTempDir(async (dir) => {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const atFiles = new Promise<void>((r) => (reached = r));
-    const s = await open(dir, async (step) => {
-      if (step !== "files") return;
-      reached();
-      await held;
-    });
+    const fs = new FaultFs(nodeFs);
+    const s = await open(dir, fs);
+    // held where the snapshot's write starts: after the tier files, before the commit
+    const { reached, release } = fs.pauseAt(snapshotWrite(path.join(dir, "data")));
     const flushing = s.flushNow();
-    await atFiles; // the batch went to the worker and came back as files; nothing is committed yet
+    await reached; // the batch went to the worker and came back as files; nothing is committed yet
+    assert.equal(s.core.manifest.files.length, 0);
     assert.deepEqual(await fiveMinCounts(s), [5, 5, 5, 5]);
     release();
     await flushing;
@@ -75,15 +70,10 @@ test("a query while the worker encodes the flush sees every closed bucket", asyn
 
 test("a flush that fails after the worker encoded it keeps the closed buckets; the next flush writes them once", async () => {
   await withTempDir(async (dir) => {
-    let fail = true;
-    const s = await open(dir, (step) => {
-      if (step === "snapshot" && fail) {
-        fail = false;
-        return Promise.reject(new Error("injected: the snapshot cannot be written"));
-      }
-      return Promise.resolve();
-    });
-    await assert.rejects(s.flushNow(), /injected: the snapshot cannot be written/);
+    const fs = new FaultFs(nodeFs);
+    const s = await open(dir, fs);
+    fs.failAt(snapshotWrite(path.join(dir, "data")), () => eio("the snapshot cannot be written"));
+    await assert.rejects(s.flushNow(), /EIO: i\/o error, the snapshot cannot be written/);
     assert.deepEqual(await fiveMinCounts(s), [5, 5, 5, 5], "the buckets are back in memory");
     const report = await s.flushNow();
     assert.equal(report?.buckets, 12);
