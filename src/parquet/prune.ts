@@ -42,14 +42,27 @@ export function candidateRuns(info: TierFileInfo, timeColumn: string, filter: Ro
   const wanted = IDENTITY.filter((name) => filter.series?.[name] !== undefined)
     .map((name) => [name, encoder.encode(filter.series![name])] as const);
   const { fromMs = -Infinity, toMs = Infinity } = filter;
+  const only = filter.rowGroups ? new Set(filter.rowGroups) : null;
   const runs: RowRun[] = [];
-  for (const group of boundsOf(info.metadata, timeColumn)) {
+  for (const [index, group] of boundsOf(info.metadata, timeColumn).entries()) {
+    if (only && !only.has(index)) continue;
     if (!mayMatch(group, wanted, fromMs, toMs)) continue;
     const last = runs[runs.length - 1];
     if (last && last.rowEnd === group.rowStart) last.rowEnd = group.rowEnd;
     else runs.push({ rowStart: group.rowStart, rowEnd: group.rowEnd });
   }
   return runs;
+}
+
+/** One row group's rows and time bounds (from its statistics; undefined: unknown). */
+export interface GroupTimes extends RowRun {
+  timeMin?: number;
+  timeMax?: number;
+}
+
+/** The row groups of a file with their time bounds, in file order. */
+export function rowGroupTimes(info: TierFileInfo, timeColumn: string): readonly GroupTimes[] {
+  return boundsOf(info.metadata, timeColumn);
 }
 
 function mayMatch(

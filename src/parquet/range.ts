@@ -28,6 +28,8 @@ export interface RowFilter {
   fromMs?: number;
   /** Exclusive upper bound of the time column, Unix ms. */
   toMs?: number;
+  /** Only these row groups (indexes in file order); default: all. */
+  rowGroups?: readonly number[];
 }
 
 /**

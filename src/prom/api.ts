@@ -13,11 +13,14 @@ import { type Tier, TIERS } from "../model/tier.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Logger } from "../platform/log.ts";
 import { chooseTier, retentionMs } from "../query/planner.ts";
+import { seriesKey } from "../query/query.ts";
+import { seriesWithData } from "../query/series_index.ts";
 import type { Storage } from "../service/storage.ts";
 import { VERSION } from "../version.ts";
 import { type Expr, type Matcher, parseDurationMs, parsePromQLCached, PromError } from "./ast.ts";
 import { type EvalResult, evaluate, planTier } from "./eval.ts";
 import { compareLabels, type Labels, labelsKey, labelsObject, labelValue } from "./labels.ts";
+import type { SeriesRef } from "./data.ts";
 import { StorageSource } from "./source.ts";
 
 /** The Prometheus version whose HTTP API this one answers like (`/api/v1/status/buildinfo`). */
@@ -87,30 +90,31 @@ export function promApi(deps: PromApiDeps): Hono {
     return success(rangeData(r), r.warnings, tierHeader(r));
   });
 
-  route("/api/v1/series", (p) => {
+  route("/api/v1/series", async (p) => {
     storage.assertReady();
     const selectors = p.all("match[]");
     if (selectors.length === 0) throw new PromError("bad_data", "no match[] parameter provided");
-    const found = matching(source, selectors, p);
+    const found = await matching(storage, source, selectors, p, clock.now());
     const limit = parseLimit(p.get("limit"));
     const list = [...found.values()].sort(compareLabels);
     const warnings = limit > 0 && list.length > limit ? ["results truncated due to limit"] : [];
     return success((limit > 0 ? list.slice(0, limit) : list).map(labelsObject), warnings);
   });
 
-  route("/api/v1/labels", (p) => {
+  route("/api/v1/labels", async (p) => {
     storage.assertReady();
     const names = new Set<string>();
-    for (const labels of matching(source, p.all("match[]"), p).values()) for (const [n] of labels) names.add(n);
+    const found = await matching(storage, source, p.all("match[]"), p, clock.now());
+    for (const labels of found.values()) for (const [n] of labels) names.add(n);
     return limited([...names].sort(), p);
   });
 
-  app.get("/api/v1/label/:name/values", (c) => {
+  app.get("/api/v1/label/:name/values", async (c) => {
     storage.assertReady();
     const p = queryParams(c);
     const name = c.req.param("name");
     const values = new Set<string>();
-    for (const labels of matching(source, p.all("match[]"), p).values()) {
+    for (const labels of (await matching(storage, source, p.all("match[]"), p, clock.now())).values()) {
       for (const [n, v] of labels) if (n === name) values.add(v);
     }
     return limited([...values].sort(), p);
@@ -286,26 +290,57 @@ export function formatFloat(v: number): string {
 
 // ------------------------------------------------------------ series, labels
 
-/** Label sets of the series matching any of `selectors` (all series when none), within start/end. */
-function matching(source: StorageSource, selectors: string[], p: Params): Map<string, Labels> {
+/**
+ * Label sets of the series matching any of `selectors` (all series when none) with data in
+ * [start, end]. The series index knows each series' newest sample: one silent since before `start` is
+ * out, one whose newest sample is in the range is in; for one with newer data than `end`, the files
+ * (series index per row group, to the hour: see {@link presenceTier}) and memory tell whether it had
+ * data in the range.
+ */
+async function matching(
+  storage: Storage,
+  source: StorageSource,
+  selectors: string[],
+  p: Params,
+  now: number,
+): Promise<Map<string, Labels>> {
   const start = p.get("start") ? parseTime(p.get("start")!, "start") : -Infinity;
   const end = p.get("end") ? parseTime(p.get("end")!, "end") : Infinity;
-  // the series index does not know when a series began: `end` cannot narrow the answer down
   if (end < start) {
     throw new PromError("bad_data", 'invalid parameter "end": end timestamp must not be before start time');
   }
-  const out = new Map<string, Labels>();
+  const found = new Map<string, SeriesRef>();
   const lists = selectors.length === 0
     ? [source.all()]
     : selectors.map((s) => source.selectWithTimes(selectorMatchers(s)));
+  const later = new Set<string>();
   for (const list of lists) {
     for (const r of list) {
-      // the series index knows each series' newest sample: a series silent since before `start` is out
       if (r.newestMs < start) continue;
-      out.set(labelsKey(r.labels), r.labels);
+      const key = seriesKey(r.namespace, r.target, r.poller);
+      found.set(key, r);
+      if (r.newestMs > end) later.add(key);
     }
   }
+  if (later.size > 0) {
+    const tier = presenceTier(start, end, now, storage.config);
+    const present = await seriesWithData(storage.queryView(), later, start, end, tier);
+    for (const key of later) if (!present.has(key)) found.delete(key);
+  }
+  const out = new Map<string, Labels>();
+  for (const r of found.values()) out.set(labelsKey(r.labels), r.labels);
   return out;
+}
+
+/**
+ * The tier that tells which series had data in [start, end]: the one a query of the range reads, but
+ * never finer than hourly — an hourly file has 24 rows a series a day, a raw one 1,440 — so a series
+ * that began after `end` within the same hour still counts (VictoriaMetrics answers to the day,
+ * Prometheus to its blocks of 2 hours or more).
+ */
+function presenceTier(start: number, end: number, now: number, config: Storage["config"]): Tier {
+  const chosen = chooseTier(start, Math.max(end, start + 1), now, config).tier;
+  return TIERS[Math.max(TIERS.indexOf(chosen), TIERS.indexOf("hourly"))];
 }
 
 function selectorMatchers(text: string): Matcher[] {

@@ -24,7 +24,7 @@ export interface ReadCacheStats {
 }
 
 interface Entry {
-  value: Promise<Batch>;
+  value: Promise<unknown>;
   bytes: number;
 }
 
@@ -62,29 +62,39 @@ export class ReadCache {
     load: () => Promise<C>,
   ): Promise<C> {
     const key = [path, filter.namespace, filter.target, filter.poller, columns].map((x) => x ?? "\u0001").join("\0");
-    let entry = this.#entries.get(key);
+    const rows = await this.memo(key, () => load().then(ownCopy), batchBytes);
+    return inRange(rows, timeColumn, fromMs, toMs);
+  }
+
+  /**
+   * A value derived from an immutable file (decoded rows, a row group's series index), from the cache
+   * or made by `load`, under the same byte budget and recency order; `key` must start with the path.
+   */
+  async memo<T>(key: string, load: () => Promise<T>, bytesOf: (value: T) => number): Promise<T> {
+    const entry = this.#entries.get(key);
     if (entry) {
       this.#hits++;
       this.#entries.delete(key); // most recently used last
       this.#entries.set(key, entry);
-    } else {
-      this.#misses++;
-      entry = { value: load().then(ownCopy), bytes: 0 };
-      this.#entries.set(key, entry);
-      const settled = entry;
-      try {
-        settled.bytes = batchBytes(await settled.value);
-      } catch (err) {
-        if (this.#entries.get(key) === settled) this.#entries.delete(key);
-        throw err;
-      }
-      if (this.#entries.get(key) === settled) {
-        if (settled.bytes > this.maxBytes / 4) this.#entries.delete(key);
-        else this.#bytes += settled.bytes;
-        this.#trim();
-      }
+      return (await entry.value) as T;
     }
-    return inRange((await entry.value) as C, timeColumn, fromMs, toMs);
+    this.#misses++;
+    const settled: Entry = { value: load(), bytes: 0 };
+    this.#entries.set(key, settled);
+    let value: T;
+    try {
+      value = (await settled.value) as T;
+    } catch (err) {
+      if (this.#entries.get(key) === settled) this.#entries.delete(key);
+      throw err;
+    }
+    if (this.#entries.get(key) === settled) {
+      settled.bytes = Math.max(1, bytesOf(value));
+      if (settled.bytes > this.maxBytes / 4) this.#entries.delete(key);
+      else this.#bytes += settled.bytes;
+      this.#trim();
+    }
+    return value;
   }
 
   /** Drops every entry. */
