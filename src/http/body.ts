@@ -6,6 +6,7 @@
  * @module
  */
 import zlib from "node:zlib";
+import { type Clock, systemClock } from "../platform/clock.ts";
 import { HttpError } from "./errors.ts";
 
 function tooLarge(limit: number, what = "body"): HttpError {
@@ -17,31 +18,36 @@ function tooLarge(limit: number, what = "body"): HttpError {
 }
 
 /**
- * The raw request body, at most `limit` bytes, arriving within `deadlineMs` (else 408: a client that
- * trickles its body must not hold an ingest slot and its memory forever).
+ * The raw request body, at most `limit` bytes, arriving within `deadlineMs` on `clock` (else 408: a
+ * client that trickles its body must not hold an ingest slot and its memory forever).
  */
-export async function readBody(req: Request, limit: number, deadlineMs = Infinity): Promise<Uint8Array> {
+export async function readBody(
+  req: Request,
+  limit: number,
+  deadlineMs = Infinity,
+  clock: Clock = systemClock,
+): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!req.body) return new Uint8Array(0);
   if (!Number.isFinite(deadlineMs)) return await readAll(req, declared !== null, limit);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timer = new AbortController();
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    clock.setTimer(deadlineMs, () => {
       req.body?.cancel().catch(() => {});
       reject(
         new HttpError(408, "body_timeout", `The request body did not arrive within ${deadlineMs / 1000} s`, {
           connection: "close",
         }),
       );
-    }, deadlineMs);
+    }, timer.signal);
   });
   const reading = readAll(req, declared !== null, limit);
   reading.catch(() => {}); // when the deadline wins, the read fails later: nobody awaits it then
   try {
     return await Promise.race([reading, deadline]);
   } finally {
-    clearTimeout(timer);
+    timer.abort();
   }
 }
 

@@ -68,7 +68,7 @@ export async function receiveBody<T>(
   reserve(Math.min(Number.isFinite(declared) ? declared : UNKNOWN_LENGTH_STEP, limit) * BODY_EXPANSION);
   gate.active++;
   try {
-    const raw = await readBody(c.req.raw, limit, BODY_DEADLINE_MS);
+    const raw = await readBody(c.req.raw, limit, BODY_DEADLINE_MS, storage.clock);
     const body = decodeBody(raw, c.req.header("content-encoding") ?? null, limit);
     if (body.length * BODY_EXPANSION > reserved) reserve(body.length * BODY_EXPANSION - reserved);
     storage.assertReady();

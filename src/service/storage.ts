@@ -306,6 +306,7 @@ export class Storage implements StorageView {
       idleReleaseMs: SQL_IDLE_RELEASE_MS,
       allowedRoot: resolvePath(this.config.dataDir),
       log: this.deps.log,
+      clock: this.deps.clock,
     });
     const result = await this.sqlEngine.query(
       text,
@@ -313,6 +314,11 @@ export class Storage implements StorageView {
     );
     for (const s of result.skipped) this.reportProblem(`Cannot read ${s.file}: ${s.error}`);
     return result;
+  }
+
+  /** The clock the storage and its jobs run on (request deadlines too). */
+  get clock(): Clock {
+    return this.deps.clock;
   }
 
   /** Whether DuckDB is loaded now. */

@@ -8,6 +8,7 @@
  */
 import { clearTimeout, setTimeout } from "node:timers";
 import { OverloadedError } from "../model/errors.ts";
+import { type Clock, systemClock } from "../platform/clock.ts";
 import { sqlWorkerUrl } from "../platform/duckdb_assets.ts";
 import { type Logger, silentLogger } from "../platform/log.ts";
 import { SqlEngineError, SqlError, SqlTimeoutError } from "./errors.ts";
@@ -26,6 +27,8 @@ export interface SqlEngineOptions {
   maxRows: number;
   /** The engine (≈ 200 MB) is released after this long without queries. */
   idleReleaseMs: number;
+  /** The clock the idle release runs on (default: the system clock). */
+  clock?: Clock;
   /** The data directory: every view file must be inside it. */
   allowedRoot: string;
   log?: Logger;
@@ -72,11 +75,12 @@ export class SqlEngine {
   #loaded = false;
   #queue: Job[] = [];
   #busy = false;
-  #idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Aborts the armed idle release (null: none armed). */
+  #idleTimer: AbortController | null = null;
   #nextId = 1;
 
   constructor(options: SqlEngineOptions) {
-    this.#options = { log: silentLogger, killGraceMs: 1_000, maxQueued: 16, ...options };
+    this.#options = { log: silentLogger, killGraceMs: 1_000, maxQueued: 16, clock: systemClock, ...options };
     for (const key of ["memoryLimitBytes", "timeoutMs", "maxRows", "idleReleaseMs"] as const) {
       if (!(this.#options[key] > 0)) throw new RangeError(`Cannot create the SQL engine: ${key} must be positive`);
     }
@@ -222,12 +226,16 @@ export class SqlEngine {
   #armIdle(): void {
     if (this.#thread === null) return;
     this.#thread.keepAlive(false);
-    this.#idleTimer = setTimeout(() => void this.#drop(this.#thread, "idle"), this.#options.idleReleaseMs);
-    this.#idleTimer.unref();
+    this.#idleTimer = new AbortController();
+    this.#options.clock.setTimer(
+      this.#options.idleReleaseMs,
+      () => void this.#drop(this.#thread, "idle"),
+      this.#idleTimer.signal,
+    );
   }
 
   #cancelIdle(): void {
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer?.abort();
     this.#idleTimer = null;
   }
 }

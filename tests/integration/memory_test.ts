@@ -9,6 +9,7 @@ import { readBody } from "../../src/http/body.ts";
 import { HttpError } from "../../src/http/errors.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge } from "../../src/model/sample.ts";
+import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
 import { memStorage } from "../helpers.ts";
 
@@ -121,14 +122,44 @@ test("request bodies beyond their share of the budget are refused at once with 4
   await storage.close();
 });
 
-test("a body that trickles past its deadline is answered 408", async () => {
+test("a body that trickles past its deadline (30 s on the storage's clock) is answered 408", async () => {
+  const { storage, app, clock } = await setup();
+  const stalled = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode("[{"));
+    },
+  });
+  const timers = clock.pendingTimers;
+  let answered = false;
+  const res = Promise.resolve(app.request("/api/v1/ingest", { method: "POST", body: stalled, headers: json })).finally(
+    () => {
+      answered = true;
+    },
+  );
+  for (let i = 0; i < 100 && clock.pendingTimers === timers; i++) await new Promise((r) => setTimeout(r, 1));
+  assert.equal(clock.pendingTimers, timers + 1, "the deadline is armed on the storage's clock");
+  clock.advance(29_999);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(answered, false, "still waiting 1 ms before the deadline");
+  clock.advance(1);
+  const answer = await res;
+  assert.equal(answer.status, 408);
+  assert.equal((await answer.json()).error.code, "body_timeout");
+  assert.equal(answer.headers.get("connection"), "close");
+  await storage.close();
+});
+
+test("readBody's deadline: a trickling body fails with 408 when its clock passes it", async () => {
+  const clock = new FakeClock(0);
   const stalled = new ReadableStream<Uint8Array>({
     start(c) {
       c.enqueue(new TextEncoder().encode("[{"));
     },
   });
   const req = new Request("http://x/api/v1/ingest", { method: "POST", body: stalled, duplex: "half" } as RequestInit);
-  await assert.rejects(readBody(req, 1 << 20, 50), (err: unknown) => {
+  const reading = readBody(req, 1 << 20, 50, clock);
+  clock.advance(50);
+  await assert.rejects(reading, (err: unknown) => {
     assert.ok(err instanceof HttpError);
     assert.equal(err.status, 408);
     assert.equal(err.code, "body_timeout");

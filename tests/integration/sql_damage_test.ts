@@ -63,6 +63,11 @@ test("a damaged raw file is skipped and reported; SQL keeps working", async () =
       // the answer names every file the views lack, whichever views the query reads
       assert.deepEqual(again.skipped.map((x) => x.file).sort(), [cut, flipped].sort());
       await assert.rejects(s.sql("SELECT nope FROM raw"), /Binder Error/);
+      // DuckDB is released after 10 minutes without SQL, on the storage's clock
+      clock.advance(10 * 60_000 - 1);
+      assert.equal(s.sqlLoaded, true);
+      clock.advance(1);
+      assert.equal(s.sqlLoaded, false);
     } finally {
       await s.close();
     }

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { OverloadedError } from "../../../src/model/errors.ts";
+import { FakeClock } from "../../../src/platform/clock.ts";
 import { SqlEngine, type SqlEngineOptions } from "../../../src/sql/engine.ts";
 import { SqlEngineError, SqlError, SqlTimeoutError } from "../../../src/sql/errors.ts";
 import type { SqlView } from "../../../src/sql/types.ts";
@@ -341,17 +342,19 @@ test("release() during a query fails it with SqlEngineError; the next query work
   }
 });
 
-test("too many waiting queries are refused with OverloadedError; an idle engine is released", async () => {
-  const idle = newEngine({ maxQueued: 1, idleReleaseMs: 300 });
+test("too many waiting queries are refused with OverloadedError; an idle engine is released on its clock", async () => {
+  const clock = new FakeClock(0);
+  const idle = newEngine({ maxQueued: 1, idleReleaseMs: 300_000, clock });
   try {
     const first = idle.query("SELECT 1", []); // running (loading)
     const second = idle.query("SELECT 2", []); // waiting
     await assert.rejects(idle.query("SELECT 3", []), OverloadedError);
     assert.deepEqual([(await first).rows, (await second).rows], [[[1]], [[2]]]);
     assert.equal(idle.loaded, true);
-    const deadline = performance.now() + 5_000;
-    while (idle.loaded && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(idle.loaded, false, "released after 300 ms without queries");
+    clock.advance(299_999);
+    assert.equal(idle.loaded, true, "kept until 5 minutes without queries");
+    clock.advance(1);
+    assert.equal(idle.loaded, false, "released after 5 minutes without queries");
     assert.deepEqual((await idle.query("SELECT 4", [])).rows, [[4]], "and loaded again on demand");
   } finally {
     await idle.release();
