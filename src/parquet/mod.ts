@@ -11,6 +11,6 @@ export { type AggColumns, allocAggColumns, allocRawColumns, putStats, type RawCo
 export { type Compression, pageCompressors } from "./compressors.ts";
 export { evictTierFooter, readTierFileInfo, type TierFileInfo } from "./footer.ts";
 export { type GroupTimes, rowGroupTimes } from "./prune.ts";
-export { type RawField } from "./raw.ts";
+export { RAW_LAYOUT, type RawField } from "./raw.ts";
 export { iterateAggFile, iterateRawFile, readAggFile, readRawFile } from "./reader.ts";
 export { createTierWriter, type TierWriteResult, tierWriterTo } from "./writer.ts";

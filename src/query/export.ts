@@ -9,7 +9,7 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import type { ColumnSource } from "hyparquet-writer";
 import { pageCompressors } from "../parquet/mod.ts";
 import { InputError } from "../model/errors.ts";
-import { pointJson, resultCsv, sampleJson } from "./format.ts";
+import { POINT_COLUMNS, pointJson, resultCsv, sampleJson } from "./format.ts";
 import type { QueryRequest, QueryResult } from "./query.ts";
 import { parseQueryParams } from "./params.ts";
 import type { Config } from "../config/schema.ts";
@@ -53,18 +53,7 @@ export function exportRows(r: QueryResult): Row[] {
 
 const AGG_TYPES: Record<string, "INT64" | "DOUBLE" | "STRING"> = {
   kind: "STRING",
-  count: "INT64",
-  sum: "DOUBLE",
-  min: "DOUBLE",
-  max: "DOUBLE",
-  avg: "DOUBLE",
-  p50: "DOUBLE",
-  p90: "DOUBLE",
-  p95: "DOUBLE",
-  p99: "DOUBLE",
-  first_ts: "INT64",
-  last_ts: "INT64",
-  error_count: "INT64",
+  ...Object.fromEntries(POINT_COLUMNS.map((c) => [c.name, c.type])),
 };
 const RAW_TYPES: Record<string, "INT64" | "DOUBLE" | "STRING" | "BOOLEAN"> = {
   kind: "STRING",

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { type Aggregate, QUANTILES } from "../model/aggregate.ts";
+import { STATS } from "../model/aggregate_stats.ts";
 import type { AggRow } from "../tier/agg_rows.ts";
 import type { QueryResult, RawPoint, SeriesResult } from "./query.ts";
 
@@ -13,25 +15,48 @@ export function counterJson(v: bigint): number | string {
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
+/** One column of an aggregate point (JSON key, CSV and export column). */
+export interface PointColumn {
+  readonly name: string;
+  /** Its type in an exported Parquet file. */
+  readonly type: "INT64" | "DOUBLE";
+  value(a: Aggregate, quantiles: ArrayLike<number>): number | null;
+}
+
+const statColumn = (s: typeof STATS[number]): PointColumn => ({
+  name: s.column,
+  type: s.type === "value" ? "DOUBLE" : "INT64",
+  // values are null in an empty bucket, times when unknown (±Infinity), counts always numbers
+  value: s.type === "value"
+    ? (a) => (a.count > 0 ? a[s.name] : null)
+    : s.type === "time"
+    ? (a) => num(a[s.name])
+    : (a) => a[s.name],
+});
+
+/**
+ * The columns of an aggregate point, derived from `STATS` and `QUANTILES`: `count`, the value
+ * statistics, `avg`, the percentiles, the time statistics, then the other counts.
+ */
+export const POINT_COLUMNS: readonly PointColumn[] = [
+  ...STATS.filter((s) => s.name === "count").map(statColumn),
+  ...STATS.filter((s) => s.type === "value").map(statColumn),
+  { name: "avg", type: "DOUBLE", value: (a) => num(a.avg()) },
+  ...QUANTILES.map((q, k): PointColumn => ({
+    name: `p${Math.round(q * 100)}`,
+    type: "DOUBLE",
+    value: (_, p) => num(p[k]),
+  })),
+  ...STATS.filter((s) => s.type === "time").map(statColumn),
+  ...STATS.filter((s) => s.type === "count" && s.name !== "count").map(statColumn),
+];
+
 /** One aggregate point as JSON. */
 export function pointJson(r: AggRow): Record<string, unknown> {
-  const a = r.agg;
-  const q = a.quantiles();
-  return {
-    t: r.bucket,
-    count: a.count,
-    sum: a.count > 0 ? a.sum : null,
-    min: a.count > 0 ? a.min : null,
-    max: a.count > 0 ? a.max : null,
-    avg: num(a.avg()),
-    p50: num(q[0]),
-    p90: num(q[1]),
-    p95: num(q[2]),
-    p99: num(q[3]),
-    first_ts: num(a.firstTs),
-    last_ts: num(a.lastTs),
-    error_count: a.errorCount,
-  };
+  const q = r.agg.quantiles();
+  const out: Record<string, unknown> = { t: r.bucket };
+  for (const c of POINT_COLUMNS) out[c.name] = c.value(r.agg, q);
+  return out;
 }
 
 /** One raw sample as JSON. */
@@ -69,20 +94,7 @@ function seriesJson(s: SeriesResult): Record<string, unknown> {
   return out;
 }
 
-const AGG_COLUMNS = [
-  "count",
-  "sum",
-  "min",
-  "max",
-  "avg",
-  "p50",
-  "p90",
-  "p95",
-  "p99",
-  "first_ts",
-  "last_ts",
-  "error_count",
-];
+const AGG_COLUMNS = POINT_COLUMNS.map((c) => c.name);
 const RAW_COLUMNS = ["kind", "value", "value_counter", "value_text", "valid", "error", "poll_ms"];
 
 /** The answer as CSV: one line per point or sample, with the series identity on each line. */

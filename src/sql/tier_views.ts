@@ -6,49 +6,50 @@
  *
  * @module
  */
+import { STATS } from "../model/aggregate_stats.ts";
 import { AGGREGATE_TIERS, type AggregateTier } from "../model/tier.ts";
+import { AGG_LAYOUT, RAW_LAYOUT } from "../parquet/mod.ts";
 import { join } from "../platform/path.ts";
 import type { TierFile } from "../tier/manifest.ts";
 import type { SqlColumn, SqlView, SqlViewPart } from "./types.ts";
 
-const ID: SqlColumn[] = [
-  { name: "namespace", type: "VARCHAR" },
-  { name: "target", type: "VARCHAR" },
-  { name: "poller", type: "VARCHAR" },
-];
+type SchemaElement = ReturnType<typeof AGG_LAYOUT.specs>[number]["element"];
 
-/** Physical columns of the raw tier (for an empty view). */
-export const RAW_COLUMNS: SqlColumn[] = [
-  ...ID,
-  { name: "ts", type: "TIMESTAMP WITH TIME ZONE" },
-  { name: "kind", type: "UTINYINT" },
-  { name: "gauge_decimal", type: "DECIMAL(18,2)" },
-  { name: "gauge_float", type: "DOUBLE" },
-  { name: "counter", type: "UBIGINT" },
-  { name: "text", type: "VARCHAR" },
-  { name: "valid", type: "BOOLEAN" },
-  { name: "error", type: "VARCHAR" },
-  { name: "poll_ms", type: "INTEGER" },
-];
+/** The DuckDB type a Parquet column of a tier file reads as. */
+function sqlType(e: SchemaElement): string {
+  switch (e.converted_type) {
+    case "UTF8":
+      return "VARCHAR";
+    case "TIMESTAMP_MILLIS":
+      return "TIMESTAMP WITH TIME ZONE";
+    case "UINT_8":
+      return "UTINYINT";
+    case "UINT_64":
+      return "UBIGINT";
+    case "DECIMAL":
+      return `DECIMAL(${e.precision},${e.scale})`;
+  }
+  const plain: Record<string, string> = {
+    BOOLEAN: "BOOLEAN",
+    INT32: "INTEGER",
+    INT64: "BIGINT",
+    FLOAT: "FLOAT",
+    DOUBLE: "DOUBLE",
+    BYTE_ARRAY: "BLOB",
+  };
+  const type = plain[e.type ?? ""];
+  if (!type) throw new TypeError(`Cannot map the Parquet column ${e.name} (${e.type}) to a SQL type`);
+  return type;
+}
+
+const columnsOf = (specs: readonly { element: SchemaElement }[]): SqlColumn[] =>
+  specs.map(({ element }) => ({ name: element.name, type: sqlType(element) }));
+
+/** Physical columns of the raw tier (for an empty view; a file's own decimal scale may differ). */
+export const RAW_COLUMNS: SqlColumn[] = columnsOf(RAW_LAYOUT.specs({ gaugeScale: 2 }));
 
 /** Physical columns of the aggregate tiers (for an empty view). */
-export const AGG_COLUMNS: SqlColumn[] = [
-  ...ID,
-  { name: "bucket", type: "TIMESTAMP WITH TIME ZONE" },
-  { name: "kind", type: "UTINYINT" },
-  { name: "count", type: "BIGINT" },
-  { name: "error_count", type: "BIGINT" },
-  { name: "sum", type: "DOUBLE" },
-  { name: "min", type: "DOUBLE" },
-  { name: "max", type: "DOUBLE" },
-  { name: "first_ts", type: "TIMESTAMP WITH TIME ZONE" },
-  { name: "last_ts", type: "TIMESTAMP WITH TIME ZONE" },
-  { name: "p50", type: "DOUBLE" },
-  { name: "p90", type: "DOUBLE" },
-  { name: "p95", type: "DOUBLE" },
-  { name: "p99", type: "DOUBLE" },
-  { name: "sketch", type: "BLOB" },
-];
+export const AGG_COLUMNS: SqlColumn[] = columnsOf(AGG_LAYOUT.specs({ gaugeScale: 0 }));
 
 const RAW_SELECT = `namespace, target, poller, ts,
   CASE kind WHEN 1 THEN 'gauge' WHEN 2 THEN 'counter' WHEN 3 THEN 'text' ELSE 'none' END AS kind,
@@ -56,19 +57,32 @@ const RAW_SELECT = `namespace, target, poller, ts,
   counter, text, valid, error, poll_ms`;
 
 const KIND_NAME = "CASE any_value(kind) WHEN 1 THEN 'gauge' WHEN 2 THEN 'rate' WHEN 3 THEN 'text' END";
-const PERCENTILE = (p: string) => `CASE WHEN count(*) = 1 THEN any_value(${p}) END AS ${p}`;
+/** The percentile columns (`p50`, …) of the aggregate tier files. */
+const PERCENTILES = AGG_COLUMNS.map((c) => c.name).filter((name) => /^p\d+$/.test(name));
+const MERGE_SQL = { add: "sum", min: "min", max: "max" } as const;
+const VALUE_STATS = STATS.filter((s) => s.type !== "time");
+const TIME_STATS = STATS.filter((s) => s.type === "time");
+const cast = (s: typeof STATS[number], sql: string) => (s.type === "count" ? `${sql}::BIGINT` : sql);
 
-/** The merged view: exact count/sum/min/max for every key; percentiles when the key has one stored row. */
+/**
+ * The merged view: the statistics of `STATS`, each combined by its merge rule (in their order, `avg`
+ * after the counts and values), exact for every key; then the percentiles, when the key has one
+ * stored row.
+ */
 const AGG_SELECT = `namespace, target, poller, bucket, ${KIND_NAME} AS kind,
-  sum(count)::BIGINT AS count, sum(error_count)::BIGINT AS error_count, sum(sum) AS sum, min(min) AS min, max(max) AS max,
-  sum(sum) / nullif(sum(count), 0) AS avg, min(first_ts) AS first_ts, max(last_ts) AS last_ts,
-  ${["p50", "p90", "p95", "p99"].map(PERCENTILE).join(", ")}, count(*) AS stored_rows`;
+  ${VALUE_STATS.map((s) => `${cast(s, `${MERGE_SQL[s.merge]}(${s.column})`)} AS ${s.column}`).join(", ")},
+  sum(sum) / nullif(sum(count), 0) AS avg,
+  ${TIME_STATS.map((s) => `${MERGE_SQL[s.merge]}(${s.column}) AS ${s.column}`).join(", ")},
+  ${
+  PERCENTILES.map((p) => `CASE WHEN count(*) = 1 THEN any_value(${p}) END AS ${p}`).join(", ")
+}, count(*) AS stored_rows`;
 
 /** The same columns as {@link AGG_SELECT} from a file whose keys no other file holds: no grouping. */
 const AGG_UNIQUE_SELECT = `namespace, target, poller, bucket,
   CASE kind WHEN 1 THEN 'gauge' WHEN 2 THEN 'rate' WHEN 3 THEN 'text' END AS kind,
-  count::BIGINT AS count, error_count::BIGINT AS error_count, sum, min, max,
-  sum / nullif(count, 0) AS avg, first_ts, last_ts, p50, p90, p95, p99, 1::BIGINT AS stored_rows`;
+  ${VALUE_STATS.map((s) => `${cast(s, s.column)} AS ${s.column}`).join(", ")},
+  sum / nullif(count, 0) AS avg, ${TIME_STATS.map((s) => s.column).join(", ")}, ${PERCENTILES.join(", ")},
+  1::BIGINT AS stored_rows`;
 
 /**
  * The files of an aggregate tier cut into parts for {@link SqlView.parts}, per UTC-day partition:

@@ -15,7 +15,14 @@ import { viewSql } from "../../src/sql/views.ts";
 import { type AggRow, rowsToColumns } from "../../src/tier/agg_rows.ts";
 import type { TierFile } from "../../src/tier/manifest.ts";
 import { writeTierFile } from "../../src/parquet/writer.ts";
-import { withTempDir } from "../helpers.ts";
+import { testResidentBytes, withTempDir } from "../helpers.ts";
+import { testConfig } from "../../src/config/load.ts";
+import { SampleBatch } from "../../src/model/batch.ts";
+import { counter, gauge } from "../../src/model/sample.ts";
+import { FakeClock } from "../../src/platform/clock.ts";
+import { silentLogger } from "../../src/platform/log.ts";
+import { Metrics } from "../../src/platform/metrics.ts";
+import { Storage } from "../../src/service/storage.ts";
 
 const T0 = Date.UTC(2026, 10, 25);
 const MIN = 60_000;
@@ -142,6 +149,46 @@ test("agg_5min merges the keys of overlapping files and reads the others as stor
       ]);
     } finally {
       await engine.release();
+    }
+  });
+});
+
+test("a view over no files has the columns and types of the same view over real tier files", async () => {
+  await withTempDir(async (dir) => {
+    const clock = new FakeClock(T0 + 11 * MIN);
+    const s = Storage.create(testConfig(dir), {
+      residentBytes: testResidentBytes,
+      fs: nodeFs,
+      clock,
+      log: silentLogger,
+      metrics: new Metrics(),
+      encoding: "inline",
+    });
+    await s.start();
+    try {
+      const shapes = async () => {
+        const out: Record<string, string[]> = {};
+        for (const view of ["raw", "agg_5min", "agg_5min_parts", "agg_hourly_parts"]) {
+          const r = await s.sql(`SELECT * FROM ${view} LIMIT 0`);
+          out[view] = r.columns.map((c) => `${c.name} ${c.type}`);
+        }
+        return out;
+      };
+      const empty = await shapes();
+      for (let m = 0; m < 10; m++) {
+        await s.ingest(SampleBatch.of([
+          gauge("prod", "r1", "cpu", T0 + m * MIN, m + 0.5),
+          counter("prod", "r1", "octets", T0 + m * MIN, BigInt(m * 1000)),
+        ]));
+      }
+      clock.set(T0 + 2 * 3_600_000);
+      await s.flushNow();
+      await s.compact("hourly");
+      assert.deepEqual(s.core.manifest.files.map((f) => f.tier).sort(), ["5min", "hourly", "raw"]);
+      assert.deepEqual(await shapes(), empty);
+      assert.ok(empty.agg_5min_parts.includes("sketch BLOB"), empty.agg_5min_parts.join());
+    } finally {
+      await s.close();
     }
   });
 });
