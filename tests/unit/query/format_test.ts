@@ -70,7 +70,7 @@ test("an aggregate point has every statistic, avg and the percentiles, in the do
   assert.equal(line.split(",").length, header.split(",").length);
 });
 
-test("an empty bucket's values are null, its counts numbers; the export's Parquet types follow the columns", async () => {
+test("an empty bucket's values are null, its counts numbers; the export's Parquet types follow the columns", () => {
   const json = pointJson(result(Aggregate.empty(0.01)).series[0].points![0]);
   assert.equal(json.count, 0);
   assert.equal(json.error_count, 0);
