@@ -45,32 +45,18 @@ export const WAL_DIR = "wal";
  * ```
  */
 export function partitionStart(tier: Tier, timestampMs: number): number {
+  if (tier === "raw" || tier === "5min") return Math.floor(timestampMs / DAY) * DAY; // per row of a flush: no Date
   const d = new Date(timestampMs);
-  switch (tier) {
-    case "raw":
-    case "5min":
-      return Math.floor(timestampMs / DAY) * DAY;
-    case "hourly":
-      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-    case "daily":
-    case "weekly":
-      return Date.UTC(d.getUTCFullYear(), 0, 1);
-  }
+  return tier === "hourly" ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) : Date.UTC(d.getUTCFullYear(), 0, 1);
 }
 
 /** End (exclusive) of the partition starting at `start`. */
 export function partitionEnd(tier: Tier, start: number): number {
+  if (tier === "raw" || tier === "5min") return start + DAY;
   const d = new Date(start);
-  switch (tier) {
-    case "raw":
-    case "5min":
-      return start + DAY;
-    case "hourly":
-      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-    case "daily":
-    case "weekly":
-      return Date.UTC(d.getUTCFullYear() + 1, 0, 1);
-  }
+  return tier === "hourly"
+    ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
+    : Date.UTC(d.getUTCFullYear() + 1, 0, 1);
 }
 
 /** `date=YYYY-MM-DD` of a partition start (Hive-style, so engines see a `date` column). */

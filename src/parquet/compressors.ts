@@ -9,6 +9,7 @@
 import zlib from "node:zlib";
 import type { CompressionCodec, Compressors } from "hyparquet";
 import type { CompressionAlgorithm } from "../config/schema.ts";
+import { zstdOneShot } from "../platform/runtime.ts";
 
 /** How pages are compressed: the algorithm and its level (zstd 1-19, gzip 1-9; ignored otherwise). */
 export interface Compression {
@@ -66,6 +67,7 @@ export function pageCompressors(compression: Compression): Partial<Record<Compre
  * compresses in ≈ 0.1 ms.
  */
 function zstdCompressor(level: number): PageCompressor {
+  if (zstdOneShot) return (input) => zstdOneShot!(input, level); // the same bytes, a third of the CPU (Bun)
   const params = { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_checksumFlag]: 1 };
   return (input) => {
     // `pledgedSrcSize` is supported by Node, Deno and Bun but missing from the type definitions

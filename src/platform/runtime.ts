@@ -1,6 +1,6 @@
 /**
- * The only place that touches `Deno.*` and `Bun.*`: serving HTTP, OS file locks and naming the
- * runtime. Everything else in the code base is runtime-neutral (`node:` built-ins, Web APIs).
+ * The only place that touches `Deno.*` and `Bun.*`: serving HTTP, OS file locks, one-shot zstd and
+ * naming the runtime. Everything else in the code base is runtime-neutral (`node:` built-ins, Web APIs).
  *
  * @module
  */
@@ -11,6 +11,31 @@ const g = globalThis as any;
 
 /** The JavaScript runtime executing this process. */
 export const runtimeName: "bun" | "deno" | "node" = g.Bun ? "bun" : g.Deno ? "deno" : "node";
+
+/**
+ * zstd of `input` at `level` as one frame with its content size and a content checksum, through the
+ * runtime's one-shot call: Bun's (`Bun.zstdCompressSync`, about 3× faster per page than `node:zlib`,
+ * which builds a stream object per call: a quarter of a flush's CPU went there), or null where there
+ * is none (then use `node:zlib`). The frame is byte for byte what `node:zlib` writes with
+ * `ZSTD_c_checksumFlag` and the size pledged (tests/unit/zstd_frame_test.ts): Bun writes no checksum,
+ * so the frame header's Content_Checksum_flag is set and the low 32 bits of the content's XXH64 (seed
+ * 0) are appended, as RFC 8878 §3.1.1 lays the frame out.
+ */
+export const zstdOneShot: ((input: Uint8Array, level: number) => Uint8Array) | null = g.Bun?.zstdCompressSync &&
+    g.Bun?.hash?.xxHash64
+  ? (input, level) => {
+    const frame: Uint8Array = g.Bun.zstdCompressSync(input, { level });
+    const out = new Uint8Array(frame.length + 4);
+    out.set(frame);
+    out[4] |= CONTENT_CHECKSUM_FLAG; // Frame_Header_Descriptor follows the 4-byte magic number
+    const hash: bigint = g.Bun.hash.xxHash64(input, 0n);
+    new DataView(out.buffer).setUint32(frame.length, Number(hash & 0xffffffffn), true);
+    return out;
+  }
+  : null;
+
+/** Bit 2 of a zstd frame's header descriptor: a 4-byte content checksum ends the frame. */
+const CONTENT_CHECKSUM_FLAG = 0b100;
 
 /** A running HTTP server. */
 export interface HttpServer {
