@@ -37,6 +37,46 @@ const MINIBLOCKS = 4;
 const MINIBLOCK_VALUES = BLOCK_SIZE / MINIBLOCKS;
 
 /**
+ * hyparquet-writer's `ByteWriter` for page bodies, without its per-call costs: bytes are set through
+ * one `Uint8Array` view instead of a new view (or a `DataView` call) per append. A page's levels and
+ * values are compressed and copied into the file before the next page is encoded, so three of them
+ * (levels, values, a run buffer) serve every page of every column: `pageBuffer(k)`.
+ */
+class PageBuffer extends PageWriter {
+  bytes = new Uint8Array(this.buffer);
+
+  override ensure(size: number): void {
+    if (this.index + size <= this.buffer.byteLength) return;
+    super.ensure(size);
+    this.bytes = new Uint8Array(this.buffer);
+  }
+
+  override appendUint8(value: number): void {
+    this.ensure(1);
+    this.bytes[this.index++] = value;
+    this.offset++;
+  }
+
+  override appendBytes(value: Uint8Array): void {
+    this.ensure(value.length);
+    this.bytes.set(value, this.index);
+    this.index += value.length;
+    this.offset += value.length;
+  }
+}
+
+const PAGE_BUFFERS = [new PageBuffer(1 << 16), new PageBuffer(1 << 16), new PageBuffer(1 << 16)];
+const LEVELS = 0, VALUES = 1, RUNS = 2;
+
+/** Scratch buffer `k`, emptied: valid until the next page is encoded. */
+function pageBuffer(k: number): PageBuffer {
+  const b = PAGE_BUFFERS[k];
+  b.index = 0;
+  b.offset = 0;
+  return b;
+}
+
+/**
  * The values of an INT64 column as doubles (integers; for DECIMAL the unscaled values), with
  * `present[i] === 0` marking a null (`present` null: no nulls).
  */
@@ -81,7 +121,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
     compare: (a, b) => a - b,
     boundBytes: int64Bytes,
     page(start, end) {
-      const levels = new PageWriter();
+      const levels = pageBuffer(LEVELS);
       let defLength = 0, n = 0, min = Infinity, max = -Infinity;
       if (optional) defLength = writeRleBitPackedHybrid(levels, definitionLevels(present, start, end), 1);
       for (let i = start; i < end; i++) {
@@ -91,7 +131,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
         if (v < min) min = v;
         if (v > max) max = v;
       }
-      const page = new PageWriter();
+      const page = pageBuffer(VALUES);
       deltaPack(page, scratch, n);
       return { levels, defLength, values: page, nulls: end - start - n, bounds: n === 0 ? null : { min, max } };
     },
@@ -146,36 +186,175 @@ export function writeDictionaryStringColumn(
     compare: compareUtf8,
     boundBytes: (v, isMax) => unconvertMinMax(v, column.element, isMax, column.statisticsTruncateLength)!,
     page(start, end) {
-      let maxIndex = 0, pageMin = strings[start], pageMax = strings[start];
-      for (let i = start; i < end; i++) {
-        if (indexes[i] > maxIndex) maxIndex = indexes[i];
-        if (i > start && strings[i] !== strings[i - 1]) {
+      let pageMin = strings[start], pageMax = strings[start];
+      for (let i = start + 1; i < end; i++) {
+        if (strings[i] !== strings[i - 1]) {
           if (compareUtf8(strings[i], pageMin) < 0) pageMin = strings[i];
           if (compareUtf8(strings[i], pageMax) > 0) pageMax = strings[i];
         }
       }
-      const page = new PageWriter();
-      const bitWidth = Math.ceil(Math.log2(maxIndex + 1));
-      page.appendUint8(bitWidth);
-      writeRleBitPackedHybrid(page, indexes.subarray(start, end), bitWidth);
       if (min === undefined || compareUtf8(pageMin, min) < 0) min = pageMin;
       if (max === undefined || compareUtf8(pageMax, max) > 0) max = pageMax;
-      return { levels: new PageWriter(), defLength: 0, values: page, nulls: 0, bounds: { min: pageMin, max: pageMax } };
+      return { ...dictionaryIndexPage(indexes, start, end), bounds: { min: pageMin, max: pageMax } };
     },
   });
+  const statistics = { min_value: min, max_value: max, null_count: 0n, nan_count: undefined };
+  return dictionaryChunk(column, n, written, dictionaryPageOffset, dictionaryBytes, statistics);
+}
+
+/**
+ * Writes a required INT32 column as RLE_DICTIONARY (`kind`), as hyparquet-writer's `writeColumn`
+ * would: the dictionary in first-seen order, pages of about `pageSize` bytes at 4 per index. Returns
+ * null, writing nothing, when the column asks for a column index.
+ */
+export function writeInt32DictionaryColumn(
+  writer: Writer,
+  column: ColumnEncoder,
+  values: Int32Array,
+): ColumnResult | null {
+  const n = values.length;
+  const { element } = column;
+  if (n === 0 || element.repetition_type !== "REQUIRED" || element.type !== "INT32" || column.columnIndex) return null;
+  const indexes = new Int32Array(n);
+  const dictionary: number[] = [];
+  const indexOf = new Map<number, number>();
+  let prev = NaN, prevIndex = -1, min = Infinity, max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v !== prev) {
+      let k = indexOf.get(v);
+      if (k === undefined) {
+        k = dictionary.length;
+        dictionary.push(v);
+        indexOf.set(v, k);
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      prev = v;
+      prevIndex = k;
+    }
+    indexes[i] = prevIndex;
+  }
+  const dictionaryPageOffset = BigInt(writer.offset);
+  const dictionaryBytes = writeDictionaryPage(writer, column, dictionary);
+  const pages = pageBoundaries(n, null, column.pageSize ?? 0, 4);
+  const written = writePages<number>(writer, column, pages, {
+    encoding: "RLE_DICTIONARY",
+    page: (start, end) => ({ ...dictionaryIndexPage(indexes, start, end), bounds: null }),
+  });
+  const statistics = { min_value: min === 0 ? -0 : min, max_value: max, null_count: 0n, nan_count: undefined };
+  return dictionaryChunk(column, n, written, dictionaryPageOffset, dictionaryBytes, statistics);
+}
+
+/** One data page of dictionary indexes: the bit width, then the indexes RLE/bit-packed. */
+function dictionaryIndexPage(indexes: Int32Array, start: number, end: number): EncodedPage<never> {
+  let maxIndex = 0;
+  for (let i = start; i < end; i++) if (indexes[i] > maxIndex) maxIndex = indexes[i];
+  const page = pageBuffer(VALUES);
+  const bitWidth = Math.ceil(Math.log2(maxIndex + 1));
+  page.appendUint8(bitWidth);
+  writeRleBitPackedHybrid(page, indexes.subarray(start, end), bitWidth);
+  return { levels: pageBuffer(LEVELS), defLength: 0, values: page, nulls: 0 };
+}
+
+/** The chunk metadata of a dictionary-encoded column: its dictionary page first, then the data pages. */
+function dictionaryChunk(
+  column: ColumnEncoder,
+  n: number,
+  written: WrittenPages,
+  dictionaryPageOffset: bigint,
+  dictionaryBytes: number,
+  statistics: Record<string, unknown>,
+): ColumnResult {
   written.start = Number(dictionaryPageOffset);
   written.uncompressedSize += dictionaryBytes;
-  const statistics = { min_value: min, max_value: max, null_count: 0n, nan_count: undefined };
   const chunk = finishChunk(column, "RLE_DICTIONARY", n, written, statistics).chunk;
   chunk.meta_data!.encodings = ["PLAIN", "RLE_DICTIONARY"];
   chunk.meta_data!.dictionary_page_offset = dictionaryPageOffset;
   if (column.stats) {
     chunk.meta_data!.encoding_stats = [
       { page_type: "DICTIONARY_PAGE", encoding: "PLAIN", count: 1 },
-      { page_type: "DATA_PAGE_V2", encoding: "RLE_DICTIONARY", count: pages.length },
+      { page_type: "DATA_PAGE_V2", encoding: "RLE_DICTIONARY", count: written.pages },
     ];
   }
   return { chunk, columnIndex: written.columnIndex, offsetIndex: written.offsetIndex } as ColumnResult;
+}
+
+/** The values of a required BOOLEAN column as bytes, 0 (false) or 1 (true). */
+export class BooleanValues {
+  constructor(readonly values: Uint8Array) {}
+
+  /** As hyparquet-writer takes them. */
+  toBooleans(): boolean[] {
+    return Array.from(this.values, (v) => v !== 0);
+  }
+}
+
+/**
+ * Writes a required BOOLEAN column RLE (`valid`), as hyparquet-writer's `writeColumn` would for more
+ * than 16 values (pages of about `pageSize` bytes at an eighth of a byte per value). Returns null,
+ * writing nothing, for 16 values or fewer (written PLAIN) or when the column asks for a column index.
+ */
+export function writeBooleanColumn(writer: Writer, column: ColumnEncoder, data: BooleanValues): ColumnResult | null {
+  let { values } = data;
+  const n = values.length;
+  const { element } = column;
+  if (n <= 16 || element.repetition_type !== "REQUIRED" || element.type !== "BOOLEAN") return null;
+  if ((column.encoding ?? "RLE") !== "RLE" || column.columnIndex) return null;
+  let trues = 0, bits = true;
+  for (let i = 0; i < n; i++) {
+    if (values[i] !== 0) trues++;
+    if (values[i] > 1) bits = false;
+  }
+  if (!bits) values = values.map((v) => (v !== 0 ? 1 : 0)); // any non-zero byte is true
+  const pages = pageBoundaries(n, null, column.pageSize ?? 0, 0.125);
+  const written = writePages<never>(writer, column, pages, {
+    encoding: "RLE",
+    page(start, end) {
+      const rle = pageBuffer(RUNS);
+      writeRleBitPackedHybrid(rle, values.subarray(start, end), 1);
+      const page = pageBuffer(VALUES);
+      page.appendUint32(rle.offset); // the byte length of the runs
+      page.appendBytes(rle.getBytes());
+      return { levels: pageBuffer(LEVELS), defLength: 0, values: page, nulls: 0 };
+    },
+  });
+  const statistics = { min_value: trues === n, max_value: trues > 0, null_count: 0n, nan_count: undefined };
+  return finishChunk(column, "RLE", n, written, statistics);
+}
+
+/**
+ * Writes a required INT32 column PLAIN (`poll_ms`), as hyparquet-writer's `writeColumn` would: the
+ * values' bytes copied a page at a time. Returns null, writing nothing, on a big-endian machine or when
+ * the column asks for a column index.
+ */
+export function writeInt32PlainColumn(writer: Writer, column: ColumnEncoder, values: Int32Array): ColumnResult | null {
+  const n = values.length;
+  const { element } = column;
+  if (!LITTLE_ENDIAN || n === 0 || element.repetition_type !== "REQUIRED" || element.type !== "INT32") return null;
+  if (column.encoding !== "PLAIN" || column.columnIndex) return null;
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const pages = pageBoundaries(n, null, column.pageSize ?? 0, 4);
+  const written = writePages<never>(writer, column, pages, {
+    encoding: "PLAIN",
+    page(start, end) {
+      const page = pageBuffer(VALUES);
+      page.appendBytes(new Uint8Array(values.buffer, values.byteOffset + start * 4, (end - start) * 4));
+      return { levels: pageBuffer(LEVELS), defLength: 0, values: page, nulls: 0 };
+    },
+  });
+  const statistics = {
+    min_value: min === 0 ? -0 : min,
+    max_value: max === 0 ? 0 : max,
+    null_count: 0n,
+    nan_count: undefined,
+  };
+  return finishChunk(column, "PLAIN", n, written, statistics);
 }
 
 /**
@@ -245,11 +424,11 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
   const written = writePages(writer, column, pages, {
     encoding: "PLAIN",
     page(start, end) {
-      const levels = new PageWriter();
+      const levels = pageBuffer(LEVELS);
       const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
       let k = 0;
       for (let i = start; i < end; i++) if (present[i]) scratch[k++] = values[i];
-      const page = new PageWriter(k * 8 + 16);
+      const page = pageBuffer(VALUES);
       page.appendBytes(new Uint8Array(scratch.buffer, 0, k * 8));
       return { levels, defLength, values: page, nulls: end - start - k };
     },
@@ -296,11 +475,11 @@ export function writeBytesColumn(
   const written = writePages(writer, column, pages, {
     encoding: "PLAIN",
     page(start, end) {
-      const levels = new PageWriter();
+      const levels = pageBuffer(LEVELS);
       const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
       let bytes = 0, k = 0;
       for (let i = start; i < end; i++) if (present[i]) bytes += 4 + sizes[i];
-      const page = new PageWriter(bytes + 16);
+      const page = pageBuffer(VALUES);
       for (let i = start; i < end; i++) {
         if (!present[i]) continue;
         const v = values[i] as Uint8Array;
@@ -473,9 +652,9 @@ export function writeNullColumn(writer: Writer, column: ColumnEncoder, length: n
   const written = writePages(writer, column, [{ start: 0, end: length }], {
     encoding,
     page() {
-      const levels = new PageWriter();
+      const levels = pageBuffer(LEVELS);
       const defLength = writeRleBitPackedHybrid(levels, new Uint8Array(length), 1);
-      const page = new PageWriter();
+      const page = pageBuffer(VALUES);
       if (encoding === ENCODING) deltaPack(page, new Float64Array(0), 0);
       else if (encoding === "RLE") page.appendUint32(0); // the byte length of no values
       return { levels, defLength, values: page, nulls: length };

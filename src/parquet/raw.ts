@@ -22,7 +22,7 @@ import type { DecodedArray } from "hyparquet";
 import { KIND_CODE, MAX_COUNTER } from "../model/sample.ts";
 import type { RawColumns } from "./columns.ts";
 import { chooseGaugeScale, joinGauges, splitGauges } from "./gauge.ts";
-import { Int64Values } from "./fast_column.ts";
+import { BooleanValues, Int64Values } from "./fast_column.ts";
 import {
   type ColumnData,
   type EncodedColumns,
@@ -102,9 +102,9 @@ function encodeRaw(cols: RawColumns, params: LayoutParams): EncodedColumns {
     gauge_float: () => gauges().float,
     counter: once(() => counterData(cols)),
     text: () => mapRows(cols.length, (i) => (cols.kind[i] === KIND_CODE.text ? cols.text[i] ?? "" : null)),
-    valid: () => mapRows(cols.length, (i) => cols.valid[i] !== 0),
+    valid: () => new BooleanValues(cols.valid),
     error: () => mapRows(cols.length, (i) => cols.error[i] || null),
-    poll_ms: () => Int32Array.from(cols.pollMs),
+    poll_ms: () => cols.pollMs,
   };
 }
 

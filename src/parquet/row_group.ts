@@ -15,11 +15,15 @@ import type { ParquetWriter } from "hyparquet-writer";
 import { type ColumnEncoder, type ColumnResult, type PageData, writeColumn } from "./_hyparquet_writer.ts";
 import {
   allNull,
+  BooleanValues,
   DoubleValues,
   Int64Values,
+  writeBooleanColumn,
   writeBytesColumn,
   writeDictionaryStringColumn,
   writeDoubleColumn,
+  writeInt32DictionaryColumn,
+  writeInt32PlainColumn,
   writeInt64DeltaColumn,
   writeNullColumn,
 } from "./fast_column.ts";
@@ -75,6 +79,7 @@ export async function appendRowGroup(
 function libraryValues(data: ColumnData): DecodedArray {
   if (data instanceof Int64Values) return data.toBigInts();
   if (data instanceof DoubleValues) return data.toNullable();
+  if (data instanceof BooleanValues) return data.toBooleans();
   return data;
 }
 
@@ -88,6 +93,12 @@ function fastColumn(
     return encoder.encoding === "DELTA_BINARY_PACKED" ? writeInt64DeltaColumn(writer, encoder, data) : null;
   }
   if (data instanceof DoubleValues) return writeDoubleColumn(writer, encoder, data);
+  if (data instanceof BooleanValues) return writeBooleanColumn(writer, encoder, data);
+  if (data instanceof Int32Array && encoder.element.type === "INT32") {
+    if (encoder.encoding === "RLE_DICTIONARY") return writeInt32DictionaryColumn(writer, encoder, data);
+    if (encoder.encoding === "PLAIN") return writeInt32PlainColumn(writer, encoder, data);
+    return null;
+  }
   if (encoder.element.repetition_type === "OPTIONAL" && data.length > 0 && allNull(data)) {
     return writeNullColumn(writer, encoder, data.length);
   }

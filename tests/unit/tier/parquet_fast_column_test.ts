@@ -3,11 +3,15 @@ import assert from "node:assert/strict";
 import { parquetReadObjects } from "hyparquet";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import {
+  BooleanValues,
   DoubleValues,
   Int64Values,
+  writeBooleanColumn,
   writeBytesColumn,
   writeDictionaryStringColumn,
   writeDoubleColumn,
+  writeInt32DictionaryColumn,
+  writeInt32PlainColumn,
   writeInt64DeltaColumn,
   writeNullColumn,
 } from "../../../src/parquet/fast_column.ts";
@@ -17,6 +21,7 @@ import {
   decimalColumn,
   floatColumn,
   identityColumn,
+  kindColumn,
   STATISTICS_MAX_BYTES,
   textColumn,
   timeColumn,
@@ -301,4 +306,97 @@ test("optional byte arrays (sketches) are written as hyparquet-writer writes the
     }
   }
   assert.equal(writeBytesColumn(new ByteWriter(), encoder(spec, 0, false, "PLAIN", false), ["text"]), null);
+});
+
+/** Both writers on a required column: bytes, chunk metadata, page indexes. */
+function sameAsLibraryRequired(
+  spec: ColumnSpec,
+  pageSize: number,
+  compressed: boolean,
+  ours: (w: ByteWriter, e: Encoder) => ReturnType<typeof writeColumn> | null,
+  values: unknown[] | Int32Array,
+): void {
+  const mine = new ByteWriter();
+  const fast = ours(mine, encoder(spec, pageSize, compressed, spec.encoding, false));
+  assert.ok(fast, "the fast path takes the column");
+  const theirs = new ByteWriter();
+  const reference = writeColumn({
+    writer: theirs,
+    column: encoder(spec, pageSize, compressed, spec.encoding, false),
+    pageData: { values: values as never, definitionLevels: [], repetitionLevels: [], maxDefinitionLevel: 0 },
+  });
+  assert.deepEqual(fast.chunk, reference.chunk, `chunk, page size ${pageSize}`);
+  assert.deepEqual(fast.offsetIndex, reference.offsetIndex);
+  assert.equal(fast.columnIndex, reference.columnIndex);
+  assert.equal(Buffer.compare(mine.getBytes(), theirs.getBytes()), 0, `identical bytes, page size ${pageSize}`);
+}
+
+test("kinds (INT32 UINT_8, RLE_DICTIONARY) are written as hyparquet-writer writes them", () => {
+  const r = rng(3);
+  const cases = [
+    Int32Array.from({ length: 20_000 }, (_, i) => [1, 2, 3][Math.floor(i / 50) % 3]), // runs, first seen 1, 2, 3
+    Int32Array.from({ length: 9_000 }, () => Math.floor(r() * 4)), // no runs, 0 among them (signed zero bound)
+    new Int32Array(40).fill(2),
+    Int32Array.of(3),
+  ];
+  for (const values of cases) {
+    for (const compressed of [false, true]) {
+      for (const pageSize of [0, 1_024 * 4, 7 * 4]) {
+        sameAsLibraryRequired(
+          kindColumn(),
+          pageSize,
+          compressed,
+          (w, e) => writeInt32DictionaryColumn(w, e, values),
+          values,
+        );
+      }
+    }
+  }
+  const asked = encoder(kindColumn(), 0, false, "RLE_DICTIONARY", true);
+  assert.equal(writeInt32DictionaryColumn(new ByteWriter(), asked, Int32Array.of(1, 2)), null, "no column index");
+});
+
+test("booleans (`valid`, RLE) are written as hyparquet-writer writes them; 16 or fewer are left to it", () => {
+  const r = rng(8);
+  const spec: ColumnSpec = { element: { name: "valid", type: "BOOLEAN", repetition_type: "REQUIRED" } };
+  const cases = [
+    Uint8Array.from({ length: 30_000 }, (_, i) => (i % 1_000 < 990 ? 1 : 0)),
+    Uint8Array.from({ length: 5_000 }, () => (r() < 0.5 ? 1 : 0)),
+    new Uint8Array(17).fill(1),
+    new Uint8Array(100),
+  ];
+  for (const bytes of cases) {
+    for (const compressed of [false, true]) {
+      for (const pageSize of [0, 256]) {
+        const data = new BooleanValues(bytes);
+        sameAsLibraryRequired(spec, pageSize, compressed, (w, e) => writeBooleanColumn(w, e, data), data.toBooleans());
+      }
+    }
+  }
+  const twos = new BooleanValues(Uint8Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 2 : 0)));
+  sameAsLibraryRequired(spec, 0, false, (w, e) => writeBooleanColumn(w, e, twos), twos.toBooleans());
+  const few = new BooleanValues(new Uint8Array(16).fill(1));
+  const w = new ByteWriter();
+  assert.equal(writeBooleanColumn(w, encoder(spec, 0, false, undefined, false), few), null);
+  assert.equal(w.offset, 0);
+});
+
+test("poll times (INT32, PLAIN, one page) are written as hyparquet-writer writes them", () => {
+  const r = rng(21);
+  const spec: ColumnSpec = {
+    element: { name: "poll_ms", type: "INT32", repetition_type: "REQUIRED" },
+    encoding: "PLAIN",
+  };
+  const cases = [
+    Int32Array.from({ length: 20_000 }, () => Math.floor(r() * 5_000)),
+    Int32Array.from({ length: 100 }, (_, i) => -i), // max 0: a signed zero bound
+    new Int32Array(10).fill(2 ** 31 - 1),
+  ];
+  for (const values of cases) {
+    for (const compressed of [false, true]) {
+      for (const pageSize of [0, 1_024]) {
+        sameAsLibraryRequired(spec, pageSize, compressed, (w, e) => writeInt32PlainColumn(w, e, values), values);
+      }
+    }
+  }
 });
