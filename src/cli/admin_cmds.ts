@@ -86,18 +86,18 @@ directory directly. A server also applies retention every 10 minutes by itself.
     const remote = await findRemote(config, values);
     if (remote) {
       const res = await call(remote, `/api/v1/admin/retention?dry_run=${dry}`, { method: "POST" });
-      printRetention(io, retentionFromJson(await res.json() as RetentionJson), dry);
+      printRetention(io, retentionFromJson(await res.json() as RetentionJson), { dryRun: dry });
       return 0;
     }
     if (dry) {
       const store = await OfflineStore.open(config, nodeFs, systemClock, createLogger("warn"));
-      printRetention(io, planRetention(store.manifest, systemClock.now(), config), true);
+      printRetention(io, planRetention(store.manifest, systemClock.now(), config), { dryRun: true });
       return 0;
     }
     const storage = await openStorage(config);
     try {
       const plan = await storage.retention();
-      printRetention(io, plan, false);
+      printRetention(io, plan, { dryRun: false });
     } finally {
       await storage.close();
     }
@@ -124,7 +124,7 @@ A running server may be writing the last segment: its tail can look torn while a
       return 2;
     }
     const config = loadConfig();
-    const report = await inspectWal(nodeFs, walDirOf(config), Boolean(values.records));
+    const report = await inspectWal(nodeFs, walDirOf(config), { records: Boolean(values.records) });
     if (sub === "inspect") {
       io.out(renderTable(
         ["segment", "bytes", "records", "samples", "series", "first", "last", "status"],
@@ -175,15 +175,16 @@ function printCompact(io: Io, c: CompactJson): void {
   );
 }
 
-function printRetention(io: Io, plan: RetentionPlan, dry: boolean): void {
+/** Prints a retention run, or a plan (`dryRun`: nothing was deleted). */
+function printRetention(io: Io, plan: RetentionPlan, { dryRun }: { dryRun: boolean }): void {
   io.out(renderTable(
     ["tier", "partition", "reason", "bytes", "file"],
     plan.deletions.map((d) => [d.tier, d.partition, d.reason, d.bytes, d.path]),
   ));
   io.out(
-    `${dry ? "would delete" : "deleted"} ${plan.deletions.length} file(s); tier data ${humanSize(plan.bytesBefore)} → ${
-      humanSize(plan.bytesAfter)
-    }${plan.capBytes > 0 ? ` (cap ${humanSize(plan.capBytes)})` : ""}\n`,
+    `${dryRun ? "would delete" : "deleted"} ${plan.deletions.length} file(s); tier data ${
+      humanSize(plan.bytesBefore)
+    } → ${humanSize(plan.bytesAfter)}${plan.capBytes > 0 ? ` (cap ${humanSize(plan.capBytes)})` : ""}\n`,
   );
   if (plan.awaitingRollup > 0) {
     io.out(`kept ${plan.awaitingRollup} expired file(s) until the coarser tier has them (run compact)\n`);

@@ -54,7 +54,11 @@ const DENIED = new Set(["EACCES", "EPERM", "EROFS"]);
  * Turns `err` into what the user reads and the exit code. Known failures get their own words; the rest
  * the first line of their message. `debug` adds the stack.
  */
-export function explain(command: string, err: unknown, debug: boolean): { text: string; code: number } {
+export function explain(
+  command: string,
+  err: unknown,
+  { debug }: { debug: boolean },
+): { text: string; code: number } {
   const e = err as Error & { code?: string; path?: string; syscall?: string };
   const stack = debug && e?.stack ? `\n${e.stack}\n` : "";
   if (err instanceof CliError) return { text: `${command}: ${err.message}\n${stack}`, code: err.exitCode };

@@ -92,7 +92,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       loadConfig: () => configFromFlags(values),
     });
   } catch (err) {
-    const { text, code } = explain(name, err, Boolean(values.debug));
+    const { text, code } = explain(name, err, { debug: Boolean(values.debug) });
     io.err(text);
     return code;
   }

@@ -174,7 +174,7 @@ exists and server.listen is not a loopback address.
     ) {
       if (dir !== "" && !path.isAbsolute(dir)) throw usageError(`the service needs an absolute ${key}, got "${dir}"`);
     }
-    const steps = installSteps(plan, yaml, config, values, root, !values["no-start"] && !root);
+    const steps = installSteps(plan, yaml, config, values, { root, start: !values["no-start"] && !root });
     for (const step of steps) {
       if (dry) io.out(`would ${step.plan}\n`);
       else io.out(`${step.run()}\n`);
@@ -244,8 +244,7 @@ function installSteps(
   yaml: { text: string; source: string; changed: boolean },
   config: Config,
   values: Record<string, unknown>,
-  root: string | undefined,
-  start: boolean,
+  { root, start }: { root: string | undefined; start: boolean },
 ): Step[] {
   const at = (file: string) => (root ? path.join(root, file) : file);
   const steps: Step[] = [];

@@ -134,18 +134,18 @@ function parseValue(spec: KeySpec, raw: unknown): unknown {
       if (typeof raw !== "boolean") throw new TypeError(`expected true or false, got "${raw}"`);
       return raw;
     case "int":
-      return bounded(spec, toNumber(raw, true));
+      return bounded(spec, toInteger(raw));
     case "fraction": {
-      const v = toNumber(raw, false);
+      const v = toNumber(raw);
       if (!(v > 0 && v <= 1)) throw new RangeError(`${v} must be a fraction in (0, 1]`);
       return v;
     }
     case "accuracy":
-      return bounded(spec, toNumber(raw, false));
+      return bounded(spec, toNumber(raw));
     case "duration":
       return bounded(spec, typeof raw === "number" && raw === 0 ? 0 : parseDuration(String(raw)), "duration");
     case "size":
-      return bounded(spec, typeof raw === "number" ? toNumber(raw, true) : parseSize(String(raw)), "size");
+      return bounded(spec, typeof raw === "number" ? toInteger(raw) : parseSize(String(raw)), "size");
     case "cron":
       return parseCron(String(raw)).source;
     case "listen":
@@ -153,10 +153,15 @@ function parseValue(spec: KeySpec, raw: unknown): unknown {
   }
 }
 
-function toNumber(raw: unknown, integer: boolean): number {
+function toNumber(raw: unknown): number {
   const v = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
   if (!Number.isFinite(v)) throw new TypeError(`expected a number, got "${raw}"`);
-  if (integer && !Number.isInteger(v)) throw new TypeError(`expected a whole number, got ${v}`);
+  return v;
+}
+
+function toInteger(raw: unknown): number {
+  const v = toNumber(raw);
+  if (!Number.isInteger(v)) throw new TypeError(`expected a whole number, got ${v}`);
   return v;
 }
 

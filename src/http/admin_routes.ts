@@ -81,7 +81,7 @@ export function mountAdminRoutes(app: Hono, storage: Storage, clock: Clock): voi
   });
   app.post("/api/v1/admin/retention", async (c) => {
     const dry = booleanParam(c, "dry_run");
-    return c.json(retentionJson(await (dry ? storage.previewRetention() : storage.retention()), dry));
+    return c.json(retentionJson(await (dry ? storage.previewRetention() : storage.retention()), { dryRun: dry }));
   });
   app.post("/api/v1/admin/snapshot", async (c) => {
     const dir = await snapshotTarget(snapshotRootOf(storage.config), c.req.query("dir") ?? snapshotName(clock.now()));
@@ -127,8 +127,8 @@ export interface RetentionJson {
   awaiting_rollup: number;
 }
 
-/** The JSON of a retention run or plan. */
-export function retentionJson(plan: RetentionPlan, dryRun: boolean): RetentionJson {
+/** The JSON of a retention run, or of a plan (`dryRun`: nothing was deleted). */
+export function retentionJson(plan: RetentionPlan, { dryRun }: { dryRun: boolean }): RetentionJson {
   return {
     dry_run: dryRun,
     deletions: plan.deletions,

@@ -111,7 +111,7 @@ export class MemFs implements FileSystem {
       if (mode === "w+") inode.size = 0;
       this.files.set(path, inode);
     }
-    return Promise.resolve(new MemHandle(this, path, inode, mode === "r"));
+    return Promise.resolve(new MemHandle(this, path, inode, mode));
   }
 
   async readFile(path: string): Promise<Uint8Array> {
@@ -228,11 +228,11 @@ class MemHandle implements FileHandle {
     private readonly fs: MemFs,
     readonly path: string,
     private readonly inode: Inode,
-    private readonly readOnly: boolean,
+    private readonly mode: OpenMode,
   ) {}
 
   write(data: Uint8Array, position: number): Promise<void> {
-    if (this.readOnly) return Promise.reject(fsError("EBADF", this.path));
+    if (this.mode === "r") return Promise.reject(fsError("EBADF", this.path));
     this.fs.counts.write++;
     let chunk = data;
     let torn = false;

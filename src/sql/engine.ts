@@ -128,7 +128,7 @@ export class SqlEngine {
     if (this.#busy) return;
     this.#busy = true;
     this.#cancelIdle();
-    this.#thread?.keepAlive(true);
+    this.#thread?.ref();
     while (this.#queue.length > 0) {
       const job = this.#queue.shift()!;
       try {
@@ -225,7 +225,7 @@ export class SqlEngine {
 
   #armIdle(): void {
     if (this.#thread === null) return;
-    this.#thread.keepAlive(false);
+    this.#thread.unref();
     this.#idleTimer = new AbortController();
     this.#options.clock.setTimer(
       this.#options.idleReleaseMs,

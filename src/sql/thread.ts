@@ -53,10 +53,14 @@ export class SqlThread {
     return this.#ask(request);
   }
 
-  /** Lets the process exit while the thread idles (`false`), or keeps it alive (`true`). */
-  keepAlive(on: boolean): void {
-    if (on) this.#worker.ref();
-    else this.#worker.unref();
+  /** Keeps the process alive while the thread works. */
+  ref(): void {
+    this.#worker.ref();
+  }
+
+  /** Lets the process exit while the thread idles. */
+  unref(): void {
+    this.#worker.unref();
   }
 
   /** Stops the worker at once; a request in flight fails with `SqlEngineError(reason)`. */

@@ -43,10 +43,14 @@ export interface WalReport {
  * if (r.segments.length !== 0) throw new Error();
  * ```
  */
-export async function inspectWal(fs: FileSystem, dir: string, withRecords = false): Promise<WalReport> {
+export async function inspectWal(
+  fs: FileSystem,
+  dir: string,
+  { records = false }: { records?: boolean } = {},
+): Promise<WalReport> {
   const all = await listSegments(fs, dir);
   const report: WalReport = { segments: [], damages: [], tornTail: null, totalRecords: 0, totalSamples: 0 };
-  if (withRecords) report.records = [];
+  if (records) report.records = [];
   for (let k = 0; k < all.length; k++) {
     const seg = all[k];
     const gapFrom = k > 0 ? all[k - 1].segment + 1 : seg.segment;
