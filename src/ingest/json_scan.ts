@@ -13,7 +13,7 @@
 import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
 import { InputError } from "../model/errors.ts";
 import { KIND_CODE } from "../model/sample.ts";
-import { type CachedSeries, HASH_SEED, hashRange, identityHash, type SeriesCache } from "./series_cache.ts";
+import { type CachedSeries, hashRange, identityHash, type SeriesCache } from "./series_cache.ts";
 import {
   bad,
   checkCounter,
@@ -76,16 +76,18 @@ const ALIASES_OF: number[][] = Array.from(
   (_, f) => ALIASES.flatMap(([, g], a) => (g === f ? [a] : [])),
 );
 
+/** The UTF-8 bytes of each alias. */
+const ALIAS_BYTES = ALIASES.map(([name]) => new TextEncoder().encode(name));
 /** Known keys by hash of their bytes (verified byte by byte). */
 const KEYS_BY_HASH = new Map<number, { bytes: Uint8Array; alias: number }[]>();
-ALIASES.forEach(([name], alias) => {
-  const bytes = new TextEncoder().encode(name);
-  let h = HASH_SEED;
-  for (const b of bytes) h = Math.imul(h ^ b, 16777619);
+ALIAS_BYTES.forEach((bytes, alias) => {
+  const h = hashRange(bytes, 0, bytes.length);
   const list = KEYS_BY_HASH.get(h) ?? [];
   list.push({ bytes, alias });
   KEYS_BY_HASH.set(h, list);
 });
+/** Keys of a sample whose position predicts the next sample's key (samples of a body repeat their key order). */
+const PREDICTED_KEYS = 16;
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -120,7 +122,6 @@ class Scanner {
   // last string token
   private sStart = 0;
   private sEnd = 0;
-  private sHash = 0;
   private sEscaped = false;
   // last number token
   private num = 0;
@@ -130,12 +131,13 @@ class Scanner {
   private readonly tok = new Uint8Array(A);
   private readonly tStart = new Int32Array(A);
   private readonly tEnd = new Int32Array(A);
-  private readonly tHash = new Int32Array(A);
   private readonly tNum = new Float64Array(A);
   private readonly tEsc = new Uint8Array(A);
   private readonly order = new Int32Array(A);
   /** The alias that decides each field, chosen in `finish`. */
   private readonly use = new Int32Array(10);
+  /** The alias of the k-th key of the previous sample (-1: none yet), tried first for the k-th key. */
+  private readonly keyAt = new Int8Array(PREDICTED_KEYS).fill(-1);
 
   /** Earliest accepted timestamp. */
   private readonly oldestMs: number;
@@ -256,11 +258,10 @@ class Scanner {
     this.ws();
     if (buf[this.pos] === 0x7d) this.pos++;
     else {
-      for (;;) {
+      for (let k = 0;; k++) {
         this.ws();
         if (buf[this.pos] !== 0x22) this.syntax("expected a field name", i);
-        this.string(i);
-        const alias = this.aliasOf(i);
+        const alias = this.key(k, i);
         if (tok[alias] === T_NONE) this.order[alias] = this.pos;
         this.ws();
         this.expect(0x3a, i);
@@ -291,7 +292,6 @@ class Scanner {
     if (c === 0x22) {
       this.string(i);
       kind = T_STRING;
-      this.tHash[field] = this.sHash;
       this.tEsc[field] = this.sEscaped ? 1 : 0;
       this.tStart[field] = this.sStart;
       this.tEnd[field] = this.sEnd;
@@ -388,14 +388,25 @@ class Scanner {
 
   /** Resolves the identity of sample `i`: a cache hit creates no string at all. */
   private identity(i: number): void {
-    const { tok, tEsc, tStart, tEnd, tHash } = this;
+    const { tok, tEsc, tStart, tEnd, buf } = this;
     const b = this.batch;
     const ns = this.use[F_NS], tg = this.use[F_TARGET], pl = this.use[F_POLLER];
     if (
       tok[ns] === T_STRING && tok[tg] === T_STRING && tok[pl] === T_STRING && (tEsc[ns] | tEsc[tg] | tEsc[pl]) === 0
     ) {
-      const h = identityHash(tHash[ns], tHash[tg], tHash[pl]);
-      const hit = this.ctx.cache.lookup(this.buf, tStart[ns], tEnd[ns], tStart[tg], tEnd[tg], tStart[pl], tEnd[pl], h);
+      const ns0 = tStart[ns], ns1 = tEnd[ns], t0 = tStart[tg], t1 = tEnd[tg], p0 = tStart[pl], p1 = tEnd[pl];
+      const cache = this.ctx.cache;
+      const hit = cache.follow(buf, ns0, ns1, t0, t1, p0, p1) ??
+        cache.lookup(
+          buf,
+          ns0,
+          ns1,
+          t0,
+          t1,
+          p0,
+          p1,
+          identityHash(hashRange(buf, ns0, ns1), hashRange(buf, t0, t1), hashRange(buf, p0, p1)),
+        );
       if (hit) {
         b.seriesId[i] = hit.id;
         b.namespace[i] = hit.namespace;
@@ -462,10 +473,35 @@ class Scanner {
     if (typeof v !== "object" || v === null || Array.isArray(v)) bad(i, "must be a JSON object");
   }
 
+  /**
+   * Scans the `k`-th key of sample `i` (at its opening quote) and returns its alias; throws for unknown
+   * keys. The previous sample's `k`-th key is compared first: a match is that key exactly (alias names
+   * hold no quote, escape or control byte), found without hashing or a map look-up.
+   */
+  private key(k: number, i: number): number {
+    const predicted = k < PREDICTED_KEYS ? this.keyAt[k] : -1;
+    if (predicted >= 0) {
+      const bytes = ALIAS_BYTES[predicted], buf = this.buf, start = this.pos + 1, end = start + bytes.length;
+      let same = end < buf.length && buf[end] === 0x22;
+      for (let j = 0; same && j < bytes.length; j++) same = buf[start + j] === bytes[j];
+      if (same) {
+        this.sStart = start;
+        this.sEnd = end;
+        this.sEscaped = false;
+        this.pos = end + 1;
+        return predicted;
+      }
+    }
+    this.string(i);
+    const alias = this.aliasOf(i);
+    if (k < PREDICTED_KEYS) this.keyAt[k] = alias;
+    return alias;
+  }
+
   /** The alias of the key just scanned; throws for unknown keys. */
   private aliasOf(i: number): number {
     if (!this.sEscaped) {
-      const list = KEYS_BY_HASH.get(this.sHash);
+      const list = KEYS_BY_HASH.get(hashRange(this.buf, this.sStart, this.sEnd));
       if (list) {
         for (const k of list) if (this.rangeEquals(this.sStart, this.sEnd, k.bytes)) return k.alias;
       }
@@ -488,11 +524,10 @@ class Scanner {
     return true;
   }
 
-  /** Scans a string token at `pos` (the opening quote): its content range, hash, escape flag. */
+  /** Scans a string token at `pos` (the opening quote): its content range and escape flag. */
   private string(i: number | undefined): void {
     const buf = this.buf;
     let p = this.pos + 1;
-    let h = HASH_SEED;
     let escaped = false;
     let high = 0;
     const start = p;
@@ -510,13 +545,11 @@ class Scanner {
         p += buf[p + 1] === 0x75 ? 6 : 2;
         continue;
       }
-      h = Math.imul(h ^ c, 16777619);
       p++;
     }
     if (high & 0x80) this.utf8(start, p); // non-ASCII: must be valid UTF-8 wherever it is
     this.sStart = start;
     this.sEnd = p;
-    this.sHash = h;
     this.sEscaped = escaped;
     this.pos = p + 1;
   }

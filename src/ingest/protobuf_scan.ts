@@ -219,7 +219,8 @@ class Scanner {
   private store(i: number): void {
     const { nsStart, nsEnd, tStart, tEnd, pStart, pEnd } = this;
     const h = identityHash(this.nsHash, this.tHash, this.pHash);
-    const known = this.ctx.cache.lookup(this.buf, nsStart, nsEnd, tStart, tEnd, pStart, pEnd, h);
+    const known = this.ctx.cache.follow(this.buf, nsStart, nsEnd, tStart, tEnd, pStart, pEnd) ??
+      this.ctx.cache.lookup(this.buf, nsStart, nsEnd, tStart, tEnd, pStart, pEnd, h);
     const namespace = known?.namespace ?? checkIdentity(this.text(nsStart, nsEnd), "namespace", i);
     const target = known?.target ?? checkIdentity(this.text(tStart, tEnd), "target", i);
     const poller = known?.poller ?? checkIdentity(this.text(pStart, pEnd), "poller", i);

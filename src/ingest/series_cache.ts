@@ -60,10 +60,35 @@ export class SeriesCache {
   private entries: CachedSeries[] = [];
   private arena = new Uint8Array(1 << 20);
   private used = 0;
+  /**
+   * The entry found or added last. Pollers send their series in the same order round after round,
+   * so the next identity is most often the entry after it: {@link follow} checks that one first.
+   */
+  private last = -1;
 
   /** Number of cached series. */
   get size(): number {
     return this.entries.length;
+  }
+
+  /**
+   * The entry after the one found or added last when it is the identity whose UTF-8 bytes are
+   * `buf[ns0, ns1)`, `buf[t0, t1)`, `buf[p0, p1)`, or the last one itself when that is; else undefined
+   * (then {@link lookup} decides). Needs no hash: a body that repeats the order its series were first
+   * seen in is resolved by comparing bytes that lie next to each other in memory, not by probing a
+   * table at random places.
+   */
+  follow(buf: Uint8Array, ns0: number, ns1: number, t0: number, t1: number, p0: number, p1: number):
+    | CachedSeries
+    | undefined {
+    const len = ns1 - ns0 + t1 - t0 + p1 - p0 + 2;
+    const n = this.entries.length;
+    for (let e = this.last + 1, tries = 0; tries < 2; tries++, e--) {
+      if (e < 0 || e >= n || this.lengths[e] !== len || !this.equals(e, buf, ns0, ns1, t0, t1, p0, p1)) continue;
+      this.last = e;
+      return this.entries[e];
+    }
+    return undefined;
   }
 
   /**
@@ -87,8 +112,21 @@ export class SeriesCache {
       for (let k = t0; k < t1; k++, off++) if (arena[off] !== buf[k]) continue probe;
       off++;
       for (let k = p0; k < p1; k++, off++) if (arena[off] !== buf[k]) continue probe;
+      this.last = e;
       return this.entries[e];
     }
+  }
+
+  /** Whether entry `e` (of equal total length) holds the identity of the given ranges. */
+  private equals(e: number, buf: Uint8Array, ns0: number, ns1: number, t0: number, t1: number, p0: number, p1: number) {
+    const arena = this.arena;
+    let off = this.starts[e];
+    for (let k = ns0; k < ns1; k++, off++) if (arena[off] !== buf[k]) return false;
+    off++;
+    for (let k = t0; k < t1; k++, off++) if (arena[off] !== buf[k]) return false;
+    off++;
+    for (let k = p0; k < p1; k++, off++) if (arena[off] !== buf[k]) return false;
+    return true;
   }
 
   /** Adds an identity given as UTF-8 ranges of `buf` (see {@link lookup}). */
@@ -122,6 +160,7 @@ export class SeriesCache {
     this.used += len;
     this.entries.push(series);
     this.place(e);
+    this.last = e;
   }
 
   private place(e: number): void {

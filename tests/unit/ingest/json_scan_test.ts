@@ -240,3 +240,27 @@ test("a lone UTF-16 surrogate in an identity, a text or an error is refused with
   assert.ok(!("error" in fast));
   assert.equal((fast.samples[0] as { target: string }).target, "router-\u{1F600}");
 });
+
+test("a key that differs from the previous sample's key at its place is still read exactly", () => {
+  // the scanner tries the previous sample's k-th key first: a prefix, an extension, an escape, another
+  // alias or an unknown key at that place must decode (or be refused) exactly as the reference does
+  const head = '"namespace":"n","target":"t","poller":"p","timestamp_ms":1000';
+  const first = `{${head},"value":1,"poll_ms":3}`;
+  for (
+    const second of [
+      `{${head},"value_gauge":2,"poll_ms":3}`,
+      `{${head},"valu":2,"poll_ms":3}`,
+      `{${head},"valueX":2,"poll_ms":3}`,
+      `{${head},"v\\u0061lue":2,"poll_ms":3}`,
+      `{${head},"value_counter":2,"pollMs":3}`,
+      `{"poller":"p","namespace":"n","target":"t","timestampMs":2000,"value":2}`,
+      `{${head},"value":2,"value":3,"poll_ms":3,"poll_ms":4}`,
+      `{${head},"value":2,"poll_ms":3,"valid":false,"error":"e"}`,
+      `{${head},"value":2,"poll_ms`,
+      `{${head},"value":2,"poll_ms":3}`,
+    ]
+  ) {
+    assertSame(`[${first},${second},${first}]`, "json", true);
+    assertSame(`${first}\n${second}\n${second}\n`, "ndjson", true);
+  }
+});
