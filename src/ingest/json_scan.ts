@@ -386,27 +386,25 @@ class Scanner {
     if (typeof c === "bigint") b.setBig(i, c);
   }
 
-  /** Resolves the identity of sample `i`: a cache hit creates no string at all. */
+  /**
+   * Resolves the identity of sample `i`: a cache hit creates no string at all. A new identity without
+   * escapes goes into the cache straight from the body's bytes (its canonical UTF-8).
+   */
   private identity(i: number): void {
     const { tok, tEsc, tStart, tEnd, buf } = this;
     const b = this.batch;
+    const cache = this.ctx.cache;
     const ns = this.use[F_NS], tg = this.use[F_TARGET], pl = this.use[F_POLLER];
-    if (
-      tok[ns] === T_STRING && tok[tg] === T_STRING && tok[pl] === T_STRING && (tEsc[ns] | tEsc[tg] | tEsc[pl]) === 0
-    ) {
-      const ns0 = tStart[ns], ns1 = tEnd[ns], t0 = tStart[tg], t1 = tEnd[tg], p0 = tStart[pl], p1 = tEnd[pl];
-      const cache = this.ctx.cache;
-      const hit = cache.follow(buf, ns0, ns1, t0, t1, p0, p1) ??
-        cache.lookup(
-          buf,
-          ns0,
-          ns1,
-          t0,
-          t1,
-          p0,
-          p1,
-          identityHash(hashRange(buf, ns0, ns1), hashRange(buf, t0, t1), hashRange(buf, p0, p1)),
-        );
+    const plain = tok[ns] === T_STRING && tok[tg] === T_STRING && tok[pl] === T_STRING &&
+      (tEsc[ns] | tEsc[tg] | tEsc[pl]) === 0;
+    const ns0 = tStart[ns], ns1 = tEnd[ns], t0 = tStart[tg], t1 = tEnd[tg], p0 = tStart[pl], p1 = tEnd[pl];
+    let h = 0;
+    if (plain) {
+      let hit = cache.follow(buf, ns0, ns1, t0, t1, p0, p1);
+      if (!hit) {
+        h = identityHash(hashRange(buf, ns0, ns1), hashRange(buf, t0, t1), hashRange(buf, p0, p1));
+        hit = cache.lookup(buf, ns0, ns1, t0, t1, p0, p1, h);
+      }
       if (hit) {
         b.seriesId[i] = hit.id;
         b.namespace[i] = hit.namespace;
@@ -423,7 +421,9 @@ class Scanner {
     b.namespace[i] = namespace;
     b.target[i] = target;
     b.poller[i] = poller;
-    remember(this.ctx.cache, { id, namespace, target, poller });
+    const series = { id, namespace, target, poller };
+    if (plain) cache.insert(buf, ns0, ns1, t0, t1, p0, p1, h, series);
+    else remember(cache, series);
   }
 
   /** The JS value of a field's token (undefined when absent). */

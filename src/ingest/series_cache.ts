@@ -146,14 +146,14 @@ export class SeriesCache {
     if (e >= this.hashes.length) this.growEntries();
     if ((e + 1) * 2 > this.table.length) this.rehash();
     if (this.used + len > this.arena.length) this.growArena(len);
+    // byte loops, not subarray views (a view of a small buffer moves it out of the GC heap on Bun)
+    const arena = this.arena;
     let off = this.used;
-    this.arena.set(buf.subarray(ns0, ns1), off);
-    off += ns1 - ns0;
-    this.arena[off++] = 0;
-    this.arena.set(buf.subarray(t0, t1), off);
-    off += t1 - t0;
-    this.arena[off++] = 0;
-    this.arena.set(buf.subarray(p0, p1), off);
+    for (let k = ns0; k < ns1; k++) arena[off++] = buf[k];
+    arena[off++] = 0;
+    for (let k = t0; k < t1; k++) arena[off++] = buf[k];
+    arena[off++] = 0;
+    for (let k = p0; k < p1; k++) arena[off++] = buf[k];
     this.hashes[e] = h;
     this.starts[e] = this.used;
     this.lengths[e] = len;
