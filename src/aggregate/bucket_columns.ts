@@ -41,7 +41,7 @@ type SlotArray = Int32Array | Float64Array | Uint8Array;
 /** One column: its typed array, and whether it holds `inline` entries per bucket (else one). */
 interface BucketColumn {
   readonly name: keyof SlotColumns;
-  readonly array: new (n: number) => SlotArray;
+  readonly array: { new (n: number): SlotArray; readonly BYTES_PER_ELEMENT: number };
   readonly perInline?: true;
 }
 
@@ -76,6 +76,41 @@ export function allocSlice(n: number, inline: number): ClosedSlice {
   return out;
 }
 
+/**
+ * Columns of `n` buckets in shared memory, in `reuse`'s buffers where they are large enough (else in
+ * new `SharedArrayBuffer`s with a quarter of headroom): a flush's cut writes its closed buckets where
+ * the previous cut's were, which the encoder thread then reads in place. Contents are not cleared: the
+ * caller writes every bucket, and `values` holds only `nvals[i]` meaningful entries per bucket.
+ *
+ * @example
+ * ```ts
+ * import { sharedSlice } from "./bucket_columns.ts";
+ * const a = sharedSlice(100, 8, null);
+ * const b = sharedSlice(90, 8, a);
+ * if (b.count.buffer !== a.count.buffer || b.count.length !== 90 || !(b.count.buffer instanceof SharedArrayBuffer)) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function sharedSlice(n: number, inline: number, reuse: ClosedSlice | null): ClosedSlice {
+  const out = { n, inline, sketches: [] } as unknown as ClosedSlice;
+  const cols = out as unknown as Record<string, SlotArray>;
+  for (const c of BUCKET_COLUMNS) {
+    const length = size(c, n, inline);
+    const bytes = length * c.array.BYTES_PER_ELEMENT;
+    const old = reuse?.[c.name] as SlotArray | undefined;
+    const buffer = old && old.buffer instanceof SharedArrayBuffer && old.buffer.byteLength >= bytes
+      ? old.buffer
+      : new SharedArrayBuffer((Math.ceil(length * 1.25) + 16) * c.array.BYTES_PER_ELEMENT);
+    cols[c.name] = new (c.array as unknown as new (b: ArrayBufferLike, o: number, l: number) => SlotArray)(
+      buffer,
+      0,
+      length,
+    );
+  }
+  return out;
+}
+
 /** The columns resized to `cap` buckets (contents kept, new room zeroed; `series` -1: free). */
 export function resizeColumns<T extends SlotColumns>(s: T, cap: number, inline: number): T {
   const out = { ...s } as unknown as Record<string, SlotArray>;
@@ -104,13 +139,18 @@ export function copySlice(s: SlotColumns, n: number, inline: number, reuse: Clos
 }
 
 /**
- * Copies buckets `slots` of `src` to buckets 0… of `dst`, column by column (every column but the
+ * Copies buckets `slots` (the first `count` of them) of `src` to buckets 0… of `dst`, column by column (every column but the
  * exact values, whose count `nvals` is copied: the caller copies the values it keeps).
  */
-export function selectBuckets(dst: SlotColumns, src: SlotColumns, slots: ArrayLike<number>): void {
+export function selectBuckets(
+  dst: SlotColumns,
+  src: SlotColumns,
+  slots: ArrayLike<number>,
+  count = slots.length,
+): void {
   for (const c of BUCKET_COLUMNS) {
     if (c.perInline) continue;
     const from = src[c.name], to = dst[c.name];
-    for (let i = 0; i < slots.length; i++) to[i] = from[slots[i]];
+    for (let i = 0; i < count; i++) to[i] = from[slots[i]];
   }
 }

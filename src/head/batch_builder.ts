@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { ClosedSlice, FlushBatch } from "../aggregate/flush_batch.ts";
-import { copyReusing } from "../model/typed.ts";
+import type { FlushBatch } from "../aggregate/flush_batch.ts";
 import type { FlushJob, RawPart } from "../tier/flush_job.ts";
 import type { Head, HeadCut } from "./head.ts";
 import type { SnapshotCapture } from "./snapshot.ts";
@@ -49,26 +48,8 @@ export function flushJobOf(
       agg: capture.agg,
     };
   }
-  const closed = head.closedSpare = sharedCopy(cut.closed, head.closedSpare);
+  // the cut's closed buckets are in shared memory already (`Aggregator.extractClosed`): the encoder
+  // reads them in place; only the sketches, which move to the encoder thread, are the job's own copies
+  const closed = { ...cut.closed, sketches: cut.closed.sketches.map(([i, b]): [number, Uint8Array] => [i, b.slice()]) };
   return { raw, closed, accuracy: head.opts.accuracy, watermarks, keepFrom, snapshot };
 }
-
-/**
- * A copy of the closed buckets for the encoder, in shared memory reused from one flush to the next
- * (`spare`: the previous flush's, done with by now): the cut's own stay with the head, where queries
- * read them and a failed flush puts them back. A copy into memory already touched is a memcpy; cloning
- * them into a worker's message costs far more on Bun (about 40 ms per MB), fresh memory a page fault
- * per 4 KiB.
- */
-export function sharedCopy(c: ClosedSlice, spare: ClosedSlice | null): ClosedSlice {
-  const out: Record<string, unknown> = { ...c, sketches: c.sketches.map(([i, b]) => [i, b.slice()]) };
-  const old = spare as unknown as Record<string, Typed | undefined> | null;
-  for (const [key, column] of Object.entries(c)) {
-    if (!ArrayBuffer.isView(column)) continue;
-    const a = column as Typed;
-    out[key] = copyReusing(a, a.length, old?.[key] ?? null);
-  }
-  return out as unknown as ClosedSlice;
-}
-
-type Typed = Float64Array | Int32Array | Uint8Array;

@@ -32,6 +32,18 @@ export interface HeadCut {
   watermark: number;
 }
 
+/** Cuts' closed buckets a query view holds: their memory is never reused for a later cut. */
+const pinned = new WeakSet<ClosedSlice>();
+
+/**
+ * Marks a cut's closed buckets as held by a query view (which may read them after a later cut): the
+ * next cut then extracts into new memory instead of overwriting them.
+ */
+export function pinClosed(closed: ClosedSlice): ClosedSlice {
+  pinned.add(closed);
+  return closed;
+}
+
 /**
  * The head.
  *
@@ -52,7 +64,11 @@ export class Head {
   readonly raw: RawLog;
   readonly agg: Aggregator;
   samplesApplied = 0;
-  /** The previous flush's copy of its closed buckets, whose memory the next one reuses (`flush_batch.ts`). */
+  /**
+   * The previous cut's closed buckets, whose shared memory the next cut reuses (flushes run one at a
+   * time: by the next cut the encoder is done with them) unless a query view still holds them
+   * ({@link pinClosed}).
+   */
   closedSpare: ClosedSlice | null = null;
 
   constructor(readonly opts: HeadOptions, coverageStart = -Infinity) {
@@ -74,7 +90,9 @@ export class Head {
 
   /** Takes what a flush writes: all unflushed raw samples, and the buckets closed by `watermark`. */
   cut(watermark: number): HeadCut {
-    return { rawFrom: this.raw.flushedPos, rawTo: this.raw.end, closed: this.agg.extractClosed(watermark), watermark };
+    const reuse = this.closedSpare && !pinned.has(this.closedSpare) ? this.closedSpare : null;
+    const closed = this.closedSpare = this.agg.extractClosed(watermark, reuse);
+    return { rawFrom: this.raw.flushedPos, rawTo: this.raw.end, closed, watermark };
   }
 
   /** After a flush committed: its raw samples are in Parquet; evicts what the hot window no longer needs. */
