@@ -170,7 +170,7 @@ function printCompact(io: Io, c: CompactJson): void {
   ));
   io.out(
     `${c.merges.filter((m) => m.committed).length} merge(s): ${
-      c.merges.map((m) => `${m.tier} ${m.partition} (${m.inputs} files → 1)`).join(", ") || "none due"
+      c.merges.map((m) => `${m.tier} ${m.partition} (${m.inputs} files → ${m.outputs})`).join(", ") || "none due"
     }\n`,
   );
 }

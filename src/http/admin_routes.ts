@@ -99,7 +99,7 @@ function booleanParam(c: Context, name: string): boolean {
 /** The answer of `/admin/compact`. */
 export interface CompactJson {
   rollups: { tier: string; from_ms: number; to_ms: number; rows_in: number; rows_out: number; files: number }[];
-  merges: { tier: string; partition: string; inputs: number; committed: boolean }[];
+  merges: { tier: string; partition: string; inputs: number; outputs: number; committed: boolean }[];
 }
 
 /** The JSON of a compaction. */
@@ -113,7 +113,13 @@ export function compactJson(rollups: RollupReport[], merges: MergeReport[]): Com
       rows_out: r.outputRows,
       files: r.files,
     })),
-    merges: merges.map((m) => ({ tier: m.tier, partition: m.partition, inputs: m.inputs, committed: m.committed })),
+    merges: merges.map((m) => ({
+      tier: m.tier,
+      partition: m.partition,
+      inputs: m.inputs,
+      outputs: m.outputs,
+      committed: m.committed,
+    })),
   };
 }
 

@@ -29,21 +29,33 @@ export interface MergeOptions {
   rowGroupRows?: number;
 }
 
-/** Merges `inputs` (absolute paths) into `output` (written atomically). */
+/**
+ * Where merged rows go: the file `path` gets the rows whose time is in [fromMs, toMs). A merge into
+ * one file has one output over all time; a merge of a sealed raw partition has one per time block, so
+ * that a read of an hour opens the block files of that hour, not a file of the whole day.
+ */
+export interface MergeOutput {
+  path: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * Merges `inputs` (absolute paths) into `outputs` (written atomically; an output that gets no row is
+ * not written). Every input row must fall in one output's time range. Answers the files written, in
+ * the order of `outputs`.
+ */
 export async function mergeTierFiles(
   fs: FileSystem,
   inputs: readonly string[],
-  output: string,
+  outputs: readonly MergeOutput[],
   opts: MergeOptions,
-): Promise<TierWriteResult> {
+): Promise<TierWriteResult[]> {
   const isRaw = opts.tier === "raw";
+  const timeKey = isRaw ? "ts" : "bucket";
   const cursors = inputs.map((path) => new Cursor(isRaw ? iterateRawFile(fs, path) : iterateAggFile(fs, path)));
   for (const c of cursors) await c.load();
-  const writer = await createTierWriter(fs, output, { tier: opts.tier, compression: opts.compression } as never);
-  const write = (writer.write as (b: Rows) => Promise<void>).bind(writer);
-  const chunk = opts.rowGroupRows ?? 65_536;
-  let pending: Rows[] = [];
-  let pendingRows = 0;
+  const sinks = outputs.map((o) => new Sink(fs, o.path, opts));
   try {
     for (;;) {
       const live = cursors.filter((c) => c.batch);
@@ -52,20 +64,63 @@ export async function mergeTierFiles(
       const matching = live.filter((c) => c.sameIdentity(best)); // decided before any cursor moves
       const parts: Rows[] = [];
       for (const c of matching) parts.push(...(await c.takeRun()));
-      const run = parts.length === 1 ? parts[0] : combine(parts, isRaw ? "ts" : "bucket", opts);
-      pending.push(run);
-      pendingRows += run.length;
-      if (pendingRows >= chunk) {
-        await write(concatBatches(pending));
-        pending = [];
-        pendingRows = 0;
+      const run = parts.length === 1 ? parts[0] : combine(parts, timeKey, opts);
+      // the run is sorted by time: each output takes a slice of it
+      const time = (run as unknown as Record<string, ArrayLike<number>>)[timeKey];
+      let from = 0;
+      for (let k = 0; k < outputs.length && from < run.length; k++) {
+        let to = from;
+        while (to < run.length && time[to] < outputs[k].toMs) to++;
+        if (from < run.length && time[from] < outputs[k].fromMs) {
+          throw new RangeError(`Cannot merge into ${outputs[k].path}: a row at ${time[from]} is in no output`);
+        }
+        if (to > from) await sinks[k].add(slice(run, from, to));
+        from = to;
       }
+      if (from < run.length) throw new RangeError(`Cannot merge: a row at ${time[from]} is after every output`);
     }
-    if (pendingRows > 0) await write(concatBatches(pending));
-    return await writer.finish();
+    const written: TierWriteResult[] = [];
+    for (const sink of sinks) {
+      const result = await sink.finish();
+      if (result) written.push(result);
+    }
+    return written;
   } catch (err) {
-    await writer.abort();
+    for (const sink of sinks) await sink.abort();
     throw err;
+  }
+}
+
+/** One output file: created at its first rows, fed in batches of a row group. */
+class Sink {
+  private writer: { write(b: Rows): Promise<void>; finish(): Promise<TierWriteResult>; abort(): Promise<void> } | null =
+    null;
+  private pending: Rows[] = [];
+  private pendingRows = 0;
+
+  constructor(private readonly fs: FileSystem, private readonly path: string, private readonly opts: MergeOptions) {}
+
+  async add(rows: Rows): Promise<void> {
+    this.pending.push(rows);
+    this.pendingRows += rows.length;
+    if (this.pendingRows >= (this.opts.rowGroupRows ?? 65_536)) await this.drain();
+  }
+
+  async finish(): Promise<TierWriteResult | null> {
+    if (this.pendingRows > 0) await this.drain();
+    return this.writer ? await this.writer.finish() : null;
+  }
+
+  async abort(): Promise<void> {
+    await this.writer?.abort();
+  }
+
+  private async drain(): Promise<void> {
+    const { tier, compression } = this.opts;
+    this.writer ??= await createTierWriter(this.fs, this.path, { tier, compression } as never) as never;
+    await this.writer!.write(concatBatches(this.pending));
+    this.pending = [];
+    this.pendingRows = 0;
   }
 }
 

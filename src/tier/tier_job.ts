@@ -16,7 +16,7 @@ import {
   flushJobTransferables,
   NameTable,
 } from "./flush_job.ts";
-import { type MergeOptions, mergeTierFiles } from "./merge.ts";
+import { type MergeOptions, type MergeOutput, mergeTierFiles } from "./merge.ts";
 import type { TierWriteResult } from "../parquet/mod.ts";
 import { rollupFiles, type RollupRequest, type RollupResult } from "./rollup.ts";
 
@@ -24,14 +24,14 @@ import { rollupFiles, type RollupRequest, type RollupResult } from "./rollup.ts"
 export type TierJob =
   | { type: "encode"; job: FlushJob; options: EncodeOptions }
   | { type: "rollup"; request: RollupRequest }
-  | { type: "merge"; inputs: string[]; output: string; options: MergeOptions }
+  | { type: "merge"; inputs: string[]; outputs: MergeOutput[]; options: MergeOptions }
   | { type: "memory" };
 
 /** What each job answers. */
 export interface TierJobResults {
   encode: FlushJobResult;
   rollup: RollupResult;
-  merge: TierWriteResult;
+  merge: TierWriteResult[];
   memory: ThreadMemory;
 }
 
@@ -79,7 +79,7 @@ export async function runTierJob(
       return { result, transfer: buffersOf(result.files) };
     }
     case "merge":
-      return { result: await mergeTierFiles(fs, job.inputs, job.output, job.options), transfer: [] };
+      return { result: await mergeTierFiles(fs, job.inputs, job.outputs, job.options), transfer: [] };
     case "memory":
       return { result: { heapUsedBytes: process.memoryUsage().heapUsed }, transfer: [] };
   }

@@ -12,7 +12,7 @@ import { workerUrl } from "../platform/runtime.ts";
 import { WorkerClient } from "../platform/worker_client.ts";
 import type { EncodeOptions } from "./flush_encode.ts";
 import type { FlushJob, FlushJobResult, NamesDelta } from "./flush_job.ts";
-import type { MergeOptions } from "./merge.ts";
+import type { MergeOptions, MergeOutput } from "./merge.ts";
 import type { TierWriteResult } from "../parquet/mod.ts";
 import type { RollupRequest, RollupResult } from "./rollup.ts";
 import {
@@ -75,9 +75,9 @@ export class TierRunner {
     return this.run({ type: "rollup", request });
   }
 
-  /** Merges `inputs` into `output` (absolute paths; written atomically). */
-  merge(inputs: string[], output: string, options: MergeOptions): Promise<TierWriteResult> {
-    return this.run({ type: "merge", inputs, output, options });
+  /** Merges `inputs` into `outputs` (absolute paths; written atomically; see {@link MergeOutput}). */
+  merge(inputs: string[], outputs: MergeOutput[], options: MergeOptions): Promise<TierWriteResult[]> {
+    return this.run({ type: "merge", inputs, outputs, options });
   }
 
   /** The worker thread's heap, or null inline (no thread of its own) and before the worker started. */

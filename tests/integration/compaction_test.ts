@@ -334,7 +334,7 @@ test("retention.max_disk_bytes removes the oldest partitions first and keeps eac
   await s.close();
 });
 
-test("merges: many flush files become one per sealed partition; answers and totals do not change", async () => {
+test("merges: many flush files become one per sealed partition (raw: one per hour); answers and totals do not change", async () => {
   const fs = new MemFs();
   const day0 = Date.UTC(2026, 10, 24);
   const clock = new FakeClock(day0 + 10 * MIN);
@@ -372,11 +372,14 @@ test("merges: many flush files become one per sealed partition; answers and tota
   let reports = await s.merge();
   assert.ok(reports.length >= 2 && reports.every((r) => r.committed));
   assert.ok(fiveMinFiles() < 20);
-  // the day ends and is sealed: one file per tier
+  // the day ends and is sealed: one file per tier, raw one per hour (the late sample's hour had two)
   clock.set(day0 + DAY + 2 * HOUR);
   reports = await s.merge();
   assert.equal(s.core.manifest.files.filter((f) => f.tier === "5min").length, 1);
-  assert.equal(s.core.manifest.files.filter((f) => f.tier === "raw").length, 1);
+  const rawFiles = s.core.manifest.files.filter((f) => f.tier === "raw");
+  assert.equal(rawFiles.length, 20);
+  for (const f of rawFiles) assert.equal(Math.floor(f.minTs / HOUR), Math.floor(f.maxTs / HOUR), f.path);
+  assert.deepEqual(await s.merge(), [], "nothing more to merge");
   assert.equal(JSON.stringify(resultJson(await q())), before, "same answer from one file");
   assert.equal((await qRaw()).series[0].samples!.length, rawBefore);
   const totals = await tierTotals(fs, s, "5min");
@@ -386,6 +389,8 @@ test("merges: many flush files become one per sealed partition; answers and tota
   await s.close();
   const left = (await fs.readdir("/data/5min/date=2026-11-24")).filter((x) => x.endsWith(".parquet"));
   assert.equal(left.length, 1, "replaced files are deleted");
+  const rawLeft = (await fs.readdir("/data/raw/date=2026-11-24")).filter((x) => x.endsWith(".parquet"));
+  assert.equal(rawLeft.length, 20, "replaced raw files are deleted");
 });
 
 test("a merge whose input was removed meanwhile is dropped, not committed", async () => {
@@ -393,9 +398,10 @@ test("a merge whose input was removed meanwhile is dropped, not committed", asyn
   const day0 = Date.UTC(2026, 10, 20);
   const clock = new FakeClock(day0 + 10 * MIN);
   const s = await open(fs, clock);
+  // flushes across the hours: the sealed raw day is merged into one file per hour
   for (let k = 0; k < 3; k++) {
-    clock.set(day0 + (k + 1) * HOUR + 2 * MIN);
-    await ingestRange(s, day0 + k * HOUR, day0 + (k + 1) * HOUR, 10 * MIN, ["r1"]);
+    clock.set(day0 + (k + 1) * HOUR + 32 * MIN);
+    await ingestRange(s, day0 + k * HOUR + 30 * MIN, day0 + (k + 1) * HOUR + 30 * MIN, 10 * MIN, ["r1"]);
     await s.flushNow();
   }
   clock.set(day0 + 3 * DAY);
