@@ -270,9 +270,10 @@ test("compact rolls up and merges on the binary's worker thread; the hourly tier
       "one row per tier: empty stretches skipped",
     );
     assert.match(compact.stdout, /5min 2026-01-10 \(3 files → 1\)/);
-    assert.match(compact.stdout, /raw 2026-01-10 \(3 files → 1\)/);
+    // a sealed raw day: one file per hour (6 hours of samples)
+    assert.match(compact.stdout, /raw 2026-01-10 \(3 files → 6\)/);
     const files = (fs.readdirSync(data, { recursive: true }) as string[]).filter((f) => f.endsWith(".parquet"));
-    assert.equal(files.filter((f) => f.startsWith("raw")).length, 1, files.join());
+    assert.equal(files.filter((f) => f.startsWith("raw")).length, 6, files.join());
     const q = runBinary([
       "query",
       "--data-dir",
