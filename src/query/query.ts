@@ -251,9 +251,15 @@ async function aggregateSeries(
   const from = bucketStart(tier, req.fromMs);
   const rows = await aggRows(view, req.filter, tier, from, req.toMs, memory, result, req.sketches ?? false);
   const out = new Map<string, SeriesResult>();
+  let s: SeriesResult | undefined;
   for (const r of rows) {
+    // merged rows are sorted by series: look the series up where it changes
+    if (s && r.poller === s.poller && r.target === s.target && r.namespace === s.namespace) {
+      s.points!.push(r);
+      continue;
+    }
     const key = keyOf(r.namespace, r.target, r.poller);
-    let s = out.get(key);
+    s = out.get(key);
     if (!s) {
       out.set(
         key,
@@ -344,9 +350,43 @@ function filesOverlap(files: readonly TierFile[]): boolean {
 
 /**
  * Whether two rows share a key (series and bucket): they must be merged. Rows come in runs of one
- * series (each file's rows are sorted), so the series key is built once per run, not once per row.
+ * series (each file's rows are sorted), so the series key is built once per run, not once per row;
+ * a run whose buckets increase cannot repeat a key within itself, and only a series read in more
+ * than one run (several files, memory) has its buckets compared across runs.
  */
 function hasRepeatedKeys(rows: readonly AggRow[]): boolean {
+  const runs = new Map<string, { start: number; end: number }[]>();
+  let i = 0;
+  while (i < rows.length) {
+    const r = rows[i];
+    let j = i + 1;
+    while (
+      j < rows.length && rows[j].poller === r.poller && rows[j].target === r.target && rows[j].namespace === r.namespace
+    ) {
+      if (rows[j].bucket <= rows[j - 1].bucket) return bucketSetRepeats(rows); // not increasing: check every key
+      j++;
+    }
+    const key = keyOf(r.namespace, r.target, r.poller);
+    const list = runs.get(key);
+    if (list) list.push({ start: i, end: j });
+    else runs.set(key, [{ start: i, end: j }]);
+    i = j;
+  }
+  for (const list of runs.values()) {
+    if (list.length < 2) continue;
+    const buckets = new Set<number>();
+    for (const { start, end } of list) {
+      for (let k = start; k < end; k++) {
+        if (buckets.has(rows[k].bucket)) return true;
+        buckets.add(rows[k].bucket);
+      }
+    }
+  }
+  return false;
+}
+
+/** {@link hasRepeatedKeys} by a set of buckets per series, for rows in any order. */
+function bucketSetRepeats(rows: readonly AggRow[]): boolean {
   const seen = new Map<string, Set<number>>();
   let last: AggRow | undefined;
   let buckets: Set<number> | undefined;
