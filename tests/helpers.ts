@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { testConfig } from "../src/config/load.ts";
+import { loadConfigText } from "../src/config/load.ts";
 import type { Config } from "../src/config/schema.ts";
 import { type Clock, FakeClock } from "../src/platform/clock.ts";
 import type { FileSystem } from "../src/platform/fs.ts";
@@ -13,6 +13,23 @@ import { silentLogger } from "../src/platform/log.ts";
 import { MemFs } from "../src/platform/mem_fs.ts";
 import { Metrics } from "../src/platform/metrics.ts";
 import { Storage, type StorageDeps } from "../src/service/storage.ts";
+import { MANIFEST_FILE } from "../src/model/paths.ts";
+import { emptyManifest, type Manifest, readManifestFile } from "../src/tier/manifest.ts";
+
+/**
+ * A small configuration for tests: data in `dataDir`, an ephemeral port, fast timers.
+ */
+export function testConfig(dataDir: string, yaml = ""): Config {
+  const config = loadConfigText(yaml, { dataDir, listen: "127.0.0.1:0" });
+  // no disk reserve (32 MiB written per storage) unless the test's YAML asks for one
+  if (!/\bdisk_reserve:/.test(yaml)) config.ingestion.diskReserveBytes = 0;
+  return config;
+}
+
+/** The manifest of `dataDir`, or an empty one when it has none (recovery does more: `recovery.ts`). */
+export async function readManifest(fs: FileSystem, dataDir: string): Promise<Manifest> {
+  return (await readManifestFile(fs, path.join(dataDir, MANIFEST_FILE))) ?? emptyManifest();
+}
 
 /** A fresh temporary directory, removed when `fn` settles. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

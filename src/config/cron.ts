@@ -76,13 +76,6 @@ function parseField(part: string, field: { name: string; min: number; max: numbe
   return out;
 }
 
-/** Whether the minute starting at `ms` (UTC) matches. */
-export function cronMatches(cron: Cron, ms: number): boolean {
-  const d = new Date(ms);
-  if (!cron.minutes.has(d.getUTCMinutes()) || !cron.hours.has(d.getUTCHours())) return false;
-  return cron.months.has(d.getUTCMonth() + 1) && dayMatches(cron, d);
-}
-
 /** The first matching minute strictly after `afterMs`, searching up to ~4 years ahead. */
 export function nextCronTime(cron: Cron, afterMs: number): number {
   let t = Math.floor(afterMs / 60_000) * 60_000 + 60_000;

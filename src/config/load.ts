@@ -219,13 +219,3 @@ function crossCheck(c: Config): string[] {
   }
   return problems;
 }
-
-/**
- * A small configuration for tests: data in `dataDir`, an ephemeral port, fast timers.
- */
-export function testConfig(dataDir: string, yaml = ""): Config {
-  const config = loadConfigText(yaml, { dataDir, listen: "127.0.0.1:0" });
-  // no disk reserve (32 MiB written per storage) unless the test's YAML asks for one
-  if (!/\bdisk_reserve:/.test(yaml)) config.ingestion.diskReserveBytes = 0;
-  return config;
-}

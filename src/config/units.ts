@@ -79,29 +79,6 @@ export function parseSize(text: string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-/** Formats milliseconds as the shortest exact duration string (`720h` → `30d`). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  for (const unit of ["w", "d", "h", "m", "s"]) {
-    const n = DURATION_UNITS[unit];
-    if (ms % n === 0) return `${ms / n}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
-/** Formats bytes with a binary unit when exact (`4GiB`), else plain bytes. */
-export function formatSize(bytes: number): string {
-  for (const unit of ["TiB", "GiB", "MiB", "KiB"]) {
-    const n = SIZE_UNITS[unit.toLowerCase()];
-    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
-  }
-  for (const unit of ["TB", "GB", "MB", "KB"]) {
-    const n = SIZE_UNITS[unit.toLowerCase()];
-    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
-  }
-  return String(bytes);
-}
-
 /** A human-readable size with one decimal (`1.5 GiB`), for reports. */
 export function humanSize(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -110,8 +110,3 @@ export function statsAt(cols: StatColumns, i: number, into: Stats): void {
 export function setStatsAt(cols: StatColumns, i: number, from: Stats): void {
   for (const s of STATS) cols[s.name][i] = from[s.name];
 }
-
-/** Copies row `from` of `src` to row `to` of `dst`. */
-export function copyStatsRow(dst: StatColumns, to: number, src: StatColumns, from: number): void {
-  for (const s of STATS) dst[s.name][to] = src[s.name][from];
-}

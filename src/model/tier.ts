@@ -89,11 +89,6 @@ export function bucketStart(tier: AggregateTier, timestampMs: number): number {
   return timestampMs - mod(timestampMs - offset, width);
 }
 
-/** The end (exclusive) of the bucket starting at `start`. */
-export function bucketEnd(tier: AggregateTier, start: number): number {
-  return start + BUCKET_MS[tier];
-}
-
 /** The next coarser aggregate tier, or `null` for `weekly`. */
 export function coarserTier(tier: AggregateTier): AggregateTier | null {
   const i = AGGREGATE_TIERS.indexOf(tier);
@@ -105,17 +100,8 @@ export function finerTier(tier: AggregateTier): Tier {
   return TIERS[TIERS.indexOf(tier) - 1];
 }
 
-/** Protocol enum value (`stalker.StorageTier`). */
-export function tierProtoCode(tier: Tier): number {
-  return TIERS.indexOf(tier) + 1;
-}
-
 /** Day in milliseconds. */
 export const DAY_MS = DAY;
-/** Hour in milliseconds. */
-export const HOUR_MS = HOUR;
-/** Minute in milliseconds. */
-export const MINUTE_MS = MINUTE;
 
 function mod(a: number, n: number): number {
   return ((a % n) + n) % n;

@@ -10,7 +10,7 @@
  */
 import zlib from "node:zlib";
 import { CorruptionError } from "../model/errors.ts";
-import { MANIFEST_BACKUP_FILE, MANIFEST_FILE, parseTierFilePath, partitionStart } from "../model/paths.ts";
+import { MANIFEST_BACKUP_FILE, MANIFEST_FILE, partitionStart } from "../model/paths.ts";
 import { type AggregateTier, bucketStart, type Tier } from "../model/tier.ts";
 import { writeAtomic } from "../platform/atomic.ts";
 import type { FileSystem } from "../platform/fs.ts";
@@ -123,11 +123,6 @@ export async function readManifestFile(fs: FileSystem, path: string): Promise<Ma
   return decodeManifest(await fs.readFile(path), path);
 }
 
-/** Reads the manifest of `dataDir`, or an empty one when it has none (recovery does more: `recovery.ts`). */
-export async function readManifest(fs: FileSystem, dataDir: string): Promise<Manifest> {
-  return (await readManifestFile(fs, join(dataDir, MANIFEST_FILE))) ?? emptyManifest();
-}
-
 /**
  * Writes `m` atomically as the new committed state (incrementing its commit number), then the same
  * bytes as the backup copy `MANIFEST.backup.json`. The commit is the first write; the backup lets
@@ -140,16 +135,4 @@ export async function commitManifest(fs: FileSystem, dataDir: string, m: Manifes
   await writeAtomic(fs, join(dataDir, MANIFEST_FILE), bytes);
   await writeAtomic(fs, join(dataDir, MANIFEST_BACKUP_FILE), bytes).catch(() => {});
   return next;
-}
-
-/** Live files of a tier overlapping [fromMs, toMs] by their time range, oldest first. */
-export function filesOverlapping(m: Manifest, tier: Tier, fromMs: number, toMs: number): TierFile[] {
-  return m.files
-    .filter((f) => f.tier === tier && f.maxTs >= fromMs && f.minTs <= toMs)
-    .sort((a, b) => a.minTs - b.minTs || a.seq - b.seq);
-}
-
-/** Whether a relative path is a tier file the manifest lists. */
-export function isLive(m: Manifest, path: string): boolean {
-  return parseTierFilePath(path) !== null && m.files.some((f) => f.path === path);
 }

@@ -7,7 +7,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { nodeFs } from "../../src/platform/node_fs.ts";
-import { readManifest } from "../../src/tier/manifest.ts";
+import { readManifest } from "../helpers.ts";
 import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 import fs from "node:fs";
 import { rng, withTempDir } from "../helpers.ts";

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { nodeFs } from "../../src/platform/node_fs.ts";
-import { readManifest } from "../../src/tier/manifest.ts";
+import { readManifest } from "../helpers.ts";
 import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 import { BINARY, withTempDir } from "../helpers.ts";
 import { startBinary } from "./binary.ts";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { nodeFs } from "../../src/platform/node_fs.ts";
-import { readManifest } from "../../src/tier/manifest.ts";
+import { readManifest } from "../helpers.ts";
 import { readAggFile, readRawFile } from "../../src/parquet/reader.ts";
 import { rng, withTempDir } from "../helpers.ts";
 import { startBinary } from "./binary.ts";

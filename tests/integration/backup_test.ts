@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { testResidentBytes, testStorage } from "../helpers.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testConfig } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge, type Sample } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";

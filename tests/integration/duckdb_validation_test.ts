@@ -7,7 +7,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { testConfig } from "../../src/config/load.ts";
+import { testConfig } from "../helpers.ts";
 import { createApp } from "../../src/http/app.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";

@@ -11,7 +11,7 @@ import {
   snapshotWrite,
   tierFileWrite,
 } from "../fault_fs.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testConfig } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { counter, gauge, type Sample } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";

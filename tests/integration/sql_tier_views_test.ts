@@ -16,7 +16,7 @@ import { type AggRow, rowsToColumns } from "../../src/tier/agg_rows.ts";
 import type { TierFile } from "../../src/tier/manifest.ts";
 import { writeTierFile } from "../../src/parquet/writer.ts";
 import { testResidentBytes, withTempDir } from "../helpers.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testConfig } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { counter, gauge } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";

@@ -7,7 +7,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { testResidentBytes } from "../helpers.ts";
-import { testConfig } from "../../src/config/load.ts";
+import { testConfig } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { DiskFullError } from "../../src/model/errors.ts";
 import { gauge, type Sample } from "../../src/model/sample.ts";

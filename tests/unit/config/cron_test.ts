@@ -1,6 +1,9 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { cronMatches, nextCronTime, parseCron } from "../../../src/config/cron.ts";
+import { type Cron, nextCronTime, parseCron } from "../../../src/config/cron.ts";
+
+/** Whether the minute starting at `ms` matches: it is the next match after the minute before. */
+const cronMatches = (cron: Cron, ms: number) => nextCronTime(cron, ms - 60_000) === ms;
 
 const at = (d: number, h: number, m: number) => Date.UTC(2026, 10, d, h, m); // November 2026
 

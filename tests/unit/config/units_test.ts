@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { formatDuration, parseDuration, parseSize } from "../../../src/config/units.ts";
+import { parseDuration, parseSize } from "../../../src/config/units.ts";
 
 const DURATIONS: [string, number][] = [
   ["25s", 25_000],
@@ -36,9 +36,3 @@ for (const [text, bytes] of SIZES) {
 for (const bad of ["", "MB", "10 parsecs", "-1MB"]) {
   test(`parseSize rejects "${bad}"`, () => assert.throws(() => parseSize(bad), /is not a size/));
 }
-
-test("formatDuration picks the largest exact unit", () => {
-  assert.equal(formatDuration(2_592_000_000), "30d");
-  assert.equal(formatDuration(90_000), "90s");
-  assert.equal(formatDuration(604_800_000), "1w");
-});

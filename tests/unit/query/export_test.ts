@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { testConfig } from "../../../src/config/load.ts";
+import { testConfig } from "../../helpers.ts";
 import { InputError } from "../../../src/model/errors.ts";
 import { checkComplete, EXPORT_MAX_ROWS, parseExportParams } from "../../../src/query/export.ts";
 import type { QueryResult } from "../../../src/query/query.ts";

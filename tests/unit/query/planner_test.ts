@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { testConfig } from "../../../src/config/load.ts";
+import { testConfig } from "../../helpers.ts";
 import type { Tier } from "../../../src/model/tier.ts";
 import { AUTO_MAX_POINTS, chooseTier } from "../../../src/query/planner.ts";
 

@@ -2,6 +2,7 @@
  * Builders of raw and aggregate batches for the tier tests.
  */
 import { Aggregate, QUANTILES, VALUE_KIND_CODE } from "../../../src/model/aggregate.ts";
+import { type StatColumns, STATS } from "../../../src/model/aggregate_stats.ts";
 import { KIND_CODE, type SampleKind } from "../../../src/model/sample.ts";
 import { createSketch, encodeSketch } from "../../reference/ddsketch.ts";
 import type { AggColumns, RawColumns } from "../../../src/parquet/columns.ts";
@@ -123,13 +124,9 @@ export function aggOf(
     poller: new Array(n).fill(poller),
     bucket: Float64Array.from(rows, (r) => r.bucket),
     kind: new Uint8Array(n).fill(kind),
-    count: num((a) => a.count),
-    errorCount: num((a) => a.errorCount),
-    sum: num((a) => known(a, a.sum)),
-    min: num((a) => known(a, a.min)),
-    max: num((a) => known(a, a.max)),
-    firstTs: num((a) => a.firstTs),
-    lastTs: num((a) => a.lastTs),
+    ...Object.fromEntries(
+      STATS.map((s) => [s.name, num((a) => (s.type === "value" ? known(a, a[s.name]) : a[s.name]))]),
+    ) as StatColumns,
     p50: q(0),
     p90: q(1),
     p95: q(2),
