@@ -348,8 +348,8 @@ export class SeriesIndex {
 }
 
 function setOrDelete<V>(map: Map<number, V>, id: number, v: V | undefined): void {
-  if (v === undefined) map.delete(id);
-  else map.set(id, v);
+  if (v !== undefined) map.set(id, v);
+  else if (map.size > 0) map.delete(id); // the common case (no text, error or big counter anywhere) costs no look-up
 }
 
 function grow<T extends Float64Array | Uint8Array>(a: T, size: number, fill: number): T {
