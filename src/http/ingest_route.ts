@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { MEMORY_COSTS } from "../config/memory_budget.ts";
 import { type ScanContext, scanJson } from "../ingest/json_scan.ts";
 import { scanProtobuf } from "../ingest/protobuf_scan.ts";
-import type { SampleBatch } from "../model/batch.ts";
+import { BatchPool, type SampleBatch } from "../model/batch.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Storage } from "../service/storage.ts";
 import { decodeContent, readBody } from "./body.ts";
@@ -82,11 +82,18 @@ export async function receiveBody<T>(
 /** The route handler. */
 export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => Promise<Response> {
   const gate: IngestGate = { active: 0 };
+  const pool = new BatchPool();
   return (c) =>
     receiveBody(c, storage, gate, async (body) => {
       const type = mediaType(c.req.header("content-type"));
-      const batch = decode(type, body, clock.now(), storage.scanContext());
-      const { accepted, duplicates, conflicts } = await storage.ingestScanned(batch);
+      const batch = decode(type, body, clock.now(), storage.scanContext(), pool);
+      let result;
+      try {
+        result = await storage.ingestScanned(batch);
+      } finally {
+        pool.give(batch); // nothing holds a batch once its ingest settled (stored, or refused leaving no trace)
+      }
+      const { accepted, duplicates, conflicts } = result;
       const level = storage.backpressure;
       return c.json(
         { accepted, duplicates, conflicts },
@@ -100,18 +107,18 @@ function mediaType(header: string | undefined): string {
   return (header ?? "").split(";")[0].trim().toLowerCase();
 }
 
-function decode(type: string, body: Uint8Array, now: number, ctx: ScanContext): SampleBatch {
+function decode(type: string, body: Uint8Array, now: number, ctx: ScanContext, pool: BatchPool): SampleBatch {
   switch (type) {
     case "application/json":
-      return scanJson(body, ctx, now, "json");
+      return scanJson(body, ctx, now, "json", pool);
     case "application/x-ndjson":
     case "application/ndjson":
     case "application/jsonl":
-      return scanJson(body, ctx, now, "ndjson");
+      return scanJson(body, ctx, now, "ndjson", pool);
     case "application/x-protobuf":
     case "application/protobuf":
     case "application/vnd.google.protobuf":
-      return scanProtobuf(body, ctx, now);
+      return scanProtobuf(body, ctx, now, pool);
     default:
       throw new HttpError(
         415,

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
+import { type BatchPool, FLAG_VALID, SampleBatch } from "../model/batch.ts";
 import { InputError } from "../model/errors.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { type CachedSeries, hashRange, identityHash, type SeriesCache } from "./series_cache.ts";
@@ -98,6 +98,7 @@ const T_NONE = 0, T_STRING = 1, T_NUMBER = 2, T_TRUE = 3, T_FALSE = 4, T_NULL = 
 
 /**
  * Decodes a JSON body (`{"samples": [...]}` or a bare array) or an NDJSON body (one object per line).
+ * With `pool`, the batch's memory comes from there (the caller gives the batch back when done with it).
  *
  * @example
  * ```ts
@@ -111,8 +112,14 @@ const T_NONE = 0, T_STRING = 1, T_NUMBER = 2, T_TRUE = 3, T_FALSE = 4, T_NULL = 
  * if (b.length !== 1 || b.value[0] !== 1.5 || b.seriesId[0] !== 0) throw new Error();
  * ```
  */
-export function scanJson(buf: Uint8Array, ctx: ScanContext, nowMs: number, mode: "json" | "ndjson"): SampleBatch {
-  const s = new Scanner(buf, ctx, nowMs);
+export function scanJson(
+  buf: Uint8Array,
+  ctx: ScanContext,
+  nowMs: number,
+  mode: "json" | "ndjson",
+  pool?: BatchPool,
+): SampleBatch {
+  const s = new Scanner(buf, ctx, nowMs, pool);
   return mode === "json" ? s.document() : s.lines();
 }
 
@@ -142,9 +149,10 @@ class Scanner {
   /** Earliest accepted timestamp. */
   private readonly oldestMs: number;
 
-  constructor(readonly buf: Uint8Array, readonly ctx: ScanContext, readonly nowMs: number) {
+  constructor(readonly buf: Uint8Array, readonly ctx: ScanContext, readonly nowMs: number, pool?: BatchPool) {
     this.oldestMs = oldestAccepted(nowMs, ctx.maxSampleAgeMs ?? Infinity);
-    this.batch = new SampleBatch(Math.max(16, Math.ceil(buf.length / JSON_BYTES_PER_SAMPLE)));
+    const capacity = Math.max(16, Math.ceil(buf.length / JSON_BYTES_PER_SAMPLE));
+    this.batch = pool ? pool.take(capacity) : new SampleBatch(capacity);
   }
 
   document(): SampleBatch {

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { FLAG_VALID, SampleBatch } from "../model/batch.ts";
+import { type BatchPool, FLAG_VALID, SampleBatch } from "../model/batch.ts";
 import { InputError } from "../model/errors.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import type { ScanContext } from "./json_scan.ts";
@@ -70,8 +70,8 @@ const V_NONE = 0, V_COUNTER = 5, V_TEXT = 6, V_GAUGE = 7;
  * if (b.length !== 1 || b.value[0] !== 1.5 || b.seriesId[0] !== 0) throw new Error();
  * ```
  */
-export function scanProtobuf(body: Uint8Array, ctx: ScanContext, nowMs: number): SampleBatch {
-  return new Scanner(body, ctx, nowMs).batchMessage();
+export function scanProtobuf(body: Uint8Array, ctx: ScanContext, nowMs: number, pool?: BatchPool): SampleBatch {
+  return new Scanner(body, ctx, nowMs, pool).batchMessage();
 }
 
 class Scanner {
@@ -116,11 +116,12 @@ class Scanner {
   /** Earliest accepted timestamp. */
   private readonly oldestMs: number;
 
-  constructor(readonly buf: Uint8Array, readonly ctx: ScanContext, readonly nowMs: number) {
+  constructor(readonly buf: Uint8Array, readonly ctx: ScanContext, readonly nowMs: number, pool?: BatchPool) {
     this.oldestMs = oldestAccepted(nowMs, ctx.maxSampleAgeMs ?? Infinity);
     this.len = buf.length;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.batch = new SampleBatch(Math.max(16, Math.ceil(buf.length / 64)));
+    const capacity = Math.max(16, Math.ceil(buf.length / 64));
+    this.batch = pool ? pool.take(capacity) : new SampleBatch(capacity);
   }
 
   /** `SampleBatch { repeated Sample samples = 1; int64 received_at_ms = 2; }` */

@@ -103,6 +103,40 @@ export class SampleBatch {
     return s;
   }
 
+  /** Capacity: samples the columns hold. */
+  get capacity(): number {
+    return this.ts.length;
+  }
+
+  /** Empties the batch for reuse (its columns are overwritten as samples are added). */
+  reset(): this {
+    this.length = 0;
+    this.big = this.text = this.error = null;
+    return this;
+  }
+
+  /** A copy of the samples, in memory of its own (nothing shared with this batch's columns). */
+  copy(): SampleBatch {
+    const n = this.length;
+    const out = new SampleBatch(n);
+    for (let k = 0; k < n; k++) {
+      out.namespace[k] = this.namespace[k];
+      out.target[k] = this.target[k];
+      out.poller[k] = this.poller[k];
+    }
+    out.ts.set(this.ts.subarray(0, n));
+    out.kind.set(this.kind.subarray(0, n));
+    out.flags.set(this.flags.subarray(0, n));
+    out.value.set(this.value.subarray(0, n));
+    out.pollMs.set(this.pollMs.subarray(0, n));
+    out.seriesId.set(this.seriesId.subarray(0, n));
+    out.big = this.big && new Map(this.big);
+    out.text = this.text && new Map(this.text);
+    out.error = this.error && new Map(this.error);
+    out.length = n;
+    return out;
+  }
+
   /** A copy with room for `capacity` samples (the samples so far are kept). */
   grown(capacity: number): SampleBatch {
     const next = new SampleBatch(capacity);
@@ -153,5 +187,45 @@ export class SampleBatch {
     const b = new SampleBatch(samples.length);
     for (const s of samples) b.push(s);
     return b;
+  }
+}
+
+/** Batches kept for reuse at most, and the largest capacity kept (larger ones are left to the collector). */
+const POOL_SIZE = 16;
+const POOL_MAX_CAPACITY = 1 << 16;
+
+/**
+ * Batches reused from request to request: a decoder takes one, the request gives it back once the
+ * storage is done with it (acknowledged or refused: nothing holds a batch after `ingestScanned`
+ * settles). A steady ingest then writes its samples into memory it already has instead of allocating
+ * ~60 bytes per sample of columns per request, which the collector has to find again.
+ *
+ * @example
+ * ```ts
+ * import { BatchPool } from "./batch.ts";
+ * const pool = new BatchPool();
+ * const a = pool.take(100);
+ * pool.give(a);
+ * if (pool.take(50) !== a || pool.take(50) === a) throw new Error();
+ * ```
+ */
+export class BatchPool {
+  private readonly free: SampleBatch[] = [];
+
+  /** An empty batch with room for at least `capacity` samples. */
+  take(capacity: number): SampleBatch {
+    for (let k = this.free.length - 1; k >= 0; k--) {
+      const b = this.free[k];
+      if (b.capacity < capacity) continue;
+      this.free.splice(k, 1);
+      return b.reset();
+    }
+    return new SampleBatch(capacity);
+  }
+
+  /** Gives a batch back once nothing reads it any more. */
+  give(b: SampleBatch): void {
+    if (this.free.length >= POOL_SIZE || b.capacity > POOL_MAX_CAPACITY) return;
+    this.free.push(b.reset());
   }
 }

@@ -122,7 +122,8 @@ export class WalWriter {
 
   /**
    * Appends a batch (its `seriesId` resolved). `apply` runs once the batch is durable (per the sync
-   * mode), in WAL order; the promise resolves after it. Rejects with `DiskFullError` when the disk is
+   * mode), in WAL order; the promise resolves after it. The writer holds no reference to `batch` once
+   * the promise settles (`async` mode queues a copy). Rejects with `DiskFullError` when the disk is
    * full, leaving no trace of the batch.
    */
   append(batch: SampleBatch, apply: () => void): Promise<void> {
@@ -132,7 +133,9 @@ export class WalWriter {
     if (this.opts.syncMode === "async") {
       if (this.failure) return Promise.reject(this.failure);
       apply();
-      this.queue.push({ kind: "batch", batch, apply: () => {}, resolve: () => {}, reject: () => {} });
+      // written after the promise resolves: a copy, as the caller may reuse the batch's memory then
+      const copy = batch.copy();
+      this.queue.push({ kind: "batch", batch: copy, apply: () => {}, resolve: () => {}, reject: () => {} });
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {

@@ -393,3 +393,62 @@ test("429 with Retry-After at backpressure level emergency", async () => {
   assert.match((await res.json()).error.message, /backpressure level emergency/);
   await storage.close();
 });
+
+for (const mode of ["fsync", "async"]) {
+  test(`requests reuse their batches' memory: nothing of an earlier request shows in a later one (wal ${mode})`, async () => {
+    const { post, storage } = await setup(`ingestion:\n  wal:\n    sync_mode: ${mode}\n`);
+    const sample = (poller: string, minute: number, rest: Record<string, unknown>) => ({
+      namespace: "prod",
+      target: "r1",
+      poller,
+      timestamp_ms: NOW - 10 * 60_000 + minute * 60_000,
+      ...rest,
+    });
+    // the first request fills every side column: text, error, a counter above 2^53
+    const first = [
+      sample("a", 0, { value: 1 }),
+      sample("b", 0, { value_text: "up" }),
+      sample("c", 0, { valid: false, error: "timeout" }),
+      sample("d", 0, { value_counter: "18446744073709551615" }),
+    ];
+    assert.equal((await post(JSON.stringify(first), json)).status, 200);
+    // then plain gauges at the same places of the batch: one request after the other (each takes the
+    // batch the one before gave back), a refused request in between, then four at once
+    const later = (minute: number) =>
+      ["a", "b", "c", "d"].map((p, k) => sample(`${p}2`, minute, { value: 10 * minute + k }));
+    assert.equal((await post(JSON.stringify(later(1)), json)).status, 200);
+    const bad = [sample("e", 0, { value: 1 }), sample("f", 0, { value: "x" })];
+    assert.equal((await post(JSON.stringify(bad), json)).status, 400);
+    assert.equal((await post(JSON.stringify(first), json)).status, 200);
+    assert.equal((await post(JSON.stringify(later(2)), json)).status, 200);
+    const answers = await Promise.all([3, 4].map((m) => post(JSON.stringify(later(m)), json)));
+    assert.deepEqual(answers.map((r) => r.status), [200, 200]);
+    await storage.flushNow();
+    const raw = await storage.query({
+      filter: { namespace: "prod", target: "r1" },
+      fromMs: NOW - 3_600_000,
+      toMs: NOW,
+      tier: "raw",
+      limit: 100,
+    });
+    const byPoller = Object.fromEntries(raw.series.map((s) => [s.poller, s.samples!]));
+    assert.deepEqual(Object.keys(byPoller).sort(), ["a", "a2", "b", "b2", "c", "c2", "d", "d2"]);
+    for (const [k, p] of ["a2", "b2", "c2", "d2"].entries()) {
+      assert.deepEqual(
+        byPoller[p].map((s) => ({ value: s.value, text: s.text, error: s.error, counter: s.counter, valid: s.valid })),
+        [1, 2, 3, 4].map((m) => ({
+          value: 10 * m + k,
+          text: undefined,
+          error: undefined,
+          counter: undefined,
+          valid: true,
+        })),
+        p,
+      );
+    }
+    assert.equal(byPoller.b[0].text, "up");
+    assert.equal(byPoller.c[0].error, "timeout");
+    assert.equal(byPoller.d[0].counter, 18446744073709551615n);
+    await storage.close();
+  });
+}

@@ -138,3 +138,25 @@ test("async mode keeps acknowledged data queued through a full disk and writes i
   const { samples: back } = await replayAll(fs);
   assert.equal(back.length, 21);
 });
+
+test("async mode writes what was appended even when the caller reuses the batch right after", async () => {
+  const { fs, wal, index, clock } = await openWriter(undefined, { syncMode: "async", syncIntervalMs: 20 });
+  const sent = samples(6);
+  const batch = batchOf(index, sent);
+  await wal.append(batch, () => {});
+  // the request is answered: its batch goes back to the pool and the next request overwrites it
+  const next = batchOf(index, samples(6, 1_795_399_000_000, "x"));
+  batch.reset();
+  for (let i = 0; i < next.length; i++) {
+    batch.seriesId[i] = next.seriesId[i];
+    batch.ts[i] = next.ts[i];
+    batch.kind[i] = next.kind[i];
+    batch.value[i] = next.value[i];
+  }
+  batch.length = next.length;
+  clock.advance(20);
+  await settle();
+  await wal.close();
+  const { samples: back } = await replayAll(fs);
+  assert.deepEqual(back, sent);
+});
