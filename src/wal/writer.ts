@@ -18,7 +18,7 @@ import { ByteWriter } from "../model/bytes.ts";
 import { type FileHandle, type FileSystem, isDiskFull } from "../platform/fs.ts";
 import type { Logger } from "../platform/log.ts";
 import { type Clock, every } from "../platform/clock.ts";
-import { encodeBatchPayload, type SeriesDefiner } from "./batch_codec.ts";
+import { DefinitionCache, encodeBatchPayload, type SeriesDefiner } from "./batch_codec.ts";
 import {
   beginRecord,
   decodeSegmentHeader,
@@ -89,6 +89,8 @@ export class WalWriter {
   private dirty = false;
   private failure: unknown = null;
   private readonly out = new ByteWriter(1 << 20);
+  /** Series definitions encoded once, copied into every record that defines them. */
+  private readonly definitions: DefinitionCache;
   /**
    * The next segment, created ahead (header written and durable): a rotation — which a flush needs
    * before it can checkpoint and free space — then needs no new space, even on a full disk.
@@ -98,7 +100,9 @@ export class WalWriter {
   private spareRetryAt = 0;
   readonly stats: WalStats = { segment: 0, segmentBytes: 0, bytesWritten: 0, records: 0, writes: 0, fsyncs: 0 };
 
-  private constructor(private readonly fs: FileSystem, private readonly opts: WalWriterOptions) {}
+  private constructor(private readonly fs: FileSystem, private readonly opts: WalWriterOptions) {
+    this.definitions = new DefinitionCache(opts.names);
+  }
 
   /**
    * Opens a writer on segment `segment`: a new one, or — after a restart — the existing one, appended
@@ -284,6 +288,7 @@ export class WalWriter {
         return true;
       },
       names: this.opts.names,
+      writeNames: (out, id) => this.definitions.write(out, id),
     };
     let last = this.lastDefined;
     for (const e of group) {

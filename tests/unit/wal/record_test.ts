@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { ByteWriter } from "../../../src/model/bytes.ts";
 import { SampleBatch } from "../../../src/model/batch.ts";
 import { counter, gauge, type Sample, text } from "../../../src/model/sample.ts";
-import { decodeBatchPayload, encodeBatchPayload } from "../../../src/wal/batch_codec.ts";
+import { decodeBatchPayload, DefinitionCache, encodeBatchPayload } from "../../../src/wal/batch_codec.ts";
 import {
   decodeSegmentHeader,
   encodeSegmentHeader,
@@ -127,4 +127,38 @@ test("a truncated payload fails to decode instead of producing garbage", () => {
   const longer = new Uint8Array(bytes.length + 1);
   longer.set(bytes);
   assert.throws(() => decodeBatchPayload(longer), /trailing bytes/);
+});
+
+test("definitions copied from the DefinitionCache are the bytes the strings encode to", () => {
+  // identities of every length class: empty, multi-byte UTF-8, a varint length over one byte
+  const names: [string, string, string][] = [
+    ["prod", "r1", "cpu.load"],
+    ["", "ünï😀", "x".repeat(200)],
+    ["n".repeat(128), "t", "é".repeat(70)],
+  ];
+  const batch = SampleBatch.of(
+    names.map(([ns, t, p], i) => ({ ...EDGE[0], namespace: ns, target: t, poller: p, timestampMs: 1000 + i })),
+  );
+  names.forEach((_, i) => (batch.seriesId[i] = i * 1000)); // ids beyond the cache's first size
+  const nameOf = (id: number) => names[id / 1000];
+  const cache = new DefinitionCache(nameOf);
+  const encode = (withCache: boolean, repeat: number[]) => {
+    const out = new ByteWriter();
+    encodeBatchPayload(out, batch, {
+      needsDefinition: () => true,
+      names: nameOf,
+      ...(withCache ? { writeNames: (o: ByteWriter, id: number) => cache.write(o, id) } : {}),
+    }, repeat);
+    return out.bytes().slice();
+  };
+  for (const repeat of [[], [2000, 0]]) {
+    const cached = encode(true, repeat);
+    assert.deepEqual(cached, encode(false, repeat));
+    assert.deepEqual(encode(true, repeat), cached, "the second time from the cache");
+  }
+  const { defs } = decodeBatchPayload(encode(true, [2000]));
+  assert.deepEqual(defs.map((d) => [d.id, d.namespace, d.target, d.poller]), [
+    [2000, ...names[2]],
+    ...names.map((n, i) => [i * 1000, ...n]),
+  ]);
 });
