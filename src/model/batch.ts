@@ -190,9 +190,11 @@ export class SampleBatch {
   }
 }
 
-/** Batches kept for reuse at most, and the largest capacity kept (larger ones are left to the collector). */
-const POOL_SIZE = 16;
-const POOL_MAX_CAPACITY = 1 << 16;
+/**
+ * Samples the batches kept for reuse hold at most, all together (about 50 bytes each: 3 MiB): room
+ * for the requests in flight at the usual body sizes; a larger batch is left to the collector.
+ */
+const POOL_MAX_SAMPLES = 1 << 16;
 
 /**
  * Batches reused from request to request: a decoder takes one, the request gives it back once the
@@ -211,6 +213,7 @@ const POOL_MAX_CAPACITY = 1 << 16;
  */
 export class BatchPool {
   private readonly free: SampleBatch[] = [];
+  private held = 0;
 
   /** An empty batch with room for at least `capacity` samples. */
   take(capacity: number): SampleBatch {
@@ -218,6 +221,7 @@ export class BatchPool {
       const b = this.free[k];
       if (b.capacity < capacity) continue;
       this.free.splice(k, 1);
+      this.held -= b.capacity;
       return b.reset();
     }
     return new SampleBatch(capacity);
@@ -225,7 +229,8 @@ export class BatchPool {
 
   /** Gives a batch back once nothing reads it any more. */
   give(b: SampleBatch): void {
-    if (this.free.length >= POOL_SIZE || b.capacity > POOL_MAX_CAPACITY) return;
+    if (this.held + b.capacity > POOL_MAX_SAMPLES) return;
+    this.held += b.capacity;
     this.free.push(b.reset());
   }
 }
