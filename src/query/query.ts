@@ -28,7 +28,7 @@ import type { SeriesFilter } from "../model/series_filter.ts";
 import type { TierFile } from "../tier/manifest.ts";
 import { AGG_LAYOUT, type AggField } from "../parquet/mod.ts";
 import { type Batch, gatherBatch, type IdentityColumns } from "../parquet/mod.ts";
-import { readAggFile, readRawFile } from "../parquet/mod.ts";
+import { iterateRawFile, readAggFile, readRawFile } from "../parquet/mod.ts";
 import type { RawField } from "../parquet/mod.ts";
 import { rollup } from "../tier/rollup.ts";
 import type { ReadCache } from "./read_cache.ts";
@@ -186,6 +186,19 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
   }
   if (!memoryOnly) {
     for (const f of filesFor(view, "raw", req.fromMs, req.toMs)) {
+      if (!view.cache || req.filter.target === undefined) {
+        // not cached (a namespace): the file's batches are kept one by one, only the selected series' rows,
+        // never joined into one copy of every row read; added once the whole file was read
+        const path = join(view.dataDir, f.path);
+        const batches = await readSafely(view, f, result, async () => {
+          const kept: RawColumns[] = [];
+          const options = { series: req.filter, fromMs: req.fromMs, toMs: req.toMs };
+          for await (const batch of iterateRawFile(view.fs, path, options)) kept.push(only(batch, view.only));
+          return kept;
+        });
+        for (const batch of batches ?? []) addRawColumns(out, batch);
+        continue;
+      }
       const cols = await readSafely(
         view,
         f,

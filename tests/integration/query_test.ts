@@ -223,6 +223,32 @@ test("a damaged file is reported and skipped: the answer says it is partial", as
   await storage.close();
 });
 
+test("a damaged raw file in a namespace read (not cached) is skipped whole; the rest is answered", async () => {
+  const { storage, fs, clock } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow();
+  clock.set(T0 + 20 * MIN);
+  await ingest(storage, 11, 15);
+  const file = storage.core.manifest.files.find((f) => f.tier === "raw")!;
+  await fs.writeFile(`/data/${file.path}`, new TextEncoder().encode("not parquet at all"));
+  const r = await storage.query({
+    filter: { namespace: "prod" },
+    fromMs: T0,
+    toMs: T0 + 15 * MIN,
+    tier: "raw",
+    limit: 1e6,
+  });
+  assert.equal(r.partial, true);
+  assert.match(r.warnings[0], new RegExp(`Cannot read ${file.path}`));
+  const cpu = r.series.find((s) => s.target === "r1" && s.poller === "cpu.load")!;
+  assert.deepEqual(
+    cpu.samples!.map((p) => p.ts),
+    [11, 12, 13, 14].map((m) => T0 + m * MIN),
+    "memory data still answered",
+  );
+  await storage.close();
+});
+
 test("CSV output", async () => {
   const { storage, get } = await setup();
   await ingest(storage, 0, 2);
