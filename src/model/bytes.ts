@@ -118,8 +118,25 @@ export class ByteWriter {
 
   /** Varint length + UTF-8 bytes. */
   string(s: string): void {
-    this.ensure(s.length * 3 + 5);
-    if (s.length < 43) {
+    const n = s.length;
+    this.ensure(n * 3 + 5);
+    if (n < 128) {
+      // ASCII up to 127 characters (names, mostly): the bytes are the code units, the length one byte.
+      // A loop here costs a fraction of `encodeInto` into a fresh subarray per string.
+      const b = this.buf;
+      let p = this.pos + 1, i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p++] = c;
+      }
+      if (i === n) {
+        b[this.pos] = n;
+        this.pos = p;
+        return;
+      }
+    }
+    if (n < 43) {
       // short strings: length fits in one varint byte (≤ 127 UTF-8 bytes)
       const start = this.pos + 1;
       const { written } = encoder.encodeInto(s, this.buf.subarray(start));
