@@ -24,7 +24,7 @@
  * [/tmp/stalker-bench] · `--peers-dir DIR` [../shared/bench-peers] · `--keep-data` · `--report=PATH`
  * [bench/REPORT.md] · `--no-report` · `--render DIR`: only render the report again from the results
  * directory DIR of an earlier run · `--memory-reps N` [2]: alternating runs of ours and VictoriaMetrics in
- * `memory` · `--flood-budget SIZE` [384MiB]: `server.memory_limit` of the flood in `memory` · `--crash-cycles N` [20]: kill -9
+ * `memory` · `--steady-points N` [120]: rounds of the steady run in `memory` (0: none) · `--flood-budget SIZE` [384MiB]: `server.memory_limit` of the flood in `memory` · `--crash-cycles N` [20]: kill -9
  * cycles of the crash run in `dedup`.
  *
  * @module
@@ -68,6 +68,7 @@ const KNOWN_FLAGS = new Set([
     "peers-dir",
     "render",
     "memory-reps",
+    "steady-points",
     "flood-budget",
     "crash-cycles",
   ],
@@ -259,6 +260,7 @@ function plan(f: Flags, suites: string[], common: CommonOpts, binary: string | n
       startMs: ingestStart,
       concurrency: 4,
       reps: n("memory-reps", 2, 1),
+      steadyPoints: n("steady-points", 120, 0),
       floodBudget: strFlag(f, "flood-budget", "384MiB"),
       floodConcurrency: 16,
       vmBinary: "/usr/bin/victoria-metrics",

@@ -606,13 +606,7 @@ function storageSection(r: Results): string {
 function memorySection(r: Results, targets: Target[]): string {
   const res = r.get<MemoryResult>("memory");
   if (!res) return r.has("memory") ? sectionFailed(r, "memory") : "";
-  const out = [
-    "## The whole process next to VictoriaMetrics (`memory`)",
-    `${int(res.samples)} samples (${int(res.series)} series × ${res.points} points at 60 s), the same driver ` +
-    `(\`<peers>/post_lines.mjs\`, ${res.concurrency} requests in flight, a 429 waits its Retry-After and is sent again), ` +
-    "the two servers alternating. Ours: the compiled binary on embedded defaults, 1,000-sample JSON documents, fsync " +
-    "before every answer (group commit). VictoriaMetrics: 1,000 single-sample lines of its JSON import per request, " +
-    "answered before its data is on disk. CPU from `/proc/PID/stat` around the load; peak RSS is `VmHWM`.",
+  const runTable = (runs: MemoryRun[]) =>
     table(
       [
         "server",
@@ -624,7 +618,7 @@ function memorySection(r: Results, targets: Target[]): string {
         "p50 / p99 ms",
         "429 retries",
       ],
-      res.runs.map((x) => [
+      runs.map((x) => [
         x.server,
         String(x.rep),
         x.ok ? int(x.samples_per_s) : `failed: ${x.error}`,
@@ -634,8 +628,27 @@ function memorySection(r: Results, targets: Target[]): string {
         pair(x.p50_ms, x.p99_ms),
         String(x.retries_429),
       ]),
-    ),
+    );
+  const out = [
+    "## The whole process next to VictoriaMetrics (`memory`)",
+    `${int(res.samples)} samples (${int(res.series)} series × ${res.points} points at 60 s), the same driver ` +
+    `(\`<peers>/post_lines.mjs\`, ${res.concurrency} requests in flight, a 429 waits its Retry-After and is sent again), ` +
+    "the two servers alternating. Ours: the compiled binary on embedded defaults, 1,000-sample JSON documents, fsync " +
+    "before every answer (group commit). VictoriaMetrics: 1,000 single-sample lines of its JSON import per request, " +
+    "answered before its data is on disk. CPU from `/proc/PID/stat` around the load; peak RSS is `VmHWM`.",
+    runTable(res.runs),
   ];
+  const steady = res.steady;
+  if (steady) {
+    out.push(
+      `Steady run: the same ${int(res.series)} series for ${steady.points} rounds (${
+        steady.points / 60
+      } hours of polling at one sample per series per minute, time-compressed), ${
+        int(steady.samples)
+      } samples, each server from an empty directory, alternating:`,
+      runTable(steady.runs),
+    );
+  }
   const f = res.flood;
   out.push(
     `Flood: ours with \`server.memory_limit: ${f.budget}\` and ${f.concurrency} clients: ${
@@ -679,6 +692,21 @@ function memorySection(r: Results, targets: Target[]): string {
       `${worst(ours, "p99_ms")} vs ${worst(vm, "p99_ms")} ms`,
       worst(ours, "p99_ms") <= worst(vm, "p99_ms"),
     );
+    const steadyOurs = steady?.runs.filter((x) => x.server === "stalker-storage") ?? [];
+    const steadyVm = steady?.runs.filter((x) => x.server === "victoriametrics" && x.ok) ?? [];
+    if (steady && steadyOurs.length && steadyVm.length) {
+      const peak = worst(steadyOurs, "peak_rss_mib");
+      add(
+        `steady ${steady.points / 60} h: peak RSS ≤ server.memory_limit (${budget} MiB), every sample stored`,
+        `${peak} MiB, ${steadyOurs.filter((x) => x.ok).length} of ${steadyOurs.length} runs complete`,
+        peak <= budget && steadyOurs.every((x) => x.ok),
+      );
+      add(
+        `steady ${steady.points / 60} h: peak RSS ≤ 1.25 × VictoriaMetrics'`,
+        `${peak} vs ${worst(steadyVm, "peak_rss_mib")} MiB`,
+        peak <= 1.25 * worst(steadyVm, "peak_rss_mib"),
+      );
+    }
     add(
       `flood at ${f.budget}: peak RSS under the budget, every sample stored`,
       `${dec(f.peak_rss_mib, 0)} MiB, ${int(f.accepted ?? 0)} of ${int(res.samples)}`,

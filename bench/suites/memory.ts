@@ -15,6 +15,11 @@
  * `/proc/PID/stat` around the load), peak RSS (`VmHWM` after the load), request p50/p99 (the driver's).
  * Ours is checked: `/api/v1/status` must count exactly the dataset's samples.
  *
+ * Then the steady run: the same series for `steadyPoints` rounds (120: two hours of polling at one
+ * sample per series per minute, time-compressed: sent as fast as the driver's requests are answered),
+ * ours and VictoriaMetrics alternating `reps` times, each from an empty directory: the peak over a run
+ * twice as long, through more flushes and the 5-minute buckets of two hours.
+ *
  * Then the flood: ours with a small `server.memory_limit` (default 384 MiB, `limits.max_series` set to
  * the dataset's series so they all fit) and 16 clients in flight: peak RSS against the budget, the 429s
  * answered, and every acknowledged sample stored.
@@ -38,6 +43,8 @@ export interface MemoryOpts extends CommonOpts {
   startMs: number;
   concurrency: number;
   reps: number;
+  /** Rounds of the steady run (0: none). */
+  steadyPoints: number;
   floodBudget: string;
   floodConcurrency: number;
   vmBinary: string;
@@ -68,6 +75,8 @@ export interface MemoryResult {
   samples: number;
   concurrency: number;
   runs: MemoryRun[];
+  /** The steady run: `steadyPoints` rounds of the same series (absent when not run). */
+  steady?: { points: number; samples: number; runs: MemoryRun[] };
   flood: MemoryRun & { budget: string; concurrency: number };
 }
 
@@ -80,20 +89,14 @@ interface Driven {
 
 /** Runs the suite. */
 export async function runMemory(o: MemoryOpts): Promise<MemoryResult> {
-  const p = { series: o.series, points: o.points, startMs: o.startMs };
-  const dataDir = path.join(o.workDir, `memory-data-s${o.series}-n${o.points}-t${o.startMs}`);
-  progress(`memory: generating ${(o.series * o.points).toLocaleString("en")} samples (json, vmt)`);
-  await ensureDatasetFiles(o.peersDir, p, ["json", "vmt"], dataDir);
-  const samples = readDatasetManifest(dataDir).samples;
-  const runs: MemoryRun[] = [];
-  for (let rep = 1; rep <= o.reps; rep++) {
-    for (const server of ["victoriametrics", "stalker-storage"] as const) {
-      const run = server === "victoriametrics"
-        ? await vmRun(o, dataDir, samples, rep)
-        : await ourRun(o, dataDir, samples, rep, [], o.concurrency);
-      runs.push(run);
-      progress(`memory ${server} #${rep}: ${describe(run)}`);
-    }
+  const { dataDir, samples } = await dataset(o, o.points, o.startMs);
+  const runs = await alternate(o, dataDir, samples, "memory");
+  let steady: MemoryResult["steady"];
+  if (o.steadyPoints > 0) {
+    // the same last minute as the main dataset, so both end at the time of the run
+    const start = o.startMs + (o.points - o.steadyPoints) * 60_000;
+    const d = await dataset(o, o.steadyPoints, start);
+    steady = { points: o.steadyPoints, samples: d.samples, runs: await alternate(o, d.dataDir, d.samples, "steady") };
   }
   const floodConfig = path.join(o.workDir, "flood.yaml");
   // every series of the dataset fits (an explicit limit): the flood tests memory, not the series limit
@@ -109,8 +112,32 @@ export async function runMemory(o: MemoryOpts): Promise<MemoryResult> {
     samples,
     concurrency: o.concurrency,
     runs,
+    steady,
     flood: { ...flood, budget: o.floodBudget, concurrency: o.floodConcurrency },
   };
+}
+
+/** The peers' dataset of `points` rounds from `startMs` (generated once, then reused). */
+async function dataset(o: MemoryOpts, points: number, startMs: number): Promise<{ dataDir: string; samples: number }> {
+  const dataDir = path.join(o.workDir, `memory-data-s${o.series}-n${points}-t${startMs}`);
+  progress(`memory: generating ${(o.series * points).toLocaleString("en")} samples (json, vmt)`);
+  await ensureDatasetFiles(o.peersDir, { series: o.series, points, startMs }, ["json", "vmt"], dataDir);
+  return { dataDir, samples: readDatasetManifest(dataDir).samples };
+}
+
+/** VictoriaMetrics and ours, alternating, `reps` times each. */
+async function alternate(o: MemoryOpts, dataDir: string, samples: number, label: string): Promise<MemoryRun[]> {
+  const runs: MemoryRun[] = [];
+  for (let rep = 1; rep <= o.reps; rep++) {
+    for (const server of ["victoriametrics", "stalker-storage"] as const) {
+      const run = server === "victoriametrics"
+        ? await vmRun(o, dataDir, samples, rep)
+        : await ourRun(o, dataDir, samples, rep, [], o.concurrency);
+      runs.push(run);
+      progress(`${label} ${server} #${rep}: ${describe(run)}`);
+    }
+  }
+  return runs;
 }
 
 function describe(r: MemoryRun): string {
