@@ -12,6 +12,7 @@ import type { FileSystem } from "../src/platform/fs.ts";
 import { silentLogger } from "../src/platform/log.ts";
 import { MemFs } from "../src/platform/mem_fs.ts";
 import { Metrics } from "../src/platform/metrics.ts";
+import { nodeFs } from "../src/platform/node_fs.ts";
 import { Storage, type StorageDeps } from "../src/service/storage.ts";
 import { MANIFEST_FILE } from "../src/model/paths.ts";
 import { emptyManifest, type Manifest, readManifestFile } from "../src/tier/manifest.ts";
@@ -53,7 +54,16 @@ export const testResidentBytes = (): number => 64 * 2 ** 20;
  * background jobs (a test that wants them calls `startBackground()`), a silent log and {@link testResidentBytes}; `deps` add or override.
  */
 export function testStorage(fs: FileSystem, clock: Clock, yaml = "", deps: Partial<StorageDeps> = {}): Storage {
-  return Storage.create(testConfig("/data", yaml), {
+  return storageOn(testConfig("/data", yaml), fs, clock, deps);
+}
+
+/** As {@link testStorage}, on the real file system with data in `dir`. */
+export function diskStorage(dir: string, clock: Clock, deps: Partial<StorageDeps> = {}): Storage {
+  return storageOn(testConfig(dir), nodeFs, clock, deps);
+}
+
+function storageOn(config: Config, fs: FileSystem, clock: Clock, deps: Partial<StorageDeps>): Storage {
+  return Storage.create(config, {
     residentBytes: testResidentBytes,
     fs,
     clock,

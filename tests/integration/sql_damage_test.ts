@@ -5,15 +5,10 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { testConfig } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge, type Sample } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
-import { silentLogger } from "../../src/platform/log.ts";
-import { Metrics } from "../../src/platform/metrics.ts";
-import { nodeFs } from "../../src/platform/node_fs.ts";
-import { Storage } from "../../src/service/storage.ts";
-import { testResidentBytes, withTempDir } from "../helpers.ts";
+import { diskStorage, withTempDir } from "../helpers.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
 
@@ -26,14 +21,7 @@ function minute(m: number): Sample[] {
 test("a damaged raw file is skipped and reported; SQL keeps working", async () => {
   await withTempDir(async (dir) => {
     const clock = new FakeClock(T0 + 10 * 60_000);
-    const s = Storage.create(testConfig(dir), {
-      residentBytes: testResidentBytes,
-      fs: nodeFs,
-      clock,
-      log: silentLogger,
-      metrics: new Metrics(),
-      encoding: "inline",
-    });
+    const s = diskStorage(dir, clock);
     await s.start();
     try {
       // three flushes: three raw files of 1,000 samples

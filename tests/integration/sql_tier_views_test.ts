@@ -15,14 +15,10 @@ import { viewSql } from "../../src/sql/views.ts";
 import { type AggRow, rowsToColumns } from "../../src/tier/agg_rows.ts";
 import type { TierFile } from "../../src/tier/manifest.ts";
 import { writeTierFile } from "../../src/parquet/writer.ts";
-import { testResidentBytes, withTempDir } from "../helpers.ts";
-import { testConfig } from "../helpers.ts";
+import { diskStorage, withTempDir } from "../helpers.ts";
 import { SampleBatch } from "../../src/model/batch.ts";
 import { counter, gauge } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
-import { silentLogger } from "../../src/platform/log.ts";
-import { Metrics } from "../../src/platform/metrics.ts";
-import { Storage } from "../../src/service/storage.ts";
 
 const T0 = Date.UTC(2026, 10, 25);
 const MIN = 60_000;
@@ -156,14 +152,7 @@ test("agg_5min merges the keys of overlapping files and reads the others as stor
 test("a view over no files has the columns and types of the same view over real tier files", async () => {
   await withTempDir(async (dir) => {
     const clock = new FakeClock(T0 + 11 * MIN);
-    const s = Storage.create(testConfig(dir), {
-      residentBytes: testResidentBytes,
-      fs: nodeFs,
-      clock,
-      log: silentLogger,
-      metrics: new Metrics(),
-      encoding: "inline",
-    });
+    const s = diskStorage(dir, clock);
     await s.start();
     try {
       const shapes = async () => {
