@@ -8,6 +8,7 @@
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
 import { bucketMs, type Tier } from "../model/tier.ts";
 import { type QueryResult, seriesKey } from "../query/query.ts";
+import type { RawField } from "../parquet/mod.ts";
 import type { Storage } from "../service/storage.ts";
 import { type Matcher, matches, PromError } from "./ast.ts";
 import type { AggData, DataSource, RawData, SeriesData, SeriesRef } from "./data.ts";
@@ -15,6 +16,9 @@ import { labelValue, seriesLabels } from "./labels.ts";
 
 /** Most samples (raw) or buckets one PromQL query may load. */
 export const MAX_SAMPLES = 5_000_000;
+
+/** What PromQL reads of raw samples (not their text, error or poll time: those columns are not decoded). */
+const PROM_RAW_FIELDS: readonly RawField[] = ["kind", "value", "counter", "valid"];
 
 /** Above this many targets of one namespace, one query reads the whole namespace. */
 const TARGETS_PER_NAMESPACE_READ = 16;
@@ -79,7 +83,7 @@ export class StorageSource implements DataSource {
     // a read of a target or a namespace keeps only the selected series' rows (the same keys)
     const only: ReadonlySet<string> = new Set(wanted.keys());
     for (const filter of readPlan(refs)) {
-      const request = { filter, fromMs, toMs, tier, limit: budget + 1, sketches, signal };
+      const request = { filter, fromMs, toMs, tier, limit: budget + 1, sketches, signal, rawFields: PROM_RAW_FIELDS };
       const result = await this.storage.query(filter.poller === undefined ? { ...request, only } : request);
       if (result.truncated) {
         throw new PromError(

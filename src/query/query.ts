@@ -64,6 +64,11 @@ export interface QueryRequest {
   /** Aggregate tiers: read the sketches too, so the points can be merged (quantiles over buckets). */
   sketches?: boolean;
   /**
+   * Raw tier: the fields to read from files (default: all); the others come back neutral (no text, no
+   * error, poll time 0). PromQL reads no text, error or poll time: their columns are not decoded.
+   */
+  rawFields?: readonly RawField[];
+  /**
    * Stops the query at its next file when aborted (a caller past its timeout): it then rejects with the
    * signal's reason, and reads no further file.
    */
@@ -192,7 +197,7 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
         const path = join(view.dataDir, f.path);
         const batches = await readSafely(view, f, result, async () => {
           const kept: RawColumns[] = [];
-          const options = { series: req.filter, fromMs: req.fromMs, toMs: req.toMs };
+          const options = { series: req.filter, fromMs: req.fromMs, toMs: req.toMs, columns: req.rawFields };
           for await (const batch of iterateRawFile(view.fs, path, options)) kept.push(only(batch, view.only));
           return kept;
         });
@@ -210,7 +215,7 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
             req.filter,
             req.fromMs,
             req.toMs,
-            undefined,
+            req.rawFields,
             "ts",
             (o) => readRawFile(view.fs, o.path, o),
           ),

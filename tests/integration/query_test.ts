@@ -249,6 +249,32 @@ test("a damaged raw file in a namespace read (not cached) is skipped whole; the 
   await storage.close();
 });
 
+test("rawFields: the raw columns not asked for are not read from files (PromQL reads no poll time or error)", async () => {
+  const { storage } = await setup();
+  const polled = { ...gauge("prod", "r1", "cpu.load", T0, 5), pollMs: 42 };
+  const failed = { ...gauge("prod", "r1", "cpu.load", T0 + MIN, 0), valid: false, error: "timeout", pollMs: 7 };
+  await storage.ingest(SampleBatch.of([polled, failed]));
+  await storage.flushNow();
+  const read = async (rawFields?: ("kind" | "value" | "counter" | "valid")[]) =>
+    (await storage.query({
+      filter: { namespace: "prod", target: "r1", poller: "cpu.load" },
+      fromMs: T0,
+      toMs: T0 + 2 * MIN,
+      tier: "raw",
+      limit: 100,
+      rawFields,
+    })).series[0].samples!.map((p) => [p.ts, p.value, p.valid, p.pollMs, p.error ?? null]);
+  assert.deepEqual(await read(), [[T0, 5, true, 42, null], [T0 + MIN, 0, false, 7, "timeout"]]);
+  assert.deepEqual(await read(["kind", "value", "counter", "valid"]), [[T0, 5, true, 0, null], [
+    T0 + MIN,
+    0,
+    false,
+    0,
+    null,
+  ]]);
+  await storage.close();
+});
+
 test("CSV output", async () => {
   const { storage, get } = await setup();
   await ingest(storage, 0, 2);
