@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SampleSchema } from "../../../src/gen/stalker_pb.ts";
 import { counter, gauge, type Sample, text } from "../../../src/model/sample.ts";
-import { sampleFromProto, sampleToProto } from "../../../src/model/sample_proto.ts";
+import { sampleFromProto, sampleToProto } from "../../reference/sample_proto.ts";
 
 const failed: Sample = {
   namespace: "prod",

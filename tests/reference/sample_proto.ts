@@ -6,15 +6,15 @@
  * @module
  */
 import { create } from "@bufbuild/protobuf";
-import { type Sample as SampleMessage, SampleSchema } from "../gen/stalker_pb.ts";
-import type { Sample } from "./sample.ts";
+import { type Sample as SampleMessage, SampleSchema } from "../../src/gen/stalker_pb.ts";
+import type { Sample } from "../../src/model/sample.ts";
 
 /**
  * Converts a sample to its protobuf message.
  *
  * @example
  * ```ts
- * import { counter } from "./sample.ts";
+ * import { counter } from "../../src/model/sample.ts";
  * import { sampleFromProto, sampleToProto } from "./sample_proto.ts";
  * const s = counter("ns", "t", "p", 1000, 2n ** 64n - 1n);
  * const back = sampleFromProto(sampleToProto(s));
