@@ -53,17 +53,13 @@ export async function mergeTierFiles(
 ): Promise<TierWriteResult[]> {
   const isRaw = opts.tier === "raw";
   const timeKey = isRaw ? "ts" : "bucket";
-  const cursors = inputs.map((path) => new Cursor(isRaw ? iterateRawFile(fs, path) : iterateAggFile(fs, path)));
-  for (const c of cursors) await c.load();
+  const sources: AsyncGenerator<RawColumns | AggColumns>[] = inputs.map((path) =>
+    isRaw ? iterateRawFile(fs, path) : iterateAggFile(fs, path)
+  );
   const sinks = outputs.map((o) => new Sink(fs, o.path, opts));
   try {
-    for (;;) {
-      const live = cursors.filter((c) => c.batch);
-      if (live.length === 0) break;
-      const best = live.reduce((a, c) => (c.compareIdentity(a) < 0 ? c : a));
-      const matching = live.filter((c) => c.sameIdentity(best)); // decided before any cursor moves
-      const parts: Rows[] = [];
-      for (const c of matching) parts.push(...(await c.takeRun()));
+    for await (const series of seriesRuns(sources)) {
+      const parts = series as unknown as Rows[];
       const run = parts.length === 1 ? parts[0] : combine(parts, timeKey, opts);
       // the run is sorted by time: each output takes a slice of it
       const time = (run as unknown as Record<string, ArrayLike<number>>)[timeKey];
@@ -136,6 +132,27 @@ function combine(parts: Rows[], timeKey: "ts" | "bucket", opts: MergeOptions): R
   for (let i = 1; i < sorted.length && !duplicates; i++) duplicates = t[i] === t[i - 1];
   if (!duplicates) return sorted;
   return rowsToColumns(mergeRows(columnsToRows(sorted as unknown as AggColumns, opts.accuracy))) as unknown as Rows;
+}
+
+/**
+ * The rows of each series, series by series in identity order, from inputs each sorted by
+ * (namespace, target, poller, time): per series, the run each input holds (possibly over several of
+ * its batches), inputs in the order given. Memory: a batch per input plus one series' rows.
+ */
+export async function* seriesRuns<C extends RawColumns | AggColumns>(
+  sources: readonly AsyncGenerator<C>[],
+): AsyncGenerator<C[]> {
+  const cursors = sources.map((s) => new Cursor(s));
+  for (const c of cursors) await c.load();
+  for (;;) {
+    const live = cursors.filter((c) => c.batch);
+    if (live.length === 0) return;
+    const best = live.reduce((a, c) => (c.compareIdentity(a) < 0 ? c : a));
+    const matching = live.filter((c) => c.sameIdentity(best)); // decided before any cursor moves
+    const parts: Rows[] = [];
+    for (const c of matching) parts.push(...(await c.takeRun()));
+    yield parts as unknown as C[];
+  }
 }
 
 /** Reads one input batch by batch and hands out runs of rows of one series. */

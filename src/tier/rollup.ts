@@ -9,9 +9,10 @@ import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import { partitionStart } from "../model/paths.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { type AggRow, columnsToRows, mergeRows, rowsToColumns } from "./agg_rows.ts";
-import type { Compression } from "../parquet/mod.ts";
-import { encodeAggFile } from "./encode_file.ts";
+import type { AggColumns, Compression } from "../parquet/mod.ts";
+import { encode } from "./encode_file.ts";
 import { iterateAggFile } from "../parquet/mod.ts";
+import { seriesRuns } from "./merge.ts";
 
 /**
  * Rows of `to` built from `rows` (which are not modified).
@@ -50,32 +51,44 @@ export interface RollupResult {
 
 /**
  * Reads the finer tier's rows with bucket in [from, to) from `inputs`, merges them per coarser bucket
- * and encodes one file per partition. Memory: one row per series and coarser bucket of the window.
+ * and encodes one file per partition. The inputs are read together, series by series in identity
+ * order (as a merge reads them), so only one series' rows are decoded into aggregates at a time; the
+ * coarser rows wait as columns, {@link ROLLUP_BATCH_ROWS} at a time. An hour of 100,000 series in
+ * twelve 5-minute files held one decoded aggregate (and sketch) per series and hour at once: a worker
+ * heap of 300 MB at the budget's 512 MiB.
  */
 export async function rollupFiles(fs: FileSystem, req: RollupRequest): Promise<RollupResult> {
-  const acc = new Map<string, AggRow>();
-  let inputRows = 0;
-  for (const path of req.inputs) {
-    for await (const cols of iterateAggFile(fs, path, { fromMs: req.from, toMs: req.to, tier: req.finer })) {
-      inputRows += cols.length;
-      for (const r of columnsToRows(cols, req.accuracy)) accumulate(acc, r, req.tier);
+  const sources = req.inputs.map((path) => iterateAggFile(fs, path, { fromMs: req.from, toMs: req.to, tier: req.finer }));
+  const batches = new Map<number, AggColumns[]>();
+  let pending: AggRow[] = [];
+  let inputRows = 0, outputRows = 0;
+  const settle = () => {
+    for (const [partition, list] of byPartition(pending, req.tier)) {
+      if (!batches.has(partition)) batches.set(partition, []);
+      batches.get(partition)!.push(rowsToColumns(list));
     }
+    outputRows += pending.length;
+    pending = [];
+  };
+  for await (const parts of seriesRuns(sources)) {
+    const rows: AggRow[] = [];
+    for (const part of parts) {
+      inputRows += part.length;
+      rows.push(...columnsToRows(part, req.accuracy));
+    }
+    pending.push(...rollup(rows, req.tier));
+    if (pending.length >= ROLLUP_BATCH_ROWS) settle();
   }
-  const rows = mergeRows([...acc.values()]);
+  settle();
   const files: EncodedFile[] = [];
-  for (const [partition, list] of byPartition(rows, req.tier)) {
-    files.push(await encodeAggFile(req.tier, partition, rowsToColumns(list), { compression: req.compression }));
+  for (const partition of [...batches.keys()].sort((a, b) => a - b)) {
+    files.push(await encode(req.tier, partition, batches.get(partition)!, { compression: req.compression }));
   }
-  return { files, inputRows, outputRows: rows.length };
+  return { files, inputRows, outputRows };
 }
 
-function accumulate(acc: Map<string, AggRow>, r: AggRow, tier: AggregateTier): void {
-  const bucket = bucketStart(tier, r.bucket);
-  const key = `${r.namespace}\u0000${r.target}\u0000${r.poller}\u0000${bucket}`;
-  const existing = acc.get(key);
-  if (existing) existing.agg.merge(r.agg);
-  else acc.set(key, { ...r, bucket, agg: r.agg.clone() });
-}
+/** Coarser rows turned into columns at a time by {@link rollupFiles}. */
+const ROLLUP_BATCH_ROWS = 4_096;
 
 /** Rows grouped by their partition of `tier`, oldest partition first. */
 export function byPartition(rows: AggRow[], tier: AggregateTier): [number, AggRow[]][] {
