@@ -252,9 +252,12 @@ async function loadLibc(): Promise<Libc> {
   throw new Error(`Cannot load libc to lock the data directory (${problems.join("; ")})`);
 }
 
-/** Asks the runtime to collect garbage now (Bun: `Bun.gc`; elsewhere `gc` when exposed). */
-export function collectGarbage(sync: boolean): void {
-  if (runtimeName === "bun") g.Bun.gc(sync);
+/** How {@link collectGarbage} collects: `full`, synchronously now; `hint`, when the runtime sees fit. */
+export type Collection = "full" | "hint";
+
+/** Asks the runtime to collect garbage (Bun: `Bun.gc`; elsewhere `gc` when exposed, always full). */
+export function collectGarbage(how: Collection): void {
+  if (runtimeName === "bun") g.Bun.gc(how === "full");
   else if (typeof g.gc === "function") g.gc();
 }
 

@@ -449,7 +449,7 @@ async function fileRows(
           (o) => readAggFile(view.fs, o.path, { ...o, tier }),
         ),
     );
-    if (cols) rows.push(...columnsToRows(only(cols, view.only), view.accuracy, sketches));
+    if (cols) rows.push(...columnsToRows(only(cols, view.only), view.accuracy, { withSketch: sketches }));
   }
   return rows;
 }

@@ -9,6 +9,7 @@
  */
 import type { MemoryPlan } from "../config/memory_budget.ts";
 import type { Head } from "../head/head.ts";
+import type { Collection } from "../platform/runtime.ts";
 
 /** Resident memory readings are reused for this long (admission runs on every request). */
 const READING_MS = 20;
@@ -26,8 +27,8 @@ export interface MemoryHooks {
   residentBytes(): number;
   now(): number;
   head(): Head | null;
-  /** `full`: a synchronous full collection (tens of ms on this thread); else a hint. */
-  collectGarbage(full: boolean): void;
+  /** `full`: a synchronous full collection (tens of ms on this thread); `hint`: when the runtime sees fit. */
+  collectGarbage(how: Collection): void;
   /** Releases DuckDB when it is loaded and idle; resolves whether it did. */
   releaseIdleSql(): boolean;
 }
@@ -95,7 +96,7 @@ export class MemoryMonitor {
     const now = this.hooks.now();
     const full = now - this.collectedAt >= FULL_COLLECTION_MS;
     if (full) this.collectedAt = now;
-    this.hooks.collectGarbage(full);
+    this.hooks.collectGarbage(full ? "full" : "hint");
     this.actions.collections++;
     this.readAt = -Infinity; // admission reads what the collection gave back
   }

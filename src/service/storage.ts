@@ -525,7 +525,7 @@ export class Storage implements StorageView {
       // a flush leaves some garbage on this thread (its job's small parts, the answer's files): a hint to
       // collect it, not a synchronous full collection, which stalled every request for 40-900 ms on the
       // 2-core box (the big copies live in reused shared memory and in the encoder's heap)
-      collectGarbage(false);
+      collectGarbage("hint");
       this.expireIdle();
       this.admission.update(core.head.raw.unflushed, this.memory.usage());
       return report;

@@ -80,7 +80,11 @@ export function rowsToColumns(rows: readonly AggRow[]): AggColumns {
  * without a sketch but with values has no percentiles (`sketch` null). `withSketch` false: the sketch
  * column was not read, the rows report their stored percentiles and cannot be merged.
  */
-export function columnsToRows(c: AggColumns, accuracy: number | null, withSketch = true): AggRow[] {
+export function columnsToRows(
+  c: AggColumns,
+  accuracy: number | null,
+  { withSketch }: { withSketch: boolean } = { withSketch: true },
+): AggRow[] {
   const rows: AggRow[] = new Array(c.length);
   for (let i = 0; i < c.length; i++) {
     const quantiles = [c.p50[i], c.p90[i], c.p95[i], c.p99[i]];

@@ -58,7 +58,9 @@ export interface RollupResult {
  * heap of 300 MB at the budget's 512 MiB.
  */
 export async function rollupFiles(fs: FileSystem, req: RollupRequest): Promise<RollupResult> {
-  const sources = req.inputs.map((path) => iterateAggFile(fs, path, { fromMs: req.from, toMs: req.to, tier: req.finer }));
+  const sources = req.inputs.map((path) =>
+    iterateAggFile(fs, path, { fromMs: req.from, toMs: req.to, tier: req.finer })
+  );
   const batches = new Map<number, AggColumns[]>();
   let pending: AggRow[] = [];
   let inputRows = 0, outputRows = 0;

@@ -17,12 +17,12 @@ import { newTierJobContext, runTierJob, type TierJob } from "./tier_job.ts";
 const ctx = newTierJobContext();
 // a flush's garbage is collected row group by row group: at 100,000 series its heap then ends a job
 // at about 100 MB instead of 200 MB (measured on Bun, the 2-core box), for some CPU of this thread
-ctx.afterBatch = () => collectGarbage(true);
+ctx.afterBatch = () => collectGarbage("full");
 
 serveRequests(async (job: TierJob) => {
   try {
     return await runTierJob(nodeFs, job, ctx);
   } finally {
-    if (job.type !== "memory") setTimeout(() => collectGarbage(true), 0);
+    if (job.type !== "memory") setTimeout(() => collectGarbage("full"), 0);
   }
 });
