@@ -19,6 +19,24 @@ export class DecodeError extends RangeError {
 }
 
 /**
+ * Writes the unsigned varint of a non-negative integer ≤ 2^53 at `buf[p]` (at most 10 bytes, room
+ * checked by the caller) and returns the position after it: for loops that write many values after one
+ * {@link ByteWriter.ensure}.
+ */
+export function varintAt(buf: Uint8Array, p: number, v: number): number {
+  while (v > 0x7fffffff) {
+    buf[p++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  while (v > 0x7f) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/**
  * A growable byte buffer.
  *
  * @example
@@ -87,18 +105,7 @@ export class ByteWriter {
   /** Unsigned varint of a non-negative integer ≤ 2^53. */
   varint(v: number): void {
     this.ensure(10);
-    const b = this.buf;
-    let p = this.pos;
-    while (v > 0x7fffffff) {
-      b[p++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    while (v > 0x7f) {
-      b[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    b[p++] = v;
-    this.pos = p;
+    this.pos = varintAt(this.buf, this.pos, v);
   }
 
   /** Unsigned varint of a bigint in [0, 2^64). */

@@ -1,5 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
+import { rng } from "../../helpers.ts";
 import { ByteWriter } from "../../../src/model/bytes.ts";
 import { SampleBatch } from "../../../src/model/batch.ts";
 import { counter, gauge, type Sample, text } from "../../../src/model/sample.ts";
@@ -161,4 +162,42 @@ test("definitions copied from the DefinitionCache are the bytes the strings enco
     [2000, ...names[2]],
     ...names.map((n, i) => [i * 1000, ...n]),
   ]);
+});
+
+test("a batch without strings or big counters encodes to the same bytes on its fast path", () => {
+  const r = rng(2026);
+  for (let round = 0; round < 50; round++) {
+    const n = 1 + Math.floor(r() * 5_000); // across the fast path's blocks of 4,096
+    const batch = new SampleBatch(n);
+    for (let i = 0; i < n; i++) {
+      batch.seriesId[i] = Math.floor(r() * (r() < 0.5 ? 100 : 2 ** 31 - 1));
+      batch.ts[i] = 1_780_000_000_000 + Math.floor((r() - 0.3) * 1e9); // before and after the first
+      const kind = Math.floor(r() * 4);
+      batch.kind[i] = kind;
+      batch.flags[i] = r() < 0.8 ? 1 : 0;
+      batch.value[i] = kind === 1
+        ? [0, -0, 1.5, -1e300, 5e-324, 123.456][Math.floor(r() * 6)]
+        : kind === 2
+        ? Math.floor(r() * [10, 2 ** 32, 2 ** 53][Math.floor(r() * 3)])
+        : NaN;
+      batch.pollMs[i] = r() < 0.3 ? 0 : Math.floor(r() * 2 ** 31);
+    }
+    batch.length = n;
+    const encode = () => {
+      const out = new ByteWriter(16);
+      encodeBatchPayload(out, batch, { needsDefinition: () => false, names: () => ["a", "b", "c"] });
+      return out.bytes().slice();
+    };
+    const fast = encode();
+    batch.error = new Map(); // an (empty) side map takes the sample-by-sample path
+    assert.deepEqual(fast, encode(), `round ${round}`);
+    const back = decodeBatchPayload(fast).batch;
+    assert.deepEqual(
+      Array.from(back.value.subarray(0, n), (v) => Object.is(v, -0) ? "-0" : v),
+      Array.from(
+        batch.value.subarray(0, n),
+        (v, i) => batch.kind[i] === 3 || batch.kind[i] === 0 ? NaN : Object.is(v, -0) ? "-0" : v,
+      ),
+    );
+  }
 });
