@@ -12,7 +12,7 @@
  * @module
  */
 import { INLINE_VALUES, VALUE_KIND_CODE } from "../model/aggregate.ts";
-import { combine, emptyStats, setStatsAt, STATS, type Stats } from "../model/aggregate_stats.ts";
+import { combine, STATS } from "../model/aggregate_stats.ts";
 import { KIND_CODE } from "../model/sample.ts";
 import { bucketStart } from "../model/tier.ts";
 import { counterIncrease } from "./counter_rate.ts";
@@ -90,6 +90,8 @@ export class Aggregator {
   private live = 0;
   /** The slots' columns (capacity `cap`; free slots have series -1). */
   private s: SlotColumns;
+  /** The statistics' columns of `s`, in `STATS` order (a new bucket's are set by index, not by name). */
+  private statColumns: Float64Array[] = [];
   /** Per slot: the next slot of the same series. */
   private next = new Int32Array(0);
   /** Scratch of {@link extractClosed}: the slots it takes. */
@@ -385,7 +387,8 @@ export class Aggregator {
     this.head[series] = slot;
     s.bucket[slot] = bucket;
     s.kind[slot] = kind;
-    setStatsAt(s, slot, EMPTY);
+    const stats = this.statColumns;
+    for (let k = 0; k < stats.length; k++) stats[k][slot] = EMPTY_VALUES[k];
     s.nvals[slot] = 0;
     this.sketch[slot] = null;
     this.live++;
@@ -425,6 +428,7 @@ export class Aggregator {
 
   private growSlots(cap: number): void {
     this.s = resizeColumns(this.s, cap, this.inline);
+    this.statColumns = STATS.map((st) => this.s[st.name]);
     const next = new Int32Array(cap);
     next.set(this.next);
     this.next = next;
@@ -432,5 +436,5 @@ export class Aggregator {
   }
 }
 
-/** The statistics of an empty bucket. */
-const EMPTY = emptyStats({} as Stats);
+/** The statistics of an empty bucket, in `STATS` order. */
+const EMPTY_VALUES: readonly number[] = STATS.map((st) => st.empty);

@@ -105,8 +105,3 @@ export function allocStatColumns(n: number): StatColumns {
 export function statsAt(cols: StatColumns, i: number, into: Stats): void {
   for (const s of STATS) into[s.name] = cols[s.name][i];
 }
-
-/** `from` into row `i` of stat columns. */
-export function setStatsAt(cols: StatColumns, i: number, from: Stats): void {
-  for (const s of STATS) cols[s.name][i] = from[s.name];
-}
