@@ -79,14 +79,17 @@ const HEAD_SHARE = 0.8;
 /** Most bytes of the query cache (decoded rows of tier files). */
 const QUERY_CACHE_MAX = 64 * MiB;
 /** Share of the budget after the runtime for unflushed raw samples. */
-const UNFLUSHED_SHARE = 0.15;
+const UNFLUSHED_SHARE = 0.075;
 /**
  * A flush starts at this fraction of the buffer (one runs while the next fills). Smaller flushes would
  * lower the flush's working set but not the peak: each flush also copies and encodes the whole open
  * state for its snapshot (measured: flushes of 150,000 samples at 100,000 series raised both peak RSS
- * and CPU per sample).
+ * and CPU per sample). Half, not less: a flush takes every sample unflushed when it starts, so the
+ * buffer bounds the largest flush (and the encoder's working set) to twice the one planned. With a
+ * quarter, an encoder falling behind under load took 1.8 M samples in one flush at the default budget
+ * (its heap 370 MiB, past the budget), and the ingest that filled the buffer got no 429 before it.
  */
-export const FLUSH_START_SHARE = 0.25;
+export const FLUSH_START_SHARE = 0.5;
 
 /**
  * Plans the budget of `config`.

@@ -281,7 +281,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 4_000_000,
     min: 1_000,
     doc:
-      "Most unflushed samples held in memory (~40 bytes each): a flush starts at a quarter of it, backpressure levels are fractions of it.",
+      "Most unflushed samples held in memory (~40 bytes each): a flush starts at half of it, backpressure levels are fractions of it.",
     set: (c, v) => (c.ingestion.flush.maxBufferSamples = v),
   }),
   spec<number>({

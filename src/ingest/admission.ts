@@ -3,7 +3,7 @@
  * plan) and resident memory that cannot be evicted (`server.memory_limit`), with levels at fractions of
  * whichever is fuller, hysteresis and a cooldown so the level does not flap.
  *
- * - `warning`: flushing does not keep up (one starts at a quarter of the budget); requests are accepted, answers say so.
+ * - `warning`: flushing does not keep up (one starts at half of the buffer); requests are accepted, answers say so.
  * - `critical`: a request is refused (429) when accepting it would reach the emergency threshold.
  * - `emergency`: every ingest request is refused (429) until flushing catches up.
  *

@@ -17,7 +17,10 @@ test("the default budget holds 100,000 series with every share inside it and no 
   assert.equal(p.queryCacheBytes, Math.floor((512 * MiB - MEMORY_COSTS.runtime) / 16));
   assert.equal(plan("server:\n  memory_limit: 4GiB\n").queryCacheBytes, 64 * MiB, "capped");
   assert.equal(p.unflushedBytes, p.bufferSamples * MEMORY_COSTS.rawSample);
-  assert.equal(p.flushStartSamples, Math.floor(p.bufferSamples / 4));
+  assert.equal(p.flushStartSamples, Math.floor(p.bufferSamples / 2));
+  // a flush takes what is unflushed when it starts: at most the buffer, twice the flush planned
+  assert.ok(p.flushStartSamples >= 500_000, `flushes of ${p.flushStartSamples} samples at the default budget`);
+  assert.ok(p.bufferSamples <= 2 * p.flushStartSamples + 1);
 });
 
 test("shares grow with the budget; the ring takes what is left, capped by features.raw_buffer.memory_limit", () => {
@@ -33,7 +36,7 @@ test("shares grow with the budget; the ring takes what is left, capped by featur
 test("ingestion.flush.max_buffer_size caps the buffer below the budget's share", () => {
   const p = plan("ingestion:\n  flush:\n    max_buffer_size: 100000\n");
   assert.equal(p.bufferSamples, 100_000);
-  assert.equal(p.flushStartSamples, 25_000);
+  assert.equal(p.flushStartSamples, 50_000);
 });
 
 test("an explicit limits.max_series that cannot fit is a problem naming both settings", () => {
