@@ -54,7 +54,9 @@ export async function mergeTierFiles(
   const isRaw = opts.tier === "raw";
   const timeKey = isRaw ? "ts" : "bucket";
   const sources: AsyncGenerator<RawColumns | AggColumns>[] = inputs.map((path) =>
-    isRaw ? iterateRawFile(fs, path) : iterateAggFile(fs, path)
+    isRaw
+      ? iterateRawFile(fs, path, { batchRows: MERGE_BATCH_ROWS })
+      : iterateAggFile(fs, path, { batchRows: MERGE_BATCH_ROWS })
   );
   const sinks = outputs.map((o) => new Sink(fs, o.path, opts));
   try {
@@ -133,6 +135,12 @@ function combine(parts: Rows[], timeKey: "ts" | "bucket", opts: MergeOptions): R
   if (!duplicates) return sorted;
   return rowsToColumns(mergeRows(columnsToRows(sorted as unknown as AggColumns, opts.accuracy))) as unknown as Rows;
 }
+
+/**
+ * Rows per batch of each input of a merge or rollup, which holds one batch of every input at once:
+ * a row group of each (65,536 rows) held 230 MB for 14 five-minute files of 100,000 series.
+ */
+export const MERGE_BATCH_ROWS = 8_192;
 
 /**
  * The rows of each series, series by series in identity order, from inputs each sorted by

@@ -12,7 +12,7 @@ import { type AggRow, columnsToRows, mergeRows, rowsToColumns } from "./agg_rows
 import type { AggColumns, Compression } from "../parquet/mod.ts";
 import { encode } from "./encode_file.ts";
 import { iterateAggFile } from "../parquet/mod.ts";
-import { seriesRuns } from "./merge.ts";
+import { MERGE_BATCH_ROWS, seriesRuns } from "./merge.ts";
 
 /**
  * Rows of `to` built from `rows` (which are not modified).
@@ -59,7 +59,7 @@ export interface RollupResult {
  */
 export async function rollupFiles(fs: FileSystem, req: RollupRequest): Promise<RollupResult> {
   const sources = req.inputs.map((path) =>
-    iterateAggFile(fs, path, { fromMs: req.from, toMs: req.to, tier: req.finer })
+    iterateAggFile(fs, path, { fromMs: req.from, toMs: req.to, tier: req.finer, batchRows: MERGE_BATCH_ROWS })
   );
   const batches = new Map<number, AggColumns[]>();
   let pending: AggRow[] = [];

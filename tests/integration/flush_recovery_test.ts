@@ -349,15 +349,15 @@ test("after a crash with a full buffer, the restart flushes at once (not at the 
   let s = Storage.create(config, { ...deps, fs: faults });
   await s.start();
   const batch: Sample[] = [];
-  for (let i = 0; i < 300; i++) batch.push(gauge("prod", `r${i}`, "cpu.load", T0 + 60_000, i));
-  await s.ingest(SampleBatch.of(batch)); // 300 >= 1000 × 0.25: starts a flush, which dies
+  for (let i = 0; i < 600; i++) batch.push(gauge("prod", `r${i}`, "cpu.load", T0 + 60_000, i));
+  await s.ingest(SampleBatch.of(batch)); // 600 >= 1000 × 0.5: starts a flush, which dies
   await died;
   s = Storage.create(config, deps);
   await s.start();
-  assert.equal(s.core.jobs.get("recovery")?.detail?.replayed_samples, 300);
+  assert.equal(s.core.jobs.get("recovery")?.detail?.replayed_samples, 600);
   for (let i = 0; i < 200 && s.core.head.raw.unflushed > 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(s.core.head.raw.unflushed, 0, "flushed right after recovery");
-  assert.equal((await committed(fs, s)).raw, 300);
+  assert.equal((await committed(fs, s)).raw, 600);
   await s.close();
 });
 
