@@ -49,6 +49,16 @@ export class WorkerClient {
     return this.worker !== null;
   }
 
+  /**
+   * Stops the worker when no request is pending, so its heap and the memory its allocator keeps go
+   * back to the system; the next request starts a new one (a new generation). Answers whether it did.
+   */
+  releaseIfIdle(): boolean {
+    if (!this.worker || this.pending.size > 0) return false;
+    void this.close();
+    return true;
+  }
+
   /** Stops the worker. */
   async close(): Promise<void> {
     const w = this.worker;

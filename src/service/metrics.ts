@@ -115,7 +115,10 @@ export function registerMetrics(s: StorageView, m: Metrics): void {
     "stalker_memory_relief_total",
     "Times memory ran short of the budget, by action taken.",
     "counter",
-    () => Object.entries(s.memory.actions).map(([action, n]) => [{ action }, n]),
+    () =>
+      Object.entries(s.memory.actions).map((
+        [action, n],
+      ) => [{ action: action.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, n]),
   );
   m.collected(
     "stalker_series_expired_total",

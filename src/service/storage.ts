@@ -147,6 +147,11 @@ export class Storage implements StorageView {
         void this.sqlEngine.release().catch(() => {});
         return true;
       },
+      releaseIdleWorkers: () => {
+        const core = this.coreValue;
+        if (!core) return 0;
+        return (core.encoder.releaseIfIdle() ? 1 : 0) + (core.compactor.releaseIfIdle() ? 1 : 0);
+      },
     });
     registerMetrics(this, deps.metrics);
   }

@@ -86,6 +86,14 @@ export class TierRunner {
     return await this.run({ type: "memory" });
   }
 
+  /**
+   * Stops the worker thread when it has no job, giving its memory back (see
+   * {@link WorkerClient.releaseIfIdle}); the next job starts a new one. Inline: nothing to release.
+   */
+  releaseIfIdle(): boolean {
+    return this.client?.releaseIfIdle() ?? false;
+  }
+
   /** Stops the worker. */
   async close(): Promise<void> {
     await this.client?.close();

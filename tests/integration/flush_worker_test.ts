@@ -20,9 +20,9 @@ import { testResidentBytes, withTempDir } from "../helpers.ts";
 const T0 = Date.UTC(2026, 10, 25, 10);
 const MIN = 60_000;
 
-async function open(dir: string, fs: FaultFs): Promise<Storage> {
+async function open(dir: string, fs: FaultFs, residentBytes = testResidentBytes): Promise<Storage> {
   const s = Storage.create(testConfig(path.join(dir, "data")), {
-    residentBytes: testResidentBytes,
+    residentBytes,
     fs,
     clock: new FakeClock(T0 + 30 * MIN),
     log: silentLogger,
@@ -79,6 +79,40 @@ test("a flush that fails after the worker encoded it keeps the closed buckets; t
     assert.equal(report?.buckets, 12);
     assert.equal(s.core.manifest.files.filter((f) => f.tier === "5min").length, 1);
     assert.deepEqual(await fiveMinCounts(s), [5, 5, 5, 5]);
+    await s.close();
+  });
+});
+
+test("at the budget with the encoder idle, its thread is stopped; the next flush starts one that knows every series", async () => {
+  await withTempDir(async (dir) => {
+    let resident = 64 * 2 ** 20;
+    const s = await open(dir, new FaultFs(nodeFs), () => resident);
+    await s.flushNow(); // the encoder thread runs and holds the names of r1, r2, r3
+    resident = s.memory.plan.limitBytes; // at the budget: nothing evictable, nothing unflushed
+    s.memory.relieve();
+    const released = s.memory.actions.workerReleases;
+    assert.ok(released >= 1, `workers released: ${released}`);
+    s.memory.relieve();
+    assert.equal(s.memory.actions.workerReleases, released, "not again within 10 s");
+    resident = 64 * 2 ** 20;
+    for (let m = 20; m < 25; m++) {
+      await s.ingest(SampleBatch.of(["r1", "r2", "r3"].map((t) => gauge("prod", t, "cpu", T0 + m * MIN, m))));
+    }
+    await s.flushNow(); // a new thread: it gets every series' names again
+    assert.deepEqual(await fiveMinCounts(s), [5, 5, 5, 5]);
+    resident = s.memory.plan.limitBytes;
+    s.memory.relieve(); // the ring's flushed samples go: the read below comes from the new thread's file
+    assert.equal(s.core.head.raw.evictableBytes(), 0);
+    resident = 64 * 2 ** 20;
+    const q = await s.query({
+      filter: { namespace: "prod", target: "r3", poller: "cpu" },
+      fromMs: T0 + 20 * MIN,
+      toMs: T0 + 25 * MIN,
+      tier: "raw",
+      limit: 100,
+    });
+    assert.deepEqual(q.series[0]?.samples?.map((p) => p.value), [20, 21, 22, 23, 24]);
+    assert.ok(s.core.manifest.files.some((f) => f.tier === "raw" && f.minTs >= T0 + 20 * MIN));
     await s.close();
   });
 });
