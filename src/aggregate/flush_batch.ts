@@ -60,15 +60,3 @@ export interface EncodedFile {
   minTs: number;
   maxTs: number;
 }
-
-/**
- * The typed-array buffers a batch owns alone, for a zero-copy transfer to a worker: the raw columns
- * (copied out of the log for this flush) and the renumbered series of the closed buckets. The other
- * columns of the closed buckets are shared with the flush's cut, which queries read and a failed flush
- * puts back into the head until the commit: they are copied, never detached.
- */
-export function transferables(b: FlushBatch): ArrayBuffer[] {
-  const r = b.raw;
-  const arrays = [r.series, r.ts, r.value, r.kind, r.flags, r.pollMs, b.closed.series];
-  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
-}

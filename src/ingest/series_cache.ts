@@ -12,11 +12,6 @@ const EMPTY = -1;
 /** FNV-1a offset basis. */
 export const HASH_SEED = 0x811c9dc5 | 0;
 
-/** Folds one byte into an FNV-1a hash. */
-export function hashByte(h: number, b: number): number {
-  return Math.imul(h ^ b, 16777619);
-}
-
 /** Combines the FNV-1a hashes of namespace, target and poller into the cache hash. */
 export function identityHash(hns: number, ht: number, hp: number): number {
   const h = Math.imul(Math.imul(hns ^ 0x5bd1e995, 16777619) ^ ht, 16777619) ^ hp;
