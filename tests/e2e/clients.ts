@@ -86,3 +86,19 @@ export async function waitFor(what: () => string, check: () => Promise<boolean>,
   }
   throw new Error(`timed out: ${what()}`);
 }
+
+/** Polls `url` every 100 ms until it answers 200, at most `timeoutMs`; then throws. */
+export async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}

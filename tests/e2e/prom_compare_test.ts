@@ -24,11 +24,11 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { seriesLabels } from "../../src/prom/labels.ts";
 import { ROOT, withTempDir } from "../helpers.ts";
 import { startBinary } from "./binary.ts";
+import { freePort, waitHttp } from "./clients.ts";
 
 const SERIES = 200;
 const POINTS = 240;
@@ -309,32 +309,6 @@ function normalized(doc: { status: string; data: unknown }): unknown {
     return { ...doc, data: { ...data, result: sortAll(data.result) } };
   }
   return doc;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
-async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(url);
-      await res.body?.cancel();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
 }
 
 function run(cmd: string, args: string[]): void {
