@@ -127,9 +127,9 @@ async function* scanFile<C extends Batch & IdentityColumns, F extends string>(
     const reader = new RangeReader(layout, info, options, options.columns ?? layout.fields);
     const scanner = new Scanner(file, info, layout.timeColumn, options);
     const values = reader.valueColumns.length > 0 ? await scanner.values(reader.valueColumns) : undefined;
+    const step = options.batchRows ?? Infinity;
     for (const run of candidateRuns(info, layout.timeColumn, options)) {
       const keys = await scanner.keys(reader.keyColumns, run);
-      const step = options.batchRows ?? Infinity;
       for (const range of keys.ranges) {
         for (let start = range.rowStart; start < range.rowEnd; start += step) {
           const batch = await reader.read({ keys, values }, start, Math.min(range.rowEnd, start + step));

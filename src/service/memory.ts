@@ -3,7 +3,8 @@
  * `src/config/memory_budget.ts`): reads resident memory often (one small `/proc` read), tells
  * admission how full the budget is with what cannot be evicted, and when memory runs short gives it
  * back in order of cost: the raw ring's cache first (durable data: eviction is not loss), the memory
- * the next flush would reuse for its copies, then garbage, then DuckDB when no query runs. Ingest is refused (429) before the budget would be crossed.
+ * the next flush would reuse for its copies, DuckDB when no query runs, idle tier worker threads near
+ * the budget, then garbage. Ingest is refused (429) before the budget would be crossed.
  *
  * @module
  */

@@ -7,7 +7,6 @@
  */
 import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import type { CompressionAlgorithm } from "../config/schema.ts";
-import type { AggregateTier } from "../model/tier.ts";
 import type { AtomicFile } from "../platform/atomic.ts";
 import type { AggColumns, RawColumns } from "../parquet/mod.ts";
 import { tierWriterTo } from "../parquet/mod.ts";
@@ -21,16 +20,6 @@ export interface EncodeOptions {
    * before the job ends, resident memory the budget must hold.
    */
   afterBatch?: () => void;
-}
-
-/** Encodes aggregate columns as one tier file. */
-export function encodeAggFile(
-  tier: AggregateTier,
-  partition: number,
-  cols: AggColumns,
-  opts: EncodeOptions,
-): Promise<EncodedFile> {
-  return encode(tier, partition, [cols], opts);
 }
 
 /**
