@@ -1,8 +1,9 @@
 /**
  * Page compression of tier files: the configured algorithm (`features.compression`) mapped to a
  * Parquet codec and its compressor, plus the decompressors the reader needs. zstd and gzip use
- * `node:zlib` (native in Deno and Bun); snappy uses the pure-JS codecs built into hyparquet-writer
- * (compress) and hyparquet (decompress).
+ * `node:zlib` (native in Deno and Bun), except zstd compression on Bun, which goes through the
+ * runtime's one-shot call for the same frame (`zstdOneShot`); snappy uses the pure-JS codecs built
+ * into hyparquet-writer (compress) and hyparquet (decompress).
  *
  * @module
  */
