@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { type BucketRow, sliceAggregate } from "../aggregate/aggregator_read.ts";
 import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { Head } from "../head/head.ts";
@@ -28,7 +29,7 @@ import type { SeriesFilter } from "../model/series_filter.ts";
 import type { TierFile } from "../tier/manifest.ts";
 import { AGG_LAYOUT, type AggField } from "../parquet/mod.ts";
 import { type Batch, gatherBatch, type IdentityColumns } from "../parquet/mod.ts";
-import { iterateRawFile, readAggFile, readRawFile } from "../parquet/mod.ts";
+import { concatBatches, iterateAggFile, iterateRawFile } from "../parquet/mod.ts";
 import type { RawField } from "../parquet/mod.ts";
 import { rollup } from "../tier/rollup.ts";
 import type { ReadCache } from "./read_cache.ts";
@@ -191,14 +192,14 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
   }
   if (!memoryOnly) {
     for (const f of filesFor(view, "raw", req.fromMs, req.toMs)) {
-      if (!view.cache || req.filter.target === undefined) {
-        // not cached (a namespace): the file's batches are kept one by one, only the selected series' rows,
-        // never joined into one copy of every row read; added once the whole file was read
+      if (!view.cache || (req.filter.target === undefined && !view.only)) {
+        // not cached (a namespace, every series): the file's batches are kept one by one, never joined into
+        // one copy of every row read; added once the whole file was read
         const path = join(view.dataDir, f.path);
         const batches = await readSafely(view, f, result, async () => {
           const kept: RawColumns[] = [];
           const options = { series: req.filter, fromMs: req.fromMs, toMs: req.toMs, columns: req.rawFields };
-          for await (const batch of iterateRawFile(view.fs, path, options)) kept.push(only(batch, view.only));
+          for await (const batch of iterateRawFile(view.fs, path, options)) kept.push(batch);
           return kept;
         });
         for (const batch of batches ?? []) addRawColumns(out, batch);
@@ -217,7 +218,7 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
             req.toMs,
             req.rawFields,
             "ts",
-            (o) => readRawFile(view.fs, o.path, o),
+            (o) => iterateRawFile(view.fs, o.path, o),
           ),
       );
       if (cols) addRawColumns(out, only(cols, view.only));
@@ -446,7 +447,7 @@ async function fileRows(
           to,
           columns,
           "bucket",
-          (o) => readAggFile(view.fs, o.path, { ...o, tier }),
+          (o) => iterateAggFile(view.fs, o.path, { ...o, tier }),
         ),
     );
     if (cols) rows.push(...columnsToRows(only(cols, view.only), view.accuracy, { withSketch: sketches }));
@@ -514,10 +515,12 @@ interface ReadOptions<F> {
 }
 
 /**
- * The rows of file `f` for `filter` in [from, to): through the view's cache when the filter names a
- * target (a device's or a series' rows: what dashboards read again), else read directly.
+ * The rows of file `f` for `filter` in [from, to) (only the series of the view's `only` when it has one):
+ * through the view's cache when the filter names a target (a device's or a series' rows: what dashboards
+ * read again; cached for every series of the target) or when a namespace read selects series (a panel over
+ * a namespace: cached for exactly the selected series, keyed by their digest), else read directly.
  */
-function cachedRead<C extends Batch, F extends string>(
+async function cachedRead<C extends Batch & IdentityColumns, F extends string>(
   view: QueryView,
   f: TierFile,
   filter: SeriesFilter,
@@ -525,14 +528,56 @@ function cachedRead<C extends Batch, F extends string>(
   to: number,
   columns: readonly F[] | undefined,
   timeColumn: keyof C & string,
-  read: (o: ReadOptions<F>) => Promise<C>,
+  iterate: (o: ReadOptions<F>) => AsyncGenerator<C>,
 ): Promise<C> {
   const path = join(view.dataDir, f.path);
-  if (!view.cache || filter.target === undefined) {
+  const selected = filter.target === undefined ? view.only : undefined;
+  // a namespace's batches keep only the selected series' rows before they are joined
+  const read = async (o: ReadOptions<F>) => {
+    const kept: C[] = [];
+    for await (const batch of iterate(o)) kept.push(only(batch, selected));
+    return kept.length === 1 ? kept[0] : concatKept(kept);
+  };
+  if (!view.cache || (filter.target === undefined && !selected)) {
     return read({ path, series: filter, fromMs: from, toMs: to, columns });
   }
-  const key = columns?.join(",") ?? "*";
-  return view.cache.read(path, filter, key, timeColumn, from, to, () => read({ path, series: filter, columns }));
+  if (!selected) {
+    const key = columns?.join(",") ?? "*";
+    return view.cache.read(path, filter, key, timeColumn, from, to, () => read({ path, series: filter, columns }));
+  }
+  // a namespace's rows are many: read and kept for the hours the range touches (a panel refreshed every
+  // minute reads the same hours again), not for the whole file
+  const blockFrom = Math.floor(from / HOUR_MS) * HOUR_MS, blockTo = Math.ceil(to / HOUR_MS) * HOUR_MS;
+  const key = `${columns?.join(",") ?? "*"}\u0000${blockFrom}-${blockTo}\u0000only:${digestOf(selected)}`;
+  return view.cache.read(
+    path,
+    filter,
+    key,
+    timeColumn,
+    from,
+    to,
+    () => read({ path, series: filter, fromMs: blockFrom, toMs: blockTo, columns }),
+  );
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Batches joined (an empty list: an empty batch is never asked for, callers skip files with no rows). */
+function concatKept<C extends Batch>(kept: C[]): C {
+  return kept.length === 0 ? ({ length: 0 } as unknown as C) : concatBatches(kept);
+}
+
+const digests = new WeakMap<ReadonlySet<string>, string>();
+
+/** A digest of a set of series keys (computed once per set: a query's `only`). */
+function digestOf(keys: ReadonlySet<string>): string {
+  let d = digests.get(keys);
+  if (!d) {
+    const hash = createHash("sha256");
+    for (const key of [...keys].sort()) hash.update(key).update("\u0001");
+    digests.set(keys, d = hash.digest("base64url"));
+  }
+  return d;
 }
 
 async function readSafely<T>(

@@ -432,3 +432,29 @@ test("only: a target's or namespace's read keeps the listed series, from files a
   }
   await storage.close();
 });
+
+test("a namespace read of selected series is cached for exactly those series and the hours it touches", async () => {
+  const { storage } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow(); // 10:00 and 10:05 in Parquet
+  const only = new Set([seriesKey("prod", "r2", "cpu.load"), seriesKey("prod", "r1", "ifHCInOctets.Gi0-1")]);
+  const request = { filter: { namespace: "prod" }, fromMs: T0, toMs: T0 + 10 * MIN, tier: "raw" as const, limit: 1e6 };
+  const first = await storage.query({ ...request, only });
+  const misses = storage.readCache.stats().misses;
+  assert.ok(misses > 0 && storage.readCache.stats().entries > 0, "the selected series' rows were kept");
+  // the same panel refreshed a minute later: the same hours, nothing decoded again
+  const again = await storage.query({ ...request, fromMs: T0 + MIN, only: new Set(only) });
+  assert.equal(storage.readCache.stats().misses, misses);
+  assert.deepEqual(again.series.map((s) => s.samples!.length), first.series.map((s) => s.samples!.length - 1));
+  assert.deepEqual(again.series[0].samples, first.series[0].samples!.slice(1));
+  // another selection is another entry: its answer has exactly its series
+  const other = new Set([seriesKey("prod", "r1", "cpu.load")]);
+  const third = await storage.query({ ...request, only: other });
+  assert.ok(storage.readCache.stats().misses > misses);
+  assert.deepEqual(third.series.map((s) => `${s.target} ${s.poller}`), ["r1 cpu.load"]);
+  // without a selection a namespace read is not cached
+  const entries = storage.readCache.stats().entries;
+  await storage.query(request);
+  assert.equal(storage.readCache.stats().entries, entries);
+  await storage.close();
+});
