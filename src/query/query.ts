@@ -520,7 +520,7 @@ interface ReadOptions<F> {
  * read again; cached for every series of the target) or when a namespace read selects series (a panel over
  * a namespace: cached for exactly the selected series, keyed by their digest), else read directly.
  */
-async function cachedRead<C extends Batch & IdentityColumns, F extends string>(
+function cachedRead<C extends Batch & IdentityColumns, F extends string>(
   view: QueryView,
   f: TierFile,
   filter: SeriesFilter,
