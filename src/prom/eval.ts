@@ -500,20 +500,28 @@ function aggregateValues(op: Aggregation, vals: number[], param: number): number
  */
 function selectK(op: "topk" | "bottomk", members: Vec[], param: Float64Array, n: number): Vec[] {
   const picked = members.map((m) => ({ labels: m.labels, values: m.values, present: new Uint8Array(n) }));
-  const idx: number[] = [];
+  const top: number[] = [];
   for (let i = 0; i < n; i++) {
     const k = Math.floor(param[i]);
     if (!(k >= 1)) continue;
-    idx.length = 0;
-    for (let j = 0; j < members.length; j++) if (members[j].present[i]) idx.push(j);
     // NaN sorts last for both, as in Prometheus
-    idx.sort((a, b) => {
+    const before = (a: number, b: number): boolean => {
       const x = members[a].values[i], y = members[b].values[i];
-      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
-      if (Number.isNaN(y)) return -1;
-      return op === "topk" ? y - x : x - y;
-    });
-    for (let r = 0; r < Math.min(k, idx.length); r++) picked[idx[r]].present[i] = 1;
+      if (Number.isNaN(x)) return false;
+      if (Number.isNaN(y)) return true;
+      return op === "topk" ? x > y : x < y;
+    };
+    // the first k of a stable sort, kept by insertion: a member goes after those it does not beat
+    top.length = 0;
+    for (let j = 0; j < members.length; j++) {
+      if (!members[j].present[i]) continue;
+      if (top.length >= k && !before(j, top[top.length - 1])) continue;
+      let p = top.length;
+      while (p > 0 && before(j, top[p - 1])) p--;
+      top.splice(p, 0, j);
+      if (top.length > k) top.pop();
+    }
+    for (const j of top) picked[j].present[i] = 1;
   }
   return picked.filter((p) => p.present.some((x) => x === 1));
 }

@@ -83,7 +83,17 @@ export class StorageSource implements DataSource {
     // a read of a target or a namespace keeps only the selected series' rows (the same keys)
     const only: ReadonlySet<string> = new Set(wanted.keys());
     for (const filter of readPlan(refs)) {
-      const request = { filter, fromMs, toMs, tier, limit: budget + 1, sketches, signal, rawFields: PROM_RAW_FIELDS };
+      const request = {
+        filter,
+        fromMs,
+        toMs,
+        tier,
+        limit: budget + 1,
+        sketches,
+        signal,
+        rawFields: PROM_RAW_FIELDS,
+        numeric: true,
+      };
       const result = await this.storage.query(filter.poller === undefined ? { ...request, only } : request);
       if (result.truncated) {
         throw new PromError(
@@ -127,17 +137,10 @@ function addSeries(result: QueryResult, wanted: Map<string, SeriesRef>, out: Ser
   for (const s of result.series) {
     const ref = wanted.get(keyOf(s.namespace, s.target, s.poller));
     if (!ref) continue;
-    if (s.samples) {
-      const numeric = s.samples.filter((p) => p.valid && (p.kind === "gauge" || p.kind === "counter"));
-      const ts = new Float64Array(numeric.length);
-      const values = new Float64Array(numeric.length);
-      for (let i = 0; i < numeric.length; i++) {
-        const p = numeric[i];
-        ts[i] = p.ts;
-        values[i] = p.kind === "counter" ? Number(p.counter) : p.value!;
-      }
-      taken += s.samples.length;
-      if (numeric.length > 0) out.push({ tier: "raw", labels: ref.labels, ts, values } satisfies RawData);
+    if (s.numeric) {
+      const { ts, values } = s.numeric;
+      taken += ts.length;
+      if (ts.length > 0) out.push({ tier: "raw", labels: ref.labels, ts, values } satisfies RawData);
     } else if (s.points && result.tier !== "raw") {
       const pts = s.points.filter((p) => p.kind !== VALUE_KIND_CODE.text && p.agg.count > 0);
       const n = pts.length;

@@ -19,7 +19,7 @@ import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { Head } from "../head/head.ts";
 import type { Chunk } from "../head/raw_log.ts";
 import { VALUE_KIND_BY_CODE } from "../model/aggregate.ts";
-import { KIND_BY_CODE } from "../model/sample.ts";
+import { KIND_BY_CODE, KIND_CODE } from "../model/sample.ts";
 import { type AggregateTier, bucketMs, bucketStart, finerTier, isAggregateTier, type Tier } from "../model/tier.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import { join } from "../platform/path.ts";
@@ -79,6 +79,12 @@ export interface QueryRequest {
    * before they become points (a PromQL selector reads a device's file rows once, for a few of its series).
    */
   only?: ReadonlySet<string>;
+  /**
+   * Raw tier: answer each series' valid gauge and counter samples as {@link SeriesResult.numeric} (typed
+   * arrays, counters as numbers) instead of a `samples` object per sample; text and invalid samples are
+   * left out, and only the samples kept count toward `limit`. What PromQL reads.
+   */
+  numeric?: boolean;
 }
 
 /** The key of a series in {@link QueryRequest.only}. */
@@ -107,6 +113,15 @@ export interface SeriesResult {
   kind?: string;
   points?: AggRow[];
   samples?: RawPoint[];
+  /** Raw tier with {@link QueryRequest.numeric}: the valid gauge and counter samples. */
+  numeric?: NumericSamples;
+}
+
+/** Valid gauge and counter samples (counters as numbers), ascending by time. */
+export interface NumericSamples {
+  /** Unix ms. */
+  ts: Float64Array;
+  values: Float64Array;
 }
 
 /** The answer. */
@@ -142,12 +157,16 @@ export async function runQuery(view: QueryView, req: QueryRequest): Promise<Quer
   let budget = req.limit;
   for (const s of [...grouped.values()].sort(bySeries)) {
     const items = s.points ?? s.samples ?? [];
-    if (items.length > budget) {
+    if (s.numeric && s.numeric.ts.length > budget) {
+      s.numeric = { ts: s.numeric.ts.subarray(0, budget), values: s.numeric.values.subarray(0, budget) };
+      result.truncated = true;
+    } else if (items.length > budget) {
       items.length = budget;
       result.truncated = true;
     }
-    budget -= items.length;
-    if (items.length > 0) result.series.push(s);
+    const length = s.numeric?.ts.length ?? items.length;
+    budget -= length;
+    if (length > 0) result.series.push(s);
     if (budget <= 0 && result.truncated) break;
   }
   return result;
@@ -174,6 +193,7 @@ const keyOf = (ns: string, t: string, p: string) => `${ns}\u0000${t}\u0000${p}`;
 // ---------------------------------------------------------------- raw
 
 async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult): Promise<Map<string, SeriesResult>> {
+  if (req.numeric) return numericSeries(view, req, result);
   const out = new Map<string, SeriesResult>();
   const { head } = view;
   const memoryOnly = req.fromMs >= head.raw.coverageStart;
@@ -192,40 +212,132 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
   }
   if (!memoryOnly) {
     for (const f of filesFor(view, "raw", req.fromMs, req.toMs)) {
-      if (!view.cache || (req.filter.target === undefined && !view.only)) {
-        // not cached (a namespace, every series): the file's batches are kept one by one, never joined into
-        // one copy of every row read; added once the whole file was read
-        const path = join(view.dataDir, f.path);
-        const batches = await readSafely(view, f, result, async () => {
-          const kept: RawColumns[] = [];
-          const options = { series: req.filter, fromMs: req.fromMs, toMs: req.toMs, columns: req.rawFields };
-          for await (const batch of iterateRawFile(view.fs, path, options)) kept.push(batch);
-          return kept;
-        });
-        for (const batch of batches ?? []) addRawColumns(out, batch);
-        continue;
-      }
-      const cols = await readSafely(
-        view,
-        f,
-        result,
-        () =>
-          cachedRead<RawColumns, RawField>(
-            view,
-            f,
-            req.filter,
-            req.fromMs,
-            req.toMs,
-            req.rawFields,
-            "ts",
-            (o) => iterateRawFile(view.fs, o.path, o),
-          ),
-      );
-      if (cols) addRawColumns(out, only(cols, view.only));
+      for (const batch of await rawFileColumns(view, req, f, result)) addRawColumns(out, batch);
     }
   }
   for (const s of out.values()) s.samples!.sort((a, b) => a.ts - b.ts);
   return out;
+}
+
+/** A series' valid numeric samples while they are gathered (time and value in arrival order). */
+interface NumericRun {
+  series: SeriesResult;
+  ts: number[];
+  values: number[];
+}
+
+/**
+ * {@link rawSeries} for {@link QueryRequest.numeric}: the valid gauge and counter samples of each series as
+ * two typed arrays, with no object per sample.
+ */
+async function numericSeries(
+  view: QueryView,
+  req: QueryRequest,
+  result: QueryResult,
+): Promise<Map<string, SeriesResult>> {
+  const runs = new Map<string, NumericRun>();
+  const { head } = view;
+  const memoryOnly = req.fromMs >= head.raw.coverageStart;
+  const minPos = memoryOnly ? head.raw.start : head.raw.flushedPos;
+  for (const id of head.series.matching(req.filter)) {
+    const [namespace, target, poller] = head.series.names(id);
+    const key = keyOf(namespace, target, poller);
+    if (view.only && !view.only.has(key)) continue;
+    const run: NumericRun = { series: { namespace, target, poller }, ts: [], values: [] };
+    for (const pos of head.raw.positionsOf(id, minPos)) {
+      const { chunk, i } = head.raw.locate(pos);
+      const ts = chunk.ts[i], kind = chunk.kind[i];
+      if (ts < req.fromMs || ts >= req.toMs || (chunk.flags[i] & 1) !== 1) continue;
+      if (kind === KIND_CODE.gauge) run.values.push(chunk.value[i]);
+      else if (kind === KIND_CODE.counter) run.values.push(Number(chunk.big?.get(i) ?? chunk.value[i]));
+      else continue;
+      run.ts.push(ts);
+    }
+    run.ts.reverse();
+    run.values.reverse();
+    runs.set(key, run);
+  }
+  if (!memoryOnly) {
+    for (const f of filesFor(view, "raw", req.fromMs, req.toMs)) {
+      for (const batch of await rawFileColumns(view, req, f, result)) addNumericColumns(runs, batch);
+    }
+  }
+  const out = new Map<string, SeriesResult>();
+  for (const [key, run] of runs) {
+    run.series.numeric = numericOf(run.ts, run.values);
+    out.set(key, run.series);
+  }
+  return out;
+}
+
+function addNumericColumns(runs: Map<string, NumericRun>, c: RawColumns): void {
+  let run: NumericRun | undefined;
+  for (let i = 0; i < c.length; i++) {
+    // a file's rows are sorted by series: look the series up only where it changes
+    const s = run?.series;
+    if (!s || s.poller !== c.poller[i] || s.target !== c.target[i] || s.namespace !== c.namespace[i]) {
+      const key = keyOf(c.namespace[i], c.target[i], c.poller[i]);
+      run = runs.get(key);
+      if (!run) {
+        const series = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i] };
+        runs.set(key, run = { series, ts: [], values: [] });
+      }
+    }
+    if (c.valid[i] !== 1) continue;
+    const kind = c.kind[i];
+    if (kind === KIND_CODE.gauge) run!.values.push(c.value[i]);
+    else if (kind === KIND_CODE.counter) run!.values.push(Number(c.counter[i] ?? 0n));
+    else continue;
+    run!.ts.push(c.ts[i]);
+  }
+}
+
+/** The samples as typed arrays, ascending by time (sorted when memory and files came out of order). */
+function numericOf(ts: number[], values: number[]): NumericSamples {
+  const n = ts.length;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = ts[i - 1] <= ts[i];
+  if (sorted) return { ts: Float64Array.from(ts), values: Float64Array.from(values) };
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ts[a] - ts[b]);
+  const out = { ts: new Float64Array(n), values: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    out.ts[i] = ts[order[i]];
+    out.values[i] = values[order[i]];
+  }
+  return out;
+}
+
+/** The rows of raw file `f` the request reads (its selected series' only, with a selection), in batches. */
+async function rawFileColumns(view: QueryView, req: QueryRequest, f: TierFile, result: QueryResult) {
+  if (!view.cache || (req.filter.target === undefined && !view.only)) {
+    // not cached (a namespace, every series): the file's batches are kept one by one, never joined into
+    // one copy of every row read
+    const path = join(view.dataDir, f.path);
+    const batches = await readSafely(view, f, result, async () => {
+      const kept: RawColumns[] = [];
+      const options = { series: req.filter, fromMs: req.fromMs, toMs: req.toMs, columns: req.rawFields };
+      for await (const batch of iterateRawFile(view.fs, path, options)) kept.push(batch);
+      return kept;
+    });
+    return batches ?? [];
+  }
+  const cols = await readSafely(
+    view,
+    f,
+    result,
+    () =>
+      cachedRead<RawColumns, RawField>(
+        view,
+        f,
+        req.filter,
+        req.fromMs,
+        req.toMs,
+        req.rawFields,
+        "ts",
+        (o) => iterateRawFile(view.fs, o.path, o),
+      ),
+  );
+  return cols ? [only(cols, view.only)] : [];
 }
 
 function pointOfChunk(chunk: Chunk, i: number): RawPoint {

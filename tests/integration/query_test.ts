@@ -458,3 +458,31 @@ test("a namespace read of selected series is cached for exactly those series and
   assert.equal(storage.readCache.stats().entries, entries);
   await storage.close();
 });
+
+test("numeric: a raw answer's valid gauge and counter samples as typed arrays, from files and memory, in order", async () => {
+  const { storage, clock } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow(); // 10:00 and 10:05 in Parquet
+  clock.set(T0 + 20 * MIN);
+  await ingest(storage, 11, 20); // the rest in memory
+  await storage.ingest(SampleBatch.of([{ ...gauge("prod", "r1", "cpu.load", T0 + 20 * MIN, 99), valid: false }]));
+  const request = { filter: { namespace: "prod" }, fromMs: T0, toMs: T0 + 30 * MIN, tier: "raw" as const, limit: 1e6 };
+  const objects = await storage.query(request);
+  const numeric = await storage.query({ ...request, numeric: true });
+  assert.equal(numeric.series.length, objects.series.length);
+  for (const [i, s] of objects.series.entries()) {
+    const valid = s.samples!.filter((p) => p.valid && (p.kind === "gauge" || p.kind === "counter"));
+    assert.ok(valid.length < s.samples!.length || s.poller !== "cpu.load" || s.target !== "r1");
+    assert.deepEqual(Array.from(numeric.series[i].numeric!.ts), valid.map((p) => p.ts));
+    assert.deepEqual(
+      Array.from(numeric.series[i].numeric!.values),
+      valid.map((p) => p.kind === "counter" ? Number(p.counter) : p.value),
+    );
+    assert.equal(numeric.series[i].samples, undefined);
+  }
+  // the limit counts the numeric samples and cuts the typed arrays
+  const cut = await storage.query({ ...request, numeric: true, limit: 25 });
+  assert.equal(cut.truncated, true);
+  assert.equal(cut.series.reduce((n, s) => n + s.numeric!.ts.length, 0), 25);
+  await storage.close();
+});

@@ -181,6 +181,19 @@ test("aggregations, topk, comparisons and duplicate label sets", async () => {
   assert.equal((await instant('{core="1"} > 0', 0, twins) as Vec[]).length, 2); // a filter keeps the names
 });
 
+test("topk and bottomk: the k best at each step, ties to the first in label order, NaN last", async () => {
+  const src = rawSource({ "a.x": [[0, 2]], "b.x": [[0, 7]], "c.x": [[0, 2]], "d.x": [[0, NaN]], "e.x": [[0, 9]] });
+  const pollers = async (q: string) => (await instant(q, 0, src) as Vec[]).map((s) => labelValue(s.labels, "poller"));
+  assert.deepEqual((await pollers('topk(2, {target="t"})')).sort(), ["b.x", "e.x"]);
+  assert.deepEqual((await pollers('topk(4, {target="t"})')).sort(), ["a.x", "b.x", "c.x", "e.x"]);
+  // a tie at the k-th place: the first in label order
+  assert.deepEqual((await pollers('bottomk(1, {target="t"})')).sort(), ["a.x"]);
+  assert.deepEqual((await pollers('topk(3, {target="t"})')).sort(), ["a.x", "b.x", "e.x"]);
+  // NaN comes last for both
+  assert.deepEqual((await pollers('bottomk(4, {target="t"})')).sort(), ["a.x", "b.x", "c.x", "e.x"]);
+  assert.deepEqual((await pollers('topk(5, {target="t"})')).length, 5);
+});
+
 test("aggregate tiers: exact count/sum/min/max, sketch quantiles, rates; kinds that cannot answer are left out", async () => {
   const accuracy = 0.01;
   const bucket = (values: number[]) => {
