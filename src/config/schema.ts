@@ -52,6 +52,8 @@ export interface Config {
     enabled: boolean;
     thresholds: { warning: number; critical: number; emergency: number };
     recovery: { hysteresis: number; cooldownMs: number };
+    /** Longest a request waits for room before it is refused (0: refused at once). */
+    maxWaitMs: number;
   };
   query: { memoryLimitBytes: number; timeoutMs: number; maxRows: number };
   server: {
@@ -393,14 +395,16 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: "backpressure.thresholds.critical",
     kind: "fraction",
     default: 0.85,
-    doc: "Buffer usage that raises level critical: large batches are refused with 429.",
+    doc:
+      "Buffer usage that raises level critical: a request that would bring the buffer to the emergency threshold waits for room (backpressure.max_wait), then is refused with 429.",
     set: (c, v) => (c.backpressure.thresholds.critical = v),
   }),
   spec<number>({
     key: "backpressure.thresholds.emergency",
     kind: "fraction",
     default: 0.95,
-    doc: "Buffer usage that raises level emergency: every ingest request is refused with 429.",
+    doc:
+      "Buffer usage that raises level emergency: no request is taken in until a flush makes room; each waits (backpressure.max_wait) before its body is read, then is refused with 429.",
     set: (c, v) => (c.backpressure.thresholds.emergency = v),
   }),
   spec<number>({
@@ -416,6 +420,15 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: "10s",
     doc: "Minimum time a level is held before it may be lowered.",
     set: (c, v) => (c.backpressure.recovery.cooldownMs = v),
+  }),
+  spec<number>({
+    key: "backpressure.max_wait",
+    kind: "duration",
+    default: "3s",
+    min: 0,
+    doc:
+      "Longest an ingest request waits for room (a flush draining the buffer, memory given back) before it is refused with 429 + Retry-After. Requests wait in arrival order, before their body is read when there is no room at all; 0 refuses at once. Keep it below your senders' timeouts (Telegraf: 5 s).",
+    set: (c, v) => (c.backpressure.maxWaitMs = v),
   }),
   spec<number>({
     key: "query.memory_limit",
@@ -564,6 +577,7 @@ export function blankConfig(): Config {
       enabled: false,
       thresholds: { warning: 0, critical: 0, emergency: 0 },
       recovery: { hysteresis: 0, cooldownMs: 0 },
+      maxWaitMs: 0,
     },
     query: { memoryLimitBytes: 0, timeoutMs: 0, maxRows: 0 },
     server: {

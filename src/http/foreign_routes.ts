@@ -53,8 +53,8 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
   const gate: IngestGate = { active: 0 };
 
   /** Stores a decoded batch; answers the backpressure header, if any. */
-  const store = async (batch: SampleBatch): Promise<Record<string, string>> => {
-    if (batch.length > 0) await storage.ingest(batch);
+  const store = async (batch: SampleBatch, deadline: number): Promise<Record<string, string>> => {
+    if (batch.length > 0) await storage.ingest(batch, deadline);
     const level = storage.backpressure;
     return level === "none" ? {} : { "x-stalker-backpressure": level };
   };
@@ -82,9 +82,9 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
         );
       }
       const database = version === 1 ? q.db : q.bucket;
-      return await receiveBody(c, storage, gate, async (body) => {
+      return await receiveBody(c, storage, gate, async (body, deadline) => {
         const batch = parseLineProtocol(body, mapper, { database, precision, ...now() });
-        return c.body(null, 204, { ...influxHeaders, ...await store(batch) });
+        return c.body(null, 204, { ...influxHeaders, ...await store(batch, deadline) });
       });
     } catch (err) {
       return influxError(err, version);
@@ -121,9 +121,9 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
           "remote-write 2.0 is not supported: send remote-write 1.0 (prometheus.WriteRequest)",
         );
       }
-      return await receiveBody(c, storage, gate, async (body) => {
+      return await receiveBody(c, storage, gate, async (body, deadline) => {
         const { batch, stats } = remote.decode(body, now());
-        const headers = await store(batch);
+        const headers = await store(batch, deadline);
         if (stats.exemplars > 0) headers["x-stalker-ignored-exemplars"] = String(stats.exemplars);
         if (stats.histograms > 0) headers["x-stalker-ignored-histograms"] = String(stats.histograms);
         return c.body(null, 204, headers);
@@ -136,10 +136,10 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
   // collectd's write_http plugin, Format "JSON": errors and answers are ours (collectd only logs them)
   app.post("/collectd", (c) => {
     authorize(c, authToken, undefined);
-    return receiveBody(c, storage, gate, async (body) => {
+    return receiveBody(c, storage, gate, async (body, deadline) => {
       const batch = parseCollectd(body, mapper, now());
       const { accepted, duplicates, conflicts } = batch.length > 0
-        ? await storage.ingest(batch)
+        ? await storage.ingest(batch, deadline)
         : { accepted: 0, duplicates: 0, conflicts: 0 };
       const level = storage.backpressure;
       return c.json(

@@ -39,7 +39,7 @@ export async function receiveBody<T>(
   c: Context,
   storage: Storage,
   gate: IngestGate,
-  work: (body: Uint8Array) => Promise<T>,
+  work: (body: Uint8Array, deadline: number) => Promise<T>,
   decodeBody: (raw: Uint8Array, encoding: string | null, limit: number) => Uint8Array = decodeContent,
 ): Promise<T> {
   storage.assertReady();
@@ -48,31 +48,31 @@ export async function receiveBody<T>(
       "retry-after": "1",
     });
   }
-  storage.admitEarly();
-  const limit = storage.config.server.maxBodyBytes;
-  const declared = Number(c.req.header("content-length") ?? NaN);
-  // a body's share of the memory budget: what it is, plus what it decodes to; a body of unknown
-  // length (chunked, gzip) reserves a first step and the rest once its size is known
+  gate.active++; // counted while it waits for room too: at most MAX_CONCURRENT_INGEST requests are held
   let reserved = 0;
-  const reserve = (bytes: number) => {
-    if (!storage.memory.reserveBody(bytes)) {
-      throw new HttpError(
-        429,
-        "overloaded",
-        `Request bodies in flight fill their share of server.memory_limit (${storage.plan.bodiesBytes} bytes); retry`,
-        { "retry-after": "1" },
-      );
-    }
-    reserved += bytes;
-  };
-  reserve(Math.min(Number.isFinite(declared) ? declared : UNKNOWN_LENGTH_STEP, limit) * BODY_EXPANSION);
-  gate.active++;
   try {
+    const deadline = await storage.admitEarly();
+    const limit = storage.config.server.maxBodyBytes;
+    const declared = Number(c.req.header("content-length") ?? NaN);
+    // a body's share of the memory budget: what it is, plus what it decodes to; a body of unknown
+    // length (chunked, gzip) reserves a first step and the rest once its size is known
+    const reserve = (bytes: number) => {
+      if (!storage.memory.reserveBody(bytes)) {
+        throw new HttpError(
+          429,
+          "overloaded",
+          `Request bodies in flight fill their share of server.memory_limit (${storage.plan.bodiesBytes} bytes); retry`,
+          { "retry-after": "1" },
+        );
+      }
+      reserved += bytes;
+    };
+    reserve(Math.min(Number.isFinite(declared) ? declared : UNKNOWN_LENGTH_STEP, limit) * BODY_EXPANSION);
     const raw = await readBody(c.req.raw, limit, BODY_DEADLINE_MS, storage.clock);
     const body = decodeBody(raw, c.req.header("content-encoding") ?? null, limit);
     if (body.length * BODY_EXPANSION > reserved) reserve(body.length * BODY_EXPANSION - reserved);
     storage.assertReady();
-    return await work(body);
+    return await work(body, deadline);
   } finally {
     gate.active--;
     storage.memory.releaseBody(reserved);
@@ -84,12 +84,12 @@ export function ingestHandler(storage: Storage, clock: Clock): (c: Context) => P
   const gate: IngestGate = { active: 0 };
   const pool = new BatchPool();
   return (c) =>
-    receiveBody(c, storage, gate, async (body) => {
+    receiveBody(c, storage, gate, async (body, deadline) => {
       const type = mediaType(c.req.header("content-type"));
       const batch = decode(type, body, clock.now(), storage.scanContext(), pool);
       let result;
       try {
-        result = await storage.ingestScanned(batch);
+        result = await storage.ingestScanned(batch, deadline);
       } finally {
         pool.give(batch); // nothing holds a batch once its ingest settled (stored, or refused leaving no trace)
       }

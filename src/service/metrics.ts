@@ -79,6 +79,18 @@ export function registerMetrics(s: StorageView, m: Metrics): void {
     "gauge",
     () => LEVELS.indexOf(s.backpressure),
   );
+  m.collected(
+    "stalker_ingest_waiting_requests",
+    "Ingest requests waiting for room now (backpressure.max_wait).",
+    "gauge",
+    () => s.waiting.length,
+  );
+  m.collected(
+    "stalker_ingest_waited_requests_total",
+    "Ingest requests that waited for room, by outcome: admitted, or refused with 429 when backpressure.max_wait passed.",
+    "counter",
+    () => [[{ outcome: "admitted" }, s.waiting.counts.admitted], [{ outcome: "refused" }, s.waiting.counts.timedOut]],
+  );
   m.collected("stalker_tier_files", "Live Parquet files per tier.", "gauge", () => perTier(core(), (f) => f.length));
   m.collected(
     "stalker_tier_bytes",

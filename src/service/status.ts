@@ -65,6 +65,8 @@ export async function buildStatus(storage: StorageView, b: Basics): Promise<Stat
     level: storage.backpressure,
     refused_critical: storage.admission.refused.critical,
     refused_emergency: storage.admission.refused.emergency,
+    waiting: storage.waiting.length,
+    waited: storage.waiting.counts.waited,
   };
   const proc = readProcessStats();
   report.memory = {

@@ -47,7 +47,14 @@ export interface StatusReport {
     aggregate_memory_bytes: number;
     series: number;
   };
-  backpressure?: { level: string; refused_critical: number; refused_emergency: number };
+  backpressure?: {
+    level: string;
+    refused_critical: number;
+    refused_emergency: number;
+    /** Ingest requests waiting for room now, and all that waited. */
+    waiting: number;
+    waited: number;
+  };
   memory?: {
     limit_bytes: number;
     resident_bytes: number;

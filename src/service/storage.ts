@@ -9,7 +9,7 @@ import { type Config, maxSampleAgeMs } from "../config/schema.ts";
 import type { SeriesEntry } from "../head/series.ts";
 import { pinClosed } from "../head/head.ts";
 import { MEMORY_COSTS, type MemoryPlan, planMemory } from "../config/memory_budget.ts";
-import { Admission, type Level } from "../ingest/admission.ts";
+import { Admission, type Level, WaitQueue } from "../ingest/admission.ts";
 import { residentBytes } from "../platform/process_stats.ts";
 import { collectGarbage } from "../platform/runtime.ts";
 import { MemoryMonitor } from "./memory.ts";
@@ -104,6 +104,12 @@ export class Storage implements StorageView {
   private sqlEngine: SqlEngine | null = null;
   private diskCheckedAt = 0;
   readonly admission: Admission;
+  /** Ingest requests waiting for room (`backpressure.max_wait`). */
+  readonly waiting: WaitQueue;
+  /** Samples of requests let in and not yet in the head's unflushed count (or refused). */
+  private pendingSamples = 0;
+  /** How long the last flush took (ms): what a request refused for a full buffer is told to wait. */
+  private lastFlushMs = 2_000;
   /** How `server.memory_limit` is shared (see src/config/memory_budget.ts). */
   readonly plan: MemoryPlan;
   /** Rows decoded from tier files by queries, for the next ones (its share of the plan). */
@@ -137,6 +143,7 @@ export class Storage implements StorageView {
     this.readCache = new ReadCache(this.plan.queryCacheBytes);
     this.reserve = new DiskReserve(deps.fs, config.dataDir, config.ingestion.diskReserveBytes, deps.log);
     this.admission = new Admission(config.backpressure, this.plan.bufferSamples, deps.clock);
+    this.waiting = new WaitQueue(deps.clock);
     this.memory = new MemoryMonitor(this.plan, {
       residentBytes: deps.residentBytes ?? residentBytes,
       now: () => deps.clock.now(),
@@ -351,51 +358,75 @@ export class Storage implements StorageView {
   }
 
   /**
-   * Refuses a request before its body is read when ingest is refused anyway (backpressure level
-   * emergency, by memory or by the buffer): under a flood, reading and decoding bodies only to refuse
-   * them is the garbage that pushes memory further.
+   * Admission before a request's body is read: when there is no room at all (the buffer or memory at
+   * the emergency threshold), the request waits for room, its body unread in the socket (under a flood,
+   * reading and decoding bodies only to hold or refuse them is the garbage that pushes memory further),
+   * and is refused with 429 after `backpressure.max_wait`. Resolves the request's deadline, for
+   * {@link ingestScanned}.
    */
-  admitEarly(): void {
+  async admitEarly(): Promise<number> {
     this.assertReady();
-    const core = this.core;
+    const deadline = this.deps.clock.now() + this.config.backpressure.maxWaitMs;
     try {
-      this.admission.admit(core.head.raw.unflushed, 0, this.memory.usage());
+      await this.admit(0, 0, deadline);
     } catch (err) {
       this.ingestCounters.requests++;
       this.ingestCounters.rejectedRequests++;
       throw err;
     }
+    return deadline;
+  }
+
+  /**
+   * Waits until a request of `size` samples adding `incoming` of the memory budget fits (taking its
+   * room in the buffer), or throws the 429 at `deadline`.
+   */
+  private async admit(size: number, incoming: number, deadline: number): Promise<void> {
+    const core = this.core;
+    const fits = () =>
+      this.admission.fits(core.head.raw.unflushed + this.pendingSamples, size, this.memory.usage(), incoming);
+    const take = () => (this.pendingSamples += size);
+    if (await this.waiting.wait(fits, take, deadline)) return;
+    this.assertReady();
+    const buffer = Math.min(10_000, Math.max(1_000, Math.ceil(this.lastFlushMs / 1_000) * 1_000));
+    throw this.admission.refusal(core.head.raw.unflushed + this.pendingSamples, size, incoming, buffer);
   }
 
   /**
    * Stores a validated batch: admission, duplicate check, WAL (durability point per sync mode), head.
    * Resolves once the new samples are durable, with how many were new and how many were skipped as
    * already stored (see `ingest/dedup.ts`); rejects leaving no trace. Its series are resolved once it
-   * is admitted.
+   * is admitted. A batch that does not fit waits for room until `deadline` (default: `backpressure.max_wait`
+   * from now).
    */
-  ingest(batch: SampleBatch): Promise<IngestResult> {
-    return this.store(batch, (b) => this.core.head.series.resolveBatch(b));
+  ingest(batch: SampleBatch, deadline?: number): Promise<IngestResult> {
+    return this.store(batch, (b) => this.core.head.series.resolveBatch(b), deadline);
   }
 
   /** {@link ingest} of a batch decoded with {@link scanContext}: its `seriesId` are this storage's already. */
-  ingestScanned(batch: SampleBatch): Promise<IngestResult> {
-    return this.store(batch, () => {});
+  ingestScanned(batch: SampleBatch, deadline?: number): Promise<IngestResult> {
+    return this.store(batch, () => {}, deadline);
   }
 
-  private async store(batch: SampleBatch, resolve: (b: SampleBatch) => void): Promise<IngestResult> {
+  private async store(
+    batch: SampleBatch,
+    resolve: (b: SampleBatch) => void,
+    deadline = this.deps.clock.now() + this.config.backpressure.maxWaitMs,
+  ): Promise<IngestResult> {
     this.assertReady();
     const core = this.core;
     this.ingestCounters.requests++;
     let claim: Claim | null = null;
+    let pending = 0;
     this.ingestsInFlight++; // synchronously with the decoder's resolving (see expireIdle)
     try {
       await this.checkDisk();
-      this.admission.admit(
-        core.head.raw.unflushed,
+      await this.admit(
         batch.length,
-        this.memory.usage(),
         this.memory.bodyShare(batch.length * MEMORY_COSTS.rawSample),
+        deadline,
       );
+      pending = batch.length;
       resolve(batch);
       claim = await this.dedup.claim(batch, this.coldLookup);
       const c = claim;
@@ -409,6 +440,7 @@ export class Storage implements StorageView {
       throw err;
     } finally {
       this.ingestsInFlight--;
+      this.pendingSamples -= pending;
     }
     this.ingestCounters.samples += claim.fresh.length;
     this.ingestCounters.duplicates += claim.duplicates;
@@ -525,7 +557,8 @@ export class Storage implements StorageView {
         }
       };
       const report = await this.job("flush", runFlush, (r) => ({ reason, ...r }), { reason });
-      core.log.info("flushed", { reason, ...report, ms: core.clock.now() - started });
+      this.lastFlushMs = core.clock.now() - started;
+      core.log.info("flushed", { reason, ...report, ms: this.lastFlushMs });
       this.flushFailing(null);
       // a flush leaves some garbage on this thread (its job's small parts, the answer's files): a hint to
       // collect it, not a synchronous full collection, which stalled every request for 40-900 ms on the
@@ -533,6 +566,7 @@ export class Storage implements StorageView {
       collectGarbage("hint");
       this.expireIdle();
       this.admission.update(core.head.raw.unflushed, this.memory.usage());
+      this.waiting.wake(); // the buffer has room again: let the waiting requests in now
       return report;
     } catch (err) {
       core.log.error("flush failed; the data stays in memory and the WAL and is retried", { reason, error: err });
@@ -725,6 +759,7 @@ export class Storage implements StorageView {
     every(MEMORY_CHECK_MS, () => {
       this.memory.relieve();
       this.admission.update(this.core.head.raw.unflushed, this.memory.usage());
+      this.waiting.wake();
       return Promise.resolve();
     });
   }
@@ -767,6 +802,7 @@ export class Storage implements StorageView {
     const wasReady = this.stateValue === "ready";
     this.stateValue = "stopping";
     this.background?.abort();
+    this.waiting.close(new UnavailableError("Cannot serve: shutting down"));
     await this.sqlEngine?.release().catch(() => {});
     if (wasReady && this.coreValue) {
       try {

@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { MemoryPlan } from "../config/memory_budget.ts";
-import type { Admission, Level } from "../ingest/admission.ts";
+import type { Admission, Level, WaitQueue } from "../ingest/admission.ts";
 import type { ReadCache } from "../query/read_cache.ts";
 import type { Core } from "./core.ts";
 import type { MemoryMonitor } from "./memory.ts";
@@ -37,6 +37,7 @@ export interface StorageView {
   readonly state: StorageState;
   readonly backpressure: Level;
   readonly admission: Admission;
+  readonly waiting: WaitQueue;
   readonly plan: MemoryPlan;
   readonly memory: MemoryMonitor;
   readonly ingestCounters: Readonly<IngestCounters>;

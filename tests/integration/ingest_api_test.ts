@@ -5,7 +5,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { SampleBatchSchema, SampleSchema } from "../../src/gen/stalker_pb.ts";
 import { createApp } from "../../src/http/app.ts";
 import { silentLogger } from "../../src/platform/log.ts";
-import { memStorage } from "../helpers.ts";
+import { memStorage, until } from "../helpers.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 
@@ -374,24 +374,74 @@ test("507 with Retry-After when the disk is full, and ingest resumes when space 
   await storage.close();
 });
 
-test("429 with Retry-After at backpressure level emergency", async () => {
-  const { post, storage } = await setup("ingestion:\n  flush: { max_buffer_size: 1000 }\n");
+const fill = (n: number, t0: number) =>
+  JSON.stringify(
+    Array.from({ length: n }, (_, i) => ({ namespace: "n", target: "t", poller: `p${i}`, timestamp_ms: t0, value: i })),
+  );
+
+test("at backpressure level emergency a request waits backpressure.max_wait for room, then gets 429 with Retry-After", async () => {
+  const { post, storage, clock } = await setup("ingestion:\n  flush: { max_buffer_size: 1000 }\n");
   storage.core.head.raw.flushedPos = 0;
-  const batch = (n: number, t0: number) =>
-    JSON.stringify(
-      Array.from(
-        { length: n },
-        (_, i) => ({ namespace: "n", target: "t", poller: `p${i}`, timestamp_ms: t0, value: i }),
-      ),
-    );
   // fill to 96 % without letting a flush drain it
   storage.flushNow = () => Promise.resolve(null);
-  assert.equal((await post(batch(960, NOW - 1000), json)).status, 200);
-  const res = await post(batch(1, NOW), json);
+  assert.equal((await post(fill(960, NOW - 1000), json)).status, 200);
+  const answer = post(fill(1, NOW), json);
+  await until(() => storage.waiting.length === 1, "the request to wait");
+  clock.advance(2_900);
+  assert.equal(storage.waiting.length, 1, "still waiting before backpressure.max_wait (3 s)");
+  clock.advance(100);
+  const res = await answer;
   assert.equal(res.status, 429);
   assert.ok(Number(res.headers.get("retry-after")) >= 1);
   assert.match((await res.json()).error.message, /backpressure level emergency/);
+  assert.equal(storage.ingestCounters.samples, 960, "the refused request left no trace");
+  assert.equal(storage.admission.refused.emergency, 1);
   await storage.close();
+});
+
+test("a request waiting for room is let in as soon as a flush drains the buffer: no 429", async () => {
+  const { post, storage, clock } = await setup("ingestion:\n  flush: { max_buffer_size: 1000 }\n");
+  const flushNow = storage.flushNow.bind(storage);
+  storage.flushNow = () => Promise.resolve(null); // no flush by itself
+  assert.equal((await post(fill(960, NOW - 1000), json)).status, 200);
+  const answers = [post(fill(500, NOW), json), post(fill(10, NOW + 1), json)];
+  await until(() => storage.waiting.length === 2, "both requests to wait");
+  clock.advance(1_000);
+  assert.equal(storage.waiting.length, 2);
+  await flushNow("test");
+  const [a, b] = await Promise.all(answers);
+  assert.deepEqual([a.status, b.status], [200, 200]);
+  assert.equal((await a.json()).accepted, 500);
+  assert.equal(storage.ingestCounters.samples, 1470);
+  assert.deepEqual(storage.waiting.counts, { waited: 2, admitted: 2, timedOut: 0 });
+  assert.equal(storage.admission.refused.emergency + storage.admission.refused.critical, 0);
+  await storage.close();
+});
+
+test("with backpressure.max_wait 0 a request that does not fit is refused at once", async () => {
+  const { post, storage } = await setup(
+    "ingestion:\n  flush: { max_buffer_size: 1000 }\nbackpressure:\n  max_wait: 0s\n",
+  );
+  storage.flushNow = () => Promise.resolve(null);
+  assert.equal((await post(fill(900, NOW - 1000), json)).status, 200);
+  const res = await post(fill(100, NOW), json);
+  assert.equal(res.status, 429, "900 + 100 would reach the emergency threshold (95 %)");
+  assert.match(
+    (await res.json()).error.message,
+    /Cannot accept 100 samples now: backpressure level critical \(900 unflushed samples of 1000\)/,
+  );
+  assert.equal((await post(fill(40, NOW), json)).status, 200, "a request that fits is taken");
+  await storage.close();
+});
+
+test("shutdown answers a waiting request 503, not 429", async () => {
+  const { post, storage } = await setup("ingestion:\n  flush: { max_buffer_size: 1000 }\n");
+  storage.flushNow = () => Promise.resolve(null);
+  assert.equal((await post(fill(960, NOW - 1000), json)).status, 200);
+  const answer = post(fill(1, NOW), json);
+  await until(() => storage.waiting.length === 1, "the request to wait");
+  await storage.close();
+  assert.equal((await answer).status, 503);
 });
 
 for (const mode of ["fsync", "async"]) {

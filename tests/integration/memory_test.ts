@@ -11,7 +11,7 @@ import { SampleBatch } from "../../src/model/batch.ts";
 import { gauge } from "../../src/model/sample.ts";
 import { FakeClock } from "../../src/platform/clock.ts";
 import { silentLogger } from "../../src/platform/log.ts";
-import { memStorage } from "../helpers.ts";
+import { memStorage, until } from "../helpers.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
 const MiB = 2 ** 20;
@@ -45,23 +45,40 @@ const samples = (n: number, minute: number, poller = "cpu") =>
     value: i,
   }));
 
-test("ingest is refused with 429 naming server.memory_limit before resident memory crosses it, and resumes", async () => {
+test("ingest waits for memory, then is refused with 429 naming server.memory_limit before resident memory crosses it", async () => {
   const { storage, post, setResident, clock } = await setup();
   assert.equal((await post(samples(10, 0))).status, 200);
   setResident(250 * MiB); // 98 % of 256 MiB, nothing evictable
-  const refused = await post(samples(10, 1));
+  const answer = post(samples(10, 1));
+  await until(() => storage.waiting.length === 1, "the request to wait");
+  clock.advance(3_000); // backpressure.max_wait
+  const refused = await answer;
   assert.equal(refused.status, 429);
   assert.ok(Number(refused.headers.get("retry-after")) >= 1);
   const body = await refused.json();
   assert.equal(body.error.code, "overloaded");
   assert.match(body.error.message, /server\.memory_limit/);
   assert.equal(storage.ingestCounters.samples, 10, "the refused request left no trace");
-  const unread = await post("not even JSON" as unknown as unknown[]);
-  assert.equal(unread.status, 429, "refused before its body is read or decoded");
+  const unread = post("not even JSON" as unknown as unknown[]);
+  await until(() => storage.waiting.length === 1, "the next request to wait");
+  assert.equal(storage.memory.inflightBodies, 0, "it waits before its body is read");
+  clock.advance(3_000);
+  assert.equal((await unread).status, 429, "refused before its body is read or decoded");
   setResident(100 * MiB);
-  clock.advance(60_000); // past the cooldown
   assert.equal((await post(samples(10, 1))).status, 200);
   assert.equal(storage.ingestCounters.samples, 20);
+  await storage.close();
+});
+
+test("a request waiting for memory is let in once memory is given back", async () => {
+  const { storage, post, setResident } = await setup();
+  setResident(250 * MiB);
+  const answer = post(samples(10, 0));
+  await until(() => storage.waiting.length === 1, "the request to wait");
+  setResident(100 * MiB); // a collection gave memory back; the clock moves 1 s, the queue looks again
+  assert.equal((await answer).status, 200);
+  assert.equal(storage.ingestCounters.samples, 10);
+  assert.equal(storage.admission.refused.emergency + storage.admission.refused.critical, 0);
   await storage.close();
 });
 

@@ -90,7 +90,10 @@ test("remote-write refusals: 400 as text naming the series (never retried), 415 
 });
 
 test("remote-write backpressure is 503 + Retry-After (senders must retry 5xx; 429 is optional for them)", async () => {
-  const { app, storage } = await setup("", "ingestion:\n  flush: { max_buffer_size: 1000 }\n");
+  const { app, storage } = await setup(
+    "",
+    "ingestion:\n  flush: { max_buffer_size: 1000 }\nbackpressure:\n  max_wait: 0s\n",
+  );
   storage.core.head.raw.flushedPos = 0;
   storage.flushNow = () => Promise.resolve(null);
   const post = (n: number, t: number, name: string) =>

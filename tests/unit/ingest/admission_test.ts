@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../../src/config/load.ts";
-import { Admission, type Level } from "../../../src/ingest/admission.ts";
+import { Admission, type Level, WAIT_TICK_MS, WaitQueue } from "../../../src/ingest/admission.ts";
 import { OverloadedError } from "../../../src/model/errors.ts";
 import { FakeClock } from "../../../src/platform/clock.ts";
 
@@ -68,4 +68,54 @@ test("with backpressure disabled nothing is refused", () => {
   const a = new Admission({ ...cfg, enabled: false }, 1000, new FakeClock(0));
   a.admit(2000, 10, 2);
   assert.equal(a.level, "emergency");
+});
+
+test("fits: a request fits when neither budget would reach emergency; an empty buffer takes any batch", () => {
+  const a = new Admission(cfg, 1000, new FakeClock(0));
+  assert.equal(a.fits(900, 40, 0), true);
+  assert.equal(a.fits(900, 50, 0), false, "950 reaches 95 %");
+  assert.equal(a.fits(0, 5000, 0), true, "a batch larger than the buffer is not refused forever");
+  assert.equal(a.fits(0, 10, 0.9, 0.05), false, "memory with the request's share");
+  assert.equal(a.fits(0, 10, 0.9, 0.04), true);
+});
+
+test("WaitQueue: first come first served, each takes its room before the next looks; deadlines let go", async () => {
+  const clock = new FakeClock(0);
+  const q = new WaitQueue(clock);
+  let room = 0;
+  const order: string[] = [];
+  const ask = (name: string, need: number, deadline: number) =>
+    q.wait(() => room >= need, () => {
+      room -= need;
+      order.push(name);
+    }, deadline).then((ok) => (ok ? name : `${name} refused`));
+  const a = ask("a", 2, 1_000);
+  const b = ask("b", 1, 1_000);
+  const c = ask("c", 1, 100);
+  assert.equal(q.length, 3);
+  room = 1; // b would fit, but a is first
+  clock.advance(WAIT_TICK_MS);
+  assert.deepEqual(order, []);
+  clock.advance(100);
+  assert.equal(await c, "c refused");
+  room = 3;
+  q.wake();
+  assert.deepEqual(await Promise.all([a, b]), ["a", "b"]);
+  assert.deepEqual(order, ["a", "b"]);
+  assert.equal(room, 0);
+  assert.deepEqual(q.counts, { waited: 3, admitted: 2, timedOut: 1 });
+  assert.equal(q.length, 0);
+  clock.advance(WAIT_TICK_MS);
+  assert.equal(clock.pendingTimers, 0, "it stops looking once nobody waits");
+});
+
+test("WaitQueue: nobody waits when it fits now and nobody is ahead; close fails the waiting", async () => {
+  const clock = new FakeClock(0);
+  const q = new WaitQueue(clock);
+  assert.equal(await q.wait(() => true, () => {}, 0), true);
+  assert.equal(await q.wait(() => false, () => {}, 0), false, "past its deadline: no wait at all");
+  const waiting = q.wait(() => false, () => {}, 10_000);
+  q.close(new Error("shutting down"));
+  await assert.rejects(waiting, /shutting down/);
+  assert.equal(q.counts.waited, 1);
 });
