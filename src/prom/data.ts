@@ -38,7 +38,7 @@ export interface AggData {
   sum: Float64Array;
   min: Float64Array;
   max: Float64Array;
-  /** The mergeable aggregates (with sketches when they were asked for). */
+  /** The mergeable aggregates, when sketches were asked for (else empty: only the columns above are read). */
   aggs: Aggregate[];
 }
 

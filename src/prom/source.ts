@@ -141,6 +141,15 @@ function addSeries(result: QueryResult, wanted: Map<string, SeriesRef>, out: Ser
       const { ts, values } = s.numeric;
       taken += ts.length;
       if (ts.length > 0) out.push({ tier: "raw", labels: ref.labels, ts, values } satisfies RawData);
+    } else if (s.stats && result.tier !== "raw") {
+      const { bucket, count, sum, min, max } = s.stats;
+      const width = bucketMs(result.tier);
+      const end = bucket.map((b) => b + width);
+      const rate = s.kind === "rate";
+      taken += bucket.length;
+      if (bucket.length > 0) {
+        out.push({ tier: result.tier, labels: ref.labels, rate, end, count, sum, min, max, aggs: [] });
+      }
     } else if (s.points && result.tier !== "raw") {
       const pts = s.points.filter((p) => p.kind !== VALUE_KIND_CODE.text && p.agg.count > 0);
       const n = pts.length;

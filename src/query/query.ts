@@ -18,7 +18,7 @@ import { type BucketRow, sliceAggregate } from "../aggregate/aggregator_read.ts"
 import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { Head } from "../head/head.ts";
 import type { Chunk } from "../head/raw_log.ts";
-import { VALUE_KIND_BY_CODE } from "../model/aggregate.ts";
+import { VALUE_KIND_BY_CODE, VALUE_KIND_CODE } from "../model/aggregate.ts";
 import { KIND_BY_CODE, KIND_CODE } from "../model/sample.ts";
 import { type AggregateTier, bucketMs, bucketStart, finerTier, isAggregateTier, type Tier } from "../model/tier.ts";
 import type { FileSystem } from "../platform/fs.ts";
@@ -82,7 +82,9 @@ export interface QueryRequest {
   /**
    * Raw tier: answer each series' valid gauge and counter samples as {@link SeriesResult.numeric} (typed
    * arrays, counters as numbers) instead of a `samples` object per sample; text and invalid samples are
-   * left out, and only the samples kept count toward `limit`. What PromQL reads.
+   * left out, and only the samples kept count toward `limit`. Aggregate tiers without `sketches`, where
+   * the tier's files hold the range: {@link SeriesResult.stats} (count, sum, min and max of the non-empty
+   * numeric buckets) instead of `points`. What PromQL reads.
    */
   numeric?: boolean;
 }
@@ -115,6 +117,18 @@ export interface SeriesResult {
   samples?: RawPoint[];
   /** Raw tier with {@link QueryRequest.numeric}: the valid gauge and counter samples. */
   numeric?: NumericSamples;
+  /** Aggregate tiers with {@link QueryRequest.numeric} (without sketches): the non-empty numeric buckets. */
+  stats?: BucketStats;
+}
+
+/** Buckets as columns, ascending by start. */
+export interface BucketStats {
+  /** Bucket start, Unix ms. */
+  bucket: Float64Array;
+  count: Float64Array;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
 }
 
 /** Valid gauge and counter samples (counters as numbers), ascending by time. */
@@ -160,11 +174,16 @@ export async function runQuery(view: QueryView, req: QueryRequest): Promise<Quer
     if (s.numeric && s.numeric.ts.length > budget) {
       s.numeric = { ts: s.numeric.ts.subarray(0, budget), values: s.numeric.values.subarray(0, budget) };
       result.truncated = true;
+    } else if (s.stats && s.stats.bucket.length > budget) {
+      const { bucket, count, sum, min, max } = s.stats;
+      const cut = (a: Float64Array) => a.subarray(0, budget);
+      s.stats = { bucket: cut(bucket), count: cut(count), sum: cut(sum), min: cut(min), max: cut(max) };
+      result.truncated = true;
     } else if (items.length > budget) {
       items.length = budget;
       result.truncated = true;
     }
-    const length = s.numeric?.ts.length ?? items.length;
+    const length = s.numeric?.ts.length ?? s.stats?.bucket.length ?? items.length;
     budget -= length;
     if (length > 0) result.series.push(s);
     if (budget <= 0 && result.truncated) break;
@@ -380,6 +399,9 @@ async function aggregateSeries(
   result: QueryResult,
 ): Promise<Map<string, SeriesResult>> {
   const from = bucketStart(tier, req.fromMs);
+  if (req.numeric && !req.sketches && (tier === "5min" || req.toMs <= view.watermarks[tier])) {
+    return statSeries(view, req.filter, tier, from, req.toMs, memory, result);
+  }
   const rows = await aggRows(view, req.filter, tier, from, req.toMs, memory, result, req.sketches ?? false);
   const out = new Map<string, SeriesResult>();
   let s: SeriesResult | undefined;
@@ -406,6 +428,140 @@ async function aggregateSeries(
     s.points!.push(r);
   }
   return out;
+}
+
+/** The statistics a {@link QueryRequest.numeric} aggregate read keeps (exact when partial rows merge). */
+const STAT_FIELDS: readonly AggField[] = ["kind", "count", "sum", "min", "max"];
+
+/** One series' buckets while they are gathered: runs of file columns, then rows from memory. */
+interface StatRun {
+  series: SeriesResult;
+  parts: { cols: AggColumns; start: number; end: number }[];
+  memory: AggRow[];
+}
+
+/**
+ * {@link aggregateSeries} for {@link QueryRequest.numeric} without sketches, where the tier's files hold
+ * the range (5min: with memory's open buckets): each series' buckets as typed columns of count, sum, min
+ * and max, with no `Aggregate` object per bucket. Only the statistics that merge exactly without a sketch
+ * are read; buckets split over files (late data) or between a file and memory are merged here.
+ */
+async function statSeries(
+  view: QueryView,
+  filter: SeriesFilter,
+  tier: AggregateTier,
+  from: number,
+  to: number,
+  memory: readonly AggRow[],
+  result: QueryResult,
+): Promise<Map<string, SeriesResult>> {
+  const runs = new Map<string, StatRun>();
+  const runOf = (namespace: string, target: string, poller: string, kind: number): StatRun => {
+    const key = keyOf(namespace, target, poller);
+    let run = runs.get(key);
+    if (!run) {
+      const series = { namespace, target, poller, kind: VALUE_KIND_BY_CODE[kind] };
+      runs.set(key, run = { series, parts: [], memory: [] });
+    }
+    return run;
+  };
+  for (const f of filesFor(view, tier, from, to)) {
+    const read = () =>
+      cachedRead<AggColumns, AggField>(
+        view,
+        f,
+        filter,
+        from,
+        to,
+        STAT_FIELDS,
+        "bucket",
+        (o) => iterateAggFile(view.fs, o.path, { ...o, tier }),
+      );
+    const cols = await readSafely(view, f, result, read);
+    if (!cols) continue;
+    const c = only(cols, view.only);
+    for (let i = 0; i < c.length;) {
+      let j = i + 1;
+      while (
+        j < c.length && c.poller[j] === c.poller[i] && c.target[j] === c.target[i] && c.namespace[j] === c.namespace[i]
+      ) j++;
+      runOf(c.namespace[i], c.target[i], c.poller[i], c.kind[i]).parts.push({ cols: c, start: i, end: j });
+      i = j;
+    }
+  }
+  // 5min: open and in-flight buckets; coarser tiers: late buckets not yet rolled up into the files
+  for (const r of memory) {
+    const bucket = tier === "5min" ? r.bucket : bucketStart(tier, r.bucket);
+    if (bucket >= from && r.bucket < to) runOf(r.namespace, r.target, r.poller, r.kind).memory.push({ ...r, bucket });
+  }
+  const out = new Map<string, SeriesResult>();
+  for (const [key, run] of runs) {
+    run.series.stats = statsOf(run);
+    out.set(key, run.series);
+  }
+  return out;
+}
+
+/** A series' buckets in order, those with the same start merged, text and empty buckets left out. */
+function statsOf(run: StatRun): BucketStats {
+  let n = run.memory.length;
+  for (const p of run.parts) n += p.end - p.start;
+  const bucket = new Float64Array(n), count = new Float64Array(n), sum = new Float64Array(n);
+  const min = new Float64Array(n), max = new Float64Array(n), kind = new Uint8Array(n);
+  let k = 0;
+  for (const { cols: c, start, end } of run.parts) {
+    for (let i = start; i < end; i++, k++) {
+      bucket[k] = c.bucket[i];
+      kind[k] = c.kind[i];
+      count[k] = c.count[i];
+      sum[k] = c.sum[i];
+      min[k] = c.min[i];
+      max[k] = c.max[i];
+    }
+  }
+  for (const r of run.memory) {
+    bucket[k] = r.bucket;
+    kind[k] = r.kind;
+    count[k] = r.agg.count;
+    sum[k] = r.agg.sum;
+    min[k] = r.agg.min;
+    max[k] = r.agg.max;
+    k++;
+  }
+  let ordered = true;
+  for (let i = 1; i < n && ordered; i++) ordered = bucket[i - 1] < bucket[i];
+  const order = ordered ? null : Array.from({ length: n }, (_, i) => i).sort((a, b) => bucket[a] - bucket[b]);
+  // in place when in order (a row is written at or before where it was read), else into new columns
+  const fresh = () => new Float64Array(n);
+  const out = order
+    ? { bucket: fresh(), count: fresh(), sum: fresh(), min: fresh(), max: fresh() }
+    : { bucket, count, sum, min, max };
+  let m = 0;
+  for (let x = 0; x < n; x++) {
+    const i = order ? order[x] : x;
+    if (kind[i] === VALUE_KIND_CODE.text || !(count[i] > 0)) continue;
+    if (m > 0 && out.bucket[m - 1] === bucket[i]) {
+      // a bucket in parts (late data, or half flushed): count, sum, min and max merge exactly
+      out.count[m - 1] += count[i];
+      out.sum[m - 1] += sum[i];
+      out.min[m - 1] = Math.min(out.min[m - 1], min[i]);
+      out.max[m - 1] = Math.max(out.max[m - 1], max[i]);
+      continue;
+    }
+    out.bucket[m] = bucket[i];
+    out.count[m] = count[i];
+    out.sum[m] = sum[i];
+    out.min[m] = min[i];
+    out.max[m] = max[i];
+    m++;
+  }
+  return {
+    bucket: out.bucket.subarray(0, m),
+    count: out.count.subarray(0, m),
+    sum: out.sum.subarray(0, m),
+    min: out.min.subarray(0, m),
+    max: out.max.subarray(0, m),
+  };
 }
 
 /**

@@ -486,3 +486,32 @@ test("numeric: a raw answer's valid gauge and counter samples as typed arrays, f
   assert.equal(cut.series.reduce((n, s) => n + s.numeric!.ts.length, 0), 25);
   await storage.close();
 });
+
+test("numeric on the 5-minute tier: count, sum, min and max columns equal the merged points (late rows, memory)", async () => {
+  const { storage, clock } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow(); // 10:00 and 10:05
+  clock.set(T0 + 16 * MIN);
+  await storage.ingest(SampleBatch.of([gauge("prod", "r1", "cpu.load", T0 + 2 * MIN + 30_000, 100)])); // late, 10:00
+  await ingest(storage, 11, 16);
+  await storage.flushNow(); // a partial 10:00 row, 10:10
+  clock.set(T0 + 19 * MIN);
+  await ingest(storage, 16, 19); // 10:15 open in memory
+  const request = { filter: { namespace: "prod" }, fromMs: T0, toMs: T0 + 20 * MIN, tier: "5min" as const, limit: 1e6 };
+  const rows = await storage.query(request);
+  const stats = await storage.query({ ...request, numeric: true });
+  assert.equal(stats.series.length, 4);
+  for (const [i, s] of rows.series.entries()) {
+    const got = stats.series[i].stats!;
+    assert.equal(stats.series[i].kind, s.kind);
+    assert.deepEqual(Array.from(got.bucket), s.points!.map((p) => p.bucket), `${s.target} ${s.poller}`);
+    assert.deepEqual(Array.from(got.count), s.points!.map((p) => p.agg.count));
+    assert.deepEqual(Array.from(got.sum), s.points!.map((p) => p.agg.sum));
+    assert.deepEqual(Array.from(got.min), s.points!.map((p) => p.agg.min));
+    assert.deepEqual(Array.from(got.max), s.points!.map((p) => p.agg.max));
+  }
+  const late = stats.series.find((s) => s.target === "r1" && s.poller === "cpu.load")!.stats!;
+  assert.deepEqual([late.count[0], late.sum[0], late.max[0]], [6, cpuSum(0) + 100, 100]);
+  assert.deepEqual(Array.from(late.bucket), [0, 5, 10, 15].map((m) => T0 + m * MIN));
+  await storage.close();
+});
