@@ -3,7 +3,8 @@
  * their names never reused, so the rows of one file for one series filter (and column set) never
  * change. An entry holds all of that filter's rows of the file, whatever the query's time range, so a
  * dashboard refreshing a sliding window finds the older files' rows decoded and reads only what is
- * new; the time range is applied to the cached rows.
+ * new; the time range is applied to the cached rows. (A namespace read of selected series is kept for
+ * the whole hours its range touches, under a key naming them: `cachedRead` in `query.ts`.)
  *
  * Bounded by bytes (least recently used out): its share of `server.memory_limit` is planned in
  * `src/config/memory_budget.ts` (`queryCacheBytes`). An entry too large for a quarter of the cache is
