@@ -108,8 +108,9 @@ export class Storage implements StorageView {
   readonly waiting: WaitQueue;
   /** Samples of requests let in and not yet in the head's unflushed count (or refused). */
   private pendingSamples = 0;
-  /** How long the last flush took (ms): what a request refused for a full buffer is told to wait. */
+  /** How long the last flush took (ms), and when the one running started: a full buffer's Retry-After. */
   private lastFlushMs = 2_000;
+  private flushStartedAt = -Infinity;
   /** How `server.memory_limit` is shared (see src/config/memory_budget.ts). */
   readonly plan: MemoryPlan;
   /** Rows decoded from tier files by queries, for the next ones (its share of the plan). */
@@ -388,8 +389,10 @@ export class Storage implements StorageView {
     const take = () => (this.pendingSamples += size);
     if (await this.waiting.wait(fits, take, deadline)) return;
     this.assertReady();
-    const buffer = Math.min(10_000, Math.max(1_000, Math.ceil(this.lastFlushMs / 1_000) * 1_000));
-    throw this.admission.refusal(core.head.raw.unflushed + this.pendingSamples, size, incoming, buffer);
+    // room comes when the flush running ends: about the last one's duration after it started
+    const left = this.flushing ? this.lastFlushMs - (this.deps.clock.now() - this.flushStartedAt) : 0;
+    const retryAfterMs = Math.min(10_000, Math.max(1_000, left));
+    throw this.admission.refusal(core.head.raw.unflushed + this.pendingSamples, size, incoming, retryAfterMs);
   }
 
   /**
@@ -544,6 +547,7 @@ export class Storage implements StorageView {
     const watermark = bucketStart("5min", core.clock.now() - CLOSE_GRACE_MS);
     if (core.head.raw.unflushed === 0 && !core.head.agg.hasClosed(watermark)) return null;
     const started = core.clock.now();
+    this.flushStartedAt = started;
     core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
     try {
       const runFlush = async (): Promise<FlushReport> => {
