@@ -37,3 +37,41 @@ export function statusMiB(pid: number, key: "VmHWM" | "VmRSS"): number {
 export function loadAverage(): number {
   return Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 }
+
+/**
+ * CPU seconds of process `pid`'s live threads, by kind: `main` (the thread whose id is the pid), `worker`
+ * (threads named `Worker`: Bun's worker threads), `gc` (the collector's helper threads), `jit` (the
+ * compiler's), `other`. Threads that have exited are not listed (`/proc/PID/task` forgets them; their
+ * time stays in {@link cpuSeconds}).
+ */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = { main: 0, worker: 0, gc: 0, jit: 0, other: 0 };
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let name: string, line: string;
+    try {
+      name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      line = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    const rest = line.slice(line.lastIndexOf(") ") + 2).split(" ");
+    const s = (Number(rest[11]) + Number(rest[12])) / clockTicks();
+    const kind = tid === String(pid)
+      ? "main"
+      : name === "Worker"
+      ? "worker"
+      : /HeapHelper|Collector|ollector Thread/.test(name)
+      ? "gc"
+      : /JIT|JSCWarmUp/.test(name)
+      ? "jit"
+      : "other";
+    out[kind] += s;
+  }
+  return out;
+}

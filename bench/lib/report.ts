@@ -616,6 +616,7 @@ function memorySection(r: Results, targets: Target[]): string {
         "peak RSS MiB",
         "RSS after MiB",
         "p50 / p99 ms",
+        "waited",
         "429 retries",
       ],
       runs.map((x) => [
@@ -626,17 +627,32 @@ function memorySection(r: Results, targets: Target[]): string {
         dec(x.peak_rss_mib, 0),
         dec(x.rss_after_mib, 0),
         pair(x.p50_ms, x.p99_ms),
+        x.waited === undefined ? "–" : int(x.waited),
         String(x.retries_429),
       ]),
     );
+  // where ours' CPU goes: per thread kind, from /proc/PID/task around the load
+  const threadTable = (runs: MemoryRun[]) => {
+    const kinds = ["main", "worker", "gc", "jit", "other", "exited"];
+    const rows = runs.filter((x) => x.server === "stalker-storage" && x.ok && x.threads);
+    return rows.length === 0 ? "" : table(
+      ["run", ...kinds.map((k) => `${k} CPU-s/M`)],
+      rows.map((x) => [String(x.rep), ...kinds.map((k) => dec(x.threads![k] ?? 0, 2))]),
+    );
+  };
   const out = [
     "## The whole process next to VictoriaMetrics (`memory`)",
     `${int(res.samples)} samples (${int(res.series)} series × ${res.points} points at 60 s), the same driver ` +
     `(\`<peers>/post_lines.mjs\`, ${res.concurrency} requests in flight, a 429 waits its Retry-After and is sent again), ` +
     "the two servers alternating. Ours: the compiled binary on embedded defaults, 1,000-sample JSON documents, fsync " +
     "before every answer (group commit). VictoriaMetrics: 1,000 single-sample lines of its JSON import per request, " +
-    "answered before its data is on disk. CPU from `/proc/PID/stat` around the load; peak RSS is `VmHWM`.",
+    "answered before its data is on disk. CPU from `/proc/PID/stat` around the load; peak RSS is `VmHWM`. " +
+    "`waited`: requests ours held until it had room (`backpressure.max_wait`), from `/api/v1/status`.",
     runTable(res.runs),
+    "Ours' CPU by thread (`/proc/PID/task` around the load): `main` the event loop (HTTP, decoding, WAL, head), " +
+    "`worker` the tier worker threads (the flush's Parquet encoding, rollups), `gc` the collector's helper threads, " +
+    "`jit` the compiler's, `exited` threads gone by the end (a tier worker stopped when idle near the budget):",
+    threadTable(res.runs),
   ];
   const steady = res.steady;
   if (steady) {
@@ -647,6 +663,7 @@ function memorySection(r: Results, targets: Target[]): string {
         int(steady.samples)
       } samples, each server from an empty directory, alternating:`,
       runTable(steady.runs),
+      threadTable(steady.runs),
     );
   }
   const f = res.flood;

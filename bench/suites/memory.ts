@@ -31,7 +31,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ensureDatasetFiles, readDatasetManifest } from "../lib/dataset.ts";
 import { runProcess, sleep, stopPid } from "../lib/process.ts";
-import { cpuSeconds, statusMiB } from "../lib/proc.ts";
+import { cpuSeconds, statusMiB, threadCpuSeconds } from "../lib/proc.ts";
 import { startServer } from "../lib/server.ts";
 import { type CommonOpts, progress, suiteMain } from "../lib/suite.ts";
 
@@ -65,6 +65,10 @@ export interface MemoryRun {
   retries_429: number;
   /** Ours only: what `/api/v1/status` counted as accepted. */
   accepted?: number;
+  /** Ours only: requests that waited for room before they were taken in (or refused). */
+  waited?: number;
+  /** CPU-s per million samples by thread kind (`threadCpuSeconds`; exited threads under `exited`). */
+  threads?: Record<string, number>;
   budget_mib?: number;
 }
 
@@ -174,6 +178,7 @@ async function ourRun(
   try {
     const status = await (await fetch(`${server.url}/api/v1/status`)).json();
     run.accepted = status.ingest.samples;
+    run.waited = status.backpressure.waited;
     run.budget_mib = status.memory.limit_bytes / 2 ** 20;
     if (run.ok && run.accepted !== samples) {
       run.ok = false;
@@ -239,6 +244,7 @@ async function measure(
   samples: number,
 ): Promise<MemoryRun> {
   const cpu0 = cpuSeconds(pid);
+  const threads0 = threadCpuSeconds(pid);
   const base: MemoryRun = {
     server,
     rep,
@@ -254,6 +260,16 @@ async function measure(
   try {
     const d = await load();
     const cpu = cpuSeconds(pid) - cpu0;
+    const threads1 = threadCpuSeconds(pid);
+    const perM = (x: number) => Math.round((x / (samples / 1e6)) * 100) / 100;
+    const threads: Record<string, number> = {};
+    let listed = 0;
+    for (const k of Object.keys(threads1)) {
+      const d = threads1[k] - (threads0[k] ?? 0);
+      listed += d;
+      threads[k] = perM(d);
+    }
+    threads.exited = perM(Math.max(0, cpu - listed));
     return {
       ...base,
       ok: true,
@@ -264,6 +280,7 @@ async function measure(
       p50_ms: d.request_p50_ms,
       p99_ms: d.request_p99_ms,
       retries_429: d.retries,
+      threads,
     };
   } catch (err) {
     return { ...base, error: (err as Error).message.slice(0, 500), peak_rss_mib: statusMiB(pid, "VmHWM") };
