@@ -278,7 +278,8 @@ async function numericSeries(
   }
   if (!memoryOnly) {
     for (const f of filesFor(view, "raw", req.fromMs, req.toMs)) {
-      for (const batch of await rawFileColumns(view, req, f, result)) addNumericColumns(runs, batch);
+      const batches = await rawFileColumns(view, req, f, result, true);
+      for (const batch of batches) addNumericColumns(runs, batch, req, view.only);
     }
   }
   const out = new Map<string, SeriesResult>();
@@ -289,26 +290,46 @@ async function numericSeries(
   return out;
 }
 
-function addNumericColumns(runs: Map<string, NumericRun>, c: RawColumns): void {
-  let run: NumericRun | undefined;
-  for (let i = 0; i < c.length; i++) {
-    // a file's rows are sorted by series: look the series up only where it changes
-    const s = run?.series;
-    if (!s || s.poller !== c.poller[i] || s.target !== c.target[i] || s.namespace !== c.namespace[i]) {
-      const key = keyOf(c.namespace[i], c.target[i], c.poller[i]);
-      run = runs.get(key);
-      if (!run) {
-        const series = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i] };
-        runs.set(key, run = { series, ts: [], values: [] });
-      }
+/** Adds the valid numeric samples of `c` in the request's range, of the series in `keep` (all without it). */
+function addNumericColumns(
+  runs: Map<string, NumericRun>,
+  c: RawColumns,
+  { fromMs, toMs }: QueryRequest,
+  keep: ReadonlySet<string> | undefined,
+): void {
+  for (let i = 0; i < c.length;) {
+    // a file's rows are sorted by series: the series is looked up once per run
+    const end = runEnd(c, i);
+    const key = keyOf(c.namespace[i], c.target[i], c.poller[i]);
+    if (keep && !keep.has(key)) {
+      i = end;
+      continue;
     }
-    if (c.valid[i] !== 1) continue;
-    const kind = c.kind[i];
-    if (kind === KIND_CODE.gauge) run!.values.push(c.value[i]);
-    else if (kind === KIND_CODE.counter) run!.values.push(Number(c.counter[i] ?? 0n));
-    else continue;
-    run!.ts.push(c.ts[i]);
+    let run = runs.get(key);
+    if (!run) {
+      const series = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i] };
+      runs.set(key, run = { series, ts: [], values: [] });
+    }
+    for (; i < end; i++) {
+      const ts = c.ts[i], kind = c.kind[i];
+      if (ts < fromMs || ts >= toMs || c.valid[i] !== 1) continue;
+      if (kind === KIND_CODE.gauge) run.values.push(c.value[i]);
+      else if (kind === KIND_CODE.counter) run.values.push(Number(c.counter[i] ?? 0n));
+      else continue;
+      run.ts.push(ts);
+    }
   }
+}
+
+/** The end of the run of rows of row `i`'s series (rows sorted by series). */
+function runEnd(c: Batch & IdentityColumns, i: number): number {
+  let j = i + 1;
+  while (
+    j < c.length && c.poller[j] === c.poller[i] && c.target[j] === c.target[i] && c.namespace[j] === c.namespace[i]
+  ) {
+    j++;
+  }
+  return j;
 }
 
 /** The samples as typed arrays, ascending by time (sorted when memory and files came out of order). */
@@ -326,8 +347,11 @@ function numericOf(ts: number[], values: number[]): NumericSamples {
   return out;
 }
 
-/** The rows of raw file `f` the request reads (its selected series' only, with a selection), in batches. */
-async function rawFileColumns(view: QueryView, req: QueryRequest, f: TierFile, result: QueryResult) {
+/**
+ * The rows of raw file `f` the request reads (its selected series' only, with a selection), in batches;
+ * `uncut`: a cached entry whole, rows outside the range and unselected series of a target included.
+ */
+async function rawFileColumns(view: QueryView, req: QueryRequest, f: TierFile, result: QueryResult, uncut = false) {
   if (!view.cache || (req.filter.target === undefined && !view.only)) {
     // not cached (a namespace, every series): the file's batches are kept one by one, never joined into
     // one copy of every row read
@@ -335,7 +359,9 @@ async function rawFileColumns(view: QueryView, req: QueryRequest, f: TierFile, r
     const batches = await readSafely(view, f, result, async () => {
       const kept: RawColumns[] = [];
       const options = { series: req.filter, fromMs: req.fromMs, toMs: req.toMs, columns: req.rawFields };
-      for await (const batch of iterateRawFile(view.fs, path, options)) kept.push(batch);
+      for await (const batch of iterateRawFile(view.fs, path, options)) {
+        kept.push(uncut ? batch : only(batch, view.only));
+      }
       return kept;
     });
     return batches ?? [];
@@ -354,9 +380,10 @@ async function rawFileColumns(view: QueryView, req: QueryRequest, f: TierFile, r
         req.rawFields,
         "ts",
         (o) => iterateRawFile(view.fs, o.path, o),
+        { uncut },
       ),
   );
-  return cols ? [only(cols, view.only)] : [];
+  return cols ? [uncut ? cols : only(cols, view.only)] : [];
 }
 
 function pointOfChunk(chunk: Chunk, i: number): RawPoint {
@@ -476,17 +503,16 @@ async function statSeries(
         STAT_FIELDS,
         "bucket",
         (o) => iterateAggFile(view.fs, o.path, { ...o, tier }),
+        { uncut: true },
       );
-    const cols = await readSafely(view, f, result, read);
-    if (!cols) continue;
-    const c = only(cols, view.only);
+    const c = await readSafely(view, f, result, read);
+    if (!c) continue;
     for (let i = 0; i < c.length;) {
-      let j = i + 1;
-      while (
-        j < c.length && c.poller[j] === c.poller[i] && c.target[j] === c.target[i] && c.namespace[j] === c.namespace[i]
-      ) j++;
-      runOf(c.namespace[i], c.target[i], c.poller[i], c.kind[i]).parts.push({ cols: c, start: i, end: j });
-      i = j;
+      const end = runEnd(c, i);
+      if (!view.only || view.only.has(keyOf(c.namespace[i], c.target[i], c.poller[i]))) {
+        runOf(c.namespace[i], c.target[i], c.poller[i], c.kind[i]).parts.push({ cols: c, start: i, end });
+      }
+      i = end;
     }
   }
   // 5min: open and in-flight buckets; coarser tiers: late buckets not yet rolled up into the files
@@ -496,14 +522,17 @@ async function statSeries(
   }
   const out = new Map<string, SeriesResult>();
   for (const [key, run] of runs) {
-    run.series.stats = statsOf(run);
+    run.series.stats = statsOf(run, from, to);
     out.set(key, run.series);
   }
   return out;
 }
 
-/** A series' buckets in order, those with the same start merged, text and empty buckets left out. */
-function statsOf(run: StatRun): BucketStats {
+/**
+ * A series' buckets starting in [from, to) in order, those with the same start merged, text and empty
+ * buckets left out.
+ */
+function statsOf(run: StatRun, from: number, to: number): BucketStats {
   let n = run.memory.length;
   for (const p of run.parts) n += p.end - p.start;
   const bucket = new Float64Array(n), count = new Float64Array(n), sum = new Float64Array(n);
@@ -539,7 +568,7 @@ function statsOf(run: StatRun): BucketStats {
   let m = 0;
   for (let x = 0; x < n; x++) {
     const i = order ? order[x] : x;
-    if (kind[i] === VALUE_KIND_CODE.text || !(count[i] > 0)) continue;
+    if (kind[i] === VALUE_KIND_CODE.text || !(count[i] > 0) || bucket[i] < from || bucket[i] >= to) continue;
     if (m > 0 && out.bucket[m - 1] === bucket[i]) {
       // a bucket in parts (late data, or half flushed): count, sum, min and max merge exactly
       out.count[m - 1] += count[i];
@@ -787,6 +816,8 @@ interface ReadOptions<F> {
  * through the view's cache when the filter names a target (a device's or a series' rows: what dashboards
  * read again; cached for every series of the target) or when a namespace read selects series (a panel over
  * a namespace: cached for exactly the selected series, keyed by their digest), else read directly.
+ * `uncut`: a cached entry comes whole (rows outside [from, to) and, on a target, series outside `only`
+ * included) for a caller that skips them itself rather than have them copied out.
  */
 function cachedRead<C extends Batch & IdentityColumns, F extends string>(
   view: QueryView,
@@ -797,6 +828,7 @@ function cachedRead<C extends Batch & IdentityColumns, F extends string>(
   columns: readonly F[] | undefined,
   timeColumn: keyof C & string,
   iterate: (o: ReadOptions<F>) => AsyncGenerator<C>,
+  { uncut = false }: { uncut?: boolean } = {},
 ): Promise<C> {
   const path = join(view.dataDir, f.path);
   const selected = filter.target === undefined ? view.only : undefined;
@@ -811,21 +843,19 @@ function cachedRead<C extends Batch & IdentityColumns, F extends string>(
   }
   if (!selected) {
     const key = columns?.join(",") ?? "*";
-    return view.cache.read(path, filter, key, timeColumn, from, to, () => read({ path, series: filter, columns }));
+    const load = () => read({ path, series: filter, columns });
+    return uncut
+      ? view.cache.rows(path, filter, key, load)
+      : view.cache.read(path, filter, key, timeColumn, from, to, load);
   }
   // a namespace's rows are many: read and kept for the hours the range touches (a panel refreshed every
   // minute reads the same hours again), not for the whole file
   const blockFrom = Math.floor(from / HOUR_MS) * HOUR_MS, blockTo = Math.ceil(to / HOUR_MS) * HOUR_MS;
   const key = `${columns?.join(",") ?? "*"}\u0000${blockFrom}-${blockTo}\u0000only:${digestOf(selected)}`;
-  return view.cache.read(
-    path,
-    filter,
-    key,
-    timeColumn,
-    from,
-    to,
-    () => read({ path, series: filter, fromMs: blockFrom, toMs: blockTo, columns }),
-  );
+  const load = () => read({ path, series: filter, fromMs: blockFrom, toMs: blockTo, columns });
+  return uncut
+    ? view.cache.rows(path, filter, key, load)
+    : view.cache.read(path, filter, key, timeColumn, from, to, load);
 }
 
 const HOUR_MS = 3_600_000;

@@ -62,9 +62,16 @@ export class ReadCache {
     toMs: number,
     load: () => Promise<C>,
   ): Promise<C> {
+    return inRange(await this.rows(path, filter, columns, load), timeColumn, fromMs, toMs);
+  }
+
+  /**
+   * Every row of `path` for `filter` and `columns` that {@link read} cuts to a range: for a caller that
+   * skips the rows out of its range itself, instead of having them copied out.
+   */
+  rows<C extends Batch>(path: string, filter: SeriesFilter, columns: string, load: () => Promise<C>): Promise<C> {
     const key = [path, filter.namespace, filter.target, filter.poller, columns].map((x) => x ?? "\u0001").join("\0");
-    const rows = await this.memo(key, () => load().then(ownCopy), batchBytes);
-    return inRange(rows, timeColumn, fromMs, toMs);
+    return this.memo(key, () => load().then(ownCopy), batchBytes);
   }
 
   /**

@@ -515,3 +515,29 @@ test("numeric on the 5-minute tier: count, sum, min and max columns equal the me
   assert.deepEqual(Array.from(late.bucket), [0, 5, 10, 15].map((m) => T0 + m * MIN));
   await storage.close();
 });
+
+test("numeric reads of a target's selected series over part of a cached file: the same as the sample objects", async () => {
+  const { storage, clock } = await setup();
+  await ingest(storage, 0, 11);
+  await storage.flushNow(); // 10:00 and 10:05 in Parquet
+  clock.set(T0 + 20 * MIN);
+  await ingest(storage, 11, 20); // the rest in memory
+  const only = new Set([seriesKey("prod", "r1", "cpu.load")]);
+  for (const tier of ["raw", "5min"] as const) {
+    const request = { filter: { namespace: "prod", target: "r1" }, fromMs: T0 + 2 * MIN, toMs: T0 + 13 * MIN, tier };
+    const objects = await storage.query({ ...request, limit: 1e6, only });
+    for (let round = 0; round < 2; round++) { // the second from the query cache: the whole file's rows, cut here
+      const numeric = await storage.query({ ...request, limit: 1e6, only, numeric: true });
+      assert.deepEqual(numeric.series.map((s) => s.poller), ["cpu.load"], tier);
+      const s = numeric.series[0], want = objects.series[0];
+      if (tier === "raw") {
+        assert.deepEqual(Array.from(s.numeric!.ts), want.samples!.map((p) => p.ts));
+        assert.deepEqual(Array.from(s.numeric!.values), want.samples!.map((p) => p.value));
+      } else {
+        assert.deepEqual(Array.from(s.stats!.bucket), want.points!.map((p) => p.bucket));
+        assert.deepEqual(Array.from(s.stats!.sum), want.points!.map((p) => p.agg.sum));
+      }
+    }
+  }
+  await storage.close();
+});
