@@ -333,6 +333,37 @@ export function summarizeValues(
   out: Float64Array,
 ): Uint8Array {
   const m = mappingFor(accuracy);
+  return encodeKeys(m.gamma, quantilesOf(values, offset, n, m, quantiles, out));
+}
+
+/**
+ * {@link summarizeValues} appending the sketch's protobuf to `into` instead of returning a copy: the
+ * flush writes a batch's sketches one after the other into one buffer (a new array per bucket was
+ * a tenth of the flush encoder's time on Bun, its collections included).
+ */
+export function summarizeValuesTo(
+  into: ByteWriter,
+  values: ArrayLike<number>,
+  offset: number,
+  n: number,
+  accuracy: number,
+  quantiles: readonly number[],
+  out: Float64Array,
+): void {
+  const m = mappingFor(accuracy);
+  const k = quantilesOf(values, offset, n, m, quantiles, out);
+  writeSketch(into, m.gamma, runsOf(k.pos, k.npos, posBins), runsOf(k.neg, k.nneg, negBins), k.zeros);
+}
+
+/** The sorted keys of `values[offset, offset + n)`, with their quantiles (clamped to [min, max]) in `out`. */
+function quantilesOf(
+  values: ArrayLike<number>,
+  offset: number,
+  n: number,
+  m: ReturnType<typeof mappingFor>,
+  quantiles: readonly number[],
+  out: Float64Array,
+): ValueKeys {
   let min = Infinity;
   let max = -Infinity;
   for (let i = offset; i < offset + n; i++) {
@@ -344,7 +375,7 @@ export function summarizeValues(
     const v = keys.atRank(quantiles[k] * (n - 1), m);
     out[k] = v < min ? min : v > max ? max : v;
   }
-  return encodeKeys(m.gamma, keys);
+  return keys;
 }
 
 /**

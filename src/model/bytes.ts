@@ -48,6 +48,12 @@ export function varintAt(buf: Uint8Array, p: number, v: number): number {
  * if (r.varint() !== 300 || r.string() !== "hé" || r.f64() !== 1.5) throw new Error();
  * ```
  */
+/**
+ * Copies up to this many bytes by a loop rather than `TypedArray.set`, whose call costs more than a
+ * short loop on Bun (a sketch's store, a page's bit-packed miniblock: a few dozen bytes each).
+ */
+export const SMALL_COPY = 64;
+
 export class ByteWriter {
   buf: Uint8Array;
   view: DataView;
@@ -159,9 +165,11 @@ export class ByteWriter {
   }
 
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    const n = bytes.length;
+    this.ensure(n);
+    if (n > SMALL_COPY) this.buf.set(bytes, this.pos);
+    else for (let i = 0, b = this.buf, p = this.pos; i < n; i++) b[p + i] = bytes[i];
+    this.pos += n;
   }
 }
 

@@ -19,6 +19,7 @@
 import { VALUE_KIND_CODE } from "../model/aggregate.ts";
 import { type StatName, STATS, type StatType } from "../model/aggregate_stats.ts";
 import type { AggColumns } from "./columns.ts";
+import { identityData } from "./identity.ts";
 import { DoubleValues, Int64Values } from "./fast_column.ts";
 import {
   assertIntegers,
@@ -81,9 +82,7 @@ function validateAgg(cols: AggColumns, where: string): void {
 
 function encodeAgg(cols: AggColumns): EncodedColumns {
   const out: EncodedColumns = {
-    namespace: () => cols.namespace,
-    target: () => cols.target,
-    poller: () => cols.poller,
+    ...identityData(cols),
     bucket: () => new Int64Values(cols.bucket),
     kind: () => Int32Array.from(cols.kind),
     sketch: () => mapRows(cols.length, (i) => cols.sketch[i] ?? null),

@@ -1,10 +1,12 @@
 /**
  * Operations on columnar batches (`RawColumns`, `AggColumns`): slicing, concatenation and gathering
- * rows, and the sort-order check of the writer. Every field of a batch but `length` is a column
- * (a typed array or a plain array) of `length` entries.
+ * rows, and the sort-order check of the writer. Every field of a batch but `length` and `identity`
+ * (see {@link IdentityColumns}) is a column (a typed array or a plain array) of `length` entries.
  *
  * @module
  */
+
+import type { IdentityRows } from "./identity.ts";
 
 /** A columnar batch: equally long columns plus their `length`. */
 export interface Batch {
@@ -24,13 +26,23 @@ export interface IdentityColumns {
   namespace: string[];
   target: string[];
   poller: string[];
+  /**
+   * The rows' series as numbers into the flush's table (`identity.ts`), beside the same strings: the
+   * writer then works with integers. Optional; any operation may drop it.
+   */
+  identity?: IdentityRows;
 }
 
 type Column = ArrayLike<unknown> & { slice(start: number, end: number): Column };
 type TypedArrayCtor = new (length: number) => { set(array: ArrayLike<unknown>, offset: number): void };
 
 function columnsOf(batch: Batch): [string, Column][] {
-  return Object.entries(batch).filter(([key]) => key !== "length") as [string, Column][];
+  return Object.entries(batch).filter(([key]) => key !== "length" && key !== "identity") as [string, Column][];
+}
+
+/** The identity numbers of `batch`, if it has them. */
+function identityOf(batch: Batch): IdentityRows | undefined {
+  return (batch as Partial<IdentityColumns>).identity;
 }
 
 /**
@@ -44,6 +56,8 @@ export function sliceBatch<C extends Batch>(batch: C, start: number, end: number
       ? (column as unknown as Uint8Array).subarray(start, end)
       : column.slice(start, end);
   }
+  const identity = identityOf(batch);
+  if (identity) out.identity = { table: identity.table, series: identity.series.subarray(start, end) };
   return out as unknown as C;
 }
 
@@ -66,6 +80,11 @@ export function concatBatches<C extends Batch>(batches: readonly C[]): C {
   for (const [key, first] of columnsOf(batches[0])) {
     const parts = batches.map((b) => (b as unknown as Record<string, Column>)[key]);
     out[key] = ArrayBuffer.isView(first) ? concatTyped(first, parts, length) : concatArrays(parts, length);
+  }
+  const table = identityOf(batches[0])?.table;
+  if (table && batches.every((b) => identityOf(b)?.table === table)) {
+    const series = batches.map((b) => identityOf(b)!.series);
+    out.identity = { table, series: concatTyped(series[0], series, length) };
   }
   return out as unknown as C;
 }
@@ -131,6 +150,17 @@ export function assertSorted(
   if (batch.length === 0) return previous;
   if (previous && compareKeys(previous, keyAt(batch, time, 0)) > 0) {
     throw outOfOrder(where, keyAt(batch, time, 0), previous, 0);
+  }
+  if (batch.identity) {
+    // series numbered in identity order: integers compared, the strings only where a row is out of order
+    const { series } = batch.identity;
+    for (let i = 1; i < batch.length; i++) {
+      const d = series[i] - series[i - 1];
+      if (d < 0 || (d === 0 && time[i] < time[i - 1])) {
+        throw outOfOrder(where, keyAt(batch, time, i), keyAt(batch, time, i - 1), i);
+      }
+    }
+    return keyAt(batch, time, batch.length - 1);
   }
   for (let i = 1; i < batch.length; i++) {
     if (compareRows(batch, time, i - 1, i) > 0) {

@@ -5,6 +5,7 @@
  * @module
  */
 import { allocStatColumns, type StatColumns, STATS, type Stats } from "../model/aggregate_stats.ts";
+import type { IdentityRows } from "./identity.ts";
 
 /** Raw samples, columnar. */
 export interface RawColumns {
@@ -28,6 +29,8 @@ export interface RawColumns {
   error: (string | null)[];
   /** Poll duration in ms (0 when unknown). */
   pollMs: Int32Array;
+  /** The rows' series as numbers (the flush encoder's rows; see `IdentityColumns.identity`). */
+  identity?: IdentityRows;
 }
 
 /**
@@ -50,10 +53,31 @@ export interface AggColumns extends StatColumns {
   p99: Float64Array;
   /** DDSketch protobuf (docs/format/sketch.md); null when percentiles are off or count is 0. */
   sketch: (Uint8Array | null)[];
+  /** The rows' series as numbers (the flush encoder's rows; see `IdentityColumns.identity`). */
+  identity?: IdentityRows;
 }
 
-/** Raw columns for `n` rows, to be filled in: no value, counter, text or error; valid. */
-export function allocRawColumns(n: number): RawColumns {
+/**
+ * Raw columns for `n` rows, to be filled in: no value, counter, text or error; valid. `unfilled`: for a
+ * caller that sets every field of every row (their contents are then unspecified).
+ */
+export function allocRawColumns(n: number, fill: "filled" | "unfilled" = "filled"): RawColumns {
+  if (fill === "unfilled") {
+    return {
+      length: n,
+      namespace: new Array(n),
+      target: new Array(n),
+      poller: new Array(n),
+      ts: new Float64Array(n),
+      kind: new Uint8Array(n),
+      value: new Float64Array(n),
+      counter: new Array(n),
+      text: new Array(n),
+      valid: new Uint8Array(n),
+      error: new Array(n),
+      pollMs: new Int32Array(n),
+    };
+  }
   return {
     length: n,
     namespace: new Array(n),

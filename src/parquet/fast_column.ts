@@ -18,6 +18,7 @@
  */
 import type { ColumnChunk, OffsetIndex, SchemaElement } from "hyparquet";
 import { ByteWriter as PageWriter, type Writer } from "hyparquet-writer";
+import { SMALL_COPY } from "../model/bytes.ts";
 import {
   type ColumnEncoder,
   type ColumnResult,
@@ -27,6 +28,7 @@ import {
   writePageHeader,
   writeRleBitPackedHybrid,
 } from "./_hyparquet_writer.ts";
+import type { DictionaryIds } from "./identity.ts";
 
 const ENCODING = "DELTA_BINARY_PACKED";
 const utf8 = new TextEncoder();
@@ -46,7 +48,7 @@ class PageBuffer extends PageWriter {
   bytes = new Uint8Array(this.buffer);
 
   override ensure(size: number): void {
-    if (this.index + size <= this.buffer.byteLength) return;
+    if (this.index + size <= this.bytes.length) return; // not `buffer.byteLength`: a slow getter on Bun
     super.ensure(size);
     this.bytes = new Uint8Array(this.buffer);
   }
@@ -58,15 +60,42 @@ class PageBuffer extends PageWriter {
   }
 
   override appendBytes(value: Uint8Array): void {
-    this.ensure(value.length);
-    this.bytes.set(value, this.index);
-    this.index += value.length;
-    this.offset += value.length;
+    const n = value.length;
+    this.ensure(n);
+    if (n > SMALL_COPY) this.bytes.set(value, this.index);
+    else for (let i = 0, b = this.bytes, at = this.index; i < n; i++) b[at + i] = value[i];
+    this.index += n;
+    this.offset += n;
   }
 }
 
 const PAGE_BUFFERS = [new PageBuffer(1 << 16), new PageBuffer(1 << 16), new PageBuffer(1 << 16)];
 const LEVELS = 0, VALUES = 1, RUNS = 2;
+
+/**
+ * Grow-only scratch arrays of the column writers, by slot: `scratch(ARRAYS, slot, n)` is valid until
+ * the same slot is taken again. A column chunk is written synchronously, so one chunk's arrays are
+ * never another's; allocating them per chunk (fresh, zeroed memory of a few hundred KB each) cost
+ * more than the work done with them on Bun, and left the garbage that the flush encoder collects.
+ * Not zeroed: a writer sets every element it reads.
+ */
+const INT32: Int32Array[] = [], UINT8: Uint8Array[] = [], FLOAT64: Float64Array[] = [];
+const INDEXES = 0, RANKS = 1, ENTRY_OF = 2, PRESENT = 0, SCRATCH = 0, SIZES = 1;
+
+function scratch<A extends Int32Array | Uint8Array | Float64Array>(
+  pool: A[],
+  slot: number,
+  n: number,
+): A {
+  let a = pool[slot];
+  if (a === undefined || a.length < n) {
+    const ctor = (pool === INT32 ? Int32Array : pool === UINT8 ? Uint8Array : Float64Array) as unknown as new (
+      n: number,
+    ) => A;
+    a = pool[slot] = new ctor(Math.max(n, 2 * (a?.length ?? 0), 1024));
+  }
+  return a.subarray(0, n) as A;
+}
 
 /** Scratch buffer `k`, emptied: valid until the next page is encoded. */
 function pageBuffer(k: number): PageBuffer {
@@ -115,7 +144,7 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
   }
   const optional = element.repetition_type !== "REQUIRED";
   const pages = pageBoundaries(values.length, present, column.pageSize ?? 0, 8);
-  const scratch = new Float64Array(maxPageLength(pages));
+  const packed = scratch(FLOAT64, SCRATCH, maxPageLength(pages));
   const written = writePages<number>(writer, column, pages, {
     encoding: ENCODING,
     compare: (a, b) => a - b,
@@ -127,12 +156,12 @@ export function writeInt64DeltaColumn(writer: Writer, column: ColumnEncoder, dat
       for (let i = start; i < end; i++) {
         if (present && !present[i]) continue;
         const v = values[i];
-        scratch[n++] = v;
+        packed[n++] = v;
         if (v < min) min = v;
         if (v > max) max = v;
       }
       const page = pageBuffer(VALUES);
-      deltaPack(page, scratch, n);
+      deltaPack(page, packed, n);
       return { levels, defLength, values: page, nulls: end - start - n, bounds: n === 0 ? null : { min, max } };
     },
   });
@@ -157,7 +186,7 @@ export function writeDictionaryStringColumn(
 ): ColumnResult | null {
   const n = values.length;
   if (n === 0 || column.element.repetition_type !== "REQUIRED") return null;
-  const indexes = new Int32Array(n);
+  const indexes = scratch(INT32, INDEXES, n);
   const dictionary: string[] = [];
   const indexOf = new Map<string, number>();
   let prev: unknown = undefined, prevIndex = -1;
@@ -176,29 +205,100 @@ export function writeDictionaryStringColumn(
     }
     indexes[i] = prevIndex;
   }
-  const strings = values as ArrayLike<string>;
+  // bounds by the entries' UTF-8 order, sorted once: a page's are then integer comparisons of ranks
+  const byOrder = dictionary.map((_, k) => k).sort((a, b) => compareUtf8(dictionary[a], dictionary[b]));
+  const rank = scratch(INT32, RANKS, dictionary.length);
+  for (let r = 0; r < byOrder.length; r++) rank[byOrder[r]] = r;
+  const bytes = dictionary.map((d) => utf8.encode(d));
+  return writeStringDictionaryChunk(writer, column, indexes, { bytes, rank, atRank: (r) => dictionary[byOrder[r]] });
+}
+
+/**
+ * Writes an identity column given as string ids ({@link DictionaryIds}: the flush's interned names)
+ * as RLE_DICTIONARY, as {@link writeDictionaryStringColumn} writes the same strings: the dictionary
+ * in first-seen order from an array indexed by id, each entry's UTF-8 bytes and order from the
+ * interned table (encoded and sorted once per flush), no string hashed or compared per row.
+ */
+export function writeDictionaryIdsColumn(
+  writer: Writer,
+  column: ColumnEncoder,
+  data: DictionaryIds,
+): ColumnResult | null {
+  const { series, strings } = data;
+  const { ids } = strings;
+  const n = series.length;
+  if (n === 0 || column.element.repetition_type !== "REQUIRED") return null;
+  const indexes = scratch(INT32, INDEXES, n);
+  const entryOf = scratch(INT32, ENTRY_OF, strings.strings.length).fill(-1);
+  const entries: number[] = [];
+  let prev = -1, prevIndex = -1;
+  for (let i = 0; i < n; i++) {
+    const id = ids[series[i]];
+    if (id !== prev) {
+      let k = entryOf[id];
+      if (k < 0) {
+        k = entryOf[id] = entries.length;
+        entries.push(id);
+      }
+      prev = id;
+      prevIndex = k;
+    }
+    indexes[i] = prevIndex;
+  }
+  const globalRank = strings.rank(), byRank = strings.byRank();
+  const rank = scratch(INT32, RANKS, entries.length);
+  for (let k = 0; k < entries.length; k++) rank[k] = globalRank[entries[k]];
+  const bytes = entries.map((id) => strings.utf8(id));
+  return writeStringDictionaryChunk(writer, column, indexes, {
+    bytes,
+    rank,
+    atRank: (r) => strings.strings[byRank[r]],
+  });
+}
+
+/** A column chunk's dictionary of strings: its entries' bytes, and their UTF-8 order for the bounds. */
+interface StringDictionary {
+  /** Each entry's UTF-8 bytes, in first-seen order. */
+  bytes: Uint8Array[];
+  /** Each entry's rank: integers in the entries' UTF-8 byte order. */
+  rank: Int32Array;
+  /** The string of rank `r`. */
+  atRank(r: number): string;
+}
+
+/** The dictionary page and the data pages of dictionary `indexes`, with statistics and page bounds. */
+function writeStringDictionaryChunk(
+  writer: Writer,
+  column: ColumnEncoder,
+  indexes: Int32Array,
+  dictionary: StringDictionary,
+): ColumnResult {
+  const n = indexes.length;
+  const { rank, atRank } = dictionary;
   const dictionaryPageOffset = BigInt(writer.offset);
-  const dictionaryBytes = writeDictionaryPage(writer, column, dictionary.map((d) => utf8.encode(d)));
+  const dictionaryBytes = writeDictionaryPage(writer, column, dictionary.bytes);
   const pages = pageBoundaries(n, null, column.pageSize ?? 0, 4); // 4 estimated bytes per index
-  let min: string | undefined, max: string | undefined;
+  let min = Infinity, max = -Infinity;
   const written = writePages<string>(writer, column, pages, {
     encoding: "RLE_DICTIONARY",
     compare: compareUtf8,
     boundBytes: (v, isMax) => unconvertMinMax(v, column.element, isMax, column.statisticsTruncateLength)!,
     page(start, end) {
-      let pageMin = strings[start], pageMax = strings[start];
-      for (let i = start + 1; i < end; i++) {
-        if (strings[i] !== strings[i - 1]) {
-          if (compareUtf8(strings[i], pageMin) < 0) pageMin = strings[i];
-          if (compareUtf8(strings[i], pageMax) > 0) pageMax = strings[i];
-        }
+      let pageMin = Infinity, pageMax = -Infinity, prev = -1;
+      for (let i = start; i < end; i++) {
+        const k = indexes[i];
+        if (k === prev) continue;
+        prev = k;
+        const r = rank[k];
+        if (r < pageMin) pageMin = r;
+        if (r > pageMax) pageMax = r;
       }
-      if (min === undefined || compareUtf8(pageMin, min) < 0) min = pageMin;
-      if (max === undefined || compareUtf8(pageMax, max) > 0) max = pageMax;
-      return { ...dictionaryIndexPage(indexes, start, end), bounds: { min: pageMin, max: pageMax } };
+      if (pageMin < min) min = pageMin;
+      if (pageMax > max) max = pageMax;
+      return { ...dictionaryIndexPage(indexes, start, end), bounds: { min: atRank(pageMin), max: atRank(pageMax) } };
     },
   });
-  const statistics = { min_value: min, max_value: max, null_count: 0n, nan_count: undefined };
+  const statistics = { min_value: atRank(min), max_value: atRank(max), null_count: 0n, nan_count: undefined };
   return dictionaryChunk(column, n, written, dictionaryPageOffset, dictionaryBytes, statistics);
 }
 
@@ -215,7 +315,7 @@ export function writeInt32DictionaryColumn(
   const n = values.length;
   const { element } = column;
   if (n === 0 || element.repetition_type !== "REQUIRED" || element.type !== "INT32" || column.columnIndex) return null;
-  const indexes = new Int32Array(n);
+  const indexes = scratch(INT32, INDEXES, n);
   const dictionary: number[] = [];
   const indexOf = new Map<number, number>();
   let prev = NaN, prevIndex = -1, min = Infinity, max = -Infinity;
@@ -407,11 +507,12 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
   if ((column.encoding ?? "PLAIN") !== "PLAIN" || column.columnIndex) return null;
   const { values } = data;
   const n = values.length;
-  const present = new Uint8Array(n);
+  const present = scratch(UINT8, PRESENT, n);
   let nulls = 0, min = Infinity, max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (v !== v) {
+      present[i] = 0;
       nulls++;
       continue;
     }
@@ -420,16 +521,16 @@ export function writeDoubleColumn(writer: Writer, column: ColumnEncoder, data: D
     if (v > max) max = v;
   }
   const pages = pageBoundaries(n, present, column.pageSize ?? 0, 8);
-  const scratch = new Float64Array(maxPageLength(pages));
+  const packed = scratch(FLOAT64, SCRATCH, maxPageLength(pages));
   const written = writePages(writer, column, pages, {
     encoding: "PLAIN",
     page(start, end) {
       const levels = pageBuffer(LEVELS);
       const defLength = writeRleBitPackedHybrid(levels, present.subarray(start, end), 1);
       let k = 0;
-      for (let i = start; i < end; i++) if (present[i]) scratch[k++] = values[i];
+      for (let i = start; i < end; i++) if (present[i]) packed[k++] = values[i];
       const page = pageBuffer(VALUES);
-      page.appendBytes(new Uint8Array(scratch.buffer, 0, k * 8));
+      page.appendBytes(new Uint8Array(packed.buffer, 0, k * 8));
       return { levels, defLength, values: page, nulls: end - start - k };
     },
   });
@@ -455,13 +556,14 @@ export function writeBytesColumn(
   if (column.element.repetition_type !== "OPTIONAL" || column.element.type !== "BYTE_ARRAY") return null;
   if (column.encoding !== "PLAIN" || column.columnIndex || column.element.converted_type) return null;
   const n = values.length;
-  const present = new Uint8Array(n);
-  const sizes = new Float64Array(n);
+  const present = scratch(UINT8, PRESENT, n);
+  const sizes = scratch(FLOAT64, SIZES, n);
   let nulls = 0;
   let min: Uint8Array | undefined, max: Uint8Array | undefined;
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (v === null || v === undefined) {
+      present[i] = 0;
       nulls++;
       continue;
     }
@@ -625,6 +727,16 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** An optional column with no value in any of its `length` rows (no array of nulls to build and scan). */
+export class NullValues {
+  constructor(readonly length: number) {}
+
+  /** As hyparquet-writer takes them. */
+  toNulls(): null[] {
+    return new Array<null>(this.length).fill(null);
+  }
+}
+
 /** Whether `values` holds nulls (or undefined) only. */
 export function allNull(values: ArrayLike<unknown>): boolean {
   if (ArrayBuffer.isView(values)) return false;
@@ -653,7 +765,7 @@ export function writeNullColumn(writer: Writer, column: ColumnEncoder, length: n
     encoding,
     page() {
       const levels = pageBuffer(LEVELS);
-      const defLength = writeRleBitPackedHybrid(levels, new Uint8Array(length), 1);
+      const defLength = writeRleBitPackedHybrid(levels, scratch(UINT8, PRESENT, length).fill(0), 1);
       const page = pageBuffer(VALUES);
       if (encoding === ENCODING) deltaPack(page, new Float64Array(0), 0);
       else if (encoding === "RLE") page.appendUint32(0); // the byte length of no values
@@ -781,15 +893,20 @@ function int64Bytes(v: number): Uint8Array {
   return out;
 }
 
+/** deltaPack's per-block scratch (its bytes are copied into the page before the next block). */
+const DELTA_SCRATCH = {
+  deltas: new Float64Array(BLOCK_SIZE),
+  widths: new Uint8Array(MINIBLOCKS),
+  packedBuffers: [] as Uint8Array[],
+};
+
 /** DELTA_BINARY_PACKED of `values[0, n)` (block 128, 4 miniblocks of 32), as hyparquet-writer writes it. */
 function deltaPack(w: PageWriter, values: Float64Array, n: number): void {
   w.appendVarInt(BLOCK_SIZE);
   w.appendVarInt(MINIBLOCKS);
   w.appendVarInt(n);
   appendZigZag(w, n === 0 ? 0 : values[0]);
-  const deltas = new Float64Array(BLOCK_SIZE);
-  const widths = new Uint8Array(MINIBLOCKS);
-  const packedBuffers: Uint8Array[] = [];
+  const { deltas, widths, packedBuffers } = DELTA_SCRATCH;
   for (let index = 1; index < n;) {
     const blockEnd = Math.min(index + BLOCK_SIZE, n);
     const size = blockEnd - index;

@@ -6,7 +6,8 @@
  * @module
  */
 import type { DecodedArray } from "hyparquet";
-import type { BooleanValues, DoubleValues, Int64Values } from "./fast_column.ts";
+import type { BooleanValues, DoubleValues, Int64Values, NullValues } from "./fast_column.ts";
+import type { DictionaryIds } from "./identity.ts";
 import type { Batch, IdentityColumns } from "./batch.ts";
 import type { ColumnSpec } from "./schema.ts";
 
@@ -26,7 +27,7 @@ export type PhysicalColumns = Record<string, DecodedArray | undefined>;
 export type EncodedColumns = Record<string, () => ColumnData>;
 
 /** The values of a column as handed to the writer: INT64 columns may come as {@link Int64Values}. */
-export type ColumnData = DecodedArray | Int64Values | DoubleValues | BooleanValues;
+export type ColumnData = DecodedArray | Int64Values | DoubleValues | BooleanValues | NullValues | DictionaryIds;
 
 /** The mapping between a batch type and its Parquet columns. */
 export interface TierLayout<C extends Batch & IdentityColumns, F extends string> {

@@ -10,6 +10,7 @@ export { type Batch, concatBatches, gatherBatch, type IdentityColumns } from "./
 export { type AggColumns, allocAggColumns, allocRawColumns, putStats, type RawColumns, takeStats } from "./columns.ts";
 export { type Compression, pageCompressors } from "./compressors.ts";
 export { evictTierFooter, readTierFileInfo, type TierFileInfo } from "./footer.ts";
+export { type IdentityRows, SeriesDictionary } from "./identity.ts";
 export { type GroupTimes, rowGroupTimes } from "./prune.ts";
 export { RAW_LAYOUT, type RawField } from "./raw.ts";
 export { iterateAggFile, iterateRawFile, readAggFile, readRawFile } from "./reader.ts";

@@ -22,7 +22,7 @@ import type { DecodedArray } from "hyparquet";
 import { KIND_CODE, MAX_COUNTER } from "../model/sample.ts";
 import type { RawColumns } from "./columns.ts";
 import { chooseGaugeScale, joinGauges, splitGauges } from "./gauge.ts";
-import { BooleanValues, Int64Values } from "./fast_column.ts";
+import { BooleanValues, Int64Values, NullValues } from "./fast_column.ts";
 import {
   type ColumnData,
   type EncodedColumns,
@@ -36,6 +36,7 @@ import {
   toNullable,
   toStrings,
 } from "./layout.ts";
+import { identityData } from "./identity.ts";
 import {
   type ColumnSpec,
   decimalColumn,
@@ -93,19 +94,27 @@ function validateRaw(cols: RawColumns, where: string): void {
 function encodeRaw(cols: RawColumns, params: LayoutParams): EncodedColumns {
   const gauges = once(() => splitGauges(cols.value, cols.kind, params.gaugeScale));
   return {
-    namespace: () => cols.namespace,
-    target: () => cols.target,
-    poller: () => cols.poller,
+    ...identityData(cols),
     ts: () => new Int64Values(cols.ts),
     kind: () => Int32Array.from(cols.kind),
     gauge_decimal: () => gauges().decimal,
     gauge_float: () => gauges().float,
     counter: once(() => counterData(cols)),
-    text: () => mapRows(cols.length, (i) => (cols.kind[i] === KIND_CODE.text ? cols.text[i] ?? "" : null)),
+    text: () =>
+      cols.kind.includes(KIND_CODE.text)
+        ? mapRows(cols.length, (i) => (cols.kind[i] === KIND_CODE.text ? cols.text[i] ?? "" : null))
+        : new NullValues(cols.length),
     valid: () => new BooleanValues(cols.valid),
-    error: () => mapRows(cols.length, (i) => cols.error[i] || null),
+    error: () =>
+      anyTruthy(cols.error) ? mapRows(cols.length, (i) => cols.error[i] || null) : new NullValues(cols.length),
     poll_ms: () => cols.pollMs,
   };
+}
+
+/** Whether any entry is a non-empty string (a plain loop: no callback per row). */
+function anyTruthy(values: readonly (string | null)[]): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i]) return true;
+  return false;
 }
 
 /** Counters as doubles when every one is exact as a double, else as bigints. */

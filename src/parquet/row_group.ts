@@ -18,8 +18,10 @@ import {
   BooleanValues,
   DoubleValues,
   Int64Values,
+  NullValues,
   writeBooleanColumn,
   writeBytesColumn,
+  writeDictionaryIdsColumn,
   writeDictionaryStringColumn,
   writeDoubleColumn,
   writeInt32DictionaryColumn,
@@ -27,6 +29,7 @@ import {
   writeInt64DeltaColumn,
   writeNullColumn,
 } from "./fast_column.ts";
+import { DictionaryIds } from "./identity.ts";
 import type { ColumnData } from "./layout.ts";
 import type { ColumnSpec } from "./schema.ts";
 
@@ -80,6 +83,8 @@ function libraryValues(data: ColumnData): DecodedArray {
   if (data instanceof Int64Values) return data.toBigInts();
   if (data instanceof DoubleValues) return data.toNullable();
   if (data instanceof BooleanValues) return data.toBooleans();
+  if (data instanceof NullValues) return data.toNulls();
+  if (data instanceof DictionaryIds) return data.toStrings();
   return data;
 }
 
@@ -94,6 +99,11 @@ function fastColumn(
   }
   if (data instanceof DoubleValues) return writeDoubleColumn(writer, encoder, data);
   if (data instanceof BooleanValues) return writeBooleanColumn(writer, encoder, data);
+  if (data instanceof NullValues) return data.length > 0 ? writeNullColumn(writer, encoder, data.length) : null;
+  if (data instanceof DictionaryIds) {
+    const dictionary = encoder.encoding === "RLE_DICTIONARY" && encoder.element.type === "BYTE_ARRAY";
+    return dictionary ? writeDictionaryIdsColumn(writer, encoder, data) : null;
+  }
   if (data instanceof Int32Array && encoder.element.type === "INT32") {
     if (encoder.encoding === "RLE_DICTIONARY") return writeInt32DictionaryColumn(writer, encoder, data);
     if (encoder.encoding === "PLAIN") return writeInt32PlainColumn(writer, encoder, data);

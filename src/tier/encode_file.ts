@@ -15,9 +15,9 @@ import { tierWriterTo } from "../parquet/mod.ts";
 export interface EncodeOptions {
   compression: { algorithm: CompressionAlgorithm; level: number };
   /**
-   * Called after each batch is encoded. The flush encoder thread collects the batch's garbage there:
-   * JavaScriptCore otherwise lets a flush's garbage (row-group columns, pages, sketches) reach 200 MB
-   * before the job ends, resident memory the budget must hold.
+   * Called after each batch is encoded. The flush encoder thread collects garbage there once enough
+   * has built up (`collectWhenGrown`): JavaScriptCore otherwise lets a flush's garbage (row-group
+   * columns, pages, sketches) reach 200 MB before the job ends, resident memory the budget must hold.
    */
   afterBatch?: () => void;
 }

@@ -2,7 +2,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { DDSketchSchema } from "../../../src/gen/ddsketch_pb.ts";
-import { BinSketch } from "../../../src/model/bin_sketch.ts";
+import { BinSketch, summarizeValues, summarizeValuesTo } from "../../../src/model/bin_sketch.ts";
+import { ByteWriter } from "../../../src/model/bytes.ts";
+import { QUANTILES } from "../../../src/model/aggregate.ts";
 import { createSketch, decodeSketch, encodeSketch, mergeSketch, quantile } from "../../reference/ddsketch.ts";
 import { rng } from "../../helpers.ts";
 
@@ -113,4 +115,18 @@ test("the spec example of docs/format/sketch.md decodes, by the codec and by the
   const built = new BinSketch(0.01);
   for (const v of [1, 2, 2, -3, 0]) built.add(v);
   assert.deepEqual([...built.encode()], [...bytes]);
+});
+
+test("summarizeValuesTo appends what summarizeValues returns, with the same percentiles", () => {
+  const values = [3.5, -2, 0, 17, 17, 1e6, 0.001, -40];
+  const w = new ByteWriter(4);
+  const expected: number[] = [];
+  for (let n = 1; n <= values.length; n++) {
+    const q1 = new Float64Array(4), q2 = new Float64Array(4);
+    const bytes = summarizeValues(values, 0, n, 0.01, QUANTILES, q1);
+    summarizeValuesTo(w, values, 0, n, 0.01, QUANTILES, q2);
+    expected.push(...bytes);
+    assert.deepEqual([...q2], [...q1], `percentiles of ${n} values`);
+  }
+  assert.deepEqual([...w.bytes()], expected, "the sketches one after the other");
 });

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { ByteReader, ByteWriter } from "../../../src/model/bytes.ts";
+import { ByteReader, ByteWriter, SMALL_COPY } from "../../../src/model/bytes.ts";
 
 /** The format's string: LEB128 length of the UTF-8 bytes, then the bytes (what TextEncoder writes). */
 function reference(s: string): Uint8Array {
@@ -48,4 +48,17 @@ test("strings are written as varint length + UTF-8 whatever path writes them, an
     assert.equal(r.u8(), 0xaa);
     assert.equal(r.string(), s === "\uD800" ? "\uFFFD" : s);
   }
+});
+
+test("raw bytes are appended whole on both sides of the small-copy size, at any position", () => {
+  const w = new ByteWriter(8);
+  const parts = [0, 1, SMALL_COPY - 1, SMALL_COPY, SMALL_COPY + 1, 3 * SMALL_COPY, 5].map((n, k) =>
+    Uint8Array.from({ length: n }, (_, i) => (i * 31 + k) & 0xff)
+  );
+  for (const p of parts) {
+    w.u8(0xee);
+    w.raw(p);
+  }
+  const expected = parts.flatMap((p) => [0xee, ...p]);
+  assert.deepEqual([...w.bytes()], expected);
 });

@@ -13,8 +13,15 @@ import { counter, gauge, text } from "../../../src/model/sample.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
 import { nodeFs } from "../../../src/platform/node_fs.ts";
 import { namesDelta, NamesOutOfStep, NameTable } from "../../../src/tier/flush_job.ts";
-import { readRawFile } from "../../../src/parquet/reader.ts";
-import { newTierJobContext, runTierJob } from "../../../src/tier/tier_job.ts";
+import { readAggFile, readRawFile } from "../../../src/parquet/reader.ts";
+import { BinSketch, summarizeValues } from "../../../src/model/bin_sketch.ts";
+import { QUANTILES } from "../../../src/model/aggregate.ts";
+import { FLUSH_ZSTD_LEVEL, flushCompression } from "../../../src/tier/flush_encode.ts";
+import { collectWhenGrown, newTierJobContext, runTierJob } from "../../../src/tier/tier_job.ts";
+import { encode as encodeFile } from "../../../src/tier/encode_file.ts";
+import type { EncodedFile } from "../../../src/aggregate/flush_batch.ts";
+import { type AggColumns, type RawColumns, SeriesDictionary } from "../../../src/parquet/mod.ts";
+import { writeTierFile } from "../../../src/parquet/writer.ts";
 import { TierRunner } from "../../../src/tier/tier_runner.ts";
 
 const T0 = Date.UTC(2026, 10, 25, 10);
@@ -110,4 +117,113 @@ test("the encoder's hook runs after every row-group batch of a flush (the worker
   const job = { ...flushJobOf(head, head.cut(T0 + 3_600_000), null, WM), names: head.series.namesSince(0) };
   await runTierJob(nodeFs, { type: "encode", job, options: OPTS }, ctx);
   assert.equal(calls, 3, "two raw row groups (65,536 rows each at most) and one of 5-minute buckets");
+});
+
+test("a flush's 5-minute rows carry each bucket's sketch and percentiles; its files are zstd level 1", async () => {
+  const head = new Head({ accuracy: 0.01, hotWindowMs: 3_600_000, hotMemoryBytes: 1 << 28 });
+  const samples = [];
+  for (let i = 0; i < 10; i++) samples.push(gauge("ns", "a", "cpu", T0 + i * 60_000, i * 1.5 - 3)); // values inline
+  for (let i = 0; i < 600; i++) samples.push(gauge("ns", "b", "cpu", T0 + i * 1_000, (i * 37) % 101)); // a sketch
+  samples.push(text("ns", "c", "descr", T0, "up")); // a bucket without percentiles
+  const b = SampleBatch.of(samples);
+  head.series.resolveBatch(b);
+  head.apply(b);
+  const job = { ...flushJobOf(head, head.cut(T0 + 3_600_000), null, WM), names: head.series.namesSince(0) };
+  const encode = async (algorithm: "zstd" | "gzip", level: number) => {
+    const options = { compression: { algorithm, level } };
+    return ((await runTierJob(nodeFs, { type: "encode", job, options }, newTierJobContext())).result as {
+      files: EncodedFile[];
+    }).files;
+  };
+  const [three, one] = [await encode("zstd", 3), await encode("zstd", 1)];
+  assert.deepEqual(three.map((f) => f.tier), ["raw", "5min"]);
+  three.forEach((f, k) => assert.equal(Buffer.compare(f.bytes, one[k].bytes), 0, `${f.tier}: written at level 1`));
+  const gzip = await encode("gzip", 6);
+  assert.ok(gzip.every((f, k) => Buffer.compare(f.bytes, one[k].bytes) !== 0), "other algorithms keep their own");
+
+  const fs = new MemFs();
+  await fs.writeFile("/raw.parquet", three[0].bytes);
+  await fs.writeFile("/5min.parquet", three[1].bytes);
+  const rows = await readAggFile(fs, "/5min.parquet");
+  // the flush's rows name their series by number (identity.ts); the same rows as strings give the same bytes
+  const level1 = { compression: { algorithm: "zstd" as const, level: 1 } };
+  const raw = await readRawFile(fs, "/raw.parquet");
+  assert.equal(raw.identity, undefined);
+  for (const [k, tier, cols] of [[0, "raw", raw], [1, "5min", rows]] as const) {
+    const again = await encodeFile(tier, three[k].partition, [cols as RawColumns & AggColumns], level1);
+    assert.equal(Buffer.compare(again.bytes, three[k].bytes), 0, `${tier}: the same file from strings`);
+  }
+  assert.deepEqual([...rows.target], ["a", "a", "b", "b", "c"]);
+  const q = new Float64Array(4);
+  for (const [row, values] of [[0, [-3, -1.5, 0, 1.5, 3]], [1, [4.5, 6, 7.5, 9, 10.5]]] as const) {
+    const expected = summarizeValues(values, 0, values.length, 0.01, QUANTILES, q);
+    assert.deepEqual(rows.sketch[row], expected, `row ${row}: the sketch of the bucket's values`);
+    assert.deepEqual([rows.p50[row], rows.p90[row], rows.p95[row], rows.p99[row]], [...q]);
+  }
+  for (const row of [2, 3]) {
+    const s = BinSketch.decode(rows.sketch[row]!, 0.01);
+    assert.equal(s.count, 300, `row ${row}: the bucket's whole sketch`);
+    assert.ok(Math.abs(rows.p50[row] - 50) <= 2, `row ${row}: median ${rows.p50[row]}`);
+  }
+  assert.equal(rows.sketch[4], null, "a text bucket has no sketch");
+  assert.ok(Number.isNaN(rows.p50[4]));
+});
+
+test("flushCompression caps zstd at the flush level and leaves other algorithms alone", () => {
+  assert.deepEqual(flushCompression({ algorithm: "zstd", level: 19 }), { algorithm: "zstd", level: FLUSH_ZSTD_LEVEL });
+  assert.deepEqual(flushCompression({ algorithm: "gzip", level: 9 }), { algorithm: "gzip", level: 9 });
+  assert.deepEqual(flushCompression({ algorithm: "none", level: 3 }), { algorithm: "none", level: 3 });
+});
+
+test("the encoder thread collects a flush's garbage once its heap grew by the set amount, not after every batch", () => {
+  let heap = 100, collections = 0;
+  const hook = collectWhenGrown(30, () => heap, () => {
+    collections++;
+    heap = 105;
+  });
+  for (const h of [110, 120, 129]) {
+    heap = h;
+    hook.afterBatch();
+  }
+  assert.equal(collections, 0, "less than 30 above the start");
+  heap = 130;
+  hook.afterBatch();
+  assert.equal(collections, 1);
+  heap = 134; // 29 above what the collection left
+  hook.afterBatch();
+  assert.equal(collections, 1);
+  heap = 200;
+  hook.reset(); // a collection made elsewhere
+  heap = 229;
+  hook.afterBatch();
+  assert.equal(collections, 1);
+});
+
+test("rows numbered by series are checked for order by their numbers, and refused out of order by name", async () => {
+  const table = new SeriesDictionary(["ns", "ns"], ["a", "b"], ["cpu", "cpu"]);
+  const rows = (series: number[], ts: number[]): RawColumns => ({
+    length: series.length,
+    namespace: series.map(() => "ns"),
+    target: series.map((s) => ["a", "b"][s]),
+    poller: series.map(() => "cpu"),
+    ts: Float64Array.from(ts),
+    kind: new Uint8Array(series.length).fill(1),
+    value: new Float64Array(series.length).fill(1),
+    counter: series.map(() => null),
+    text: series.map(() => null),
+    valid: new Uint8Array(series.length).fill(1),
+    error: series.map(() => null),
+    pollMs: new Int32Array(series.length),
+    identity: { series: Int32Array.from(series), table },
+  });
+  const options = { tier: "raw" as const, compression: { algorithm: "zstd" as const, level: 1 } };
+  await writeTierFile(new MemFs(), "/ok.parquet", options, rows([0, 0, 1], [T0, T0 + 1, T0]));
+  await assert.rejects(
+    writeTierFile(new MemFs(), "/series.parquet", options, rows([0, 1, 0], [T0, T0, T0 + 1])),
+    /row 2 \(ns\/a\/cpu @ \d+\) comes after \(ns\/b\/cpu/,
+  );
+  await assert.rejects(
+    writeTierFile(new MemFs(), "/time.parquet", options, rows([0, 0], [T0 + 1, T0])),
+    /row 1 \(ns\/a\/cpu @ \d+\) comes after \(ns\/a\/cpu @ \d+\)/,
+  );
 });

@@ -8,6 +8,7 @@ import {
   Int64Values,
   writeBooleanColumn,
   writeBytesColumn,
+  writeDictionaryIdsColumn,
   writeDictionaryStringColumn,
   writeDoubleColumn,
   writeInt32DictionaryColumn,
@@ -17,6 +18,7 @@ import {
 } from "../../../src/parquet/fast_column.ts";
 import { type ColumnEncoder as Encoder, writeColumn } from "../../../src/parquet/_hyparquet_writer.ts";
 import { pageCompressors, parquetCodec } from "../../../src/parquet/compressors.ts";
+import { identityIds, SeriesDictionary } from "../../../src/parquet/identity.ts";
 import {
   decimalColumn,
   floatColumn,
@@ -396,6 +398,78 @@ test("poll times (INT32, PLAIN, one page) are written as hyparquet-writer writes
     for (const compressed of [false, true]) {
       for (const pageSize of [0, 1_024]) {
         sameAsLibraryRequired(spec, pageSize, compressed, (w, e) => writeInt32PlainColumn(w, e, values), values);
+      }
+    }
+  }
+});
+
+test("scratch arrays left by a longer column change nothing in the next, shorter ones", () => {
+  // the writers reuse their scratch arrays (indexes, presence, sizes) from column to column
+  const r = rng(21);
+  const long = Float64Array.from({ length: 30_000 }, (_, i) => (i % 3 === 0 ? NaN : r()));
+  const short = Float64Array.from({ length: 700 }, (_, i) => (i % 5 === 1 ? NaN : -i));
+  const spec = floatColumn("sum", "DOUBLE");
+  for (const values of [long, short, long]) {
+    const data = new DoubleValues(values);
+    sameAsLibrary(spec, 1_024 * 8, false, (w, e) => writeDoubleColumn(w, e, data), data.toNullable());
+  }
+  const sketches = Array.from({ length: 500 }, (_, i) => (i % 4 === 2 ? null : Uint8Array.of(i & 0xff, 7)));
+  const sketchSpec: ColumnSpec = {
+    element: { name: "sketch", type: "BYTE_ARRAY", repetition_type: "OPTIONAL" },
+    encoding: "PLAIN",
+  };
+  sameAsLibrary(sketchSpec, 64, true, (w, e) => writeBytesColumn(w, e, sketches), sketches);
+  const nulls = new ByteWriter();
+  const fast = writeNullColumn(nulls, encoder(spec, 0, false, "PLAIN", false), 300);
+  const theirs = new ByteWriter();
+  const values = new Array(300).fill(null);
+  const reference = writeColumn({
+    writer: theirs,
+    column: encoder(spec, 0, false, "PLAIN", false),
+    pageData: { values, definitionLevels: values.map(() => 0), repetitionLevels: [], maxDefinitionLevel: 1 },
+  });
+  assert.deepEqual(fast!.chunk, reference.chunk);
+  assert.equal(Buffer.compare(nulls.getBytes(), theirs.getBytes()), 0, "all-null levels after the presence of others");
+  const targets = STRING_CASES[0][1]();
+  for (const values of [targets, targets.slice(0, 50), targets]) {
+    const ours = new ByteWriter();
+    const mine = writeDictionaryStringColumn(ours, encoder(identityColumn("target"), 4 * 64, true), values);
+    const lib = new ByteWriter();
+    const ref = writeColumn({
+      writer: lib,
+      column: encoder(identityColumn("target"), 4 * 64, true),
+      pageData: { values, definitionLevels: [], repetitionLevels: [], maxDefinitionLevel: 0 },
+    });
+    assert.deepEqual(mine!.columnIndex, ref.columnIndex);
+    assert.equal(Buffer.compare(ours.getBytes(), lib.getBytes()), 0);
+  }
+});
+
+test("identity columns as interned ids are written as hyparquet-writer writes their strings", () => {
+  for (const [name, make] of STRING_CASES) {
+    const values = make();
+    // the flush's table holds each series once, sorted; rows name series by number
+    const distinct = [...new Set(values)].sort();
+    const table = new SeriesDictionary(distinct, distinct, distinct);
+    const series = Int32Array.from(values, (v) => distinct.indexOf(v));
+    for (const column of ["namespace", "target", "poller"] as const) {
+      for (const pageSize of [0, 1_024 * 4, 5 * 4]) {
+        const spec = identityColumn(column);
+        const data = identityIds({ series, table }, column);
+        assert.deepEqual(data.toStrings(), values);
+        const ours = new ByteWriter();
+        const fast = writeDictionaryIdsColumn(ours, encoder(spec, pageSize, true), data);
+        assert.ok(fast);
+        const theirs = new ByteWriter();
+        const reference = writeColumn({
+          writer: theirs,
+          column: encoder(spec, pageSize, true),
+          pageData: { values, definitionLevels: [], repetitionLevels: [], maxDefinitionLevel: 0 },
+        });
+        assert.deepEqual(fast.chunk, reference.chunk, `${name}: chunk, page size ${pageSize}`);
+        assert.deepEqual(fast.offsetIndex, reference.offsetIndex);
+        assert.deepEqual(fast.columnIndex, reference.columnIndex);
+        assert.equal(Buffer.compare(ours.getBytes(), theirs.getBytes()), 0, `${name}: identical bytes`);
       }
     }
   }
