@@ -113,8 +113,10 @@ async function openStorage(dir: string, yaml: string, clock: Clock): Promise<Sto
 async function runDay(o: FlushOpts): Promise<FlushResult["day"]> {
   const samples = o.daySeries * o.dayPoints;
   const dir = path.join(o.workDir, "flush-day");
-  // a buffer far above the dataset: no flush may start while loading (flushes start at a share of it)
-  const yaml = `ingestion:\n  wal:\n    sync_mode: async\n  flush:\n    max_buffer_size: ${samples * 20}\n`;
+  // a buffer far above the dataset: no flush may start while loading (flushes start at a share of it);
+  // the memory plan caps the buffer at a share of server.memory_limit, so the budget is raised to match
+  const yaml = `server:\n  memory_limit: ${Math.ceil((samples * 20 * 34) / 0.075 / 2 ** 30) + 1}GiB\n` +
+    `ingestion:\n  wal:\n    sync_mode: async\n  flush:\n    max_buffer_size: ${samples * 20}\n`;
   const storage = await openStorage(dir, yaml, systemClock);
   const ds = await openDataset(o.peersDir, { series: o.daySeries, points: o.dayPoints, startMs: o.startMs });
   const gen = new PollRounds(ds);
@@ -185,7 +187,12 @@ async function runSteady(o: FlushOpts): Promise<FlushResult["steady"]> {
   const start = Date.UTC(2026, 10, 25, 12);
   const clock = new FakeClock(start);
   const dir = path.join(o.workDir, "flush-steady");
-  const storage = await openStorage(dir, "", clock);
+  // the bench flushes every 5 rounds itself: a buffer that starts none of its own before that
+  const storage = await openStorage(
+    dir,
+    "server:\n  memory_limit: 4GiB\ningestion:\n  flush:\n    max_buffer_size: 4000000\n",
+    clock,
+  );
   const ds = await openDataset(o.peersDir, { series: o.steadySeries, points: rounds + 1, startMs: start });
   const gen = new PollRounds(ds);
   const times: number[] = [];

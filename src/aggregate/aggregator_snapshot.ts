@@ -11,7 +11,7 @@ import { BinSketch } from "../model/bin_sketch.ts";
 import type { ByteReader, ByteWriter } from "../model/bytes.ts";
 import { copyReusing } from "../model/typed.ts";
 import type { BucketRow } from "./aggregator_read.ts";
-import { type ClosedSlice, copySlice, SKETCH_MODE, type SlotColumns } from "./bucket_columns.ts";
+import { type ClosedSlice, selectBuckets, sharedSlice, SKETCH_MODE, type SlotColumns } from "./bucket_columns.ts";
 
 /** The open state of an aggregator, copied at a snapshot's cut. */
 export interface AggregatorState {
@@ -28,7 +28,9 @@ export interface AggregatorState {
 /** What a capture reads of an aggregator. */
 export interface OpenState {
   cols: SlotColumns;
-  used: number;
+  /** The live slots (the first `count`), in slot order. */
+  slots: Int32Array;
+  count: number;
   inline: number;
   live: number;
   sketches: readonly (BinSketch | null)[];
@@ -49,12 +51,19 @@ export interface StateSink {
  * capture's); buckets that hold a sketch are encoded now (rare: only past `inline` values).
  */
 export function captureState(o: OpenState, spare: AggregatorState | null): AggregatorState {
-  const slots = copySlice(o.cols, o.used, o.inline, spare?.slots ?? null);
-  for (let slot = 0; slot < o.used; slot++) {
+  const { count, inline } = o;
+  const slots = sharedSlice(count, inline, spare?.slots ?? null);
+  selectBuckets(slots, o.cols, o.slots, count);
+  const values = o.cols.values;
+  for (let i = 0; i < count; i++) {
+    const slot = o.slots[i];
     const sketch = o.sketches[slot];
-    if (sketch && slots.series[slot] >= 0) {
-      slots.sketches.push([slot, sketch.encode()]);
-      slots.nvals[slot] = SKETCH_MODE;
+    if (sketch) {
+      slots.sketches.push([i, sketch.encode()]);
+      slots.nvals[i] = SKETCH_MODE;
+    } else {
+      const n = slots.nvals[i], from = slot * inline, to = i * inline;
+      for (let k = 0; k < n; k++) slots.values[to + k] = values[from + k];
     }
   }
   const series = o.prevTs.length;

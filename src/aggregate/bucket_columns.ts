@@ -7,7 +7,6 @@
  * @module
  */
 import { type StatColumns, STATS } from "../model/aggregate_stats.ts";
-import { copyReusing } from "../model/typed.ts";
 
 /** Marker in `nvals`: the bucket's percentiles are in a sketch. */
 export const SKETCH_MODE = 255;
@@ -123,19 +122,6 @@ export function resizeColumns<T extends SlotColumns>(s: T, cap: number, inline: 
   }
   if (cap > from) (out.series as Int32Array).fill(-1, from);
   return out as unknown as T;
-}
-
-/**
- * The first `n` buckets of `s` copied into `reuse`'s memory when it is large enough (a capture that
- * reuses the previous one's arrays), else into new arrays.
- */
-export function copySlice(s: SlotColumns, n: number, inline: number, reuse: ClosedSlice | null): ClosedSlice {
-  const out = { n, inline, sketches: [] } as unknown as ClosedSlice;
-  const cols = out as unknown as Record<string, SlotArray>;
-  for (const c of BUCKET_COLUMNS) {
-    cols[c.name] = copyReusing(s[c.name], size(c, n, inline), reuse?.[c.name] ?? null);
-  }
-  return out;
 }
 
 /**

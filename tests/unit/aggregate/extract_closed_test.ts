@@ -86,3 +86,29 @@ test("the head's cut reuses the previous cut's memory unless a query view holds 
   apply(3);
   assert.notEqual(head.cut(4 * B).closed.sum.buffer, third.sum.buffer);
 });
+
+test("a backfilled day: the cut unlinks many closed buckets per series and leaves the open ones in place", () => {
+  const a = new Aggregator({ accuracy: 0.01 });
+  // 50 series × 30 buckets, added round by round as a backfill sends them
+  for (let w = 0; w < 30; w++) fill(a, w, 50, (s) => [s + w]);
+  const { rows } = rowsOf(a, 20 * B, null);
+  assert.equal(rows.length, 50 * 20);
+  assert.equal(a.openBuckets, 50 * 10);
+  for (const s of [0, 17, 49]) {
+    const open = a.bucketsOf(s, 0, Infinity);
+    assert.deepEqual(open.map((r) => r.bucket / B), [20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    assert.deepEqual(open.map((r) => r.agg.max), open.map((r) => s + r.bucket / B));
+  }
+  a.addGauge(3, 25 * B + 5_000, -1); // into the open bucket it has, not a new one
+  assert.equal(a.openBuckets, 50 * 10);
+  assert.equal(a.bucketsOf(3, 25 * B, 26 * B)[0].agg.count, 2);
+  // the capture holds the open buckets only, not every slot the day used
+  const st = a.captureState();
+  assert.equal(st.slots.n, 50 * 10);
+  assert.equal(st.live, 50 * 10);
+  fill(a, 30, 50, (s) => [s]); // freed slots are reused
+  const last = rowsOf(a, 40 * B, null).rows;
+  assert.equal(last.length, 50 * 11);
+  assert.equal(a.openBuckets, 0);
+  assert.equal(last.filter((r) => r.series === 3 && r.bucket === 25 * B)[0].count, 2);
+});
