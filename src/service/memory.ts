@@ -21,7 +21,15 @@ export const SOFT_SHARE = 0.85;
  * 100,000 series, and JavaScriptCore otherwise lets request garbage (bodies, batches, WAL records)
  * reach hundreds of MB before it collects.
  */
-const FULL_COLLECTION_MS = 1_000;
+export const FULL_COLLECTION_MS = 1_000;
+/**
+ * When a full collection gave back less than {@link FULL_COLLECTION_GAIN} of the budget (the memory is
+ * live, or in a worker's heap no collection here reaches), the next waits twice as long, up to this:
+ * stuck at the budget, a collection every second took most of the main thread (60 % of one profile)
+ * and gave nothing back. One that gives back enough brings the interval back to a second.
+ */
+export const FULL_COLLECTION_MAX_MS = 16_000;
+const FULL_COLLECTION_GAIN = 1 / 50;
 /**
  * Idle tier worker threads are stopped (their memory goes back; the next job starts a new thread) when
  * what cannot be evicted reaches this fraction of the budget, at most every {@link WORKER_RELEASE_MS}.
@@ -50,6 +58,9 @@ export interface MemoryHooks {
 export class MemoryMonitor {
   private readAt = -Infinity;
   private collectedAt = -Infinity;
+  /** The interval between full collections now, and resident memory before the last one. */
+  private fullEveryMs = FULL_COLLECTION_MS;
+  private residentBeforeFull = NaN;
   private workersReleasedAt = -Infinity;
   private resident = 0;
   /** Bytes of request bodies being read or decoded now (with what they decode to). */
@@ -98,8 +109,18 @@ export class MemoryMonitor {
   /** Gives memory back when resident memory is above the soft share of the budget. */
   relieve(): void {
     this.readAt = -Infinity;
-    const over = this.residentBytes() - SOFT_SHARE * this.plan.limitBytes;
-    if (over <= 0) return;
+    const resident = this.residentBytes();
+    if (!Number.isNaN(this.residentBeforeFull)) {
+      // judged at the next look, not at once: the allocator hands pages back to the kernel after a delay
+      const gained = this.residentBeforeFull - resident >= FULL_COLLECTION_GAIN * this.plan.limitBytes;
+      this.fullEveryMs = gained ? FULL_COLLECTION_MS : Math.min(FULL_COLLECTION_MAX_MS, this.fullEveryMs * 2);
+      this.residentBeforeFull = NaN;
+    }
+    const over = resident - SOFT_SHARE * this.plan.limitBytes;
+    if (over <= 0) {
+      this.fullEveryMs = FULL_COLLECTION_MS;
+      return;
+    }
     const head = this.hooks.head();
     if (head) {
       const ring = head.raw.memoryBytes();
@@ -115,8 +136,12 @@ export class MemoryMonitor {
         this.actions.workerReleases += released;
       }
     }
-    const full = now - this.collectedAt >= FULL_COLLECTION_MS;
-    if (full) this.collectedAt = now;
+    const full = now - this.collectedAt >= this.fullEveryMs;
+    if (full) {
+      this.collectedAt = now;
+      this.readAt = -Infinity;
+      this.residentBeforeFull = this.residentBytes();
+    }
     this.hooks.collectGarbage(full ? "full" : "hint");
     this.actions.collections++;
     this.readAt = -Infinity; // admission reads what the collection gave back

@@ -1,0 +1,52 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import { planMemory } from "../../../src/config/memory_budget.ts";
+import { defaultConfig } from "../../../src/config/load.ts";
+import { FULL_COLLECTION_MAX_MS, FULL_COLLECTION_MS, MemoryMonitor } from "../../../src/service/memory.ts";
+
+/** A monitor over a fake process: resident memory set by the test, collections counted by kind. */
+function monitor() {
+  const plan = planMemory(defaultConfig());
+  const p = { resident: 0, now: 0, full: [] as number[], gain: 0 };
+  const m = new MemoryMonitor(plan, {
+    residentBytes: () => p.resident,
+    now: () => p.now,
+    head: () => null,
+    collectGarbage: (how) => {
+      if (how !== "full") return;
+      p.full.push(p.now);
+      p.resident -= p.gain;
+    },
+    releaseIdleSql: () => false,
+    releaseIdleWorkers: () => 0,
+  });
+  return { m, p, limit: plan.limitBytes };
+}
+
+test("full collections that give nothing back come less and less often under pressure, up to 16 s apart", () => {
+  const { m, p, limit } = monitor();
+  p.resident = 0.97 * limit; // stuck: live memory, nothing to collect
+  for (p.now = 0; p.now <= 60_000; p.now += 250) m.relieve();
+  const gaps = p.full.slice(1).map((t, i) => t - p.full[i]);
+  // judged at the next look (250 ms later): the first already waits twice the second
+  assert.deepEqual(gaps.slice(0, 5), [2_000, 4_000, 8_000, 16_000, 16_000]);
+  assert.ok(gaps.every((g) => g <= FULL_COLLECTION_MAX_MS));
+  assert.ok(p.full.length <= 9, `${p.full.length} full collections in a minute, not 60`);
+});
+
+test("a full collection that gives memory back keeps them a second apart; below the soft share none runs", () => {
+  const { m, p, limit } = monitor();
+  p.resident = 0.97 * limit;
+  p.gain = 0.05 * limit; // each gives back 5 % of the budget...
+  const grow = () => (p.resident += 0.05 * limit); // ...and ingest takes it again
+  for (p.now = 0; p.now <= 10_000; p.now += 250) {
+    m.relieve();
+    if (p.now % FULL_COLLECTION_MS === 750) grow(); // after the collection was judged
+  }
+  const gaps = p.full.slice(1).map((t, i) => t - p.full[i]);
+  assert.ok(gaps.length >= 8 && gaps.every((g) => g === FULL_COLLECTION_MS), gaps.join(","));
+  const before = p.full.length;
+  p.resident = 0.5 * limit;
+  for (; p.now <= 20_000; p.now += 250) m.relieve();
+  assert.equal(p.full.length, before, "no pressure, no collection");
+});
