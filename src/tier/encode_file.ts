@@ -8,8 +8,7 @@
 import type { EncodedFile } from "../aggregate/flush_batch.ts";
 import type { CompressionAlgorithm } from "../config/schema.ts";
 import type { AtomicFile } from "../platform/atomic.ts";
-import type { AggColumns, RawColumns } from "../parquet/mod.ts";
-import { tierWriterTo } from "../parquet/mod.ts";
+import { type AggColumns, DEFAULT_ROW_GROUP_ROWS, type RawColumns, tierWriterTo } from "../parquet/mod.ts";
 
 /** Compression of the files. */
 export interface EncodeOptions {
@@ -25,17 +24,29 @@ export interface EncodeOptions {
 /**
  * Encodes `batches` (sorted, and in order) as one tier file. Each batch is taken only once the
  * previous one is encoded, so a generator keeps one batch of columns alive at a time.
+ *
+ * `reused`: the generator fills the same arrays for every batch (fresh memory costs a page fault per
+ * 4 KiB, more than filling it on the 2-core box). Every batch but the last must then be exactly one
+ * row group ({@link DEFAULT_ROW_GROUP_ROWS} rows), so that the writer has encoded it before the next is
+ * asked for; anything else throws.
  */
 export async function encode(
   tier: EncodedFile["tier"],
   partition: number,
   batches: Iterable<RawColumns | AggColumns>,
   opts: EncodeOptions,
+  arrays: "fresh" | "reused" = "fresh",
 ): Promise<EncodedFile> {
   const sink = new MemorySink(`${tier}/${partition}.parquet`);
   const writer = tierWriterTo(sink, { tier, compression: opts.compression });
+  let pending = false;
   for (const cols of batches) {
+    if (pending) {
+      await writer.abort();
+      throw new RangeError(`Cannot encode ${sink.path}: a reused batch was left pending (not a whole row group)`);
+    }
     await (writer.write as (c: RawColumns | AggColumns) => Promise<void>)(cols);
+    pending = arrays === "reused" && writer.rows % DEFAULT_ROW_GROUP_ROWS !== 0;
     opts.afterBatch?.();
   }
   const r = await writer.finish();

@@ -26,8 +26,10 @@ import {
   type AggColumns,
   allocAggColumns,
   allocRawColumns,
+  DEFAULT_ROW_GROUP_ROWS,
   type RawColumns,
   SeriesDictionary,
+  sliceBatch,
 } from "../parquet/mod.ts";
 import { STATS } from "../model/aggregate_stats.ts";
 import { encode, type EncodeOptions } from "./encode_file.ts";
@@ -39,7 +41,7 @@ export type { EncodeOptions };
  * Rows turned into columns at a time: one row group. A flush of a million samples then holds one row
  * group's columns (a few MB) instead of the whole flush's (hundreds of MB of short-lived objects).
  */
-const BATCH_ROWS = 65_536;
+const BATCH_ROWS = DEFAULT_ROW_GROUP_ROWS; // whole row groups: `encode` may then take reused arrays
 
 /**
  * Encodes every file of a flush: one file per tier and partition it writes.
@@ -60,12 +62,12 @@ export async function encodeFlush(b: FlushBatch, encodeOptions: EncodeOptions): 
   const names = new SeriesDictionary(b.series.namespace, b.series.target, b.series.poller);
   const order = keptRows(rawOrder(b.raw, b.series.namespace.length), (i) => kept("raw", b.raw.ts[i]));
   for (const p of partitionsOf(order, (i) => partitionStart("raw", b.raw.ts[i]))) {
-    files.push(await encode("raw", p, rawBatches(b, names, order, p), opts));
+    files.push(await encode("raw", p, rawBatches(b, names, order, p), opts, "reused"));
   }
   const closedRows = closedOrder(b.closed, b.series.namespace.length);
   const closedKept = keptRows(closedRows, (i) => kept("5min", b.closed.bucket[i]));
   for (const p of partitionsOf(closedKept, (i) => partitionStart("5min", b.closed.bucket[i]))) {
-    files.push(await encode("5min", p, aggBatches(b, names, closedKept, p), opts));
+    files.push(await encode("5min", p, aggBatches(b, names, closedKept, p), opts, "reused"));
   }
   let late = lateRows(b, closedRows);
   for (const tier of ["hourly", "daily", "weekly"] as const) {
@@ -189,25 +191,30 @@ function* rawBatches(
   const big = new Map(r.big);
   const text = new Map(r.text);
   const error = new Map(r.error);
+  let c: RawColumns | null = null;
   for (const rows of rowsIn(order, partition, (i) => partitionStart("raw", r.ts[i]))) {
-    yield toRaw(b, names, rows, big, text, error);
+    if (!c || c.length < rows.length) {
+      c = allocRawColumns(rows.length, "unfilled");
+      c.identity = { series: new Int32Array(rows.length), table: names };
+    }
+    toRaw(b, rows, c, big, text, error);
+    yield rows.length === c.length ? c : sliceBatch(c, 0, rows.length);
   }
 }
 
+/** Sets every field of the first `rows.length` rows of `c` (and its identity numbers). */
 function toRaw(
   b: FlushBatch,
-  names: SeriesDictionary,
   rows: Int32Array,
+  c: RawColumns,
   big: Map<number, string>,
   text: Map<number, string>,
   error: Map<number, string>,
-): RawColumns {
+): void {
   const r = b.raw;
   const n = rows.length;
-  const c: RawColumns = allocRawColumns(n, "unfilled"); // every field of every row is set below
   const { namespace, target, poller } = b.series;
-  const series = new Int32Array(n);
-  c.identity = { series, table: names };
+  const series = c.identity!.series;
   for (let k = 0; k < n; k++) {
     const i = rows[k];
     const s = r.series[i];
@@ -226,7 +233,6 @@ function toRaw(
     c.error[k] = error.size === 0 ? null : error.get(i) ?? null;
     c.pollMs[k] = r.pollMs[i];
   }
-  return c;
 }
 
 // ---------------------------------------------------------------- 5-minute buckets
@@ -243,23 +249,30 @@ function* aggBatches(
   partition: number,
 ): Generator<AggColumns> {
   const sketches = new Map(b.closed.sketches);
+  let c: AggColumns | null = null;
+  const arena = new ByteWriter(1 << 16);
   for (const rows of rowsIn(order, partition, (i) => partitionStart("5min", b.closed.bucket[i]))) {
-    yield toAgg(b, names, rows, sketches);
+    if (!c || c.length < rows.length) {
+      c = allocAggColumns(rows.length);
+      c.identity = { series: new Int32Array(rows.length), table: names };
+    }
+    toAgg(b, rows, c, sketches, arena);
+    yield rows.length === c.length ? c : sliceBatch(c, 0, rows.length);
   }
 }
 
+/** Sets every field of the first `rows.length` rows of `out`; the sketches go into `arena` (emptied first). */
 function toAgg(
   b: FlushBatch,
-  names: SeriesDictionary,
   rows: Int32Array,
+  out: AggColumns,
   sketches: Map<number, Uint8Array>,
-): AggColumns {
+  arena: ByteWriter,
+): void {
   const c = b.closed;
   const n = rows.length;
-  const out = allocAggColumns(n);
   const { namespace, target, poller } = b.series;
-  const series = new Int32Array(n);
-  out.identity = { series, table: names };
+  const series = out.identity!.series;
   for (let k = 0; k < n; k++) {
     const i = rows[k];
     const s = c.series[i];
@@ -276,7 +289,7 @@ function toAgg(
     else for (let k = 0; k < n; k++) to[k] = c.count[rows[k]] === 0 ? NaN : from[rows[k]];
   }
   // the batch's sketches one after the other in one buffer, each row a view of its part
-  const arena = new ByteWriter(Math.max(1024, 48 * n));
+  arena.reset();
   const ends = new Float64Array(n + 1);
   const q = new Float64Array(4);
   for (let k = 0; k < n; k++) {
@@ -294,7 +307,6 @@ function toAgg(
     out.sketch[k] = end < 0 ? null : arena.buf.subarray(at, end);
     if (end >= 0) at = end;
   }
-  return out;
 }
 
 /** Fills `q` with the bucket's percentiles and appends its sketch bytes to `into` (false: unknown). */

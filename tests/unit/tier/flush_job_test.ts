@@ -227,3 +227,28 @@ test("rows numbered by series are checked for order by their numbers, and refuse
     /row 1 \(ns\/a\/cpu @ \d+\) comes after \(ns\/a\/cpu @ \d+\)/,
   );
 });
+
+test("encoding reused batch arrays refuses a batch after one that was not a whole row group", async () => {
+  const rows = (n: number, from: number): RawColumns => ({
+    length: n,
+    namespace: new Array(n).fill("ns"),
+    target: new Array(n).fill("t"),
+    poller: new Array(n).fill("p"),
+    ts: Float64Array.from({ length: n }, (_, i) => T0 + from + i),
+    kind: new Uint8Array(n).fill(1),
+    value: new Float64Array(n).fill(1),
+    counter: new Array(n).fill(null),
+    text: new Array(n).fill(null),
+    valid: new Uint8Array(n).fill(1),
+    error: new Array(n).fill(null),
+    pollMs: new Int32Array(n),
+  });
+  const opts = { compression: { algorithm: "zstd" as const, level: 1 } };
+  const whole = await encodeFile("raw", 0, [rows(65_536, 0), rows(10, 65_536)], opts, "reused");
+  assert.equal(whole.rows, 65_546);
+  await assert.rejects(
+    encodeFile("raw", 0, [rows(10, 0), rows(10, 10)], opts, "reused"),
+    /a reused batch was left pending/,
+  );
+  assert.equal((await encodeFile("raw", 0, [rows(10, 0), rows(10, 10)], opts)).rows, 20, "fresh arrays: any sizes");
+});
