@@ -25,10 +25,13 @@ import {
   assertIntegers,
   type ColumnData,
   type EncodedColumns,
+  EncodeScratch,
+  type LayoutParams,
   mapRows,
   type PhysicalColumns,
   type TierLayout,
   toFloat64,
+  toInt32,
   toIntegers,
   toNullable,
   toStrings,
@@ -80,11 +83,11 @@ function validateAgg(cols: AggColumns, where: string): void {
   }
 }
 
-function encodeAgg(cols: AggColumns): EncodedColumns {
+function encodeAgg(cols: AggColumns, _params: LayoutParams, scratch: EncodeScratch): EncodedColumns {
   const out: EncodedColumns = {
     ...identityData(cols),
     bucket: () => new Int64Values(cols.bucket),
-    kind: () => Int32Array.from(cols.kind),
+    kind: () => toInt32(cols.kind, scratch.i32(0, cols.length)),
     sketch: () => mapRows(cols.length, (i) => cols.sketch[i] ?? null),
   };
   for (const s of STATS) out[s.column] = () => STAT_CODEC[s.type].encode(cols[s.name]);

@@ -9,7 +9,7 @@ import { ByteWriter as PageWriter, ParquetWriter } from "hyparquet-writer";
 import type { AtomicFile } from "../platform/atomic.ts";
 import { pageCompressors, parquetCodec } from "./compressors.ts";
 import { assertSorted, type Batch, concatBatches, type IdentityColumns, sliceBatch, type SortKey } from "./batch.ts";
-import { assertIntegers, type LayoutParams, type TierLayout } from "./layout.ts";
+import { assertIntegers, EncodeScratch, type LayoutParams, type TierLayout } from "./layout.ts";
 import { appendRowGroup } from "./row_group.ts";
 import {
   type ColumnSpec,
@@ -66,6 +66,7 @@ export class TierFileWriter<C extends Batch & IdentityColumns> implements TierWr
   private maxTs = -Infinity;
   private parquet: { writer: ParquetWriter; sink: FileSink; specs: ColumnSpec[]; params: LayoutParams } | null = null;
   private state: State = "open";
+  private readonly scratch = new EncodeScratch();
 
   constructor(
     private readonly layout: TierLayout<C, string>,
@@ -124,7 +125,7 @@ export class TierFileWriter<C extends Batch & IdentityColumns> implements TierWr
     const group = this.takePending(rows);
     await yieldToEventLoop();
     const parquet = this.parquet ?? this.start(group);
-    const data = this.layout.encode(group, parquet.params);
+    const data = this.layout.encode(group, parquet.params, this.scratch);
     const pageRows = this.options.pageRows ?? this.layout.defaultPageRows;
     const overrides = this.layout.encodingOverrides?.(data) ?? {};
     const columns = parquet.specs.map((spec) => ({

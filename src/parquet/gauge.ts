@@ -80,13 +80,26 @@ export function chooseGaugeScale(value: Float64Array, kind: Uint8Array): number 
   return best;
 }
 
-/** Splits the gauge values of `kind === gauge` rows into the decimal and fallback columns. */
-export function splitGauges(value: Float64Array, kind: Uint8Array, scale: number): SplitGauges {
-  const unscaledValues = new Float64Array(value.length);
-  const present = new Uint8Array(value.length);
-  const float = new Float64Array(value.length).fill(NaN);
+/**
+ * Splits the gauge values of `kind === gauge` rows into the decimal and fallback columns, into `into`
+ * (arrays of `value.length`, every element set) or new arrays.
+ */
+export function splitGauges(
+  value: Float64Array,
+  kind: Uint8Array,
+  scale: number,
+  into: { unscaled: Float64Array; present: Uint8Array; float: Float64Array } = {
+    unscaled: new Float64Array(value.length),
+    present: new Uint8Array(value.length),
+    float: new Float64Array(value.length),
+  },
+): SplitGauges {
+  const { unscaled: unscaledValues, present, float } = into;
   for (let i = 0; i < value.length; i++) {
     const v = value[i];
+    unscaledValues[i] = 0;
+    present[i] = 0;
+    float[i] = NaN;
     if (kind[i] !== GAUGE || Number.isNaN(v)) continue;
     const unscaled = toDecimal(v, scale);
     if (unscaled === null) float[i] = v;

@@ -47,8 +47,11 @@ export interface TierLayout<C extends Batch & IdentityColumns, F extends string>
   specs(params: LayoutParams): ColumnSpec[];
   /** Throws a RangeError when a value cannot be stored (the writer checks every batch it accepts). */
   validate(batch: C, where: string): void;
-  /** The data of every physical column of a row group (of validated batches). */
-  encode(batch: C, params: LayoutParams): EncodedColumns;
+  /**
+   * The data of every physical column of a row group (of validated batches). Arrays taken from
+   * `scratch` are valid until the next row group of the same file is encoded.
+   */
+  encode(batch: C, params: LayoutParams, scratch: EncodeScratch): EncodedColumns;
   /** Encodings that replace the spec's for one row group's encoded data (see `parquet_raw.ts`). */
   encodingOverrides?(data: EncodedColumns): Record<string, ColumnSpec["encoding"]>;
   /** A batch from decoded columns; fields whose columns were not read get neutral values. */
@@ -60,6 +63,41 @@ export interface TierLayout<C extends Batch & IdentityColumns, F extends string>
   readonly probeColumn?: string;
   /** The columns that hold only nulls in rows whose probe column has the values `probe`. */
   nullColumns?(probe: DecodedArray): string[];
+}
+
+/**
+ * Grow-only arrays a layout's `encode` reuses from row group to row group of one file (each writer has
+ * its own): fresh memory for a row group's converted columns (a page fault per 4 KiB) cost more than
+ * converting them on the 2-core box. Not zeroed: an encoder sets every element it hands on.
+ */
+export class EncodeScratch {
+  private readonly f64s: Float64Array[] = [];
+  private readonly u8s: Uint8Array[] = [];
+  private readonly i32s: Int32Array[] = [];
+
+  /** `n` doubles, slot `slot`. */
+  f64(slot: number, n: number): Float64Array {
+    if (!(this.f64s[slot]?.length >= n)) this.f64s[slot] = new Float64Array(n);
+    return this.f64s[slot].subarray(0, n);
+  }
+
+  /** `n` bytes, slot `slot`. */
+  u8(slot: number, n: number): Uint8Array {
+    if (!(this.u8s[slot]?.length >= n)) this.u8s[slot] = new Uint8Array(n);
+    return this.u8s[slot].subarray(0, n);
+  }
+
+  /** `n` 32-bit integers, slot `slot`. */
+  i32(slot: number, n: number): Int32Array {
+    if (!(this.i32s[slot]?.length >= n)) this.i32s[slot] = new Int32Array(n);
+    return this.i32s[slot].subarray(0, n);
+  }
+}
+
+/** `values` as 32-bit integers, into `out`. */
+export function toInt32(values: Uint8Array, out: Int32Array): Int32Array {
+  for (let i = 0; i < values.length; i++) out[i] = values[i];
+  return out;
 }
 
 /** Numbers of a decoded column (null → NaN); NaN-filled when the column was not read. */

@@ -26,12 +26,14 @@ import { BooleanValues, Int64Values, NullValues } from "./fast_column.ts";
 import {
   type ColumnData,
   type EncodedColumns,
+  EncodeScratch,
   type LayoutParams,
   mapRows,
   once,
   type PhysicalColumns,
   type TierLayout,
   toFloat64,
+  toInt32,
   toIntegers,
   toNullable,
   toStrings,
@@ -91,15 +93,25 @@ function validateRaw(cols: RawColumns, where: string): void {
   }
 }
 
-function encodeRaw(cols: RawColumns, params: LayoutParams): EncodedColumns {
-  const gauges = once(() => splitGauges(cols.value, cols.kind, params.gaugeScale));
+/** Slots of the raw layout's scratch arrays. */
+const GAUGE_VALUES = 0, GAUGE_FLOATS = 1, COUNTERS = 2, GAUGE_PRESENT = 0, COUNTER_PRESENT = 1;
+
+function encodeRaw(cols: RawColumns, params: LayoutParams, scratch: EncodeScratch): EncodedColumns {
+  const n = cols.length;
+  const gauges = once(() =>
+    splitGauges(cols.value, cols.kind, params.gaugeScale, {
+      unscaled: scratch.f64(GAUGE_VALUES, n),
+      present: scratch.u8(GAUGE_PRESENT, n),
+      float: scratch.f64(GAUGE_FLOATS, n),
+    })
+  );
   return {
     ...identityData(cols),
     ts: () => new Int64Values(cols.ts),
-    kind: () => Int32Array.from(cols.kind),
+    kind: () => toInt32(cols.kind, scratch.i32(0, n)),
     gauge_decimal: () => gauges().decimal,
     gauge_float: () => gauges().float,
-    counter: once(() => counterData(cols)),
+    counter: once(() => counterData(cols, scratch.f64(COUNTERS, n), scratch.u8(COUNTER_PRESENT, n))),
     text: () =>
       cols.kind.includes(KIND_CODE.text)
         ? mapRows(cols.length, (i) => (cols.kind[i] === KIND_CODE.text ? cols.text[i] ?? "" : null))
@@ -118,11 +130,13 @@ function anyTruthy(values: readonly (string | null)[]): boolean {
 }
 
 /** Counters as doubles when every one is exact as a double, else as bigints. */
-function counterData(cols: RawColumns): ColumnData {
-  const values = new Float64Array(cols.length);
-  const present = new Uint8Array(cols.length);
+function counterData(cols: RawColumns, values: Float64Array, present: Uint8Array): ColumnData {
   for (let i = 0; i < cols.length; i++) {
-    if (cols.kind[i] !== KIND_CODE.counter) continue;
+    if (cols.kind[i] !== KIND_CODE.counter) {
+      values[i] = 0;
+      present[i] = 0;
+      continue;
+    }
     const c = cols.counter[i]!;
     if (c > MAX_EXACT) {
       return mapRows(cols.length, (k) => (cols.kind[k] === KIND_CODE.counter ? cols.counter[k] : null));

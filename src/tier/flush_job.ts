@@ -157,12 +157,21 @@ export function flushJobTransferables(job: FlushJob): ArrayBuffer[] {
   return [...out].filter((b) => !(b instanceof SharedArrayBuffer));
 }
 
+/** The typed columns of a {@link RawSlice}, kept from flush to flush by an encoder thread. */
+export type RawArrays = Pick<RawSlice, "series" | "ts" | "value" | "kind" | "flags" | "pollMs">;
+
+/** Arrays a flush may copy its raw rows into: taken, then given back with what the flush used. */
+export interface RawArraysHolder {
+  arrays?: RawArrays;
+}
+
 /**
  * Turns a job into the {@link FlushBatch} the tier encoder takes (after `names.apply(job.names)`):
  * the series that occur, numbered in identity order, and the raw rows copied out of the shared chunks
- * with those numbers.
+ * with those numbers — into `holder`'s arrays when they are large enough (fresh memory costs a page
+ * fault per 4 KiB: about as much as the flush's copy itself), else into new ones left in `holder`.
  */
-export function flushBatchOf(job: FlushJob, names: NameTable): FlushBatch {
+export function flushBatchOf(job: FlushJob, names: NameTable, holder: RawArraysHolder = {}): FlushBatch {
   const sorted = names.sortedIds();
   const rank = new Int32Array(names.size);
   for (let r = 0; r < sorted.length; r++) rank[sorted[r]] = r;
@@ -184,7 +193,7 @@ export function flushBatchOf(job: FlushJob, names: NameTable): FlushBatch {
   for (let i = 0; i < job.closed.n; i++) series[i] = local[cs[i]];
   return {
     series: table,
-    raw: rawSliceOf(job.raw, local),
+    raw: rawSliceOf(job.raw, local, holder),
     closed: { ...job.closed, series },
     accuracy: job.accuracy,
     watermarks: job.watermarks,
@@ -192,16 +201,27 @@ export function flushBatchOf(job: FlushJob, names: NameTable): FlushBatch {
   };
 }
 
-function rawSliceOf(parts: RawPart[], local: Int32Array): RawSlice {
+function rawSliceOf(parts: RawPart[], local: Int32Array, holder: RawArraysHolder): RawSlice {
   const n = parts.reduce((a, p) => a + p.hi - p.lo, 0);
+  let a = holder.arrays;
+  if (!a || a.series.length < n) {
+    a = holder.arrays = {
+      series: new Int32Array(n),
+      ts: new Float64Array(n),
+      value: new Float64Array(n),
+      kind: new Uint8Array(n),
+      flags: new Uint8Array(n),
+      pollMs: new Int32Array(n),
+    };
+  }
   const out: RawSlice = {
     n,
-    series: new Int32Array(n),
-    ts: new Float64Array(n),
-    value: new Float64Array(n),
-    kind: new Uint8Array(n),
-    flags: new Uint8Array(n),
-    pollMs: new Int32Array(n),
+    series: a.series.subarray(0, n),
+    ts: a.ts.subarray(0, n),
+    value: a.value.subarray(0, n),
+    kind: a.kind.subarray(0, n),
+    flags: a.flags.subarray(0, n),
+    pollMs: a.pollMs.subarray(0, n),
     big: [],
     text: [],
     error: [],

@@ -12,7 +12,7 @@ import { SampleBatch } from "../../../src/model/batch.ts";
 import { counter, gauge, text } from "../../../src/model/sample.ts";
 import { MemFs } from "../../../src/platform/mem_fs.ts";
 import { nodeFs } from "../../../src/platform/node_fs.ts";
-import { namesDelta, NamesOutOfStep, NameTable } from "../../../src/tier/flush_job.ts";
+import { type FlushJob, namesDelta, NamesOutOfStep, NameTable } from "../../../src/tier/flush_job.ts";
 import { readAggFile, readRawFile } from "../../../src/parquet/reader.ts";
 import { BinSketch, summarizeValues } from "../../../src/model/bin_sketch.ts";
 import { QUANTILES } from "../../../src/model/aggregate.ts";
@@ -251,4 +251,26 @@ test("encoding reused batch arrays refuses a batch after one that was not a whol
     /a reused batch was left pending/,
   );
   assert.equal((await encodeFile("raw", 0, [rows(10, 0), rows(10, 10)], opts)).rows, 20, "fresh arrays: any sizes");
+});
+
+test("an encoder keeps the raw rows' arrays from flush to flush: the files are those of a fresh encoder", async () => {
+  const head = new Head({ accuracy: 0.01, hotWindowMs: 3_600_000, hotMemoryBytes: 1 << 28 });
+  const ctx = newTierJobContext();
+  const run = async (job: FlushJob, context: ReturnType<typeof newTierJobContext>) =>
+    ((await runTierJob(nodeFs, { type: "encode", job, options: OPTS }, context)).result as { files: EncodedFile[] })
+      .files;
+  let kept: unknown = null;
+  for (const [r, targets] of [[0, ["a", "b", "c", "d"]], [1, ["b"]], [2, ["a", "b", "c", "d", "e", "f"]]] as const) {
+    round(head, r, [...targets]);
+    const cut = head.cut(-Infinity);
+    const job = { ...flushJobOf(head, cut, null, WM), names: head.series.namesSince(0) };
+    const files = await run(job, ctx);
+    const fresh = await run(job, newTierJobContext());
+    files.forEach((f, k) => assert.equal(Buffer.compare(f.bytes, fresh[k].bytes), 0, `round ${r}: ${f.tier}`));
+    if (r === 1) assert.equal(ctx.raw.arrays, kept, "a smaller flush copies into the same arrays");
+    if (r === 2) assert.notEqual(ctx.raw.arrays, kept, "a larger one takes larger arrays");
+    kept = ctx.raw.arrays;
+    assert.ok(kept);
+    head.flushed(cut.rawTo, T0);
+  }
 });
