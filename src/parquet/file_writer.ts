@@ -40,8 +40,12 @@ class FileSink extends PageWriter {
     super(1 << 16);
   }
 
+  /**
+   * Hands the bytes to the file as a view, not a copy: the file has read them when the returned
+   * promise settles (`AtomicFile.write`), and every flush is awaited before anything more is appended.
+   */
   flush(): Promise<void> {
-    const chunk = new Uint8Array(this.buffer, 0, this.index).slice();
+    const chunk = new Uint8Array(this.buffer, 0, this.index);
     this.index = 0;
     return this.file.write(chunk);
   }

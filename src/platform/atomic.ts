@@ -24,7 +24,7 @@ export interface AtomicFile {
   readonly tempPath: string;
   /** Bytes appended so far. */
   readonly bytesWritten: number;
-  /** Appends `data` at the end of the file. */
+  /** Appends `data` at the end of the file; `data` has been read when the promise settles (it may be reused then). */
   write(data: Uint8Array): Promise<void>;
   /** Makes the file durable and visible under its final name (fsync, rename, fsync of the directory). */
   commit(): Promise<void>;
