@@ -14,6 +14,8 @@ import type { Collection } from "../platform/runtime.ts";
 
 /** Resident memory readings are reused for this long (admission runs on every request). */
 const READING_MS = 20;
+/** Flushes whose growth {@link MemoryMonitor.flushReserve} remembers. */
+const FLUSH_GROWTH_KEPT = 4;
 /** Above this fraction of the budget the ring gives way and garbage is collected. */
 export const SOFT_SHARE = 0.85;
 /**
@@ -67,6 +69,11 @@ export class MemoryMonitor {
   inflightBodies = 0;
   /** How often memory ran short, by the action taken. */
   readonly actions = { evictions: 0, collections: 0, sqlReleases: 0, workerReleases: 0 };
+  /** Resident memory when the running flush started (NaN: none runs), and the most read since. */
+  private flushFrom = NaN;
+  private flushPeak = 0;
+  /** How much resident memory the last flushes added at their peak (newest last). */
+  private readonly flushGrowth: number[] = [];
 
   constructor(readonly plan: MemoryPlan, private readonly hooks: MemoryHooks) {}
 
@@ -76,14 +83,53 @@ export class MemoryMonitor {
     if (now - this.readAt >= READING_MS) {
       this.resident = this.hooks.residentBytes();
       this.readAt = now;
+      if (this.resident > this.flushPeak) this.flushPeak = this.resident;
     }
     return this.resident;
   }
 
-  /** Fraction of the budget held by what cannot be evicted (the ring's flushed samples can). */
+  /**
+   * Room kept for the next flush while none runs: what the last flushes added to resident memory at
+   * their peak (the largest of the last {@link FLUSH_GROWTH_KEPT}; the plan's `flushWorkBytes` before
+   * the first). A flush's working set (the encoder thread's heap, its copies) comes on top of what
+   * ingest filled, all at once when it starts, where admission cannot stop it; taking it in while
+   * none runs is what crossed the budget in the flood. While one runs, resident memory holds it.
+   */
+  flushReserve(): number {
+    if (!Number.isNaN(this.flushFrom)) return 0;
+    // at most the plan's share: a flush that grew more is the encoder's to fix, and a larger reserve
+    // could keep ingest out for good (no ingest, no flush, no new measure: seen in a flood)
+    const planned = this.plan.flushWorkBytes;
+    return this.flushGrowth.length === 0 ? planned : Math.min(planned, Math.max(...this.flushGrowth));
+  }
+
+  /** A flush starts: its growth is measured from here. */
+  flushStarted(): void {
+    this.readAt = -Infinity;
+    this.flushFrom = this.residentBytes();
+    this.flushPeak = this.flushFrom;
+  }
+
+  /** The flush ended (or failed): keeps what it added at its peak. */
+  flushEnded(): void {
+    if (Number.isNaN(this.flushFrom)) return;
+    this.flushGrowth.push(Math.max(0, this.flushPeak - this.flushFrom));
+    if (this.flushGrowth.length > FLUSH_GROWTH_KEPT) this.flushGrowth.shift();
+    this.flushFrom = NaN;
+  }
+
+  /**
+   * Fraction of the budget held by what cannot be evicted (the ring's flushed samples can), with the
+   * room kept for the next flush ({@link flushReserve}).
+   */
   usage(): number {
+    return (this.held() + this.flushReserve()) / this.plan.limitBytes;
+  }
+
+  /** Resident memory that cannot be evicted (bytes). */
+  private held(): number {
     const evictable = this.hooks.head()?.raw.evictableBytes() ?? 0;
-    return Math.max(0, this.residentBytes() - evictable) / this.plan.limitBytes;
+    return Math.max(0, this.residentBytes() - evictable);
   }
 
   /** Fraction of the budget that `bytes` of request body would add once decoded. */
@@ -125,11 +171,16 @@ export class MemoryMonitor {
     if (head) {
       const ring = head.raw.memoryBytes();
       if (head.evict(this.hooks.now(), Math.max(0, ring - over)) > 0) this.actions.evictions++;
-      head.releaseCapture(); // the next flush copies into fresh memory instead (slower, but not held meanwhile)
+      // the copies the next flush would reuse go only when that flush is not near: released under a
+      // steady load, each flush allocated them anew while the old ones waited for a collection (the
+      // flood's peak went over the budget by that)
+      if (head.raw.unflushed < this.plan.flushStartSamples / 2) head.releaseCapture();
     }
     if (this.hooks.releaseIdleSql()) this.actions.sqlReleases++;
     const now = this.hooks.now();
-    if (this.usage() >= WORKER_RELEASE_SHARE && now - this.workersReleasedAt >= WORKER_RELEASE_MS) {
+    if (
+      this.held() >= WORKER_RELEASE_SHARE * this.plan.limitBytes && now - this.workersReleasedAt >= WORKER_RELEASE_MS
+    ) {
       const released = this.hooks.releaseIdleWorkers();
       if (released > 0) {
         this.workersReleasedAt = now;

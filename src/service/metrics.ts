@@ -119,7 +119,7 @@ export function registerMetrics(s: StorageView, m: Metrics): void {
   );
   m.collected(
     "stalker_memory_usage_ratio",
-    "Resident memory that cannot be evicted, as a fraction of server.memory_limit (drives backpressure).",
+    "Resident memory that cannot be evicted, with the room kept for the next flush, as a fraction of server.memory_limit (drives backpressure).",
     "gauge",
     () => s.admission.memoryUsage,
   );

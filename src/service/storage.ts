@@ -548,6 +548,7 @@ export class Storage implements StorageView {
     if (core.head.raw.unflushed === 0 && !core.head.agg.hasClosed(watermark)) return null;
     const started = core.clock.now();
     this.flushStartedAt = started;
+    this.memory.flushStarted();
     core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
     try {
       const runFlush = async (): Promise<FlushReport> => {
@@ -560,7 +561,8 @@ export class Storage implements StorageView {
           return await core.catalog.run(() => flush(core));
         }
       };
-      const report = await this.job("flush", runFlush, (r) => ({ reason, ...r }), { reason });
+      const report = await this.job("flush", runFlush, (r) => ({ reason, ...r }), { reason })
+        .finally(() => this.memory.flushEnded());
       this.lastFlushMs = core.clock.now() - started;
       core.log.info("flushed", { reason, ...report, ms: this.lastFlushMs });
       this.flushFailing(null);

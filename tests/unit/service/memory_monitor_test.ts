@@ -50,3 +50,37 @@ test("a full collection that gives memory back keeps them a second apart; below 
   for (; p.now <= 20_000; p.now += 250) m.relieve();
   assert.equal(p.full.length, before, "no pressure, no collection");
 });
+
+test("room is kept for the next flush: what the last flushes added at their peak (the plan's share before the first)", () => {
+  const { m, p, limit } = monitor();
+  const MiB = 2 ** 20;
+  p.resident = 100 * MiB;
+  const usage = (reserve: number) => (100 * MiB + reserve) / limit;
+  assert.equal(m.flushReserve(), m.plan.flushWorkBytes, "no flush measured yet: the plan's share");
+  assert.equal(m.usage(), usage(m.plan.flushWorkBytes));
+  const flush = (peak: number) => {
+    m.flushStarted();
+    assert.equal(m.flushReserve(), 0, "a running flush holds its memory itself");
+    for (const r of [100 * MiB + peak / 2, 100 * MiB + peak, 100 * MiB + peak / 3]) {
+      p.resident = r;
+      p.now += 50; // a new reading
+      m.residentBytes();
+    }
+    m.flushEnded();
+    p.resident = 100 * MiB;
+    p.now += 50;
+  };
+  flush(80 * MiB);
+  assert.equal(m.flushReserve(), 80 * MiB);
+  assert.equal(m.usage(), usage(80 * MiB));
+  flush(30 * MiB);
+  assert.equal(m.flushReserve(), 80 * MiB, "the largest of the last four");
+  for (let k = 0; k < 4; k++) flush(20 * MiB);
+  assert.equal(m.flushReserve(), 20 * MiB, "older flushes are forgotten");
+  flush(m.plan.flushWorkBytes * 3);
+  assert.equal(m.flushReserve(), m.plan.flushWorkBytes, "never more than the plan's share");
+  // the reserve cannot keep ingest out for good: at the process's idle size there is room
+  p.resident = limit / 2;
+  p.now += 50;
+  assert.ok(m.usage() < 0.95, `usage ${m.usage()}`);
+});
