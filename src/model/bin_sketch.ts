@@ -332,8 +332,9 @@ export function summarizeValues(
   quantiles: readonly number[],
   out: Float64Array,
 ): Uint8Array {
-  const m = mappingFor(accuracy);
-  return encodeKeys(m.gamma, quantilesOf(values, offset, n, m, quantiles, out));
+  scratch.reset();
+  summarizeValuesTo(scratch, values, offset, n, accuracy, quantiles, out);
+  return scratch.bytes().slice();
 }
 
 /**

@@ -62,36 +62,28 @@ export interface AggColumns extends StatColumns {
  * caller that sets every field of every row (their contents are then unspecified).
  */
 export function allocRawColumns(n: number, fill: "filled" | "unfilled" = "filled"): RawColumns {
-  if (fill === "unfilled") {
-    return {
-      length: n,
-      namespace: new Array(n),
-      target: new Array(n),
-      poller: new Array(n),
-      ts: new Float64Array(n),
-      kind: new Uint8Array(n),
-      value: new Float64Array(n),
-      counter: new Array(n),
-      text: new Array(n),
-      valid: new Uint8Array(n),
-      error: new Array(n),
-      pollMs: new Int32Array(n),
-    };
-  }
-  return {
+  const cols: RawColumns = {
     length: n,
     namespace: new Array(n),
     target: new Array(n),
     poller: new Array(n),
     ts: new Float64Array(n),
     kind: new Uint8Array(n),
-    value: new Float64Array(n).fill(NaN),
-    counter: new Array(n).fill(null),
-    text: new Array(n).fill(null),
-    valid: new Uint8Array(n).fill(1),
-    error: new Array(n).fill(null),
+    value: new Float64Array(n),
+    counter: new Array(n),
+    text: new Array(n),
+    valid: new Uint8Array(n),
+    error: new Array(n),
     pollMs: new Int32Array(n),
   };
+  if (fill === "filled") {
+    cols.value.fill(NaN);
+    cols.counter.fill(null);
+    cols.text.fill(null);
+    cols.valid.fill(1);
+    cols.error.fill(null);
+  }
+  return cols;
 }
 
 /** Aggregate columns for `n` rows, zeroed (identity strings and sketches unset). */
