@@ -139,11 +139,6 @@ export class Admission {
       }`,
     );
   }
-
-  /** Throws {@link refusal} unless a request of `size` samples {@link fits} now. */
-  admit(unflushed: number, size: number, memoryUsage = this.memoryUsage, incoming = 0, retryAfterMs = 2_000): void {
-    if (!this.fits(unflushed, size, memoryUsage, incoming)) throw this.refusal(unflushed, size, incoming, retryAfterMs);
-  }
 }
 
 /** How often waiting requests look for room between the events that make it (flushes, collections). */

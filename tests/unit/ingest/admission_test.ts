@@ -5,7 +5,12 @@ import { Admission, type Level, WAIT_TICK_MS, WaitQueue } from "../../../src/ing
 import { OverloadedError } from "../../../src/model/errors.ts";
 import { FakeClock } from "../../../src/platform/clock.ts";
 
-const cfg = defaultConfig().backpressure; // warning 0.7, critical 0.85, emergency 0.95; hysteresis 0.1, cooldown 30 s
+const cfg = defaultConfig().backpressure;
+
+/** Admission as the storage does it without waiting: the 429 unless the request fits now. */
+function admit(a: Admission, unflushed: number, size: number, memory: number, incoming = 0): void {
+  if (!a.fits(unflushed, size, memory, incoming)) throw a.refusal(unflushed, size, incoming, 2_000);
+} // warning 0.7, critical 0.85, emergency 0.95; hysteresis 0.1, cooldown 30 s
 
 test("levels follow whichever budget is fuller: unflushed samples or memory", () => {
   const cases: [number, number, Level][] = [
@@ -39,34 +44,34 @@ test("the buffer's level is left only after the cooldown and clearly below it (h
 test("memory's level follows each reading at once: a collection ends the refusals it caused", () => {
   const a = new Admission(cfg, 1000, new FakeClock(0));
   assert.equal(a.update(0, 0.96), "emergency");
-  assert.throws(() => a.admit(0, 10, 0.96), OverloadedError);
+  assert.throws(() => admit(a, 0, 10, 0.96), OverloadedError);
   assert.equal(a.update(0, 0.3), "none", "no cooldown, no hysteresis");
-  a.admit(0, 10, 0.3);
+  admit(a, 0, 10, 0.3);
   assert.equal(a.update(800, 0.3), "warning", "the buffer's level still counts");
 });
 
 test("refusals under memory pressure are 429s that name server.memory_limit; under buffer pressure the buffer", () => {
   const a = new Admission(cfg, 1000, new FakeClock(0));
-  assert.throws(() => a.admit(0, 10, 0.97), (err: unknown) => {
+  assert.throws(() => admit(a, 0, 10, 0.97), (err: unknown) => {
     assert.ok(err instanceof OverloadedError);
     assert.match(err.message, /memory at 97 % of server\.memory_limit.*raise server\.memory_limit/);
     return true;
   });
   const b = new Admission(cfg, 1000, new FakeClock(0));
-  assert.throws(() => b.admit(990, 10, 0.1), /990 unflushed samples of 1000.*ingestion\.flush\.max_buffer_size/);
+  assert.throws(() => admit(b, 990, 10, 0.1), /990 unflushed samples of 1000.*ingestion\.flush\.max_buffer_size/);
   assert.equal(a.refused.emergency + b.refused.emergency, 2);
 });
 
 test("at critical a request is refused only when it would reach emergency", () => {
   const a = new Admission(cfg, 1000, new FakeClock(0));
-  a.admit(0, 10, 0.86, 0.05); // 0.91 after: accepted
-  assert.throws(() => a.admit(0, 10, 0.86, 0.1), /level critical/);
+  admit(a, 0, 10, 0.86, 0.05); // 0.91 after: accepted
+  assert.throws(() => admit(a, 0, 10, 0.86, 0.1), /level critical/);
   assert.equal(a.refused.critical, 1);
 });
 
 test("with backpressure disabled nothing is refused", () => {
   const a = new Admission({ ...cfg, enabled: false }, 1000, new FakeClock(0));
-  a.admit(2000, 10, 2);
+  admit(a, 2000, 10, 2);
   assert.equal(a.level, "emergency");
 });
 
