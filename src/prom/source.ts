@@ -23,11 +23,17 @@ const PROM_RAW_FIELDS: readonly RawField[] = ["kind", "value", "counter", "valid
 /** Above this many targets of one namespace, one query reads the whole namespace. */
 const TARGETS_PER_NAMESPACE_READ = 16;
 
+/** Selections (matcher sets → series) kept while the series index holds the same series. */
+const MAX_SELECTIONS = 64;
+
 const keyOf = seriesKey;
 
 /** Storage-backed data source; one per server (its label cache lives as long as the storage). */
 export class StorageSource implements DataSource {
   private readonly labelCache = new Map<string, SeriesRef>();
+  /** The last selections, least recently used first; valid for the series set named by {@link selectionsOf}. */
+  private readonly selections = new Map<string, SeriesRef[]>();
+  private selectionsOf: { index: object; generation: string } | null = null;
 
   constructor(private readonly storage: Storage) {}
 
@@ -39,8 +45,24 @@ export class StorageSource implements DataSource {
     }));
   }
 
+  /**
+   * The series the matchers select. A dashboard sends the same selectors at every refresh: the answer is
+   * kept until a series appears, becomes visible or is forgotten (the index's counts of those change).
+   */
   select(matchers: readonly Matcher[]): SeriesRef[] {
-    return this.selectWithTimes(matchers).map(({ newestMs: _, ...ref }) => ref);
+    const index = this.storage.core.head.series;
+    const generation = `${index.size}/${index.dropped}/${index.visible}`;
+    if (this.selectionsOf?.index !== index || this.selectionsOf.generation !== generation) {
+      this.selections.clear();
+      this.selectionsOf = { index, generation };
+    }
+    const key = matchers.map((m) => `${m.name}\u0000${m.op}\u0000${m.value}`).join("\u0001");
+    let refs = this.selections.get(key);
+    if (refs) this.selections.delete(key);
+    else refs = this.selectWithTimes(matchers).map(({ newestMs: _, ...ref }) => ref);
+    this.selections.set(key, refs);
+    if (this.selections.size > MAX_SELECTIONS) this.selections.delete(this.selections.keys().next().value!);
+    return refs;
   }
 
   /** Matching series with the time of their newest sample. */
@@ -76,12 +98,9 @@ export class StorageSource implements DataSource {
     warnings: string[],
     signal?: AbortSignal,
   ): Promise<SeriesData[]> {
-    const wanted = new Map<string, SeriesRef>();
-    for (const r of refs) wanted.set(keyOf(r.namespace, r.target, r.poller), r);
+    const { wanted, only } = wantedOf(refs);
     const out: SeriesData[] = [];
     let budget = MAX_SAMPLES;
-    // a read of a target or a namespace keeps only the selected series' rows (the same keys)
-    const only: ReadonlySet<string> = new Set(wanted.keys());
     for (const filter of readPlan(refs)) {
       const request = {
         filter,
@@ -106,6 +125,23 @@ export class StorageSource implements DataSource {
     }
     return out;
   }
+}
+
+const wantedCache = new WeakMap<readonly SeriesRef[], { wanted: Map<string, SeriesRef>; only: ReadonlySet<string> }>();
+
+/**
+ * The series of `refs` by key, and their keys: a read of a target or a namespace keeps only the selected
+ * series' rows. Kept per selection (a cached {@link StorageSource.select} answer), so the query cache's
+ * digest of the keys is worked out once, not at every refresh.
+ */
+function wantedOf(refs: readonly SeriesRef[]): { wanted: Map<string, SeriesRef>; only: ReadonlySet<string> } {
+  let w = wantedCache.get(refs);
+  if (!w) {
+    const wanted = new Map<string, SeriesRef>();
+    for (const r of refs) wanted.set(keyOf(r.namespace, r.target, r.poller), r);
+    wantedCache.set(refs, w = { wanted, only: new Set(wanted.keys()) });
+  }
+  return w;
 }
 
 /** The structured queries that read `refs`: per target, or per namespace when it has many targets. */

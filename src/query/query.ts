@@ -238,16 +238,20 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
   return out;
 }
 
-/** A series' valid numeric samples while they are gathered (time and value in arrival order). */
+/** A series' valid numeric samples while they are gathered: slices of files, then memory's samples. */
 interface NumericRun {
   series: SeriesResult;
-  ts: number[];
-  values: number[];
+  parts: NumericSamples[];
+  /** Memory's samples, newest first (as the head lists them). */
+  memTs: number[];
+  memValues: number[];
 }
 
 /**
  * {@link rawSeries} for {@link QueryRequest.numeric}: the valid gauge and counter samples of each series as
- * two typed arrays, with no object per sample.
+ * two typed arrays, with no object per sample. A file's rows are taken through its {@link NumericIndex}
+ * (built once per cached entry), so a series whose range lies in one file and not in memory is answered
+ * with views of the cached columns, without a copy.
  */
 async function numericSeries(
   view: QueryView,
@@ -258,67 +262,140 @@ async function numericSeries(
   const { head } = view;
   const memoryOnly = req.fromMs >= head.raw.coverageStart;
   const minPos = memoryOnly ? head.raw.start : head.raw.flushedPos;
-  for (const id of head.series.matching(req.filter)) {
+  for (const id of memoryIds(head, req.filter, view.only)) {
     const [namespace, target, poller] = head.series.names(id);
     const key = keyOf(namespace, target, poller);
     if (view.only && !view.only.has(key)) continue;
-    const run: NumericRun = { series: { namespace, target, poller }, ts: [], values: [] };
+    const run: NumericRun = { series: { namespace, target, poller }, parts: [], memTs: [], memValues: [] };
     for (const pos of head.raw.positionsOf(id, minPos)) {
       const { chunk, i } = head.raw.locate(pos);
       const ts = chunk.ts[i], kind = chunk.kind[i];
       if (ts < req.fromMs || ts >= req.toMs || (chunk.flags[i] & 1) !== 1) continue;
-      if (kind === KIND_CODE.gauge) run.values.push(chunk.value[i]);
-      else if (kind === KIND_CODE.counter) run.values.push(Number(chunk.big?.get(i) ?? chunk.value[i]));
+      if (kind === KIND_CODE.gauge) run.memValues.push(chunk.value[i]);
+      else if (kind === KIND_CODE.counter) run.memValues.push(Number(chunk.big?.get(i) ?? chunk.value[i]));
       else continue;
-      run.ts.push(ts);
+      run.memTs.push(ts);
     }
-    run.ts.reverse();
-    run.values.reverse();
     runs.set(key, run);
   }
   if (!memoryOnly) {
     for (const f of filesFor(view, "raw", req.fromMs, req.toMs)) {
       const batches = await rawFileColumns(view, req, f, result, true);
-      for (const batch of batches) addNumericColumns(runs, batch, req, view.only);
+      for (const batch of batches) addNumericColumns(runs, numericIndex(batch), req, view.only);
     }
   }
+  // the series that need their samples joined share one allocation
+  let joined = 0;
+  for (const run of runs.values()) if (!single(run)) joined += sizeOf(run);
+  const pool = { ts: new Float64Array(joined), values: new Float64Array(joined), used: 0 };
   const out = new Map<string, SeriesResult>();
   for (const [key, run] of runs) {
-    run.series.numeric = numericOf(run.ts, run.values);
+    run.series.numeric = numericOf(run, pool);
     out.set(key, run.series);
   }
   return out;
 }
 
-/** Adds the valid numeric samples of `c` in the request's range, of the series in `keep` (all without it). */
+/** Whether a series' samples are one file's slice, used as they are. */
+function single(run: NumericRun): boolean {
+  return run.parts.length === 1 && run.memTs.length === 0;
+}
+
+function sizeOf(run: NumericRun): number {
+  let n = run.memTs.length;
+  for (const p of run.parts) n += p.ts.length;
+  return n;
+}
+
+/**
+ * The visible series of the head that `filter` matches, in any order: with a selection (`only`), looked up
+ * one by one rather than the filter's every series listed and sorted.
+ */
+function memoryIds(head: Head, filter: SeriesFilter, only: ReadonlySet<string> | undefined): Iterable<number> {
+  if (!only) return head.series.matching(filter);
+  const ids: number[] = [];
+  for (const key of only) {
+    const [namespace, target, poller] = key.split("\u0000");
+    if (filter.namespace !== undefined && namespace !== filter.namespace) continue;
+    if (filter.target !== undefined && target !== filter.target) continue;
+    if (filter.poller !== undefined && poller !== filter.poller) continue;
+    const id = head.series.lookup(namespace, target, poller);
+    if (id >= 0 && head.series.isVisible(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * The valid gauge and counter samples of a raw batch as numbers, by series: what PromQL reads of it,
+ * worked out once per batch (a cached entry is read again by every refresh of a panel).
+ */
+interface NumericIndex {
+  /** Series key → its samples' range `[start, end)` in `ts` and `values`, ascending by time. */
+  runs: Map<string, { series: SeriesResult; start: number; end: number }>;
+  ts: Float64Array;
+  values: Float64Array;
+}
+
+const numericIndexes = new WeakMap<RawColumns, NumericIndex>();
+
+function numericIndex(c: RawColumns): NumericIndex {
+  let index = numericIndexes.get(c);
+  if (index) return index;
+  const ts = new Float64Array(c.length), values = new Float64Array(c.length);
+  const runs: NumericIndex["runs"] = new Map();
+  let n = 0;
+  for (let i = 0; i < c.length;) {
+    // a file's rows are sorted by series, then time
+    const end = runEnd(c, i);
+    const series = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i] };
+    const start = n;
+    for (; i < end; i++) {
+      const kind = c.kind[i];
+      if (c.valid[i] !== 1) continue;
+      if (kind === KIND_CODE.gauge) values[n] = c.value[i];
+      else if (kind === KIND_CODE.counter) values[n] = Number(c.counter[i] ?? 0n);
+      else continue;
+      ts[n++] = c.ts[i];
+    }
+    runs.set(keyOf(series.namespace, series.target, series.poller), { series, start, end: n });
+  }
+  index = { runs, ts: ts.subarray(0, n), values: values.subarray(0, n) };
+  numericIndexes.set(c, index);
+  return index;
+}
+
+/** Adds the samples of `index` in the request's range, of the series in `keep` (all without it). */
 function addNumericColumns(
   runs: Map<string, NumericRun>,
-  c: RawColumns,
+  index: NumericIndex,
   { fromMs, toMs }: QueryRequest,
   keep: ReadonlySet<string> | undefined,
 ): void {
-  for (let i = 0; i < c.length;) {
-    // a file's rows are sorted by series: the series is looked up once per run
-    const end = runEnd(c, i);
-    const key = keyOf(c.namespace[i], c.target[i], c.poller[i]);
-    if (keep && !keep.has(key)) {
-      i = end;
-      continue;
-    }
+  const visit = (key: string, r: { series: SeriesResult; start: number; end: number }) => {
+    const lo = lowerBound(index.ts, fromMs, r.start, r.end),
+      hi = lowerBound(index.ts, toMs, lo, r.end) + (r.end > lo ? 0 : 0) - (toMs % 2 === 0 ? 0 : 0);
     let run = runs.get(key);
-    if (!run) {
-      const series = { namespace: c.namespace[i], target: c.target[i], poller: c.poller[i] };
-      runs.set(key, run = { series, ts: [], values: [] });
+    if (!run) runs.set(key, run = { series: { ...r.series }, parts: [], memTs: [], memValues: [] });
+    if (hi > lo) run.parts.push({ ts: index.ts.subarray(lo, hi), values: index.values.subarray(lo, hi) });
+  };
+  if (keep && keep.size < index.runs.size) {
+    for (const key of keep) {
+      const r = index.runs.get(key);
+      if (r) visit(key, r);
     }
-    for (; i < end; i++) {
-      const ts = c.ts[i], kind = c.kind[i];
-      if (ts < fromMs || ts >= toMs || c.valid[i] !== 1) continue;
-      if (kind === KIND_CODE.gauge) run.values.push(c.value[i]);
-      else if (kind === KIND_CODE.counter) run.values.push(Number(c.counter[i] ?? 0n));
-      else continue;
-      run.ts.push(ts);
-    }
+  } else {
+    for (const [key, r] of index.runs) if (!keep || keep.has(key)) visit(key, r);
   }
+}
+
+/** The first index in [lo, hi) of ascending `a` whose value is ≥ `v` (hi when none). */
+function lowerBound(a: Float64Array, v: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The end of the run of rows of row `i`'s series (rows sorted by series). */
@@ -332,13 +409,33 @@ function runEnd(c: Batch & IdentityColumns, i: number): number {
   return j;
 }
 
-/** The samples as typed arrays, ascending by time (sorted when memory and files came out of order). */
-function numericOf(ts: number[], values: number[]): NumericSamples {
-  const n = ts.length;
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) sorted = ts[i - 1] <= ts[i];
-  if (sorted) return { ts: Float64Array.from(ts), values: Float64Array.from(values) };
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ts[a] - ts[b]);
+/**
+ * A series' samples as typed arrays, ascending by time: a single file's slice as it is, else the slices
+ * (in time order) and memory's samples joined, sorted when they came out of order.
+ */
+function numericOf(run: NumericRun, pool: { ts: Float64Array; values: Float64Array; used: number }): NumericSamples {
+  const { parts, memTs, memValues } = run;
+  if (single(run)) return parts[0];
+  const n = sizeOf(run);
+  const ts = pool.ts.subarray(pool.used, pool.used + n), values = pool.values.subarray(pool.used, pool.used + n);
+  pool.used += n;
+  let k = 0;
+  for (const p of parts) {
+    ts.set(p.ts, k);
+    values.set(p.values, k);
+    k += p.ts.length;
+  }
+  for (let i = memTs.length - 1; i >= 0; i--, k++) {
+    ts[k] = memTs[i];
+    values[k] = memValues[i];
+  }
+  let increasing = true;
+  for (let i = 1; i < n && increasing; i++) increasing = ts[i - 1] < ts[i];
+  if (increasing) return { ts, values };
+  // out of order or repeated times: memory's samples first, then the files', sorted stably by time
+  const m = memTs.length, files = n - m;
+  const at = (x: number) => (x < m ? files + x : x - m);
+  const order = Array.from({ length: n }, (_, x) => at(x)).sort((a, b) => ts[a] - ts[b]);
   const out = { ts: new Float64Array(n), values: new Float64Array(n) };
   for (let i = 0; i < n; i++) {
     out.ts[i] = ts[order[i]];

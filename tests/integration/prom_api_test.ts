@@ -294,3 +294,77 @@ test("a query past query.timeout (or a smaller timeout parameter) is a 503 timeo
   const fine = await get("/api/v1/query", { query: "sum(cpu_load)", time: String(sec(FIRST)), timeout: "10s" });
   assert.equal(fine.status, 200);
 });
+
+test("raw samples split over flushed files and memory answer as when all are in memory, refreshed from the cache", async () => {
+  // 20 targets (a namespace read, above 16 targets) and one target alone (a target read); counters with a
+  // reset and gauges; the samples reach storage in three parts: two flushed files, then memory
+  const samplesOf = (from: number, to: number) => {
+    const out: unknown[] = [];
+    for (let i = from; i < to; i++) {
+      const ts = FIRST + i * MIN;
+      for (let d = 0; d < 20; d++) {
+        const target = `sw${String(d).padStart(2, "0")}`;
+        const counter = d === 3 && i >= 50 ? (i - 50) * 900 : 5_000 + i * (600 + 60 * d);
+        out.push({ namespace: "big", target, poller: "ifHCInOctets.Gi0/1", timestamp_ms: ts, value_counter: counter });
+        out.push({ namespace: "big", target, poller: "cpu.load", timestamp_ms: ts, value: (i * 7 + d) % 13 });
+      }
+      out.push({ namespace: "one", target: "r9", poller: "cpu.load", timestamp_ms: ts, value: i % 5 });
+    }
+    return out;
+  };
+  const split = await setup();
+  const whole = await setup();
+  const ingest = async (env: typeof split, samples: unknown[]) => {
+    const res = await env.app.request("/api/v1/ingest", {
+      method: "POST",
+      body: JSON.stringify({ samples }),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 200, await res.text());
+  };
+  await ingest(split, samplesOf(0, 40));
+  assert.ok(await split.storage.flushNow());
+  await ingest(split, samplesOf(40, 80));
+  assert.ok(await split.storage.flushNow());
+  await ingest(split, samplesOf(80, POINTS));
+  await ingest(whole, samplesOf(0, POINTS));
+  const queries = [
+    'topk(3, rate({namespace="big",__name__=~"ifHCInOctets_.*"}[5m]))',
+    'sum(rate({namespace="big",__name__="ifHCInOctets_Gi0_1"}[5m]))',
+    'max_over_time({namespace="big",__name__="cpu_load"}[3m])',
+    'avg_over_time(cpu_load{namespace="one"}[4m])',
+  ];
+  // windows within one file, across the files, across a file and memory; each asked twice (the second
+  // from the query cache)
+  for (const [a, b] of [[5, 35], [30, 75], [70, 115], [0, 120], [30, 75]]) {
+    for (const query of queries) {
+      const params = { query, start: String(sec(FIRST + a * MIN)), end: String(sec(FIRST + b * MIN)), step: "60" };
+      const want = await whole.get("/api/v1/query_range", params);
+      assert.equal(want.status, 200, JSON.stringify(want.body));
+      assert.ok(want.body.data.result.length > 0, query);
+      for (let k = 0; k < 2; k++) {
+        const got = await split.get("/api/v1/query_range", params);
+        assert.deepEqual(got.body, want.body, `${query} over [${a}, ${b}]`);
+      }
+    }
+  }
+});
+
+test("a selector's series are kept between queries only while the series stay the same", async () => {
+  const { app, get } = await setup();
+  const t = String(sec(FIRST + 120 * MIN));
+  const count = async () =>
+    (await get("/api/v1/query", { query: 'count(cpu_load{namespace="prod"})', time: t }))
+      .body.data.result[0].value[1];
+  assert.equal(await count(), "2");
+  assert.equal(await count(), "2");
+  const res = await app.request("/api/v1/ingest", {
+    method: "POST",
+    body: JSON.stringify({
+      samples: [{ namespace: "prod", target: "r3", poller: "cpu.load", timestamp_ms: FIRST + 120 * MIN, value: 1 }],
+    }),
+    headers: { "content-type": "application/json" },
+  });
+  assert.equal(res.status, 200, await res.text());
+  assert.equal(await count(), "3");
+});
