@@ -6,15 +6,20 @@
  * - `day`: the peers' dataset (default 10,000 series × 1,440 points at 60 s, the same samples as the
  *   VictoriaMetrics and Prometheus runs of `peers`) is ingested through `Storage.ingest` (WAL in
  *   `async` mode, buffer limit above the dataset so nothing flushes early; not timed), then ONE flush
- *   writes it all: a day of data, every 5-minute bucket closed. Reported: flush time, rows/s, and
+ *   writes it all: a day of data, every 5-minute bucket closed (the WAL's `async` backlog is written
+ *   first, its own stall reported apart: it is the WAL's, not the flush's). Reported: flush time, rows/s, and
  *   bytes on disk — raw tier bytes per sample with and without the `poll_ms` column (the peers do
  *   not store it), and bytes per 5-minute row with and without the sketch column (from the files'
  *   footers: compressed column-chunk sizes).
  * - `steady`: live operation at N series (default 100,000) polled every 60 s with a fake clock: each
  *   round's batches are ingested concurrently (WAL `fsync` mode, as configured by default) and every
  *   5 simulated minutes a flush writes the last 5 minutes of raw samples and the bucket that just
- *   closed. The first flush is a warm-up. Reported per flush: duration, rows, and the longest stall
- *   of the event loop while it ran (a stall delays every ingest request).
+ *   closed. The first flush is a warm-up (its stall is reported apart: the code runs once per flush, so
+ *   the JIT compiles it late). Reported per flush: duration, rows, and the longest stall of the event
+ *   loop while it ran (a stall delays every ingest request).
+ *
+ * The bars (issue 8): no stall over 50 ms in steady flushes at 100,000 series, at most 200 ms while
+ * flushing the backfilled day ({@link STALL_BARS}).
  *
  * @module
  */
@@ -36,6 +41,9 @@ import { openDataset, PollRounds } from "../lib/dataset.ts";
 import { StallMonitor } from "../lib/stall.ts";
 import { round, summarize } from "../lib/stats.ts";
 import { type CommonOpts, progress, suiteMain } from "../lib/suite.ts";
+
+/** Issue 8's bars for the event loop's longest stall during a flush, ms. */
+export const STALL_BARS = { steady: 50, day: 200 } as const;
 
 /** Options of the suite. */
 export interface FlushOpts extends CommonOpts {
@@ -72,6 +80,8 @@ export interface FlushResult {
     raw_samples_per_s: number;
     files: number;
     stall: { max_ms: number; over_50ms: number };
+    /** The longest stall while the WAL's `async` backlog of the load was written, before the flush. */
+    wal_drain_stall_ms: number;
     raw: TierBytes & { bytes_per_sample_without_poll_ms: number };
     five_min: TierBytes & { bytes_per_row_without_sketch: number };
   };
@@ -84,6 +94,8 @@ export interface FlushResult {
     rows_per_s: number;
     stall_max_ms: number;
     stalls_over_50ms: number;
+    /** The longest stall of the first (warm-up, untimed) flush. */
+    first_stall_ms: number;
   };
 }
 
@@ -128,6 +140,11 @@ async function runDay(o: FlushOpts): Promise<FlushResult["day"]> {
   if (unflushed !== samples) {
     throw new Error(`${samples - unflushed} samples were flushed while loading; the timing would be wrong`);
   }
+  // the load's WAL backlog (async mode queues batches until a sync) is written first: one group, a
+  // stall of its own that is the WAL's, not the flush's
+  const drain = new StallMonitor();
+  await drain.during(() => storage.core.wal.flush());
+  drain.stop();
   const stalls = new StallMonitor();
   const t1 = performance.now();
   const report = await stalls.during(() => storage.flushNow("bench"));
@@ -154,6 +171,7 @@ async function runDay(o: FlushOpts): Promise<FlushResult["day"]> {
     raw_samples_per_s: Math.round(report.rawSamples / flushSeconds),
     files: report.files,
     stall: stalls.summary(),
+    wal_drain_stall_ms: drain.summary().max_ms,
     raw: {
       ...raw,
       bytes_per_sample_without_poll_ms: round(raw.bytes_per_row - (raw.column_bytes_per_row.poll_ms ?? 0)),
@@ -196,7 +214,7 @@ async function runSteady(o: FlushOpts): Promise<FlushResult["steady"]> {
   const ds = await openDataset(o.peersDir, { series: o.steadySeries, points: rounds + 1, startMs: start });
   const gen = new PollRounds(ds);
   const times: number[] = [];
-  let raw = 0, buckets = 0, stallMax = 0, stallsOver = 0;
+  let raw = 0, buckets = 0, stallMax = 0, stallsOver = 0, firstStall = 0;
   for (let r = 0; r < rounds; r++) {
     const batches: SampleBatch[] = gen.next();
     const ts = batches[0].ts[0];
@@ -210,7 +228,8 @@ async function runSteady(o: FlushOpts): Promise<FlushResult["steady"]> {
       const ms = performance.now() - t0;
       stalls.stop();
       if (!report) throw new Error("steady flush found nothing to flush");
-      if (r > 5) {
+      if (r === 5) firstStall = stalls.summary().max_ms;
+      else {
         times.push(ms);
         raw += report.rawSamples;
         buckets += report.buckets;
@@ -232,6 +251,7 @@ async function runSteady(o: FlushOpts): Promise<FlushResult["steady"]> {
     rows_per_s: Math.round((raw + buckets) / (totalMs / 1000)),
     stall_max_ms: round(stallMax),
     stalls_over_50ms: stallsOver,
+    first_stall_ms: round(firstStall),
   };
 }
 

@@ -20,9 +20,10 @@ import { BinSketch } from "../model/bin_sketch.ts";
 import {
   allocSlice,
   type ClosedSlice,
+  gatherSealed,
   resizeColumns,
-  selectBuckets,
-  sharedSlice,
+  SEALED,
+  type SealedBuckets,
   SKETCH_MODE,
   type SlotColumns,
 } from "./bucket_columns.ts";
@@ -35,7 +36,7 @@ import {
   writeAggregatorState,
 } from "./aggregator_snapshot.ts";
 
-export type { AggregatorState, BucketRow };
+export type { AggregatorState, BucketRow, SealedBuckets };
 export { writeAggregatorState };
 
 const BUCKET_MS = 300_000;
@@ -86,7 +87,12 @@ export class Aggregator {
   private prevBig = new Map<number, bigint>();
   private cap = 0;
   private used = 0;
-  private free: number[] = [];
+  /** Free slots below `used`, a stack (the first `freeCount`): a typed array, as a backfilled day frees millions at once. */
+  private free = new Int32Array(0);
+  private freeCount = 0;
+  /** Per series: the last {@link releaseSlots} pass that listed it. */
+  private releaseMark = new Int32Array(1024);
+  private releasePass = 0;
   private live = 0;
   /** The slots' columns (capacity `cap`; free slots have series -1). */
   private s: SlotColumns;
@@ -94,8 +100,10 @@ export class Aggregator {
   private statColumns: Float64Array[] = [];
   /** Per slot: the next slot of the same series. */
   private next = new Int32Array(0);
-  /** Scratch of {@link extractClosed}: the slots it takes. */
+  /** Scratch of {@link seal} and {@link captureState}: the slots they take. */
   private slots = new Int32Array(0);
+  /** The slot list of the last released seal, reused by the next (shared memory). */
+  private sealedSpare: Int32Array | null = null;
   /** Per slot: its sketch once built. */
   private sketch: (BinSketch | null)[] = [];
   /** The previous capture, whose memory the next one reuses. */
@@ -179,65 +187,103 @@ export class Aggregator {
 
   /** Whether some open bucket ends at or before `watermarkMs`. */
   hasClosed(watermarkMs: number): boolean {
-    const { series, bucket } = this.s;
+    const { series, bucket, kind } = this.s;
     for (let slot = 0; slot < this.used; slot++) {
-      if (series[slot] >= 0 && bucket[slot] + BUCKET_MS <= watermarkMs) return true;
+      if (series[slot] >= 0 && kind[slot] < SEALED && bucket[slot] + BUCKET_MS <= watermarkMs) return true;
     }
     return false;
   }
 
   /**
-   * Removes every bucket whose end is at or before `watermarkMs` and returns them as columns (series
-   * are head ids) in shared memory: `reuse`'s (a previous extraction nobody reads any more) where it is
-   * large enough, so a steady cut writes into memory it already has (fresh memory costs a page fault
-   * per 4 KiB, more than the copy) and the encoder thread reads it in place. No object per bucket.
+   * Seals every open bucket whose end is at or before `watermarkMs` where it lies, for a flush
+   * (see {@link SealedBuckets}): no copy, so the cut costs a pass over the slots whatever the buckets
+   * hold (copying a backfilled day's 2.88 M closed buckets out stalled the event loop for seconds).
+   * Sealed buckets leave the open state (the snapshot, {@link openBuckets}); samples of their
+   * (series, bucket) open a new, late bucket; queries still read them ({@link bucketsOf}) until the
+   * flush ends with {@link releaseSealed} (committed: their rows are in Parquet) or {@link unseal}.
    */
-  extractClosed(watermarkMs: number, reuse: ClosedSlice | null = null): ClosedSlice {
+  seal(watermarkMs: number): SealedBuckets {
     if (this.slots.length < this.used) this.slots = new Int32Array(this.cap);
-    const slots = this.slots;
-    let count = 0;
-    const { series, bucket } = this.s;
-    for (let slot = 0; slot < this.used; slot++) {
-      if (series[slot] >= 0 && bucket[slot] + BUCKET_MS <= watermarkMs) slots[count++] = slot;
-    }
-    const out = sharedSlice(count, this.inline, reuse);
-    selectBuckets(out, this.s, slots, count);
-    const { values, nvals } = this.s;
-    const inline = this.inline, percentiles = this.accuracy !== null;
-    for (let i = 0; i < count; i++) {
-      const slot = slots[i];
-      const sketch = this.sketch[slot];
-      if (sketch) out.sketches.push([i, sketch.encode()]);
-      else {
-        const n = percentiles ? nvals[slot] : 0;
-        out.nvals[i] = n;
-        // at most `inline` values: a loop, not a subarray view per bucket
-        const from = slot * inline, to = i * inline;
-        for (let k = 0; k < n; k++) out.values[to + k] = values[from + k];
+    const scratch = this.slots;
+    let n = 0;
+    const { series, bucket, kind, nvals } = this.s;
+    const sketched: number[] = [];
+    for (let slot = 0, used = this.used; slot < used; slot++) {
+      if (series[slot] >= 0 && kind[slot] < SEALED && bucket[slot] + BUCKET_MS <= watermarkMs) {
+        kind[slot] |= SEALED;
+        if (nvals[slot] === SKETCH_MODE) sketched.push(n);
+        scratch[n++] = slot;
       }
     }
-    this.releaseSlots(slots, count);
+    const spare = this.sealedSpare;
+    this.sealedSpare = null;
+    const slots = spare && spare.length >= n
+      ? spare.subarray(0, n)
+      : new Int32Array(new SharedArrayBuffer((Math.ceil(n * 1.25) + 16) * 4), 0, n);
+    slots.set(scratch.subarray(0, n));
+    const sealed: SealedBuckets = { n, inline: this.inline, cols: this.s, slots, sketches: [] };
+    for (const i of sketched) sealed.sketches.push([i, this.sketch[slots[i]]!.encode()]);
+    this.live -= n;
+    return sealed;
+  }
+
+  /** Ends a seal whose buckets are flushed: their slots are freed. */
+  releaseSealed(sealed: SealedBuckets): void {
+    this.releaseSlots(sealed.slots, sealed.n);
+    const buffer = sealed.slots.buffer;
+    this.sealedSpare = new Int32Array(buffer, 0, buffer.byteLength / 4);
+  }
+
+  /**
+   * Ends a seal whose flush failed: the buckets are open again, merged into a bucket of the same key
+   * opened meanwhile by a late sample.
+   */
+  unseal(sealed: SealedBuckets): void {
+    const s = this.s, rows: BucketRow[] = [];
+    for (let i = 0; i < sealed.n; i++) {
+      const slot = sealed.slots[i];
+      const agg = aggregateAt(s, slot, this.inline, this.accuracy, this.sketch[slot]);
+      rows.push({ series: s.series[slot], bucket: s.bucket[slot], kind: s.kind[slot] & ~SEALED, agg });
+    }
+    this.releaseSealed(sealed);
+    for (const row of rows) this.restoreBucket(row);
+  }
+
+  /**
+   * Removes every bucket whose end is at or before `watermarkMs` and returns them as columns (series
+   * are head ids), in `reuse`'s memory when it is large enough: {@link seal}, copied out, released.
+   */
+  extractClosed(watermarkMs: number, reuse: ClosedSlice | null = null): ClosedSlice {
+    const sealed = this.seal(watermarkMs);
+    const out = gatherSealed(sealed, reuse);
+    this.releaseSealed(sealed);
     return out;
   }
 
   /**
-   * Frees `slots` (the first `count`), unlinking them from their series' lists in one pass per list:
-   * a slot at a time walked each list from its head, quadratic in the buckets a series holds (a
+   * Frees `slots` (the first `count`, sealed), unlinking them from their series' lists in one pass per
+   * list: a slot at a time walked each list from its head, quadratic in the buckets a series holds (a
    * backfilled day: 288 per series, 7 s of the cut at 10,000 series).
    */
   private releaseSlots(slots: Int32Array, count: number): void {
-    const s = this.s, next = this.next, head = this.head;
-    const touched: number[] = [];
+    const s = this.s, next = this.next, head = this.head, free = this.free, sketch = this.sketch;
+    const mark = this.releaseMark, pass = ++this.releasePass;
+    const touched = new Int32Array(Math.min(count, head.length));
+    let listed = 0, top = this.freeCount;
     for (let i = 0; i < count; i++) {
       const slot = slots[i];
       const series = s.series[slot];
-      if (head[series] >= 0 && touched[touched.length - 1] !== series) touched.push(series);
+      if (mark[series] !== pass) {
+        mark[series] = pass;
+        touched[listed++] = series;
+      }
       s.series[slot] = -1; // marks the slot dead for the pass below
-      this.sketch[slot] = null;
-      this.free.push(slot);
+      sketch[slot] = null;
+      free[top++] = slot;
     }
-    this.live -= count;
-    for (const series of touched) {
+    this.freeCount = top;
+    for (let k = 0; k < listed; k++) {
+      const series = touched[k];
       let prev = -1;
       for (let slot = head[series]; slot >= 0; slot = next[slot]) {
         if (s.series[slot] >= 0) prev = slot;
@@ -252,7 +298,7 @@ export class Aggregator {
     for (const row of sliceRows(slice, this.accuracy)) this.restoreBucket(row);
   }
 
-  /** Open buckets of `series` overlapping [fromMs, toMs), as rows (copies). */
+  /** Open and sealed buckets of `series` overlapping [fromMs, toMs), as rows (copies). */
   bucketsOf(series: number, fromMs: number, toMs: number): BucketRow[] {
     const rows: BucketRow[] = [];
     if (series >= this.head.length) return rows;
@@ -260,7 +306,7 @@ export class Aggregator {
     for (let slot = this.head[series]; slot >= 0; slot = this.next[slot]) {
       if (s.bucket[slot] + BUCKET_MS > fromMs && s.bucket[slot] < toMs) {
         const agg = aggregateAt(s, slot, this.inline, this.accuracy, this.sketch[slot]);
-        rows.push({ series: s.series[slot], bucket: s.bucket[slot], kind: s.kind[slot], agg });
+        rows.push({ series: s.series[slot], bucket: s.bucket[slot], kind: s.kind[slot] & ~SEALED, agg });
       }
     }
     return rows.sort((a, b) => a.bucket - b.bucket);
@@ -277,7 +323,9 @@ export class Aggregator {
     // the live slots only: `used` is a high-water mark (after a backfilled day, millions of free slots)
     if (this.slots.length < used) this.slots = new Int32Array(this.cap);
     let count = 0;
-    for (let slot = 0; slot < used; slot++) if (s.series[slot] >= 0) this.slots[count++] = slot;
+    for (let slot = 0; slot < used; slot++) {
+      if (s.series[slot] >= 0 && s.kind[slot] < SEALED) this.slots[count++] = slot;
+    }
     const open = { cols: s, slots: this.slots, count, inline, live, sketches: sketch, prevTs, prevVal, prevBig };
     const st = captureState(open, this.spare);
     this.spare = st;
@@ -387,7 +435,7 @@ export class Aggregator {
     if (this.seriesKind[series] === 0) this.seriesKind[series] = kind;
     const s = this.s;
     let slot = this.head[series];
-    while (slot >= 0 && s.bucket[slot] !== bucket) slot = this.next[slot];
+    while (slot >= 0 && (s.bucket[slot] !== bucket || s.kind[slot] >= SEALED)) slot = this.next[slot];
     if (slot < 0) return this.allocSlot(series, bucket, kind);
     if (s.kind[slot] !== kind) {
       if (s.count[slot] === 0) s.kind[slot] = kind; // only errors so far: adopt the kind
@@ -401,14 +449,14 @@ export class Aggregator {
 
   private findSlot(series: number, bucket: number): number | undefined {
     for (let slot = this.head[series]; slot >= 0; slot = this.next[slot]) {
-      if (this.s.bucket[slot] === bucket) return slot;
+      if (this.s.bucket[slot] === bucket && this.s.kind[slot] < SEALED) return slot;
     }
     return undefined;
   }
 
   private allocSlot(series: number, bucket: number, kind: number): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
+    let slot = this.freeCount > 0 ? this.free[--this.freeCount] : -1;
+    if (slot < 0) {
       if (this.used === this.cap) this.growSlots(this.cap * 2);
       slot = this.used++;
     }
@@ -441,6 +489,9 @@ export class Aggregator {
     const prevVal = new Float64Array(size);
     prevVal.set(this.prevVal);
     this.prevVal = prevVal;
+    const mark = new Int32Array(size);
+    mark.set(this.releaseMark);
+    this.releaseMark = mark;
   }
 
   private growSlots(cap: number): void {
@@ -449,6 +500,9 @@ export class Aggregator {
     const next = new Int32Array(cap);
     next.set(this.next);
     this.next = next;
+    const free = new Int32Array(cap);
+    free.set(this.free.subarray(0, this.freeCount));
+    this.free = free;
     this.cap = cap;
   }
 }

@@ -11,7 +11,7 @@ import { BinSketch } from "../model/bin_sketch.ts";
 import type { ByteReader, ByteWriter } from "../model/bytes.ts";
 import { copyReusing } from "../model/typed.ts";
 import type { BucketRow } from "./aggregator_read.ts";
-import { type ClosedSlice, selectBuckets, sharedSlice, SKETCH_MODE, type SlotColumns } from "./bucket_columns.ts";
+import { type ClosedSlice, copySlots, sharedSlice, SKETCH_MODE, type SlotColumns } from "./bucket_columns.ts";
 
 /** The open state of an aggregator, copied at a snapshot's cut. */
 export interface AggregatorState {
@@ -53,17 +53,12 @@ export interface StateSink {
 export function captureState(o: OpenState, spare: AggregatorState | null): AggregatorState {
   const { count, inline } = o;
   const slots = sharedSlice(count, inline, spare?.slots ?? null);
-  selectBuckets(slots, o.cols, o.slots, count);
-  const values = o.cols.values;
+  copySlots(slots, o.cols, o.slots, count, inline);
   for (let i = 0; i < count; i++) {
-    const slot = o.slots[i];
-    const sketch = o.sketches[slot];
+    const sketch = o.sketches[o.slots[i]];
     if (sketch) {
       slots.sketches.push([i, sketch.encode()]);
       slots.nvals[i] = SKETCH_MODE;
-    } else {
-      const n = slots.nvals[i], from = slot * inline, to = i * inline;
-      for (let k = 0; k < n; k++) slots.values[to + k] = values[from + k];
     }
   }
   const series = o.prevTs.length;

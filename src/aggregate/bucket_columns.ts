@@ -110,13 +110,19 @@ export function sharedSlice(n: number, inline: number, reuse: ClosedSlice | null
   return out;
 }
 
-/** The columns resized to `cap` buckets (contents kept, new room zeroed; `series` -1: free). */
+/**
+ * The columns resized to `cap` buckets (contents kept, new room zeroed; `series` -1: free), in shared
+ * memory: a flush's encoder thread reads the buckets sealed at its cut where they are (see
+ * {@link SealedBuckets}).
+ */
 export function resizeColumns<T extends SlotColumns>(s: T, cap: number, inline: number): T {
   const out = { ...s } as unknown as Record<string, SlotArray>;
   const from = s.series.length;
   for (const c of BUCKET_COLUMNS) {
     const old = s[c.name];
-    const next = new c.array(size(c, cap, inline));
+    const length = size(c, cap, inline);
+    const buffer = new SharedArrayBuffer(length * c.array.BYTES_PER_ELEMENT);
+    const next = new (c.array as unknown as new (b: ArrayBufferLike) => SlotArray)(buffer);
     next.set(old.length > next.length ? old.subarray(0, next.length) : old);
     out[c.name] = next;
   }
@@ -124,19 +130,97 @@ export function resizeColumns<T extends SlotColumns>(s: T, cap: number, inline: 
   return out as unknown as T;
 }
 
+/** Bit of `kind` marking a slot sealed by a flush's cut: no sample reaches it any more. */
+export const SEALED = 0x80;
+
 /**
- * Copies buckets `slots` (the first `count` of them) of `src` to buckets 0… of `dst`, column by column (every column but the
- * exact values, whose count `nvals` is copied: the caller copies the values it keeps).
+ * Buckets a flush's cut sealed in the aggregator's own columns (shared memory) instead of copying
+ * them out: until the flush ends, no sample or restore writes them (a late sample opens a new slot)
+ * and no other bucket takes their slots, so the encoder thread reads them where they are
+ * ({@link gatherSealed}) while ingest goes on. Their `kind` carries {@link SEALED}.
  */
-export function selectBuckets(
+export interface SealedBuckets {
+  /** Buckets sealed. */
+  n: number;
+  inline: number;
+  /** The aggregator's columns at the cut (a later growth copies them; the sealed slots stay as they are). */
+  cols: SlotColumns;
+  /** The sealed slots (the first `n`), in slot order. */
+  slots: Int32Array;
+  /** Encoded sketches of the sealed buckets that hold one: [index into `slots`, bytes]. */
+  sketches: [number, Uint8Array][];
+}
+
+/**
+ * Copies sealed buckets out into columns of their own (`reuse`'s memory when large enough, else
+ * new), `kind` without the {@link SEALED} bit: what the encoder thread does with a cut. Slots that
+ * follow each other are copied as ranges.
+ *
+ * @example
+ * ```ts
+ * import { allocSlice, gatherSealed, resizeColumns, SEALED } from "./bucket_columns.ts";
+ * const cols = resizeColumns(allocSlice(0, 2), 4, 2);
+ * cols.series.set([7, 8, 9, 10]);
+ * cols.kind[2] = 1 | SEALED;
+ * const slots = Int32Array.of(2);
+ * const out = gatherSealed({ n: 1, inline: 2, cols, slots, sketches: [] }, null);
+ * if (out.n !== 1 || out.series[0] !== 9 || out.kind[0] !== 1) throw new Error();
+ * ```
+ */
+export function gatherSealed(sealed: SealedBuckets, reuse: ClosedSlice | null): ClosedSlice {
+  const { n, inline } = sealed;
+  const room = reuse && reuse.inline === inline ? reuse.series.buffer.byteLength / 4 : -1;
+  const out = sliceView(room >= n ? reuse! : allocSlice(Math.ceil(n * 1.25) + 16, inline), n);
+  out.sketches = sealed.sketches;
+  copySlots(out, sealed.cols, sealed.slots, n, inline);
+  const kind = out.kind;
+  for (let i = 0; i < n; i++) kind[i] &= ~SEALED;
+  return out;
+}
+
+/** The first `n` buckets of the buffers under `s`'s columns, as a slice (views, no copy). */
+function sliceView(s: ClosedSlice, n: number): ClosedSlice {
+  const out = { n, inline: s.inline, sketches: [] } as unknown as ClosedSlice;
+  const cols = out as unknown as Record<string, SlotArray>;
+  for (const c of BUCKET_COLUMNS) {
+    const View = c.array as unknown as new (b: ArrayBufferLike, o: number, l: number) => SlotArray;
+    cols[c.name] = new View((s[c.name] as SlotArray).buffer, 0, size(c, n, s.inline));
+  }
+  return out;
+}
+
+/** Runs of consecutive slots shorter than this are copied element by element (a view costs more). */
+const MIN_RUN = 16;
+
+/**
+ * Copies buckets `slots` (the first `count`) of `src` to buckets 0… of `dst`, every column, the
+ * exact values as whole `inline` blocks (only `nvals` of each are meaningful). Consecutive slots are
+ * copied as ranges (`TypedArray.set`: a memcpy, fast even before the JIT has compiled this): the
+ * aggregator hands out freed slots back in order, so a steady flush's open or closed buckets lie in a
+ * few long runs.
+ */
+export function copySlots(
   dst: SlotColumns,
   src: SlotColumns,
   slots: ArrayLike<number>,
-  count = slots.length,
+  count: number,
+  inline: number,
 ): void {
+  const runs: number[] = []; // (first index, first slot, length) triples
+  for (let i = 0; i < count;) {
+    const first = slots[i];
+    let j = i + 1;
+    while (j < count && slots[j] === first + (j - i)) j++;
+    runs.push(i, first, j - i);
+    i = j;
+  }
   for (const c of BUCKET_COLUMNS) {
-    if (c.perInline) continue;
     const from = src[c.name], to = dst[c.name];
-    for (let i = 0; i < count; i++) to[i] = from[slots[i]];
+    const w = c.perInline ? inline : 1;
+    for (let r = 0; r < runs.length; r += 3) {
+      const at = runs[r] * w, start = runs[r + 1] * w, len = runs[r + 2] * w;
+      if (runs[r + 2] >= MIN_RUN) to.set(from.subarray(start, start + len), at);
+      else for (let k = 0; k < len; k++) to[at + k] = from[start + k];
+    }
   }
 }

@@ -48,8 +48,8 @@ export function flushJobOf(
       agg: capture.agg,
     };
   }
-  // the cut's closed buckets are in shared memory already (`Aggregator.extractClosed`): the encoder
-  // reads them in place; only the sketches, which move to the encoder thread, are the job's own copies
+  // the cut's closed buckets are sealed in the aggregator's shared memory (`Aggregator.seal`): the
+  // encoder reads them there; only the sketches, which move to the encoder thread, are the job's own copies
   const closed = { ...cut.closed, sketches: cut.closed.sketches.map(([i, b]): [number, Uint8Array] => [i, b.slice()]) };
   return { raw, closed, accuracy: head.opts.accuracy, watermarks, keepFrom, snapshot };
 }

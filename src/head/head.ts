@@ -5,7 +5,7 @@
  * @module
  */
 import { Aggregator } from "../aggregate/aggregator.ts";
-import type { ClosedSlice } from "../aggregate/flush_batch.ts";
+import type { SealedBuckets } from "../aggregate/aggregator.ts";
 import { timeOrder } from "../aggregate/time_order.ts";
 import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
 import { RawLog } from "./raw_log.ts";
@@ -26,22 +26,13 @@ export interface HeadCut {
   /** Raw positions [rawFrom, rawTo) to write. */
   rawFrom: number;
   rawTo: number;
-  /** Closed 5-minute buckets to write (series are head ids). */
-  closed: ClosedSlice;
+  /**
+   * Closed 5-minute buckets to write (series are head ids), sealed in the aggregator until the flush
+   * ends: `agg.releaseSealed` once committed, `agg.unseal` when it failed.
+   */
+  closed: SealedBuckets;
   /** The close watermark used: buckets ending at or before it were taken. */
   watermark: number;
-}
-
-/** Cuts' closed buckets a query view holds: their memory is never reused for a later cut. */
-const pinned = new WeakSet<ClosedSlice>();
-
-/**
- * Marks a cut's closed buckets as held by a query view (which may read them after a later cut): the
- * next cut then extracts into new memory instead of overwriting them.
- */
-export function pinClosed(closed: ClosedSlice): ClosedSlice {
-  pinned.add(closed);
-  return closed;
 }
 
 /**
@@ -64,12 +55,6 @@ export class Head {
   readonly raw: RawLog;
   readonly agg: Aggregator;
   samplesApplied = 0;
-  /**
-   * The previous cut's closed buckets, whose shared memory the next cut reuses (flushes run one at a
-   * time: by the next cut the encoder is done with them) unless a query view still holds them
-   * ({@link pinClosed}).
-   */
-  closedSpare: ClosedSlice | null = null;
 
   constructor(readonly opts: HeadOptions, coverageStart = -Infinity) {
     this.raw = new RawLog(coverageStart);
@@ -90,8 +75,7 @@ export class Head {
 
   /** Takes what a flush writes: all unflushed raw samples, and the buckets closed by `watermark`. */
   cut(watermark: number): HeadCut {
-    const reuse = this.closedSpare && !pinned.has(this.closedSpare) ? this.closedSpare : null;
-    const closed = this.closedSpare = this.agg.extractClosed(watermark, reuse);
+    const closed = this.agg.seal(watermark);
     return { rawFrom: this.raw.flushedPos, rawTo: this.raw.end, closed, watermark };
   }
 
@@ -130,15 +114,14 @@ export class Head {
   }
 
   /**
-   * Drops the memory the next flush would reuse: the last snapshot capture and closed-bucket copy.
-   * Reusing it keeps the cut a memcpy (fresh memory costs a page fault per 4 KiB: ten times the copy
+   * Drops the memory the next flush would reuse: the last snapshot capture. Reusing it keeps the
+   * capture a memcpy (fresh memory costs a page fault per 4 KiB: ten times the copy
    * in a virtual machine), at the price of holding it between flushes; memory relief lets it go. An
    * encoder still reading it keeps it alive (shared memory) until it is done.
    */
   releaseCapture(): void {
     this.series.releaseCapture();
     this.agg.releaseCapture();
-    this.closedSpare = null;
   }
 
   /** Approximate bytes held. */

@@ -77,6 +77,7 @@ export async function flush(core: Core): Promise<FlushReport> {
     m.watermarks["5min"] = watermark;
     await core.catalog.commit(m, "flush");
     committed = true;
+    core.head.agg.releaseSealed(cut.closed);
     core.head.flushed(cut.rawTo, core.clock.now());
     core.inflight = null;
     await cleanup(core, segment, previousSnapshot);
@@ -91,7 +92,7 @@ export async function flush(core: Core): Promise<FlushReport> {
     };
   } catch (err) {
     if (committed) throw err; // the flush is done; only its cleanup failed
-    core.head.agg.restoreSlice(cut.closed);
+    core.head.agg.unseal(cut.closed);
     core.inflight = null;
     for (const f of written) await core.fs.unlink(join(core.dataDir, f.path)).catch(() => {});
     throw err;

@@ -37,11 +37,11 @@ async function open(dir: string, fs: FaultFs, residentBytes = testResidentBytes)
   return s;
 }
 
-async function fiveMinCounts(s: Storage): Promise<number[]> {
+async function fiveMinCounts(s: Storage, minutes = 20): Promise<number[]> {
   const q = await s.query({
     filter: { namespace: "prod", target: "r2", poller: "cpu" },
     fromMs: T0,
-    toMs: T0 + 20 * MIN,
+    toMs: T0 + minutes * MIN,
     tier: "5min",
     limit: 1000,
   });
@@ -113,6 +113,39 @@ test("at the budget with the encoder idle, its thread is stopped; the next flush
     });
     assert.deepEqual(q.series[0]?.samples?.map((p) => p.value), [20, 21, 22, 23, 24]);
     assert.ok(s.core.manifest.files.some((f) => f.tier === "raw" && f.minTs >= T0 + 20 * MIN));
+    await s.close();
+  });
+});
+
+test("a late sample of a bucket the flush in flight sealed opens a bucket of its own: counted once, after a commit or a failure", async () => {
+  await withTempDir(async (dir) => {
+    const fs = new FaultFs(nodeFs);
+    const s = await open(dir, fs);
+    const r2 = (ts: number, v: number) => s.ingest(SampleBatch.of([gauge("prod", "r2", "cpu", ts, v)]));
+    const snapshot = snapshotWrite(path.join(dir, "data"));
+    // committed: the sealed bucket is in Parquet, the late one in memory until the next flush
+    const held = fs.pauseAt(snapshot);
+    const flushing = s.flushNow();
+    await held.reached;
+    await r2(T0 + 90_000, 100);
+    assert.deepEqual(await fiveMinCounts(s), [6, 5, 5, 5], "the sealed bucket and the late one, each once");
+    held.release();
+    assert.equal((await flushing)?.buckets, 12, "the late sample is not in this flush");
+    assert.deepEqual(await fiveMinCounts(s), [6, 5, 5, 5]);
+
+    // failed: the sealed buckets are open again, merged with a late one opened meanwhile
+    for (let m = 20; m < 30; m++) await r2(T0 + m * MIN, m);
+    (s.core.clock as FakeClock).set(T0 + 40 * MIN);
+    const paused = fs.pauseAt(snapshot);
+    fs.failAt(snapshot, () => eio("the snapshot cannot be written"));
+    const failing = s.flushNow();
+    await paused.reached;
+    await r2(T0 + 20 * MIN + 30_000, 1); // into bucket 4, sealed
+    paused.release();
+    await assert.rejects(failing, /the snapshot cannot be written/);
+    assert.deepEqual(await fiveMinCounts(s, 30), [6, 5, 5, 5, 6, 5]);
+    assert.equal((await s.flushNow())?.buckets, 3, "the late bucket 0, bucket 4 merged with its late sample, bucket 5");
+    assert.deepEqual(await fiveMinCounts(s, 30), [6, 5, 5, 5, 6, 5]);
     await s.close();
   });
 });

@@ -2,11 +2,14 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { Aggregator } from "../../../src/aggregate/aggregator.ts";
 import { sliceRows } from "../../../src/aggregate/aggregator_read.ts";
-import { Head, pinClosed } from "../../../src/head/head.ts";
+import { gatherSealed } from "../../../src/aggregate/bucket_columns.ts";
+import { Head } from "../../../src/head/head.ts";
+import { VALUE_KIND_CODE } from "../../../src/model/aggregate.ts";
 import { SampleBatch } from "../../../src/model/batch.ts";
 import { gauge } from "../../../src/model/sample.ts";
 
 const B = 300_000;
+const GAUGE = VALUE_KIND_CODE.gauge;
 
 /** What a slice holds, as plain rows (count, sum, min, max, quantiles): comparable across memory. */
 function rowsOf(a: Aggregator, watermark: number, reuse: ReturnType<Aggregator["extractClosed"]> | null) {
@@ -31,14 +34,13 @@ function fill(a: Aggregator, w: number, series: number, values: (s: number) => n
   }
 }
 
-test("a cut's closed buckets go into the previous cut's shared memory and read exactly as in fresh memory", () => {
+test("extracted closed buckets go into the previous extraction's memory and read exactly as in fresh memory", () => {
   const reused = new Aggregator({ accuracy: 0.01 });
   const fresh = new Aggregator({ accuracy: 0.01 });
   // window 0: many values per bucket (sketches for some), window 1: fewer buckets, fewer values each,
   // so stale values of the first cut lie beyond every bucket's count in the reused memory
   for (const a of [reused, fresh]) fill(a, 0, 300, (s) => Array.from({ length: 1 + (s % 12) }, (_, k) => s * 10 + k));
   const first = rowsOf(reused, B, null);
-  assert.ok(first.slice.count.buffer instanceof SharedArrayBuffer);
   assert.deepEqual(first.rows, rowsOf(fresh, B, null).rows);
   assert.equal(first.rows.length, 300);
   assert.ok(first.slice.sketches.length > 0, "buckets over the inline values carry sketches");
@@ -58,33 +60,53 @@ test("a cut's closed buckets go into the previous cut's shared memory and read e
   assert.deepEqual(third.rows, rowsOf(fresh, 3 * B, null).rows);
 });
 
-test("the head's cut reuses the previous cut's memory unless a query view holds it", () => {
+test("a cut seals its closed buckets in place: queries still read them, samples open late buckets, the capture leaves them out", () => {
   const head = new Head({ accuracy: 0.01, hotWindowMs: 3_600_000, hotMemoryBytes: 1 << 26 });
-  const apply = (w: number) => {
-    const b = SampleBatch.of(Array.from({ length: 50 }, (_, s) => gauge("ns", `t${s}`, "p", w * B + 1000, s + w)));
+  const apply = (w: number, series: number, ts = w * B + 1000) => {
+    const b = SampleBatch.of(Array.from({ length: series }, (_, s) => gauge("ns", `t${s}`, "p", ts, s + w)));
     head.series.resolveBatch(b);
     head.apply(b);
   };
-  apply(0);
-  const first = head.cut(B).closed;
-  apply(1);
-  const second = head.cut(2 * B).closed;
-  assert.equal(second.sum.buffer, first.sum.buffer, "a steady cut writes where the previous one did");
+  const rowsOf = (id: number) =>
+    head.agg.bucketsOf(id, -Infinity, Infinity).map((r) => [r.bucket / B, r.kind, r.agg.count, r.agg.sum]);
+  apply(0, 50);
+  apply(1, 50);
+  const sealed = head.cut(B).closed;
+  assert.equal(sealed.n, 50);
+  assert.ok(sealed.slots.buffer instanceof SharedArrayBuffer && sealed.cols.sum.buffer instanceof SharedArrayBuffer);
+  assert.equal(head.agg.openBuckets, 50, "sealed buckets are no longer open");
+  assert.equal(head.agg.hasClosed(B), false, "nor closed: the next cut does not take them again");
+  assert.deepEqual(rowsOf(7), [[0, GAUGE, 1, 7], [1, GAUGE, 1, 8]], "a query still reads them, kind unmarked");
+  assert.equal(head.agg.captureState().live, 50);
+  assert.equal(head.agg.captureState().slots.n, 50, "the snapshot holds the open buckets only");
 
-  // a query view took the second cut's buckets (they are in flight): the next cut must not overwrite them
-  pinClosed(second);
-  const before = sliceRows(second, 0.01).map((r) => [r.series, r.bucket, r.agg.sum]);
-  apply(2);
-  const third = head.cut(3 * B).closed;
-  assert.notEqual(third.sum.buffer, second.sum.buffer);
-  assert.deepEqual(sliceRows(second, 0.01).map((r) => [r.series, r.bucket, r.agg.sum]), before);
-  assert.equal(third.n, 50);
-  assert.deepEqual([...third.sum].sort((a, b) => a - b), Array.from({ length: 50 }, (_, s) => s + 2));
+  // a late sample of a sealed bucket opens a new bucket; the sealed one does not change
+  apply(0, 1, 2000);
+  assert.equal(head.agg.openBuckets, 51);
+  assert.deepEqual(rowsOf(0), [[0, GAUGE, 1, 0], [0, GAUGE, 1, 0], [1, GAUGE, 1, 1]]);
+  // many new series grow the aggregator's columns: the sealed buckets read the same from the cut's
+  for (let w = 2; w < 6; w++) apply(w, 3_000);
+  const closed = gatherSealed(sealed, null);
+  assert.deepEqual(
+    [...closed.sum.subarray(0, closed.n)].sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, s) => s),
+  );
+  assert.deepEqual([...closed.kind.subarray(0, closed.n)], Array.from({ length: 50 }, () => GAUGE));
 
-  // memory relief lets the spare go: the next cut takes new memory
-  head.releaseCapture();
-  apply(3);
-  assert.notEqual(head.cut(4 * B).closed.sum.buffer, third.sum.buffer);
+  // a failed flush: the sealed buckets are open again, merged into the late one
+  head.agg.unseal(sealed);
+  assert.deepEqual(rowsOf(0).filter((r) => r[0] === 0), [[0, GAUGE, 2, 0]]);
+  assert.deepEqual(rowsOf(7).filter((r) => r[0] === 0), [[0, GAUGE, 1, 7]]);
+  const open = head.agg.openBuckets;
+
+  // the next cut takes them; once committed their slots are free and the seal's list is reused
+  const next = head.cut(2 * B).closed;
+  assert.equal(next.n, 100);
+  assert.equal(head.agg.openBuckets, open - next.n);
+  head.agg.releaseSealed(next);
+  assert.deepEqual(rowsOf(7).filter((r) => r[0] < 2), [], "committed: read from Parquet now, not memory");
+  apply(1, 50, B + 2000); // late again: one bucket per series
+  assert.equal(head.cut(2 * B).closed.slots.buffer, next.slots.buffer);
 });
 
 test("a backfilled day: the cut unlinks many closed buckets per series and leaves the open ones in place", () => {
