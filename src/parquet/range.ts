@@ -11,12 +11,13 @@
  *
  * @module
  */
-import type { DecodedArray, FileMetaData, ParquetQueryFilter, ParquetScan, RowGroup } from "hyparquet";
+import type { AsyncBuffer, DecodedArray, FileMetaData, ParquetQueryFilter, ParquetScan, RowGroup } from "hyparquet";
 import { CorruptionError } from "../model/errors.ts";
 import type { SeriesFilter } from "../model/series_filter.ts";
 import type { Batch, IdentityColumns } from "./batch.ts";
 import type { TierFileInfo } from "./footer.ts";
 import type { PhysicalColumns, TierLayout } from "./layout.ts";
+import { readColumnFast } from "./page_reader.ts";
 
 /** The identity columns, in sort order. */
 export const IDENTITY = ["namespace", "target", "poller"] as const;
@@ -58,8 +59,11 @@ export function pruningFilter(timeColumn: string, filter: RowFilter): ParquetQue
 /** The scans a {@link RangeReader} reads from. */
 export interface Scans {
   keys: ParquetScan;
-  /** Absent when no value column is read. */
-  values?: ParquetScan;
+  /**
+   * Absent when no value column is read; opened on first use (only for a column {@link readColumnFast}
+   * leaves to hyparquet).
+   */
+  values?: () => Promise<ParquetScan>;
 }
 
 /** Reads the matching rows of candidate row ranges. */
@@ -71,6 +75,7 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
 
   constructor(
     private readonly layout: TierLayout<C, F>,
+    private readonly file: AsyncBuffer,
     private readonly info: TierFileInfo,
     private readonly filter: RowFilter,
     fields: readonly F[],
@@ -84,7 +89,7 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
   /** The matching rows of [rowStart, rowEnd) (one row group), or null when there are none. */
   async read(scans: Scans, rowStart: number, rowEnd: number): Promise<C | null> {
     const group = rowGroupOf(this.info.metadata, rowStart);
-    const keys = await this.readColumns(scans.keys, group, this.keyColumns, rowStart, rowEnd);
+    const keys = await this.readColumns(() => Promise.resolve(scans.keys), group, this.keyColumns, rowStart, rowEnd);
     const rows = matchingRows(keys, this.layout.timeColumn, rowEnd - rowStart, this.filter);
     if (rows.length === 0) return null;
     const first = rows[0], end = rows[rows.length - 1] + 1;
@@ -97,7 +102,12 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
   }
 
   /** Reads the value columns, the probe column first to rule out the others. */
-  private async readValues(scan: ParquetScan, group: RowGroup, start: number, end: number): Promise<PhysicalColumns> {
+  private async readValues(
+    scan: () => Promise<ParquetScan>,
+    group: { group: RowGroup; start: number },
+    start: number,
+    end: number,
+  ): Promise<PhysicalColumns> {
     const { probeColumn } = this.layout;
     const out = probeColumn ? await this.readColumns(scan, group, [probeColumn], start, end) : {};
     const skip = new Set(probeColumn ? this.layout.nullColumns?.(out[probeColumn]!) : []);
@@ -110,18 +120,20 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
 
   /** Reads `names` over rows of `group`; all-null column chunks (by statistics) are not decoded. */
   private async readColumns(
-    scan: ParquetScan,
-    group: RowGroup,
+    scan: () => Promise<ParquetScan>,
+    { group, start }: { group: RowGroup; start: number },
     names: string[],
     rowStart: number,
     rowEnd: number,
   ): Promise<PhysicalColumns> {
     const out: PhysicalColumns = {};
     const offset = Number(group.columns[0]?.file_offset ?? 0);
+    const { file, info } = this;
     for (const column of names) {
-      out[column] = isAllNull(group, column)
-        ? nulls(rowEnd - rowStart)
-        : await decoding(this.info, offset, () => scan.readColumn({ column, rowStart, rowEnd }));
+      out[column] = isAllNull(group, column) ? nulls(rowEnd - rowStart) : await decoding(info, offset, async () =>
+        // this reader's own pages fast; anything else with hyparquet
+        (await readColumnFast(file, info.metadata, group, start, column, rowStart, rowEnd)) ??
+          await (await scan()).readColumn({ column, rowStart, rowEnd }));
     }
     return out;
   }
@@ -154,12 +166,13 @@ function nulls(length: number): null[] {
   return new Array(length).fill(null);
 }
 
-/** The row group holding `row`. */
-function rowGroupOf(metadata: FileMetaData, row: number): RowGroup {
+/** The row group holding `row`, and the file row it starts at. */
+function rowGroupOf(metadata: FileMetaData, row: number): { group: RowGroup; start: number } {
   let end = 0;
   for (const group of metadata.row_groups) {
+    const start = end;
     end += Number(group.num_rows);
-    if (row < end) return group;
+    if (row < end) return { group, start };
   }
   throw new RangeError(`Cannot find row ${row}: the file has ${end} rows`);
 }

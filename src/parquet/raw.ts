@@ -160,7 +160,9 @@ function decodeRaw(columns: PhysicalColumns, length: number): RawColumns {
     value: columns.gauge_decimal
       ? joinGauges(columns.gauge_decimal, columns.gauge_float!)
       : toFloat64(undefined, length),
-    counter: toNullable<bigint>(columns.counter, length).map((c) => (c === null ? null : BigInt.asUintN(64, c))),
+    counter: toNullable<bigint>(columns.counter, length).map((
+      c,
+    ) => (c === null || c >= 0n ? c : BigInt.asUintN(64, c))),
     text: toNullable<string>(columns.text, length),
     valid: toIntegers(columns.valid, new Uint8Array(length)),
     error: toNullable<string>(columns.error, length),

@@ -124,9 +124,10 @@ async function* scanFile<C extends Batch & IdentityColumns, F extends string>(
     const file = fileBuffer(handle, await handle.size(), options.stats);
     const info = await loadTierFooter(fs, path, file);
     checkTier(info, mismatch);
-    const reader = new RangeReader(layout, info, options, options.columns ?? layout.fields);
+    const reader = new RangeReader(layout, file, info, options, options.columns ?? layout.fields);
     const scanner = new Scanner(file, info, layout.timeColumn, options);
-    const values = reader.valueColumns.length > 0 ? await scanner.values(reader.valueColumns) : undefined;
+    let opened: Promise<ParquetScan> | undefined;
+    const values = reader.valueColumns.length > 0 ? () => (opened ??= scanner.values(reader.valueColumns)) : undefined;
     const step = options.batchRows ?? Infinity;
     for (const run of candidateRuns(info, layout.timeColumn, options)) {
       const keys = await scanner.keys(reader.keyColumns, run);
