@@ -54,7 +54,8 @@ const elements = new WeakMap<FileMetaData, Map<string, SchemaElement>>();
 
 /**
  * The values of `column` for file rows [rowStart, rowEnd) of `group` (which starts at file row
- * `groupStart`), or null when this reader does not handle the chunk (read it with hyparquet).
+ * `groupStart`) — with `rows` (ascending offsets from `rowStart`), for those rows only, in that order —
+ * or null when this reader does not handle the chunk (read it with hyparquet).
  */
 export async function readColumnFast(
   file: AsyncBuffer,
@@ -64,6 +65,7 @@ export async function readColumnFast(
   column: string,
   rowStart: number,
   rowEnd: number,
+  rows?: Int32Array,
 ): Promise<DecodedArray | null> {
   const chunk = group.columns.find((c) =>
     c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === column
@@ -77,7 +79,8 @@ export async function readColumnFast(
   if (!plan) return null;
   const meta = chunk.meta_data;
   const from = rowStart - groupStart, to = rowEnd - groupStart;
-  const out = outputFor(plan, meta.type, to - from);
+  const out = outputFor(plan, meta.type, rows ? rows.length : to - from);
+  const pick = rows ? { rows, from, next: 0 } : null;
   // the pages that hold the rows: by the offset index when there is one, else every page of the chunk
   let start: number, end: number;
   const locations = plan.pages?.page_locations;
@@ -107,8 +110,12 @@ export async function readColumnFast(
     const v2 = header.v2;
     if (header.type !== DATA_PAGE_V2 || !v2) return null;
     const pageRows = v2.numRows;
-    if (row + pageRows > from) {
-      if (!decodePage(plan, meta.type, meta.codec, header.uncompressedSize, v2, body, row, from, to, out)) return null;
+    // a page with none of the picked rows is not decoded
+    const wanted = pick ? pick.next < pick.rows.length && pick.rows[pick.next] + from < row + pageRows : true;
+    if (row + pageRows > from && wanted) {
+      if (!decodePage(plan, meta.type, meta.codec, header.uncompressedSize, v2, body, row, from, to, out, pick)) {
+        return null;
+      }
     }
     row += pageRows;
   }
@@ -282,6 +289,7 @@ function decodePage(
   from: number,
   to: number,
   out: DecodedArray,
+  pick: { rows: Int32Array; from: number; next: number } | null,
 ): boolean {
   if (v2.repLength !== 0) return false;
   const n = v2.numValues, present = n - v2.numNulls;
@@ -303,7 +311,26 @@ function decodePage(
   if (!defined) k = lo - row;
   else for (let r = row; r < lo; r++) k += defined[r - row];
   const target = out as unknown as Record<number, unknown>;
-  if (defined) {
+  if (pick) {
+    // the picked rows of this page: `x` indexes the output, `r` the page's rows, `k` its values
+    const { rows } = pick;
+    let x = pick.next, r = row;
+    k = 0;
+    for (; x < rows.length; x++) {
+      const w = rows[x] + pick.from;
+      if (w >= row + n) break;
+      if (defined) {
+        while (r < w) k += defined[r++ - row];
+        if (defined[w - row] === 0) continue;
+        const v = values[k];
+        target[x] = dictionary ? dictionary[v] : convert ? convert(v) : v;
+      } else {
+        const v = values[w - row];
+        target[x] = dictionary ? dictionary[v] : convert ? convert(v) : v;
+      }
+    }
+    pick.next = x;
+  } else if (defined) {
     for (let r = lo; r < hi; r++) {
       if (defined[r - row] === 0) continue; // out is null-filled
       const v = values[k++];

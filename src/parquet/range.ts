@@ -31,6 +31,12 @@ export interface RowFilter {
   toMs?: number;
   /** Only these row groups (indexes in file order); default: all. */
   rowGroups?: readonly number[];
+  /**
+   * Only the rows of the series this accepts (asked once per run of a series' rows, which the sort order
+   * keeps together): a read of a namespace for the few series a query selected decodes, converts and
+   * copies only theirs.
+   */
+  keep?: (namespace: string, target: string, poller: string) => boolean;
 }
 
 /**
@@ -93,11 +99,15 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
     const rows = matchingRows(keys, this.layout.timeColumn, rowEnd - rowStart, this.filter);
     if (rows.length === 0) return null;
     const first = rows[0], end = rows[rows.length - 1] + 1;
-    const values = scans.values ? await this.readValues(scans.values, group, rowStart + first, rowStart + end) : {};
-    const columns: PhysicalColumns = {};
     const all = rows.length === rowEnd - rowStart, dense = rows.length === end - first;
+    // the value columns of the matching rows only (offsets from the first one)
+    const picked = dense ? null : rows.map((r) => r - first);
+    const values = scans.values
+      ? await this.readValues(scans.values, group, rowStart + first, rowStart + end, picked)
+      : {};
+    const columns: PhysicalColumns = {};
     for (const name of this.keyColumns) columns[name] = all ? keys[name] : pick(keys[name]!, rows, 0);
-    for (const name of this.valueColumns) columns[name] = dense ? values[name] : pick(values[name]!, rows, first);
+    for (const name of this.valueColumns) columns[name] = values[name];
     return this.layout.decode(columns, rows.length);
   }
 
@@ -107,13 +117,16 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
     group: { group: RowGroup; start: number },
     start: number,
     end: number,
+    picked: Int32Array | null,
   ): Promise<PhysicalColumns> {
     const { probeColumn } = this.layout;
-    const out = probeColumn ? await this.readColumns(scan, group, [probeColumn], start, end) : {};
+    const out = probeColumn ? await this.readColumns(scan, group, [probeColumn], start, end, picked) : {};
     const skip = new Set(probeColumn ? this.layout.nullColumns?.(out[probeColumn]!) : []);
     for (const name of this.valueColumns) {
       if (name in out) continue;
-      out[name] = skip.has(name) ? nulls(end - start) : (await this.readColumns(scan, group, [name], start, end))[name];
+      out[name] = skip.has(name)
+        ? nulls(picked ? picked.length : end - start)
+        : (await this.readColumns(scan, group, [name], start, end, picked))[name];
     }
     return out;
   }
@@ -125,15 +138,22 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
     names: string[],
     rowStart: number,
     rowEnd: number,
+    picked: Int32Array | null = null,
   ): Promise<PhysicalColumns> {
     const out: PhysicalColumns = {};
     const offset = Number(group.columns[0]?.file_offset ?? 0);
     const { file, info } = this;
     for (const column of names) {
-      out[column] = isAllNull(group, column) ? nulls(rowEnd - rowStart) : await decoding(info, offset, async () =>
-        // this reader's own pages fast; anything else with hyparquet
-        (await readColumnFast(file, info.metadata, group, start, column, rowStart, rowEnd)) ??
-          await (await scan()).readColumn({ column, rowStart, rowEnd }));
+      out[column] = isAllNull(group, column)
+        ? nulls(picked ? picked.length : rowEnd - rowStart)
+        : await decoding(info, offset, async () => {
+          // this reader's own pages fast; anything else with hyparquet
+          const rows = picked ?? undefined;
+          const fast = await readColumnFast(file, info.metadata, group, start, column, rowStart, rowEnd, rows);
+          if (fast) return fast;
+          const all = await (await scan()).readColumn({ column, rowStart, rowEnd });
+          return picked ? pick(all, picked, 0) : all;
+        });
     }
     return out;
   }
@@ -141,13 +161,18 @@ export class RangeReader<C extends Batch & IdentityColumns, F extends string> {
 
 /** Indexes (relative to the range) of the rows that match the series and time filters. */
 function matchingRows(keys: PhysicalColumns, timeColumn: string, length: number, filter: RowFilter): Int32Array {
-  const { series, fromMs = -Infinity, toMs = Infinity } = filter;
+  const { series, fromMs = -Infinity, toMs = Infinity, keep } = filter;
   const time = keys[timeColumn]!;
   const wanted = IDENTITY.filter((name) => series?.[name] !== undefined);
   const columns = wanted.map((name) => keys[name]!), values = wanted.map((name) => series![name]);
+  const ns = keys.namespace!, target = keys.target!, poller = keys.poller!;
   const rows = new Int32Array(length);
-  let n = 0;
+  let n = 0, kept = true;
   next: for (let i = 0; i < length; i++) {
+    if (keep && (i === 0 || poller[i] !== poller[i - 1] || target[i] !== target[i - 1] || ns[i] !== ns[i - 1])) {
+      kept = keep(ns[i] as string, target[i] as string, poller[i] as string);
+    }
+    if (!kept) continue;
     const t = time[i] as number;
     if (t < fromMs || t >= toMs) continue;
     for (let c = 0; c < columns.length; c++) if (columns[c][i] !== values[c]) continue next;

@@ -896,6 +896,7 @@ interface ReadOptions<F> {
   fromMs?: number;
   toMs?: number;
   columns?: readonly F[];
+  keep?: (namespace: string, target: string, poller: string) => boolean;
 }
 
 /**
@@ -939,7 +940,9 @@ function cachedRead<C extends Batch & IdentityColumns, F extends string>(
   // minute reads the same hours again), not for the whole file
   const blockFrom = Math.floor(from / HOUR_MS) * HOUR_MS, blockTo = Math.ceil(to / HOUR_MS) * HOUR_MS;
   const key = `${columns?.join(",") ?? "*"}\u0000${blockFrom}-${blockTo}\u0000only:${digestOf(selected)}`;
-  const load = () => read({ path, series: filter, fromMs: blockFrom, toMs: blockTo, columns });
+  // the reader skips the other series' rows before it decodes their values
+  const keep = (ns: string, t: string, p: string) => selected.has(keyOf(ns, t, p));
+  const load = () => read({ path, series: filter, fromMs: blockFrom, toMs: blockTo, columns, keep });
   return uncut
     ? view.cache.rows(path, filter, key, load)
     : view.cache.read(path, filter, key, timeColumn, from, to, load);
