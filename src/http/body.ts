@@ -102,3 +102,14 @@ export function decodeContent(body: Uint8Array, encoding: string | null, limit: 
     throw new HttpError(400, "invalid_gzip", `Cannot decode the gzip body: ${(err as Error).message}`);
   }
 }
+
+/**
+ * Gives a body's memory back to the allocator now instead of at the next garbage collection, once nothing
+ * reads it any more (detaches its buffer; a view of part of a larger buffer is left alone).
+ */
+export function releaseBody(body: Uint8Array): void {
+  const buffer = body.buffer;
+  if (body.byteOffset === 0 && body.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) {
+    buffer.transfer(0);
+  }
+}
