@@ -22,6 +22,7 @@ import type { SampleBatch } from "../model/batch.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Storage } from "../service/storage.ts";
 import { presentedToken, tokenMatches } from "./auth.ts";
+import { releaseBody } from "./body.ts";
 import { HttpError, mapError } from "./errors.ts";
 import { type IngestGate, receiveBody } from "./ingest_route.ts";
 import { VERSION } from "../version.ts";
@@ -84,6 +85,7 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
       const database = version === 1 ? q.db : q.bucket;
       return await receiveBody(c, storage, gate, async (body, deadline) => {
         const batch = parseLineProtocol(body, mapper, { database, precision, ...now() });
+        releaseBody(body); // decoded into strings: the bytes go back to the allocator now
         return c.body(null, 204, { ...influxHeaders, ...await store(batch, deadline) });
       });
     } catch (err) {
@@ -123,6 +125,7 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
       }
       return await receiveBody(c, storage, gate, async (body, deadline) => {
         const { batch, stats } = remote.decode(body, now());
+        releaseBody(body); // decoded into strings: the bytes go back to the allocator now
         const headers = await store(batch, deadline);
         if (stats.exemplars > 0) headers["x-stalker-ignored-exemplars"] = String(stats.exemplars);
         if (stats.histograms > 0) headers["x-stalker-ignored-histograms"] = String(stats.histograms);
@@ -138,6 +141,7 @@ export function mountForeignRoutes(app: Hono, deps: ForeignDeps): void {
     authorize(c, authToken, undefined);
     return receiveBody(c, storage, gate, async (body, deadline) => {
       const batch = parseCollectd(body, mapper, now());
+      releaseBody(body); // decoded into strings: the bytes go back to the allocator now
       const { accepted, duplicates, conflicts } = batch.length > 0
         ? await storage.ingest(batch, deadline)
         : { accepted: 0, duplicates: 0, conflicts: 0 };

@@ -59,3 +59,30 @@ for (const gzip of [false, true]) {
     }
   });
 }
+
+test("an Influx line-protocol body's memory is given back once it is parsed, and its samples are stored", async () => {
+  const { app, storage, series } = await memApp("", "", NOW);
+  const read: ArrayBuffer[] = [];
+  const arrayBuffer = Request.prototype.arrayBuffer;
+  Request.prototype.arrayBuffer = async function () {
+    const buffer = await arrayBuffer.call(this);
+    read.push(buffer);
+    return buffer;
+  };
+  try {
+    const lines = Array.from({ length: 20 }, (_, i) => `cpu,host=h${i} usage=${i} ${(NOW - 60_000) * 1e6}`);
+    const bytes = new TextEncoder().encode(lines.join("\n"));
+    const res = await app.request("/api/v2/write?bucket=prod", {
+      method: "POST",
+      body: bytes,
+      headers: { "content-type": "text/plain", "content-length": String(bytes.length) },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(read.length, 1);
+    assert.equal(read[0].detached, true, "the body's buffer is detached after the parse");
+    assert.equal((await series()).length, 20);
+  } finally {
+    Request.prototype.arrayBuffer = arrayBuffer;
+    await storage.close();
+  }
+});
