@@ -10,9 +10,11 @@ import type { QueryResult, RawPoint, SeriesResult } from "./query.ts";
 
 const num = (v: number) => (Number.isFinite(v) ? v : null);
 
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** A counter as JSON: a number when exact, else a decimal string. */
 export function counterJson(v: bigint): number | string {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v <= MAX_EXACT ? Number(v) : v.toString();
 }
 
 /** One column of an aggregate point (JSON key, CSV and export column). */

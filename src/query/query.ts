@@ -231,8 +231,14 @@ async function rawSeries(view: QueryView, req: QueryRequest, result: QueryResult
       for (const batch of await rawFileColumns(view, req, f, result)) addRawColumns(out, batch);
     }
   }
-  for (const s of out.values()) s.samples!.sort((a, b) => a.ts - b.ts);
+  for (const s of out.values()) if (!ascending(s.samples!)) s.samples!.sort((a, b) => a.ts - b.ts);
   return out;
+}
+
+/** Whether the samples are in time order (files read in order, then memory: mostly they are). */
+function ascending(samples: readonly RawPoint[]): boolean {
+  for (let i = 1; i < samples.length; i++) if (samples[i - 1].ts > samples[i].ts) return false;
+  return true;
 }
 
 /** A series' valid numeric samples while they are gathered: slices of files, then memory's samples. */
