@@ -362,7 +362,10 @@ function decodeValues(
   }
   if (plan.dictionary) return null; // a chunk that fell back from its dictionary: mixed pages
   if (encoding === DELTA_BINARY_PACKED && (type === "INT32" || type === "INT64")) {
-    return deltaNumbers({ bytes: data, offset: 0 }, count);
+    const values = deltaNumbers({ bytes: data, offset: 0 }, count);
+    // INT32 deltas may wrap around in 32 bits: values outside its range go to hyparquet
+    if (values && type === "INT32") { for (const v of values) if (v !== (v | 0)) return null; }
+    return values;
   }
   if (encoding === PLAIN && (type === "DOUBLE" || type === "INT32")) return plainNumbers(data, type, count);
   if (encoding === RLE && type === "BOOLEAN") {
@@ -422,7 +425,10 @@ function deltaNumbers(r: Reader, count: number): Float64Array | null {
       if (width > 52) return null;
       let bitPos = r.offset * 8;
       for (let j = 0; j < perMiniblock && i < count; j++, i++) {
-        value += minDelta + readBits(r.bytes, bitPos, width);
+        // a delta past 2^53 is inexact here (and its sum could come back into range): left to hyparquet
+        const delta = minDelta + readBits(r.bytes, bitPos, width);
+        if (delta > Number.MAX_SAFE_INTEGER) return null;
+        value += delta;
         bitPos += width;
         out[i] = value;
       }

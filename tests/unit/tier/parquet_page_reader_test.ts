@@ -190,3 +190,19 @@ test("a namespace's rows read through the reader equal the rows written", async 
   }
   assert.equal(got.length, n);
 });
+
+test("decimal gauges whose steps pass 2^53 are left to hyparquet, and read exactly", async () => {
+  const fs = new MemFs();
+  const big = Number.MAX_SAFE_INTEGER;
+  const values = [-big, 2 ** 52, -big, 3, big, -(2 ** 52), 0];
+  const rows: RawRow[] = Array.from({ length: 2_100 }, (_, i) => ({
+    poller: "g",
+    ts: DAY0 + i * MINUTE,
+    kind: "gauge" as const,
+    value: i >= 2_000 ? values[i % values.length] : i,
+  }));
+  await writeTierFile(fs, PATH, { tier: "raw", compression: ALL_COMPRESSIONS[0], pageRows: 1_024 }, rawOf(rows));
+  await compare(fs, PATH, [[0, 2_100], [1_990, 2_100]]);
+  const read = await readRawFile(fs, PATH);
+  for (let i = 0; i < rows.length; i++) assert.equal(read.value[i], rows[i].value, `row ${i}`);
+});
