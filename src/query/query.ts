@@ -658,7 +658,7 @@ function statsOf(run: StatRun, from: number, to: number): BucketStats {
     k++;
   }
   let ordered = true;
-  for (let i = 1; i < n && ordered; i++) ordered = bucket[i - 1] < bucket[i];
+  for (let i = 1; i < n && ordered; i++) ordered = bucket[i - 1] <= bucket[i]; // equal starts merge below
   const order = ordered ? null : Array.from({ length: n }, (_, i) => i).sort((a, b) => bucket[a] - bucket[b]);
   // in place when in order (a row is written at or before where it was read), else into new columns
   const fresh = () => new Float64Array(n);

@@ -322,11 +322,12 @@ test("raw samples split over flushed files and memory answer as when all are in 
     });
     assert.equal(res.status, 200, await res.text());
   };
-  await ingest(split, samplesOf(0, 40));
+  // cut inside 5-minute buckets: those buckets are split between the files and memory
+  await ingest(split, samplesOf(0, 42));
   assert.ok(await split.storage.flushNow());
-  await ingest(split, samplesOf(40, 80));
+  await ingest(split, samplesOf(42, 83));
   assert.ok(await split.storage.flushNow());
-  await ingest(split, samplesOf(80, POINTS));
+  await ingest(split, samplesOf(83, POINTS));
   await ingest(whole, samplesOf(0, POINTS));
   const queries = [
     'topk(3, rate({namespace="big",__name__=~"ifHCInOctets_.*"}[5m]))',
@@ -336,9 +337,16 @@ test("raw samples split over flushed files and memory answer as when all are in 
   ];
   // windows within one file, across the files, across a file and memory; each asked twice (the second
   // from the query cache)
-  for (const [a, b] of [[5, 35], [30, 75], [70, 115], [0, 120], [30, 75]]) {
+  const steps: [number, number, string][] = [[5, 35, "60"], [30, 75, "60"], [70, 115, "60"], [0, 120, "60"], [
+    30,
+    75,
+    "60",
+  ]];
+  // a 5-minute step reads the 5-minute tier: buckets split between the files and memory merge exactly
+  steps.push([10, 120, "300"], [10, 120, "300"]);
+  for (const [a, b, step] of steps) {
     for (const query of queries) {
-      const params = { query, start: String(sec(FIRST + a * MIN)), end: String(sec(FIRST + b * MIN)), step: "60" };
+      const params = { query, start: String(sec(FIRST + a * MIN)), end: String(sec(FIRST + b * MIN)), step };
       const want = await whole.get("/api/v1/query_range", params);
       assert.equal(want.status, 200, JSON.stringify(want.body));
       assert.ok(want.body.data.result.length > 0, query);
