@@ -20,6 +20,7 @@ import { BinSketch } from "../model/bin_sketch.ts";
 import {
   allocSlice,
   type ClosedSlice,
+  copySlots,
   gatherSealed,
   resizeColumns,
   SEALED,
@@ -227,25 +228,38 @@ export class Aggregator {
     return sealed;
   }
 
-  /** Ends a seal whose buckets are flushed: their slots are freed. */
-  releaseSealed(sealed: SealedBuckets): void {
-    this.releaseSlots(sealed.slots, sealed.n);
+  /**
+   * Copies sealed buckets [from, to) into buckets [from, to) of `out` (`kind` unmarked; their sketches
+   * are the seal's) and frees their slots. The last range ends the seal.
+   */
+  takeSealed(sealed: SealedBuckets, out: ClosedSlice, from: number, to: number): void {
+    const slots = sealed.slots.subarray(from, to);
+    copySlots(out, sealed.cols, slots, to - from, this.inline, from);
+    const kind = out.kind;
+    for (let i = from; i < to; i++) kind[i] &= ~SEALED;
+    this.releaseSealed(sealed, from, to);
+  }
+
+  /** Frees sealed buckets [from, to) (their rows are elsewhere now); the last range ends the seal. */
+  releaseSealed(sealed: SealedBuckets, from = 0, to = sealed.n): void {
+    this.releaseSlots(sealed.slots.subarray(from, to), to - from);
+    if (to < sealed.n) return;
     const buffer = sealed.slots.buffer;
     this.sealedSpare = new Int32Array(buffer, 0, buffer.byteLength / 4);
   }
 
   /**
-   * Ends a seal whose flush failed: the buckets are open again, merged into a bucket of the same key
-   * opened meanwhile by a late sample.
+   * Ends a seal whose flush failed: its buckets from `from` on are open again, merged into a bucket of
+   * the same key opened meanwhile by a late sample.
    */
-  unseal(sealed: SealedBuckets): void {
+  unseal(sealed: SealedBuckets, from = 0): void {
     const s = this.s, rows: BucketRow[] = [];
-    for (let i = 0; i < sealed.n; i++) {
+    for (let i = from; i < sealed.n; i++) {
       const slot = sealed.slots[i];
       const agg = aggregateAt(s, slot, this.inline, this.accuracy, this.sketch[slot]);
       rows.push({ series: s.series[slot], bucket: s.bucket[slot], kind: s.kind[slot] & ~SEALED, agg });
     }
-    this.releaseSealed(sealed);
+    this.releaseSealed(sealed, from);
     for (const row of rows) this.restoreBucket(row);
   }
 

@@ -193,7 +193,7 @@ function sliceView(s: ClosedSlice, n: number): ClosedSlice {
 const MIN_RUN = 16;
 
 /**
- * Copies buckets `slots` (the first `count`) of `src` to buckets 0… of `dst`, every column, the
+ * Copies buckets `slots` (the first `count`) of `src` to buckets `at`… of `dst`, every column, the
  * exact values as whole `inline` blocks (only `nvals` of each are meaningful). Consecutive slots are
  * copied as ranges (`TypedArray.set`: a memcpy, fast even before the JIT has compiled this): the
  * aggregator hands out freed slots back in order, so a steady flush's open or closed buckets lie in a
@@ -205,22 +205,23 @@ export function copySlots(
   slots: ArrayLike<number>,
   count: number,
   inline: number,
+  at = 0,
 ): void {
   const runs: number[] = []; // (first index, first slot, length) triples
   for (let i = 0; i < count;) {
     const first = slots[i];
     let j = i + 1;
     while (j < count && slots[j] === first + (j - i)) j++;
-    runs.push(i, first, j - i);
+    runs.push(at + i, first, j - i);
     i = j;
   }
   for (const c of BUCKET_COLUMNS) {
     const from = src[c.name], to = dst[c.name];
     const w = c.perInline ? inline : 1;
     for (let r = 0; r < runs.length; r += 3) {
-      const at = runs[r] * w, start = runs[r + 1] * w, len = runs[r + 2] * w;
-      if (runs[r + 2] >= MIN_RUN) to.set(from.subarray(start, start + len), at);
-      else for (let k = 0; k < len; k++) to[at + k] = from[start + k];
+      const dst = runs[r] * w, start = runs[r + 1] * w, len = runs[r + 2] * w;
+      if (runs[r + 2] >= MIN_RUN) to.set(from.subarray(start, start + len), dst);
+      else for (let k = 0; k < len; k++) to[dst + k] = from[start + k];
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import { Aggregator } from "../aggregate/aggregator.ts";
 import type { SealedBuckets } from "../aggregate/aggregator.ts";
+import { type ClosedSlice, sharedSlice } from "../aggregate/bucket_columns.ts";
 import { timeOrder } from "../aggregate/time_order.ts";
 import { FLAG_VALID, type SampleBatch } from "../model/batch.ts";
 import { RawLog } from "./raw_log.ts";
@@ -27,13 +28,38 @@ export interface HeadCut {
   rawFrom: number;
   rawTo: number;
   /**
-   * Closed 5-minute buckets to write (series are head ids), sealed in the aggregator until the flush
-   * ends: `agg.releaseSealed` once committed, `agg.unseal` when it failed.
+   * Closed 5-minute buckets to write (series are head ids), in shared memory the encoder thread reads
+   * in place: the first {@link copied} are here, the rest still sealed in the aggregator
+   * ({@link Head.copyClosed}).
    */
-  closed: SealedBuckets;
+  closed: ClosedSlice;
+  /** The buckets the cut sealed. */
+  sealed: SealedBuckets;
+  /** Buckets copied into {@link closed} so far (and freed in the aggregator). */
+  copied: number;
   /** The close watermark used: buckets ending at or before it were taken. */
   watermark: number;
 }
+
+/** Cuts' closed buckets a query view holds (by buffer): their memory is never reused for a later cut. */
+const pinned = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Marks a cut's closed buckets as held by a query view (which may read them after a later cut): the
+ * next cut then copies into new memory instead of overwriting them.
+ */
+export function pinClosed(closed: ClosedSlice): ClosedSlice {
+  pinned.add(closed.count.buffer);
+  return closed;
+}
+
+/** The buckets of a cut copied so far: what queries read of it besides the aggregator's sealed ones. */
+export function copiedClosed(cut: HeadCut): ClosedSlice {
+  return { ...cut.closed, n: cut.copied };
+}
+
+/** Closed buckets a cut copies out per {@link Head.copyClosed} call: a few milliseconds' work. */
+export const CLOSED_COPY_SLICE = 32_768;
 
 /**
  * The head.
@@ -55,6 +81,12 @@ export class Head {
   readonly raw: RawLog;
   readonly agg: Aggregator;
   samplesApplied = 0;
+  /**
+   * The previous cut's closed buckets, whose shared memory the next cut reuses (flushes run one at a
+   * time: by the next cut the encoder is done with them) unless a query view still holds them
+   * ({@link pinClosed}).
+   */
+  closedSpare: ClosedSlice | null = null;
 
   constructor(readonly opts: HeadOptions, coverageStart = -Infinity) {
     this.raw = new RawLog(coverageStart);
@@ -75,8 +107,38 @@ export class Head {
 
   /** Takes what a flush writes: all unflushed raw samples, and the buckets closed by `watermark`. */
   cut(watermark: number): HeadCut {
-    const closed = this.agg.seal(watermark);
-    return { rawFrom: this.raw.flushedPos, rawTo: this.raw.end, closed, watermark };
+    const cut = this.cutSealed(watermark);
+    this.copyClosed(cut, Infinity);
+    return cut;
+  }
+
+  /**
+   * A cut whose closed buckets are only sealed (`Aggregator.seal`: a pass over the slots, no copy):
+   * {@link copyClosed} then copies them out a slice at a time, between which requests run. A backfilled
+   * day's 2.88 M closed buckets copied at once stalled the event loop for seconds; sealed, samples of
+   * their keys open new buckets and queries read them in the aggregator until they are copied.
+   */
+  cutSealed(watermark: number): HeadCut {
+    const sealed = this.agg.seal(watermark);
+    const spare = this.closedSpare;
+    const reuse = spare && !pinned.has(spare.count.buffer) ? spare : null;
+    const closed = this.closedSpare = sharedSlice(sealed.n, sealed.inline, reuse);
+    closed.sketches = sealed.sketches;
+    return { rawFrom: this.raw.flushedPos, rawTo: this.raw.end, closed, sealed, copied: 0, watermark };
+  }
+
+  /** Copies up to `max` more of a cut's sealed buckets out (freeing their slots); true once all are. */
+  copyClosed(cut: HeadCut, max = CLOSED_COPY_SLICE): boolean {
+    const to = Math.min(cut.sealed.n, cut.copied + max);
+    this.agg.takeSealed(cut.sealed, cut.closed, cut.copied, to);
+    cut.copied = to;
+    return to === cut.sealed.n;
+  }
+
+  /** A failed flush: the cut's closed buckets are open again (merged into buckets opened since). */
+  restoreCut(cut: HeadCut): void {
+    this.agg.unseal(cut.sealed, cut.copied);
+    this.agg.restoreSlice(copiedClosed(cut));
   }
 
   /** After a flush committed: its raw samples are in Parquet; evicts what the hot window no longer needs. */
@@ -114,14 +176,15 @@ export class Head {
   }
 
   /**
-   * Drops the memory the next flush would reuse: the last snapshot capture. Reusing it keeps the
-   * capture a memcpy (fresh memory costs a page fault per 4 KiB: ten times the copy
+   * Drops the memory the next flush would reuse: the last snapshot capture and closed-bucket copy.
+   * Reusing it keeps the copies a memcpy (fresh memory costs a page fault per 4 KiB: ten times the copy
    * in a virtual machine), at the price of holding it between flushes; memory relief lets it go. An
    * encoder still reading it keeps it alive (shared memory) until it is done.
    */
   releaseCapture(): void {
     this.series.releaseCapture();
     this.agg.releaseCapture();
+    this.closedSpare = null;
   }
 
   /** Approximate bytes held. */

@@ -14,7 +14,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { BucketRow } from "../aggregate/aggregator_read.ts";
+import { type BucketRow, sliceAggregate } from "../aggregate/aggregator_read.ts";
+import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { Head } from "../head/head.ts";
 import type { Chunk } from "../head/raw_log.ts";
 import { VALUE_KIND_BY_CODE, VALUE_KIND_CODE } from "../model/aggregate.ts";
@@ -40,6 +41,8 @@ export interface QueryView {
   files: readonly TierFile[];
   watermarks: Readonly<Record<AggregateTier, number>>;
   head: Head;
+  /** Closed buckets of a flush in progress (only in memory until its commit; series are head ids). */
+  inflight: ClosedSlice | null;
   accuracy: number | null;
   /** Called for every file that could not be read (status, metrics). */
   onDamage?: (path: string, err: unknown) => void;
@@ -871,17 +874,24 @@ function only<C extends Batch & IdentityColumns>(cols: C, keep: ReadonlySet<stri
   return n === cols.length ? cols : gatherBatch(cols, rows.subarray(0, n));
 }
 
-/**
- * Open and in-flight 5-minute buckets of the matching series, as rows (copies): a flush's closed
- * buckets stay sealed in the head until its commit (read in the same synchronous step as the view's
- * file list, so a concurrent flush can neither hide nor double them).
- */
+/** Open and in-flight 5-minute buckets of the matching series, as rows (copies). */
 function memoryRows(view: QueryView, filter: SeriesFilter): AggRow[] {
   const rows: AggRow[] = [];
   const { series, agg } = view.head;
+  const ids = new Set<number>();
   for (const id of series.matching(filter)) {
     if (view.only && !view.only.has(keyOf(...series.names(id)))) continue;
+    ids.add(id);
     for (const b of agg.bucketsOf(id, -Infinity, Infinity)) rows.push(rowOf(view.head, b));
+  }
+  const c = view.inflight;
+  if (c) {
+    const sketches = new Map(c.sketches);
+    for (let i = 0; i < c.n; i++) {
+      if (!ids.has(c.series[i])) continue;
+      const agg = sliceAggregate(c, i, view.accuracy, sketches);
+      rows.push(rowOf(view.head, { series: c.series[i], bucket: c.bucket[i], kind: c.kind[i], agg }));
+    }
   }
   return rows;
 }

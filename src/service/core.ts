@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SealedBuckets } from "../aggregate/aggregator.ts";
+import type { ClosedSlice } from "../aggregate/flush_batch.ts";
 import type { TierRunner } from "../tier/tier_runner.ts";
 import type { Config } from "../config/schema.ts";
 import type { Head } from "../head/head.ts";
@@ -21,10 +21,10 @@ import type { Tier } from "../model/tier.ts";
 import type { Catalog } from "./catalog.ts";
 import type { JobRun } from "./status_report.ts";
 
-/** A flush between its cut and its commit. */
+/** A flush between its cut and its commit: its closed buckets are only here. */
 export interface InFlight {
-  /** Closed buckets of the cut, sealed in the head (queries read them there until the commit). */
-  closed: SealedBuckets;
+  /** Closed buckets of the cut (series are head ids). */
+  closed: ClosedSlice;
 }
 
 /** Outcome of the last run of a background job (as the status document shows it). */

@@ -21,7 +21,7 @@
  */
 import type { EncodedFile, KeepFrom } from "../aggregate/flush_batch.ts";
 import { flushJobOf } from "../head/batch_builder.ts";
-import type { HeadCut } from "../head/head.ts";
+import { copiedClosed, type HeadCut } from "../head/head.ts";
 import { captureSnapshot, type SnapshotCapture } from "../head/snapshot.ts";
 import { SNAPSHOT_DIR, snapshotName } from "../model/paths.ts";
 import { bucketStart, type Tier } from "../model/tier.ts";
@@ -30,6 +30,7 @@ import { join } from "../platform/path.ts";
 import { retentionMs } from "../query/planner.ts";
 import type { Manifest, TierFile } from "../tier/manifest.ts";
 import { deleteSegmentsBefore } from "../wal/segments.ts";
+import { setImmediate } from "node:timers";
 import { allocate, CLOSE_GRACE_MS, type Core } from "./core.ts";
 
 /** What a flush did. */
@@ -52,14 +53,21 @@ export async function flush(core: Core): Promise<FlushReport> {
   let segment = 0;
   await core.wal.rotate((seg) => {
     segment = seg;
-    cut = core.head.cut(watermark);
+    cut = core.head.cutSealed(watermark);
     capture = captureSnapshot(core.head, { walSegment: seg, createdMs: now, watermark });
-    core.inflight = { closed: cut.closed };
+    core.inflight = { closed: copiedClosed(cut) };
   });
   const m: Manifest = structuredClone(core.manifest);
   const written: TierFile[] = [];
   let committed = false;
   try {
+    // the closed buckets sealed at the cut are copied out a slice per event-loop turn: queries read
+    // the copied ones here, the others sealed in the head
+    while (!core.head.copyClosed(cut)) {
+      core.inflight = { closed: copiedClosed(cut) };
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    core.inflight = { closed: cut.closed };
     const encodeStart = core.clock.now();
     const job = flushJobOf(core.head, cut, capture, m.watermarks, retentionHorizons(core, now));
     const { files, snapshot } = await core.encoder.encode(
@@ -77,7 +85,6 @@ export async function flush(core: Core): Promise<FlushReport> {
     m.watermarks["5min"] = watermark;
     await core.catalog.commit(m, "flush");
     committed = true;
-    core.head.agg.releaseSealed(cut.closed);
     core.head.flushed(cut.rawTo, core.clock.now());
     core.inflight = null;
     await cleanup(core, segment, previousSnapshot);
@@ -92,7 +99,7 @@ export async function flush(core: Core): Promise<FlushReport> {
     };
   } catch (err) {
     if (committed) throw err; // the flush is done; only its cleanup failed
-    core.head.agg.unseal(cut.closed);
+    core.head.restoreCut(cut);
     core.inflight = null;
     for (const f of written) await core.fs.unlink(join(core.dataDir, f.path)).catch(() => {});
     throw err;

@@ -59,6 +59,7 @@ export class OfflineStore {
       files: this.r.manifest.files,
       watermarks: this.r.manifest.watermarks,
       head: this.r.head,
+      inflight: null,
       accuracy: p.enabled ? p.accuracy : null,
     }, request);
   }

@@ -7,6 +7,7 @@
 import { resolve as resolvePath } from "node:path";
 import { type Config, maxSampleAgeMs } from "../config/schema.ts";
 import type { SeriesEntry } from "../head/series.ts";
+import { pinClosed } from "../head/head.ts";
 import { MEMORY_COSTS, type MemoryPlan, planMemory } from "../config/memory_budget.ts";
 import { Admission, type Level, WaitQueue } from "../ingest/admission.ts";
 import { residentBytes } from "../platform/process_stats.ts";
@@ -296,6 +297,7 @@ export class Storage implements StorageView {
       files: core.manifest.files,
       watermarks: core.manifest.watermarks,
       head: core.head,
+      inflight: core.inflight ? pinClosed(core.inflight.closed) : null,
       accuracy: this.config.features.percentile.enabled ? this.config.features.percentile.accuracy : null,
       onDamage: (path, err) => this.reportProblem(`Cannot read ${path}: ${(err as Error).message}`),
       cache: this.readCache,

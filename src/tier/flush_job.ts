@@ -14,8 +14,7 @@
  *
  * @module
  */
-import type { AggregatorState, SealedBuckets } from "../aggregate/aggregator.ts";
-import { gatherSealed } from "../aggregate/bucket_columns.ts";
+import type { AggregatorState } from "../aggregate/aggregator.ts";
 import type { ClosedSlice, EncodedFile, FlushBatch, RawSlice } from "../aggregate/flush_batch.ts";
 import { compareIdentity } from "../model/identity.ts";
 import { type SeriesValues, type SnapshotMeta, snapshotParts } from "./snapshot_encode.ts";
@@ -52,8 +51,8 @@ export interface SnapshotJob {
 export interface FlushJob {
   names: NamesDelta;
   raw: RawPart[];
-  /** Closed buckets, sealed in the head's shared memory and read there; series are head ids. */
-  closed: SealedBuckets;
+  /** Closed buckets; series are head ids. */
+  closed: ClosedSlice;
   accuracy: number | null;
   watermarks: FlushBatch["watermarks"];
   keepFrom?: FlushBatch["keepFrom"];
@@ -161,21 +160,16 @@ export function flushJobTransferables(job: FlushJob): ArrayBuffer[] {
 /** The typed columns of a {@link RawSlice}, kept from flush to flush by an encoder thread. */
 export type RawArrays = Pick<RawSlice, "series" | "ts" | "value" | "kind" | "flags" | "pollMs">;
 
-/**
- * Arrays a flush may copy its raw rows and closed buckets into: taken, then given back with what the
- * flush used.
- */
+/** Arrays a flush may copy its raw rows into: taken, then given back with what the flush used. */
 export interface RawArraysHolder {
   arrays?: RawArrays;
-  closed?: ClosedSlice;
 }
 
 /**
  * Turns a job into the {@link FlushBatch} the tier encoder takes (after `names.apply(job.names)`):
- * the series that occur, numbered in identity order, and the raw rows and closed buckets copied out
- * of the head's shared memory with those numbers — into `holder`'s arrays when they are large enough
- * (fresh memory costs a page fault per 4 KiB: about as much as the flush's copy itself), else into
- * new ones left in `holder`. The copies are this thread's work, not the event loop's.
+ * the series that occur, numbered in identity order, and the raw rows copied out of the shared chunks
+ * with those numbers — into `holder`'s arrays when they are large enough (fresh memory costs a page
+ * fault per 4 KiB: about as much as the flush's copy itself), else into new ones left in `holder`.
  */
 export function flushBatchOf(job: FlushJob, names: NameTable, holder: RawArraysHolder = {}): FlushBatch {
   const sorted = names.sortedIds();
@@ -183,9 +177,8 @@ export function flushBatchOf(job: FlushJob, names: NameTable, holder: RawArraysH
   for (let r = 0; r < sorted.length; r++) rank[sorted[r]] = r;
   const seen = new Uint8Array(names.size);
   for (const p of job.raw) for (let i = p.lo; i < p.hi; i++) seen[rank[p.series[i]]] = 1;
-  const closed = holder.closed = gatherSealed(job.closed, holder.closed ?? null);
-  const cs = closed.series;
-  for (let i = 0; i < closed.n; i++) seen[rank[cs[i]]] = 1;
+  const cs = job.closed.series;
+  for (let i = 0; i < job.closed.n; i++) seen[rank[cs[i]]] = 1;
   const local = new Int32Array(names.size);
   const table = { namespace: [] as string[], target: [] as string[], poller: [] as string[] };
   for (let r = 0; r < sorted.length; r++) {
@@ -196,11 +189,12 @@ export function flushBatchOf(job: FlushJob, names: NameTable, holder: RawArraysH
     table.target.push(names.target[id]);
     table.poller.push(names.poller[id]);
   }
-  for (let i = 0; i < closed.n; i++) cs[i] = local[cs[i]]; // the copy's own series column
+  const series = new Int32Array(job.closed.n);
+  for (let i = 0; i < job.closed.n; i++) series[i] = local[cs[i]];
   return {
     series: table,
     raw: rawSliceOf(job.raw, local, holder),
-    closed,
+    closed: { ...job.closed, series },
     accuracy: job.accuracy,
     watermarks: job.watermarks,
     keepFrom: job.keepFrom,

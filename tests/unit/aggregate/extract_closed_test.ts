@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Aggregator } from "../../../src/aggregate/aggregator.ts";
 import { sliceRows } from "../../../src/aggregate/aggregator_read.ts";
 import { gatherSealed } from "../../../src/aggregate/bucket_columns.ts";
-import { Head } from "../../../src/head/head.ts";
+import { copiedClosed, Head, pinClosed } from "../../../src/head/head.ts";
 import { VALUE_KIND_CODE } from "../../../src/model/aggregate.ts";
 import { SampleBatch } from "../../../src/model/batch.ts";
 import { gauge } from "../../../src/model/sample.ts";
@@ -71,7 +71,7 @@ test("a cut seals its closed buckets in place: queries still read them, samples 
     head.agg.bucketsOf(id, -Infinity, Infinity).map((r) => [r.bucket / B, r.kind, r.agg.count, r.agg.sum]);
   apply(0, 50);
   apply(1, 50);
-  const sealed = head.cut(B).closed;
+  const sealed = head.cutSealed(B).sealed;
   assert.equal(sealed.n, 50);
   assert.ok(sealed.slots.buffer instanceof SharedArrayBuffer && sealed.cols.sum.buffer instanceof SharedArrayBuffer);
   assert.equal(head.agg.openBuckets, 50, "sealed buckets are no longer open");
@@ -99,14 +99,57 @@ test("a cut seals its closed buckets in place: queries still read them, samples 
   assert.deepEqual(rowsOf(7).filter((r) => r[0] === 0), [[0, GAUGE, 1, 7]]);
   const open = head.agg.openBuckets;
 
-  // the next cut takes them; once committed their slots are free and the seal's list is reused
-  const next = head.cut(2 * B).closed;
-  assert.equal(next.n, 100);
-  assert.equal(head.agg.openBuckets, open - next.n);
-  head.agg.releaseSealed(next);
-  assert.deepEqual(rowsOf(7).filter((r) => r[0] < 2), [], "committed: read from Parquet now, not memory");
-  apply(1, 50, B + 2000); // late again: one bucket per series
-  assert.equal(head.cut(2 * B).closed.slots.buffer, next.slots.buffer);
+  // the next cut copies them out a slice at a time: each bucket is either sealed in the aggregator or
+  // copied (and its slot free), never both
+  const next = head.cutSealed(2 * B);
+  assert.equal(next.sealed.n, 100);
+  assert.equal(head.agg.openBuckets, open - 100);
+  const inMemory = () => {
+    let n = 0;
+    for (let id = 0; id < 50; id++) n += head.agg.bucketsOf(id, 0, 2 * B).length;
+    return n;
+  };
+  assert.equal(head.copyClosed(next, 40), false);
+  assert.equal(copiedClosed(next).n, 40);
+  assert.equal(inMemory() + copiedClosed(next).n, 100);
+  apply(7, 1, B + 3000); // a late sample between two slices: its own bucket
+  assert.equal(head.copyClosed(next), true);
+  assert.equal(inMemory(), 1, "only the late bucket");
+  assert.deepEqual(
+    [...next.closed.kind.subarray(0, 100)],
+    Array.from({ length: 100 }, () => GAUGE),
+    "copied without the seal's mark",
+  );
+  assert.equal(head.cutSealed(2 * B).sealed.slots.buffer, next.sealed.slots.buffer, "the seal's list is reused");
+});
+
+test("the head's cut reuses the previous cut's memory unless a query view holds it", () => {
+  const head = new Head({ accuracy: 0.01, hotWindowMs: 3_600_000, hotMemoryBytes: 1 << 26 });
+  const apply = (w: number) => {
+    const b = SampleBatch.of(Array.from({ length: 50 }, (_, s) => gauge("ns", `t${s}`, "p", w * B + 1000, s + w)));
+    head.series.resolveBatch(b);
+    head.apply(b);
+  };
+  apply(0);
+  const first = head.cut(B).closed;
+  apply(1);
+  const second = head.cut(2 * B).closed;
+  assert.equal(second.sum.buffer, first.sum.buffer, "a steady cut writes where the previous one did");
+
+  // a query view took the second cut's buckets (they are in flight): the next cut must not overwrite them
+  pinClosed(second);
+  const before = sliceRows(second, 0.01).map((r) => [r.series, r.bucket, r.agg.sum]);
+  apply(2);
+  const third = head.cut(3 * B).closed;
+  assert.notEqual(third.sum.buffer, second.sum.buffer);
+  assert.deepEqual(sliceRows(second, 0.01).map((r) => [r.series, r.bucket, r.agg.sum]), before);
+  assert.equal(third.n, 50);
+  assert.deepEqual([...third.sum].sort((a, b) => a - b), Array.from({ length: 50 }, (_, s) => s + 2));
+
+  // memory relief lets the spare go: the next cut takes new memory
+  head.releaseCapture();
+  apply(3);
+  assert.notEqual(head.cut(4 * B).closed.sum.buffer, third.sum.buffer);
 });
 
 test("a backfilled day: the cut unlinks many closed buckets per series and leaves the open ones in place", () => {

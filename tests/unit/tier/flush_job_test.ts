@@ -274,3 +274,31 @@ test("an encoder keeps the raw rows' arrays from flush to flush: the files are t
     head.flushed(cut.rawTo, T0);
   }
 });
+
+test("late samples and columns grown after a cut change nothing of the closed buckets the flush writes", async () => {
+  const encodeCut = async (after: (head: Head) => void) => {
+    const head = new Head({ accuracy: 0.01, hotWindowMs: 3_600_000, hotMemoryBytes: 1 << 28 });
+    for (let r = 0; r < 7; r++) round(head, r, ["a", "b", "c"]);
+    const cut = head.cut(T0 + 300_000);
+    const job = flushJobOf(head, cut, null, WM);
+    after(head);
+    const full = { ...job, names: head.series.namesSince(0) };
+    const result = await runTierJob(nodeFs, { type: "encode", job: full, options: OPTS }, newTierJobContext());
+    return { cut, files: (result.result as { files: EncodedFile[] }).files };
+  };
+  const plain = await encodeCut(() => {});
+  const changed = await encodeCut((head) => {
+    round(head, 0.5, ["a"]); // late samples of sealed buckets: new buckets of their own
+    const b = SampleBatch.of(Array.from({ length: 5_000 }, (_, i) => gauge("ns", `new${i}`, "cpu", T0 + 400_000, i)));
+    head.series.resolveBatch(b);
+    head.apply(b); // more slots than the aggregator had: its columns are new arrays now
+  });
+  assert.equal(changed.cut.closed.n, 9, "3 targets × (gauge, counter rate, text) in the first 5 minutes");
+  const fiveMin = (f: EncodedFile[]) => f.filter((x) => x.tier === "5min");
+  assert.equal(fiveMin(changed.files).length, 1);
+  assert.equal(Buffer.compare(fiveMin(changed.files)[0].bytes, fiveMin(plain.files)[0].bytes), 0);
+  const fs = new MemFs();
+  await fs.writeFile("/5min.parquet", fiveMin(changed.files)[0].bytes);
+  const rows = await readAggFile(fs, "/5min.parquet");
+  assert.deepEqual(Array.from({ length: rows.length }, (_, i) => rows.count[i]), [5, 5, 4, 5, 5, 4, 5, 5, 4]);
+});
