@@ -101,7 +101,7 @@ export class Aggregator {
   private statColumns: Float64Array[] = [];
   /** Per slot: the next slot of the same series. */
   private next = new Int32Array(0);
-  /** Scratch of {@link seal} and {@link captureState}: the slots they take. */
+  /** Scratch of {@link captureState}: the slots it takes. */
   private slots = new Int32Array(0);
   /** The slot list of the last released seal, reused by the next (shared memory). */
   private sealedSpare: Int32Array | null = null;
@@ -204,24 +204,24 @@ export class Aggregator {
    * flush ends with {@link releaseSealed} (committed: their rows are in Parquet) or {@link unseal}.
    */
   seal(watermarkMs: number): SealedBuckets {
-    if (this.slots.length < this.used) this.slots = new Int32Array(this.cap);
-    const scratch = this.slots;
+    // the list is written where the encoder reads it (shared, the last seal's when large enough: one
+    // array of fresh pages fewer than a scratch copied afterwards)
+    const used = this.used, spare = this.sealedSpare;
+    this.sealedSpare = null;
+    const list = spare && spare.length >= used
+      ? spare
+      : new Int32Array(new SharedArrayBuffer((Math.ceil(used * 1.25) + 16) * 4));
     let n = 0;
     const { series, bucket, kind, nvals } = this.s;
     const sketched: number[] = [];
-    for (let slot = 0, used = this.used; slot < used; slot++) {
+    for (let slot = 0; slot < used; slot++) {
       if (series[slot] >= 0 && kind[slot] < SEALED && bucket[slot] + BUCKET_MS <= watermarkMs) {
         kind[slot] |= SEALED;
         if (nvals[slot] === SKETCH_MODE) sketched.push(n);
-        scratch[n++] = slot;
+        list[n++] = slot;
       }
     }
-    const spare = this.sealedSpare;
-    this.sealedSpare = null;
-    const slots = spare && spare.length >= n
-      ? spare.subarray(0, n)
-      : new Int32Array(new SharedArrayBuffer((Math.ceil(n * 1.25) + 16) * 4), 0, n);
-    slots.set(scratch.subarray(0, n));
+    const slots = list.subarray(0, n);
     const sealed: SealedBuckets = { n, inline: this.inline, cols: this.s, slots, sketches: [] };
     for (const i of sketched) sealed.sketches.push([i, this.sketch[slots[i]]!.encode()]);
     this.live -= n;

@@ -58,8 +58,10 @@ export function copiedClosed(cut: HeadCut): ClosedSlice {
   return { ...cut.closed, n: cut.copied };
 }
 
-/** Closed buckets a cut copies out per {@link Head.copyClosed} call: a few milliseconds' work. */
-export const CLOSED_COPY_SLICE = 32_768;
+/** Closed buckets {@link Head.copyClosed} copies between two looks at the clock. */
+const CLOSED_COPY_SLICE = 8_192;
+/** How long one {@link Head.copyClosed} call copies before it lets requests in. */
+export const CLOSED_COPY_MS = 4;
 
 /**
  * The head.
@@ -108,7 +110,7 @@ export class Head {
   /** Takes what a flush writes: all unflushed raw samples, and the buckets closed by `watermark`. */
   cut(watermark: number): HeadCut {
     const cut = this.cutSealed(watermark);
-    this.copyClosed(cut, Infinity);
+    this.copyClosed(cut, Infinity, Infinity);
     return cut;
   }
 
@@ -127,12 +129,21 @@ export class Head {
     return { rawFrom: this.raw.flushedPos, rawTo: this.raw.end, closed, sealed, copied: 0, watermark };
   }
 
-  /** Copies up to `max` more of a cut's sealed buckets out (freeing their slots); true once all are. */
-  copyClosed(cut: HeadCut, max = CLOSED_COPY_SLICE): boolean {
-    const to = Math.min(cut.sealed.n, cut.copied + max);
-    this.agg.takeSealed(cut.sealed, cut.closed, cut.copied, to);
-    cut.copied = to;
-    return to === cut.sealed.n;
+  /**
+   * Copies more of a cut's sealed buckets out (freeing their slots): at most `max`, for about
+   * `budgetMs` (slices of a few thousand: a slice of cold code or fresh pages takes longer). True once
+   * all are.
+   */
+  copyClosed(cut: HeadCut, max = Infinity, budgetMs = CLOSED_COPY_MS): boolean {
+    const start = performance.now();
+    const end = Math.min(cut.sealed.n, cut.copied + max);
+    while (cut.copied < end) {
+      const to = Math.min(end, cut.copied + CLOSED_COPY_SLICE);
+      this.agg.takeSealed(cut.sealed, cut.closed, cut.copied, to);
+      cut.copied = to;
+      if (performance.now() - start >= budgetMs) break;
+    }
+    return cut.copied === cut.sealed.n;
   }
 
   /** A failed flush: the cut's closed buckets are open again (merged into buckets opened since). */
