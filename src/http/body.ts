@@ -93,7 +93,10 @@ export function decodeContent(body: Uint8Array, encoding: string | null, limit: 
     );
   }
   try {
-    return new Uint8Array(zlib.gunzipSync(body, { maxOutputLength: limit }));
+    // a view of the decoded bytes, not a copy: with `releaseBody` their memory is reused warm by the next
+    // body (a copy left gunzip's output for the collector: 3-4x the CPU per 156 KB body on Bun)
+    const decoded = zlib.gunzipSync(body, { maxOutputLength: limit });
+    return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "ERR_BUFFER_TOO_LARGE" || /larger than|maxOutputLength|too large/i.test((err as Error).message)) {

@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { releaseBody } from "../../../src/http/body.ts";
+import { decodeContent, releaseBody } from "../../../src/http/body.ts";
 import { memApp } from "../../app_helper.ts";
 
 const NOW = Date.UTC(2026, 10, 25, 12);
@@ -85,4 +85,13 @@ test("an Influx line-protocol body's memory is given back once it is parsed, and
     Request.prototype.arrayBuffer = arrayBuffer;
     await storage.close();
   }
+});
+
+test("a gzip body decodes to a plain view of its bytes, which releaseBody gives back", () => {
+  const text = JSON.stringify(Array.from({ length: 2000 }, (_, i) => ({ target: `r${i}`, value: i })));
+  const decoded = decodeContent(new Uint8Array(gzipSync(text)), "gzip", 1 << 24);
+  assert.equal(Object.getPrototypeOf(decoded), Uint8Array.prototype, "a Uint8Array, not a Buffer");
+  assert.equal(new TextDecoder().decode(decoded), text);
+  releaseBody(decoded);
+  assert.equal((decoded.buffer as ArrayBuffer).detached, true, "the decoded bytes' memory is given back");
 });
