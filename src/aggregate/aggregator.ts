@@ -103,7 +103,7 @@ export class Aggregator {
   private next = new Int32Array(0);
   /** Scratch of {@link captureState}: the slots it takes. */
   private slots = new Int32Array(0);
-  /** The slot list of the last released seal, reused by the next (shared memory). */
+  /** The slot list of the last released seal, reused by the next. */
   private sealedSpare: Int32Array | null = null;
   /** Per slot: its sketch once built. */
   private sketch: (BinSketch | null)[] = [];
@@ -204,13 +204,10 @@ export class Aggregator {
    * flush ends with {@link releaseSealed} (committed: their rows are in Parquet) or {@link unseal}.
    */
   seal(watermarkMs: number): SealedBuckets {
-    // the list is written where the encoder reads it (shared, the last seal's when large enough: one
-    // array of fresh pages fewer than a scratch copied afterwards)
+    // the last seal's list when large enough (fresh pages cost a fault per 4 KiB)
     const used = this.used, spare = this.sealedSpare;
     this.sealedSpare = null;
-    const list = spare && spare.length >= used
-      ? spare
-      : new Int32Array(new SharedArrayBuffer((Math.ceil(used * 1.25) + 16) * 4));
+    const list = spare && spare.length >= used ? spare : new Int32Array(Math.ceil(used * 1.25) + 16);
     let n = 0;
     const { series, bucket, kind, nvals } = this.s;
     const sketched: number[] = [];

@@ -110,19 +110,13 @@ export function sharedSlice(n: number, inline: number, reuse: ClosedSlice | null
   return out;
 }
 
-/**
- * The columns resized to `cap` buckets (contents kept, new room zeroed; `series` -1: free), in shared
- * memory: a flush's encoder thread reads the buckets sealed at its cut where they are (see
- * {@link SealedBuckets}).
- */
+/** The columns resized to `cap` buckets (contents kept, new room zeroed; `series` -1: free). */
 export function resizeColumns<T extends SlotColumns>(s: T, cap: number, inline: number): T {
   const out = { ...s } as unknown as Record<string, SlotArray>;
   const from = s.series.length;
   for (const c of BUCKET_COLUMNS) {
     const old = s[c.name];
-    const length = size(c, cap, inline);
-    const buffer = new SharedArrayBuffer(length * c.array.BYTES_PER_ELEMENT);
-    const next = new (c.array as unknown as new (b: ArrayBufferLike) => SlotArray)(buffer);
+    const next = new c.array(size(c, cap, inline));
     next.set(old.length > next.length ? old.subarray(0, next.length) : old);
     out[c.name] = next;
   }
@@ -134,10 +128,10 @@ export function resizeColumns<T extends SlotColumns>(s: T, cap: number, inline: 
 export const SEALED = 0x80;
 
 /**
- * Buckets a flush's cut sealed in the aggregator's own columns (shared memory) instead of copying
- * them out: until the flush ends, no sample or restore writes them (a late sample opens a new slot)
- * and no other bucket takes their slots, so the encoder thread reads them where they are
- * ({@link gatherSealed}) while ingest goes on. Their `kind` carries {@link SEALED}.
+ * Buckets a flush's cut sealed in the aggregator's own columns instead of copying them out at once:
+ * until they are copied out (`Aggregator.takeSealed`, a slice at a time) no sample or restore writes
+ * them (a late sample opens a new slot) and no other bucket takes their slots. Their `kind` carries
+ * {@link SEALED}.
  */
 export interface SealedBuckets {
   /** Buckets sealed. */

@@ -73,7 +73,6 @@ test("a cut seals its closed buckets in place: queries still read them, samples 
   apply(1, 50);
   const sealed = head.cutSealed(B).sealed;
   assert.equal(sealed.n, 50);
-  assert.ok(sealed.slots.buffer instanceof SharedArrayBuffer && sealed.cols.sum.buffer instanceof SharedArrayBuffer);
   assert.equal(head.agg.openBuckets, 50, "sealed buckets are no longer open");
   assert.equal(head.agg.hasClosed(B), false, "nor closed: the next cut does not take them again");
   assert.deepEqual(rowsOf(7), [[0, GAUGE, 1, 7], [1, GAUGE, 1, 8]], "a query still reads them, kind unmarked");
