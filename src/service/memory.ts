@@ -16,6 +16,18 @@ import type { Collection } from "../platform/runtime.ts";
 const READING_MS = 20;
 /** Flushes whose growth {@link MemoryMonitor.flushReserve} remembers. */
 const FLUSH_GROWTH_KEPT = 4;
+/**
+ * A flush smaller than the planned one is expected to grow by at least this share of a planned
+ * flush's growth: part of a flush's work does not shrink with its samples (the snapshot of every
+ * series and open bucket, the encoder thread's start, its files' buffers).
+ */
+const SMALL_FLUSH_SHARE = 0.5;
+/**
+ * Of a running flush's expected growth, this share stays reserved until it ends, however much resident
+ * memory grew meanwhile: a flush's growth comes late, in its last second, as it writes its files and
+ * snapshot, and ingest had filled the rest (the flood's peak at a 384 MiB budget: 24-30 MiB over).
+ */
+const LATE_GROWTH_SHARE = 0.5;
 /** Above this fraction of the budget the ring gives way and garbage is collected. */
 export const SOFT_SHARE = 0.85;
 /**
@@ -48,6 +60,8 @@ export interface MemoryHooks {
   residentBytes(): number;
   now(): number;
   head(): Head | null;
+  /** Samples not yet flushed (what the next flush takes). */
+  unflushedSamples(): number;
   /** `full`: a synchronous full collection (tens of ms on this thread); `hint`: when the runtime sees fit. */
   collectGarbage(how: Collection): void;
   /** Releases DuckDB when it is loaded and idle; resolves whether it did. */
@@ -69,8 +83,9 @@ export class MemoryMonitor {
   inflightBodies = 0;
   /** How often memory ran short, by the action taken. */
   readonly actions = { evictions: 0, collections: 0, sqlReleases: 0, workerReleases: 0 };
-  /** Resident memory when the running flush started (NaN: none runs), and the most read since. */
+  /** Resident memory when the running flush started (NaN: none runs), the most read since, its samples. */
   private flushFrom = NaN;
+  private flushSamples = 0;
   private flushPeak = 0;
   /** How much resident memory the last flushes added at their peak (newest last). */
   private readonly flushGrowth: number[] = [];
@@ -89,31 +104,54 @@ export class MemoryMonitor {
   }
 
   /**
-   * Room kept for the next flush while none runs: what the last flushes added to resident memory at
-   * their peak (the largest of the last {@link FLUSH_GROWTH_KEPT}; the plan's `flushWorkBytes` before
-   * the first). A flush's working set (the encoder thread's heap, its copies) comes on top of what
-   * ingest filled, all at once when it starts, where admission cannot stop it; taking it in while
-   * none runs is what crossed the budget in the flood. While one runs, resident memory holds it.
+   * What a flush of `samples` is expected to add to resident memory at its peak: the most the last
+   * flushes added (the largest of the last {@link FLUSH_GROWTH_KEPT}; the plan's `flushWorkBytes` before
+   * the first, and never more than that), for a smaller flush in proportion to its samples but not
+   * below {@link SMALL_FLUSH_SHARE} of it; nothing for an empty buffer.
    */
-  flushReserve(): number {
-    if (!Number.isNaN(this.flushFrom)) return 0;
+  expectedFlushGrowth(samples: number): number {
+    if (samples <= 0) return 0;
     // at most the plan's share: a flush that grew more is the encoder's to fix, and a larger reserve
-    // could keep ingest out for good (no ingest, no flush, no new measure: seen in a flood)
+    // could keep ingest out for good
     const planned = this.plan.flushWorkBytes;
-    return this.flushGrowth.length === 0 ? planned : Math.min(planned, Math.max(...this.flushGrowth));
+    const full = this.flushGrowth.length === 0 ? planned : Math.min(planned, Math.max(...this.flushGrowth));
+    return full * this.flushScale(samples);
   }
 
-  /** A flush starts: its growth is measured from here. */
-  flushStarted(): void {
+  /** A flush of `samples` against a planned one, by the model of {@link expectedFlushGrowth}. */
+  private flushScale(samples: number): number {
+    return Math.min(1, Math.max(SMALL_FLUSH_SHARE, samples / this.plan.flushStartSamples));
+  }
+
+  /**
+   * Room kept for a flush's working set (the encoder thread's heap, its copies, the files and snapshot
+   * it writes): it comes on top of what ingest filled, where admission cannot stop it. While none runs,
+   * the growth expected of the flush that will take the unflushed samples; while one runs, its own
+   * expected growth, held until it ends (the growth comes late, in the flush's last second, when it
+   * writes its files: ingest that filled the room before then took the process over the budget in a
+   * flood). When this keeps ingest out, the storage flushes at once (reason `memory`) rather than
+   * waiting for the buffer or the interval, and a smaller flush needs less room: no state where
+   * nothing is taken in and nothing is flushed.
+   */
+  flushReserve(): number {
+    if (Number.isNaN(this.flushFrom)) return this.expectedFlushGrowth(this.hooks.unflushedSamples());
+    const growth = this.expectedFlushGrowth(this.flushSamples);
+    return Math.max(LATE_GROWTH_SHARE * growth, this.flushFrom + growth - this.residentBytes());
+  }
+
+  /** A flush of `samples` starts: its growth is measured from here. */
+  flushStarted(samples: number): void {
     this.readAt = -Infinity;
     this.flushFrom = this.residentBytes();
     this.flushPeak = this.flushFrom;
+    this.flushSamples = samples;
   }
 
   /** The flush ended (or failed): keeps what it added at its peak. */
   flushEnded(): void {
     if (Number.isNaN(this.flushFrom)) return;
-    this.flushGrowth.push(Math.max(0, this.flushPeak - this.flushFrom));
+    // kept as a planned flush's growth, so that small flushes do not make room for a large one too small
+    this.flushGrowth.push(Math.max(0, this.flushPeak - this.flushFrom) / this.flushScale(this.flushSamples));
     if (this.flushGrowth.length > FLUSH_GROWTH_KEPT) this.flushGrowth.shift();
     this.flushFrom = NaN;
   }

@@ -149,6 +149,7 @@ export class Storage implements StorageView {
       residentBytes: deps.residentBytes ?? residentBytes,
       now: () => deps.clock.now(),
       head: () => this.coreValue?.head ?? null,
+      unflushedSamples: () => this.coreValue?.head.raw.unflushed ?? 0,
       collectGarbage,
       releaseIdleSql: () => {
         if (!this.sqlEngine?.idle) return false;
@@ -548,7 +549,7 @@ export class Storage implements StorageView {
     if (core.head.raw.unflushed === 0 && !core.head.agg.hasClosed(watermark)) return null;
     const started = core.clock.now();
     this.flushStartedAt = started;
-    this.memory.flushStarted();
+    this.memory.flushStarted(core.head.raw.unflushed);
     core.log.info("flushing", { reason, unflushed: core.head.raw.unflushed });
     try {
       const runFlush = async (): Promise<FlushReport> => {
@@ -573,6 +574,7 @@ export class Storage implements StorageView {
       this.expireIdle();
       this.admission.update(core.head.raw.unflushed, this.memory.usage());
       this.waiting.wake(); // the buffer has room again: let the waiting requests in now
+      this.flushForMemory();
       return report;
     } catch (err) {
       core.log.error("flush failed; the data stays in memory and the WAL and is retried", { reason, error: err });
@@ -766,8 +768,22 @@ export class Storage implements StorageView {
       this.memory.relieve();
       this.admission.update(this.core.head.raw.unflushed, this.memory.usage());
       this.waiting.wake();
+      this.flushForMemory();
       return Promise.resolve();
     });
+  }
+
+  /**
+   * Flushes now (reason `memory`) when memory keeps ingest out and a flush would make room: samples
+   * are unflushed (once in Parquet they are the ring's cache, which gives way) and none runs. Without
+   * it, with the buffer below its flush mark, ingest waited for the interval's flush: minutes of 429s
+   * in a flood at a small budget, with resident memory far below it.
+   */
+  private flushForMemory(): void {
+    const core = this.coreValue;
+    if (!core || this.flushing || this.stateValue !== "ready" || core.head.raw.unflushed === 0) return;
+    if (this.memory.usage() < this.config.backpressure.thresholds.emergency) return;
+    void this.flushNow("memory").catch(() => {});
   }
 
   /**

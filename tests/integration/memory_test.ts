@@ -82,6 +82,29 @@ test("a request waiting for memory is let in once memory is given back", async (
   await storage.close();
 });
 
+test("when the room kept for the next flush keeps ingest out, the storage flushes at once instead of waiting for the buffer or the interval", async () => {
+  const { storage, post, setResident, clock } = await setup();
+  storage.startBackground();
+  assert.equal((await post(samples(10, 0))).status, 200);
+  const limit = storage.memory.plan.limitBytes;
+  // resident memory itself is below the emergency threshold, but not with the room a flush of the
+  // unflushed samples is expected to take (half of the plan's share for a small flush)
+  setResident(Math.floor(0.95 * limit - storage.memory.expectedFlushGrowth(10) / 2));
+  assert.ok(storage.memory.usage() >= 0.95, `usage ${storage.memory.usage()}`);
+  const answer = post(samples(10, 1));
+  await until(() => storage.waiting.length === 1, "the request to wait");
+  for (let i = 0; i < 8 && storage.waiting.length > 0; i++) {
+    clock.advance(250); // the memory check's period; far below backpressure.max_wait and the 5 m interval
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal((await answer).status, 200, "let in once the flush emptied the buffer");
+  const flush = storage.core.jobs.get("flush");
+  assert.equal(flush?.detail?.reason, "memory");
+  assert.equal(storage.ingestCounters.samples, 20);
+  assert.equal(storage.admission.refused.emergency + storage.admission.refused.critical, 0);
+  await storage.close();
+});
+
 test("the raw ring's flushed samples give way first: relieve() evicts them and queries still find the data", async () => {
   const { storage, setResident } = await setup();
   for (let m = 0; m < 30; m++) await storage.ingest(SampleBatch.of(samples(3000, m).map(toSample)));
