@@ -18,16 +18,22 @@ test("releaseBody detaches a body's own buffer and leaves a view of a larger buf
   assert.equal(part.length, 8);
 });
 
+/** Records the buffers `Request.arrayBuffer()` hands out until `restore()`. */
+function recordBodies(): { read: ArrayBuffer[]; restore: () => void } {
+  const read: ArrayBuffer[] = [];
+  const arrayBuffer = Request.prototype.arrayBuffer;
+  Request.prototype.arrayBuffer = async function () {
+    const buffer = await arrayBuffer.call(this);
+    read.push(buffer);
+    return buffer;
+  };
+  return { read, restore: () => (Request.prototype.arrayBuffer = arrayBuffer) };
+}
+
 for (const gzip of [false, true]) {
   test(`an ingested ${gzip ? "gzip " : ""}body's memory is given back once it is decoded, and its samples are stored`, async () => {
     const { app, storage, series } = await memApp("", "", NOW);
-    const read: ArrayBuffer[] = [];
-    const arrayBuffer = Request.prototype.arrayBuffer;
-    Request.prototype.arrayBuffer = async function () {
-      const buffer = await arrayBuffer.call(this);
-      read.push(buffer);
-      return buffer;
-    };
+    const { read, restore } = recordBodies();
     try {
       const samples = Array.from({ length: 50 }, (_, i) => ({
         namespace: "prod",
@@ -54,7 +60,7 @@ for (const gzip of [false, true]) {
       if (!gzip) assert.equal(read[0].detached, true, "the body's buffer is detached after the decode");
       assert.equal((await series()).length, 50);
     } finally {
-      Request.prototype.arrayBuffer = arrayBuffer;
+      restore();
       await storage.close();
     }
   });
@@ -62,13 +68,7 @@ for (const gzip of [false, true]) {
 
 test("an Influx line-protocol body's memory is given back once it is parsed, and its samples are stored", async () => {
   const { app, storage, series } = await memApp("", "", NOW);
-  const read: ArrayBuffer[] = [];
-  const arrayBuffer = Request.prototype.arrayBuffer;
-  Request.prototype.arrayBuffer = async function () {
-    const buffer = await arrayBuffer.call(this);
-    read.push(buffer);
-    return buffer;
-  };
+  const { read, restore } = recordBodies();
   try {
     const lines = Array.from({ length: 20 }, (_, i) => `cpu,host=h${i} usage=${i} ${(NOW - 60_000) * 1e6}`);
     const bytes = new TextEncoder().encode(lines.join("\n"));
@@ -82,7 +82,7 @@ test("an Influx line-protocol body's memory is given back once it is parsed, and
     assert.equal(read[0].detached, true, "the body's buffer is detached after the parse");
     assert.equal((await series()).length, 20);
   } finally {
-    Request.prototype.arrayBuffer = arrayBuffer;
+    restore();
     await storage.close();
   }
 });
